@@ -1,0 +1,340 @@
+//! The one-shot loopback server the provider redirects the browser to. It binds 127.0.0.1
+//! only, answers exactly one callback that carries our `state`, and lets noise (favicon
+//! requests, stale tabs, forged links) through without ending the wait.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::secret::{Secret, constant_time_eq};
+
+const TEMPLATE: &str = include_str!("../templates/page.html");
+/// How long the browser's request may wait for the token exchange before it gets a page.
+const REPLY_WAIT: Duration = Duration::from_secs(120);
+
+/// Binds before anything else happens, so a port in use is reported before a browser opens.
+pub async fn bind(port: u16) -> Result<TcpListener> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => Error::PortInUse { port },
+            _ => Error::Bind { port, source },
+        })
+}
+
+/// What the provider sent back.
+#[derive(Debug)]
+pub enum Callback {
+    Code {
+        code: Secret,
+    },
+    Denied {
+        error: String,
+        description: Option<String>,
+        uri: Option<String>,
+    },
+}
+
+/// A callback, and the way to tell the waiting browser how it all ended.
+pub struct Arrival {
+    pub callback: Callback,
+    pub reply: oneshot::Sender<Page>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Page {
+    Success { message: String },
+    Failure { heading: String, message: String },
+}
+
+impl Page {
+    fn render(&self) -> String {
+        let (kind, heading, message, next) = match self {
+            Page::Success { message } => (
+                "ok",
+                "Signed in",
+                message.as_str(),
+                "You can close this tab and return to the terminal.",
+            ),
+            Page::Failure { heading, message } => (
+                "fail",
+                heading.as_str(),
+                message.as_str(),
+                "Return to the terminal for details.",
+            ),
+        };
+        TEMPLATE
+            .replace("{{kind}}", kind)
+            .replace("{{title}}", &escape(heading))
+            .replace("{{heading}}", &escape(heading))
+            .replace("{{message}}", &escape(message))
+            .replace("{{next}}", &escape(next))
+    }
+}
+
+pub struct Server {
+    arrivals: mpsc::Receiver<Arrival>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+struct Shared {
+    path: String,
+    state: Secret,
+    arrivals: mpsc::Sender<Arrival>,
+    done: AtomicBool,
+}
+
+pub fn serve(listener: TcpListener, path: String, state: Secret) -> Server {
+    let (tx, rx) = mpsc::channel(1);
+    let shared = Arc::new(Shared {
+        path,
+        state,
+        arrivals: tx,
+        done: AtomicBool::new(false),
+    });
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .fallback(handle)
+        .with_state(shared);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await;
+    });
+    Server {
+        arrivals: rx,
+        shutdown: Some(stop_tx),
+        task,
+    }
+}
+
+impl Server {
+    pub async fn next(&mut self) -> Option<Arrival> {
+        self.arrivals.recv().await
+    }
+
+    /// Lets the last page reach the browser, then stops; never hangs on a kept-alive socket.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(3), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+    if method != Method::GET || uri.path() != shared.path {
+        return page(
+            StatusCode::NOT_FOUND,
+            Page::Failure {
+                heading: "Not found".into(),
+                message: "This address is not the OAuth callback.".into(),
+            },
+        );
+    }
+    let params = match Params::parse(uri.query().unwrap_or("")) {
+        Ok(p) => p,
+        Err(message) => return bad_request(message),
+    };
+    let state_matches = params
+        .state
+        .as_ref()
+        .is_some_and(|s| constant_time_eq(s.expose().as_bytes(), shared.state.expose().as_bytes()));
+
+    let callback = if let Some(error) = params.error {
+        // A provider may omit state on an error; a *wrong* state means the error is not ours.
+        if params.state.is_some() && !state_matches {
+            return state_mismatch();
+        }
+        Callback::Denied {
+            error,
+            description: params.error_description,
+            uri: params.error_uri,
+        }
+    } else if !state_matches {
+        return state_mismatch();
+    } else if let Some(code) = params.code {
+        Callback::Code { code }
+    } else {
+        return bad_request("The callback carries neither a code nor an error.".into());
+    };
+
+    if shared.done.swap(true, Ordering::SeqCst) {
+        return page(
+            StatusCode::CONFLICT,
+            Page::Failure {
+                heading: "Already done".into(),
+                message: "This login has already been completed.".into(),
+            },
+        );
+    }
+    let fallback = match &callback {
+        Callback::Denied {
+            error, description, ..
+        } => Page::Failure {
+            heading: "Authorization refused".into(),
+            message: match description {
+                Some(d) => format!("The provider said: {error}: {d}"),
+                None => format!("The provider said: {error}"),
+            },
+        },
+        Callback::Code { .. } => Page::Failure {
+            heading: "Something went wrong".into(),
+            message: "integration-cli stopped before saving the tokens.".into(),
+        },
+    };
+    let (reply_tx, reply_rx) = oneshot::channel();
+    if shared
+        .arrivals
+        .send(Arrival {
+            callback,
+            reply: reply_tx,
+        })
+        .await
+        .is_err()
+    {
+        return page(StatusCode::SERVICE_UNAVAILABLE, fallback);
+    }
+    match tokio::time::timeout(REPLY_WAIT, reply_rx).await {
+        Ok(Ok(p)) => page(StatusCode::OK, p),
+        _ => page(StatusCode::OK, fallback),
+    }
+}
+
+fn state_mismatch() -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        Page::Failure {
+            heading: "Not this login".into(),
+            message:
+                "This link does not belong to the login in progress (its state does not match), \
+                      so it was ignored. integration-cli is still waiting for the right one."
+                    .into(),
+        },
+    )
+}
+
+fn bad_request(message: String) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        Page::Failure {
+            heading: "Unexpected callback".into(),
+            message,
+        },
+    )
+}
+
+fn page(status: StatusCode, page: Page) -> Response {
+    let mut response = (status, page.render()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The callback URL holds the code: never let the page pass it on.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    response
+}
+
+#[derive(Default)]
+struct Params {
+    code: Option<Secret>,
+    state: Option<Secret>,
+    error: Option<String>,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+impl Params {
+    /// A repeated parameter is refused: which copy a server would believe is ambiguous.
+    fn parse(query: &str) -> std::result::Result<Params, String> {
+        let mut p = Params::default();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let value = value.into_owned();
+            let slot_taken = match key.as_ref() {
+                "code" => p.code.replace(Secret::new(value)).is_some(),
+                "state" => p.state.replace(Secret::new(value)).is_some(),
+                "error" => p.error.replace(value).is_some(),
+                "error_description" => p.error_description.replace(value).is_some(),
+                "error_uri" => p.error_uri.replace(value).is_some(),
+                _ => false,
+            };
+            if slot_taken {
+                return Err(format!("The callback repeats the parameter \"{key}\"."));
+            }
+        }
+        Ok(p)
+    }
+}
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_text_is_escaped_in_pages() {
+        let html = Page::Failure {
+            heading: "x".into(),
+            message: "<script>alert(1)</script>".into(),
+        }
+        .render();
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(Params::parse("code=a&code=b&state=s").is_err());
+        let p = Params::parse("code=a%2Bb&state=s&iss=x").unwrap();
+        assert_eq!(p.code.unwrap().expose(), "a+b");
+    }
+}

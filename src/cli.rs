@@ -1,0 +1,100 @@
+//! What the user can type: clap definitions and help text only. Nothing here does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "integration-cli",
+    version,
+    about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh",
+    long_about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh.\n\n\
+        Reads the authorizations in your project's .unito.json, logs in through the provider's \
+        consent page (authorization code + PKCE, callback on 127.0.0.1) and writes the tokens into \
+        a test account, touching nothing else in the file.",
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
+        4 timed out waiting for the browser, 130 cancelled.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in (or refresh) and save tokens into a test account
+    #[command(
+        long_about = "Fill a test account with OAuth 2.0 tokens.\n\n\
+            If the test account already holds a refresh token, the access token is refreshed without \
+            a browser. Otherwise (or with --reauth) the browser is sent to the provider's consent \
+            page, and the tokens are saved when the provider redirects back to \
+            http://127.0.0.1:PORT/callback. Authorizations with grantType client_credentials get \
+            their token straight from the token endpoint.",
+        after_help = "Examples:\n  \
+            integration-cli oauth2                        log in, or refresh if a refresh token is stored\n  \
+            integration-cli oauth2 --reauth               log in again, ignoring stored tokens\n  \
+            integration-cli oauth2 -t compliance          fill the compliance test account\n  \
+            integration-cli oauth2 -a github-dev          use the authorization named github-dev\n  \
+            OAUTH2_PORT=8080 integration-cli oauth2       receive the callback on port 8080\n  \
+            integration-cli oauth2 --no-browser           print the login URL instead of opening it\n\n\
+            Environment:\n  \
+            OAUTH2_PORT           callback port when --port is not given (default 9002)\n  \
+            UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \
+            BROWSER               program that opens the login URL (default: the desktop's browser)\n\n\
+            Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
+            4 timed out waiting for the browser, 130 cancelled."
+    )]
+    Oauth2(Oauth2Args),
+}
+
+#[derive(Debug, Args)]
+pub struct Oauth2Args {
+    /// The project file to read and update
+    #[arg(
+        long,
+        visible_alias = "config-path",
+        value_name = "PATH",
+        default_value = ".unito.json",
+        env = "UNITO_CONFIG"
+    )]
+    pub config: PathBuf,
+
+    /// Which authorization to use; asked interactively when there are several
+    #[arg(long, short = 'a', value_name = "NAME", env = "UNITO_AUTHORIZATION")]
+    pub authorization: Option<String>,
+
+    /// The test account to fill in (development, compliance, or any name)
+    #[arg(
+        long,
+        short = 't',
+        value_name = "NAME",
+        default_value = "development",
+        env = "UNITO_TEST_ACCOUNT"
+    )]
+    pub test_account: String,
+
+    /// Port of the callback server on 127.0.0.1 [env: OAUTH2_PORT] [default: 9002]. 0 picks a
+    /// free port, for providers that accept any loopback port
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// Print the login URL instead of opening a browser
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Seconds to wait for the browser to come back from the provider
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    /// Seconds to wait for the token endpoint to answer
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_timeout: u64,
+
+    /// Log in again even if a refresh token is stored
+    #[arg(long)]
+    pub reauth: bool,
+}

@@ -1,0 +1,68 @@
+//! Wall-clock time behind a trait, so expiry arithmetic can be tested at any instant.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub trait Clock {
+    fn now(&self) -> SystemTime;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// `2026-11-22T18:00:00Z`: what `expiresAt` holds in `.unito.json`.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(s).ok()
+}
+
+pub fn from_epoch(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// "in 59m 59s" / "2h 3m ago", rounded to what a person cares about.
+pub fn relative(at: SystemTime, now: SystemTime) -> String {
+    let (d, future) = match at.duration_since(now) {
+        Ok(d) => (d, true),
+        Err(e) => (e.duration(), false),
+    };
+    let secs = d.as_secs();
+    let rounded = if secs >= 3600 {
+        Duration::from_secs(secs / 60 * 60)
+    } else {
+        Duration::from_secs(secs)
+    };
+    let text = humantime::format_duration(rounded).to_string();
+    if future {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips() {
+        let t = from_epoch(1_795_000_000);
+        assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        assert_eq!(rfc3339(from_epoch(0)), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = from_epoch(10_000);
+        assert_eq!(relative(from_epoch(13_599), now), "in 59m 59s");
+        assert_eq!(relative(from_epoch(10_000 + 7260 + 30), now), "in 2h 1m");
+        assert_eq!(relative(from_epoch(9_990), now), "10s ago");
+    }
+}

@@ -1,0 +1,212 @@
+//! Every way a run can fail, each with what the user can do about it and the exit code a
+//! script can rely on. Messages never carry a secret: variants hold names, paths, URLs and
+//! the provider's own words, not credentials.
+
+use std::path::PathBuf;
+
+/// Exit codes, documented in the README; scripts depend on them, so never renumber.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    // 2 (usage) is clap's own exit code for a bad command line.
+    pub const DENIED: i32 = 3;
+    pub const TIMED_OUT: i32 = 4;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} not found", .path.display())]
+    ConfigNotFound { path: PathBuf },
+
+    #[error("{} is not valid JSON: {message} at line {line}, column {column}", .path.display())]
+    ConfigMalformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    #[error("{}: {message}", .path.display())]
+    ConfigInvalid { path: PathBuf, message: String },
+
+    #[error("cannot {action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("no OAuth 2.0 authorization in {}", .path.display())]
+    NoAuthorization { path: PathBuf },
+
+    #[error("no authorization named \"{name}\" (available: {})", .available.join(", "))]
+    AuthorizationNotFound {
+        name: String,
+        available: Vec<String>,
+    },
+
+    #[error("several authorizations and no way to ask which one (available: {})", .available.join(", "))]
+    AuthorizationAmbiguous { available: Vec<String> },
+
+    #[error("authorization \"{name}\" uses method \"{method}\", not oauth2")]
+    NotOAuth2 { name: String, method: String },
+
+    #[error("grant type \"{grant}\" is not supported yet")]
+    UnsupportedGrant { grant: String },
+
+    #[error(
+        "{field} is encrypted for the platform (unito-secret-v1://) and cannot be used offline"
+    )]
+    EncryptedSecret { field: String },
+
+    #[error("{field} refers to ${{{var}}}, but the environment variable {var} is not set")]
+    MissingEnvVar { field: String, var: String },
+
+    #[error("{value:?} from {origin} is not a port number (0-65535)")]
+    InvalidPort { value: String, origin: &'static str },
+
+    #[error("port {port} on 127.0.0.1 is already in use")]
+    PortInUse { port: u16 },
+
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+
+    #[error("the provider refused the authorization: {error}{}", describe(.description, .uri))]
+    AuthorizationDenied {
+        error: String,
+        description: Option<String>,
+        uri: Option<String>,
+    },
+
+    #[error("no callback from the provider within {secs} s")]
+    CallbackTimeout { secs: u64 },
+
+    #[error("the token endpoint {url} answered {status} {error}{}", describe(.description, .uri))]
+    TokenEndpoint {
+        url: String,
+        status: u16,
+        error: String,
+        description: Option<String>,
+        uri: Option<String>,
+    },
+
+    #[error("the token endpoint {url} answered {status} ({content_type}): {snippet}")]
+    TokenHttp {
+        url: String,
+        status: u16,
+        content_type: String,
+        snippet: String,
+    },
+
+    #[error("the token endpoint {url} sent an unusable response: {message}")]
+    TokenResponse { url: String, message: String },
+
+    #[error("could not reach the token endpoint {url}: {detail}")]
+    Network { url: String, detail: String },
+
+    #[error("the stored refresh token was refused ({error}{})", describe(.description, &None))]
+    RefreshRejected {
+        error: String,
+        description: Option<String>,
+    },
+
+    #[error("cancelled")]
+    Interrupted,
+
+    #[error("{0}")]
+    Terminal(String),
+}
+
+fn describe(description: &Option<String>, uri: &Option<String>) -> String {
+    let mut out = String::new();
+    if let Some(d) = description {
+        out.push_str(": ");
+        out.push_str(d);
+    }
+    if let Some(u) = uri {
+        out.push_str(&format!(" (see {u})"));
+    }
+    out
+}
+
+impl Error {
+    /// What to do next, in the user's terms. `None` where the message already says it all.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::ConfigNotFound { .. } => "run integration-cli at the root of your connector project, or pass \
+                --config PATH. To start a new file, copy .unito.json.example from the integration-cli \
+                repository and fill in your authorization."
+                .into(),
+            Error::ConfigMalformed { .. } => {
+                "fix the file by hand; integration-cli did not change it.".into()
+            }
+            Error::ConfigInvalid { .. } => {
+                "see .unito.json.example in the integration-cli repository for every field.".into()
+            }
+            Error::NoAuthorization { .. } => "add an entry with \"method\": \"oauth2\" to \"authorizations\"."
+                .into(),
+            Error::AuthorizationNotFound { .. } => "pass one of the names above to --authorization.".into(),
+            Error::AuthorizationAmbiguous { .. } => {
+                "pass --authorization NAME (stdin is not a terminal, so there is no prompt).".into()
+            }
+            Error::UnsupportedGrant { .. } => {
+                "authorization_code (and client_credentials) are the grant types this version handles."
+                    .into()
+            }
+            Error::EncryptedSecret { .. } => "supply the plain value in an environment variable: set \
+                UNITO_CLIENT_SECRET, or write \"${MY_SECRET}\" in the file and export MY_SECRET."
+                .into(),
+            Error::MissingEnvVar { var, .. } => format!("export {var}=... before running."),
+            Error::InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
+            Error::PortInUse { .. } => "stop whatever listens there, or pick another port with \
+                OAUTH2_PORT=PORT (or --port PORT); the provider must accept that redirect URL."
+                .into(),
+            Error::Bind { .. } => "pick another port with OAUTH2_PORT=PORT (or --port PORT).".into(),
+            Error::AuthorizationDenied { error, .. } if error == "access_denied" => {
+                "the login or consent was declined; run again to retry.".into()
+            }
+            Error::AuthorizationDenied { .. } => {
+                "check the authorization's clientId, scopes and redirect URL with the provider.".into()
+            }
+            Error::CallbackTimeout { .. } => "finish the login in the browser sooner, or raise --timeout. If \
+                the browser cannot reach 127.0.0.1 (SSH, container), forward the port: ssh -L PORT:127.0.0.1:PORT."
+                .into(),
+            Error::TokenEndpoint { error, .. } if error == "invalid_client" => {
+                "check clientId and clientSecret, and how the provider wants them sent \
+                 (tokenEndpointAuthMethod: client_secret_basic or client_secret_post)."
+                    .into()
+            }
+            Error::TokenEndpoint { .. } | Error::TokenHttp { .. } | Error::TokenResponse { .. } => {
+                "check the authorization's tokenUrl and credentials; the provider's words are above."
+                    .into()
+            }
+            Error::Network { .. } => {
+                "check the tokenUrl and your network connection, then run again.".into()
+            }
+            Error::RefreshRejected { .. } => {
+                "log in again with: integration-cli oauth2 --reauth".into()
+            }
+            Error::Io { .. } | Error::NotOAuth2 { .. } | Error::Interrupted | Error::Terminal(_) => {
+                return None;
+            }
+        })
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::AuthorizationDenied { .. } => exit::DENIED,
+            Error::CallbackTimeout { .. } => exit::TIMED_OUT,
+            Error::Interrupted => exit::INTERRUPTED,
+            _ => exit::ERROR,
+        }
+    }
+
+    /// An `invalid_grant` (or equivalent) answer to a refresh means the refresh token is dead;
+    /// anything else (network, 5xx) says nothing about the token and must not trigger a login.
+    pub fn is_dead_refresh_token(&self) -> bool {
+        matches!(self, Error::TokenEndpoint { error, .. } if error == "invalid_grant")
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,248 @@
+//! The browser login: bind the callback server, send the user to the consent page with a
+//! fresh `state` and PKCE challenge, wait (bounded) for the one callback that is ours,
+//! exchange the code and save, then tell the browser how it ended.
+
+use oauth2::basic::BasicClient;
+use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+use url::Url;
+
+use super::{Ctx, store};
+use crate::callback::{self, Callback, Page};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::token::Grant;
+
+/// Parameters the flow itself sets; letting `authorizationParameters` override them would
+/// silently break PKCE or state checking.
+const RESERVED: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// 32 random bytes: well past the 128 bits RFC 9700 asks of `state`.
+const STATE_BYTES: u32 = 32;
+
+/// Where the callback server listens and what redirect URI the provider is told.
+struct Redirect {
+    listen_port: u16,
+    path: String,
+    /// `None`: ours, `http://127.0.0.1:<port>/callback`, known once the port is bound.
+    fixed: Option<String>,
+    /// The fixed URL does not point at this machine: something else must forward it.
+    forwarded: bool,
+}
+
+impl Redirect {
+    fn plan(configured: Option<&str>, port: u16) -> std::result::Result<Redirect, String> {
+        let Some(raw) = configured.filter(|s| !s.is_empty()) else {
+            return Ok(Redirect {
+                listen_port: port,
+                path: "/callback".into(),
+                fixed: None,
+                forwarded: false,
+            });
+        };
+        let url = Url::parse(raw).map_err(|e| format!("redirectUrl {raw:?} is not a URL: {e}"))?;
+        let loopback = matches!(
+            url.host_str(),
+            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+        );
+        let listen_port = match (loopback, url.port()) {
+            (true, Some(p)) => p,
+            (true, None) => {
+                return Err(format!(
+                    "redirectUrl {raw:?} needs an explicit port, such as http://127.0.0.1:9002/callback"
+                ));
+            }
+            (false, _) => port,
+        };
+        Ok(Redirect {
+            listen_port,
+            path: url.path().to_string(),
+            fixed: Some(raw.to_string()),
+            forwarded: !(loopback && url.scheme() == "http"),
+        })
+    }
+
+    fn uri(&self, bound_port: u16) -> String {
+        match &self.fixed {
+            Some(u) => u.clone(),
+            None => format!("http://127.0.0.1:{bound_port}{}", self.path),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    pub(super) async fn login(&self) -> Result<()> {
+        let term = self.deps.terminal;
+        let invalid = |message: String| Error::ConfigInvalid {
+            path: self.opts.config.clone(),
+            message: format!("{}: {message}", self.config.origin),
+        };
+        let auth_url = self
+            .config
+            .authorization_url
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| invalid("authorizationUrl is missing".into()))?;
+        let auth_url = AuthUrl::new(auth_url.to_string())
+            .map_err(|e| invalid(format!("authorizationUrl is not a valid URL: {e}")))?;
+        if let Some((k, _)) = self
+            .config
+            .authorization_parameters
+            .iter()
+            .find(|(k, _)| RESERVED.contains(&k.as_str()))
+        {
+            return Err(invalid(format!(
+                "authorizationParameters may not set \"{k}\": integration-cli sets it itself"
+            )));
+        }
+        let redirect =
+            Redirect::plan(self.config.redirect_url.as_deref(), self.opts.port).map_err(invalid)?;
+
+        // Bind first: a port in use must be reported before any browser opens.
+        let listener = callback::bind(redirect.listen_port).await?;
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(redirect.listen_port);
+        let redirect_uri = redirect.uri(port);
+        let redirect_url = RedirectUrl::new(redirect_uri.clone())
+            .map_err(|e| invalid(format!("redirect URL {redirect_uri:?} is not valid: {e}")))?;
+
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let client = BasicClient::new(ClientId::new(self.endpoint.client_id.clone()))
+            .set_auth_uri(auth_url)
+            .set_redirect_uri(redirect_url);
+        let mut request = client
+            .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
+            .add_scopes(self.config.scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge);
+        for (k, v) in &self.config.authorization_parameters {
+            request = request.add_extra_param(k.as_str(), v.as_str());
+        }
+        let (url, state) = request.url();
+        let mut server =
+            callback::serve(listener, redirect.path.clone(), Secret::new(state.secret()));
+
+        term.say(&format!(
+            "Logging in to authorization \"{}\" for test account \"{}\".",
+            self.authorization, self.opts.test_account
+        ));
+        if redirect.forwarded {
+            term.say(&format!(
+                "The provider will redirect to {redirect_uri}; it must forward the request to http://127.0.0.1:{port}{}.",
+                redirect.path
+            ));
+        }
+        term.say(&format!(
+            "Open this URL in a browser to log in:\n\n  {url}\n"
+        ));
+        if self.opts.open_browser
+            && let Err(why) = self.deps.browser.open(url.as_str())
+        {
+            term.warn(&format!("{why}; open the URL above yourself."));
+        }
+
+        let arrival = {
+            let _spinner = term.waiting(&format!(
+                "Waiting for the provider to redirect to http://127.0.0.1:{port}{} (Ctrl-C to cancel)",
+                redirect.path
+            ));
+            tokio::select! {
+                arrival = server.next() => arrival,
+                _ = tokio::time::sleep(self.opts.callback_timeout) => {
+                    server.shutdown().await;
+                    return Err(Error::CallbackTimeout { secs: self.opts.callback_timeout.as_secs() });
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    server.shutdown().await;
+                    return Err(Error::Interrupted);
+                }
+            }
+        };
+        let Some(arrival) = arrival else {
+            return Err(Error::Terminal(
+                "the callback server stopped unexpectedly".into(),
+            ));
+        };
+
+        let outcome = match arrival.callback {
+            Callback::Denied {
+                error,
+                description,
+                uri,
+            } => Err(Error::AuthorizationDenied {
+                error,
+                description,
+                uri,
+            }),
+            Callback::Code { code } => {
+                term.say("Received the authorization code; exchanging it for tokens…");
+                let grant = Grant::AuthorizationCode {
+                    code,
+                    verifier: Secret::new(verifier.secret()),
+                    redirect_uri,
+                };
+                match self
+                    .tokens
+                    .request(self.endpoint, &grant, &self.config.token_request_parameters)
+                    .await
+                {
+                    Ok(response) => store::save(self, &response),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let page = match &outcome {
+            Ok(()) => Page::Success {
+                message: format!(
+                    "integration-cli saved the tokens for test account \"{}\".",
+                    self.opts.test_account
+                ),
+            },
+            Err(Error::AuthorizationDenied { .. }) => Page::Failure {
+                heading: "Authorization refused".into(),
+                message: outcome.as_ref().unwrap_err().to_string(),
+            },
+            Err(e) => Page::Failure {
+                heading: "Sign-in failed".into(),
+                message: e.to_string(),
+            },
+        };
+        let _ = arrival.reply.send(page);
+        server.shutdown().await;
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_redirect_is_the_ip_literal_with_the_bound_port() {
+        let r = Redirect::plan(None, 0).unwrap();
+        assert_eq!(r.uri(40123), "http://127.0.0.1:40123/callback");
+    }
+
+    #[test]
+    fn a_loopback_redirect_url_sets_port_and_path_and_is_sent_verbatim() {
+        let r = Redirect::plan(Some("http://localhost:8080/oauth/cb"), 9002).unwrap();
+        assert_eq!((r.listen_port, r.path.as_str()), (8080, "/oauth/cb"));
+        assert_eq!(r.uri(8080), "http://localhost:8080/oauth/cb");
+        assert!(!r.forwarded);
+        assert!(Redirect::plan(Some("http://127.0.0.1/cb"), 9002).is_err());
+    }
+
+    #[test]
+    fn a_public_redirect_url_is_forwarded_to_our_port() {
+        let r = Redirect::plan(Some("https://relay.example/cb"), 9002).unwrap();
+        assert_eq!((r.listen_port, r.forwarded), (9002, true));
+    }
+}

@@ -1,0 +1,198 @@
+//! The `oauth2` command as a sequence of small steps: pick the authorization, then refresh
+//! what can be refreshed, or log in. No I/O of its own beyond the token client: the browser,
+//! the clock and the terminal come in through `Deps`, so tests can drive every step.
+
+mod login;
+mod select;
+mod store;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::browser::Browser;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::project::{self, OAuth2Config, Project};
+use crate::token::{BodyFormat, ClientAuth, Endpoint, Grant, TokenClient};
+use crate::ui::Terminal;
+
+/// Everything the user chose, already validated.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: PathBuf,
+    pub authorization: Option<String>,
+    pub test_account: String,
+    pub port: u16,
+    pub open_browser: bool,
+    pub callback_timeout: Duration,
+    pub token_timeout: Duration,
+    pub reauth: bool,
+}
+
+/// The outside world, as the flow sees it.
+pub struct Deps<'a> {
+    pub browser: &'a dyn Browser,
+    pub clock: &'a dyn Clock,
+    pub terminal: &'a dyn Terminal,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A client-credentials token this close to expiry is treated as expired: it could lapse
+/// between now and its first use.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
+    let project = Project::load(&opts.config)?;
+    let (name, config) =
+        select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
+    let endpoint = endpoint(&config, &opts.config, deps)?;
+    let tokens = TokenClient::new(opts.token_timeout);
+    let ctx = Ctx {
+        opts,
+        deps,
+        authorization: &name,
+        config: &config,
+        endpoint: &endpoint,
+        tokens: &tokens,
+    };
+    match config.grant_type.as_str() {
+        "authorization_code" => {}
+        "client_credentials" => return ctx.client_credentials().await,
+        other => {
+            return Err(Error::UnsupportedGrant {
+                grant: other.to_string(),
+            });
+        }
+    }
+
+    let has_refresh_token = project
+        .test_account(&opts.test_account)
+        .and_then(|a| a.get("refreshToken"))
+        .and_then(|v| v.as_str())
+        .is_some_and(|s| !s.is_empty());
+    if has_refresh_token && !opts.reauth {
+        match ctx.refresh().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.is_dead_refresh_token() => {
+                let Error::TokenEndpoint {
+                    error, description, ..
+                } = e
+                else {
+                    unreachable!("is_dead_refresh_token matched a TokenEndpoint error");
+                };
+                let refused = Error::RefreshRejected { error, description };
+                if !opts.open_browser && !deps.terminal.interactive() {
+                    return Err(refused);
+                }
+                deps.terminal.warn(&format!("{refused}; logging in again."));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    ctx.login().await
+}
+
+/// The pieces every step needs, borrowed for the length of one run.
+struct Ctx<'a> {
+    opts: &'a Options,
+    deps: &'a Deps<'a>,
+    authorization: &'a str,
+    config: &'a OAuth2Config,
+    endpoint: &'a Endpoint,
+    tokens: &'a TokenClient,
+}
+
+impl Ctx<'_> {
+    /// Refreshes under the file lock, with the refresh token as it is *inside* the lock: a
+    /// concurrent run may have rotated it, and presenting the spent one can revoke the grant.
+    /// `Ok(false)`: there was no refresh token after all.
+    async fn refresh(&self) -> Result<bool> {
+        let _lock = self.lock()?;
+        let project = Project::load(&self.opts.config)?;
+        let account = project.test_account(&self.opts.test_account);
+        let Some(refresh_token) = account
+            .and_then(|a| a.get("refreshToken"))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+        else {
+            return Ok(false);
+        };
+        self.deps.terminal.say(&format!(
+            "Refreshing the access token of test account \"{}\" (authorization \"{}\")…",
+            self.opts.test_account, self.authorization
+        ));
+        let grant = Grant::RefreshToken {
+            refresh_token: crate::secret::Secret::new(refresh_token),
+        };
+        let response = self
+            .tokens
+            .request(
+                self.endpoint,
+                &grant,
+                &self.config.refresh_request_parameters,
+            )
+            .await?;
+        store::save_locked(self, &project, &response, "Refreshed")?;
+        Ok(true)
+    }
+
+    async fn client_credentials(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        let project = Project::load(&self.opts.config)?;
+        if !self.opts.reauth
+            && let Some(at) = project
+                .test_account(&self.opts.test_account)
+                .filter(|a| a.get("accessToken").and_then(|v| v.as_str()).is_some())
+                .and_then(|a| a.get("expiresAt"))
+                .and_then(|v| v.as_str())
+                .and_then(crate::clock::parse_rfc3339)
+            && at > self.deps.clock.now() + EXPIRY_MARGIN
+        {
+            self.deps.terminal.result(&format!(
+                "The client-credentials token of test account \"{}\" is still valid (expires {}); nothing to do. Use --reauth to request a new one.",
+                self.opts.test_account,
+                crate::clock::rfc3339(at)
+            ));
+            return Ok(());
+        }
+        self.deps.terminal.say(&format!(
+            "Requesting a client-credentials token for test account \"{}\"…",
+            self.opts.test_account
+        ));
+        let scope = (!self.config.scopes.is_empty()).then(|| self.config.scopes.join(" "));
+        let response = self
+            .tokens
+            .request(
+                self.endpoint,
+                &Grant::ClientCredentials { scope },
+                &self.config.token_request_parameters,
+            )
+            .await?;
+        store::save_locked(self, &project, &response, "Saved")?;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<project::FileLock> {
+        project::lock(&self.opts.config, || {
+            self.deps
+                .terminal
+                .say("Waiting for another integration-cli run to finish with this file…")
+        })
+    }
+}
+
+fn endpoint(config: &OAuth2Config, path: &std::path::Path, deps: &Deps<'_>) -> Result<Endpoint> {
+    let invalid = |message: String| Error::ConfigInvalid {
+        path: path.into(),
+        message: format!("{}: {message}", config.origin),
+    };
+    Ok(Endpoint {
+        url: config.token_url.clone(),
+        client_id: project::resolve_client_id(config, deps.env)?,
+        client_secret: project::resolve_client_secret(config, deps.env)?,
+        auth: ClientAuth::parse(config.token_endpoint_auth_method.as_deref()).map_err(invalid)?,
+        format: BodyFormat::parse(config.request_content_type.as_deref()).map_err(invalid)?,
+        response_type: config.response_content_type.clone(),
+    })
+}

@@ -1,0 +1,184 @@
+//! Folding a token response into the test account, and saying what changed. Only the
+//! standard fields are renamed (to the platform's camelCase names); everything else the
+//! provider sent is kept as it came.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::Ctx;
+use crate::clock::{self, Clock};
+use crate::error::Result;
+use crate::project::Project;
+use crate::token::TokenResponse;
+
+/// Names we write ourselves; a provider field that happens to share one does not overwrite it.
+const STANDARD: [&str; 6] = [
+    "accessToken",
+    "refreshToken",
+    "tokenType",
+    "expiresIn",
+    "expiresAt",
+    "scope",
+];
+
+pub fn merged(
+    old: Option<&Map<String, Value>>,
+    t: &TokenResponse,
+    clock: &dyn Clock,
+) -> Map<String, Value> {
+    let mut account = old.cloned().unwrap_or_default();
+    account.insert("accessToken".into(), t.access_token.expose().into());
+    if let Some(rt) = &t.refresh_token {
+        account.insert("refreshToken".into(), rt.expose().into());
+    }
+    account.insert(
+        "tokenType".into(),
+        t.token_type
+            .clone()
+            .unwrap_or_else(|| "Bearer".into())
+            .into(),
+    );
+    match t.expires_in {
+        Some(secs) => {
+            let issued = t
+                .created_at
+                .map(clock::from_epoch)
+                .unwrap_or_else(|| clock.now());
+            account.insert("expiresIn".into(), secs.into());
+            account.insert(
+                "expiresAt".into(),
+                clock::rfc3339(issued + Duration::from_secs(secs)).into(),
+            );
+        }
+        // A token without a stated lifetime: an old expiry would now be a lie.
+        None => {
+            account.shift_remove("expiresIn");
+            account.shift_remove("expiresAt");
+        }
+    }
+    if let Some(scope) = &t.scope {
+        account.insert("scope".into(), scope.clone().into());
+    }
+    for (key, value) in &t.extra {
+        if !STANDARD.contains(&key.as_str()) {
+            account.insert(key.clone(), value.clone());
+        }
+    }
+    account
+}
+
+/// Saves under a lock the caller already holds, into the file as read inside that lock.
+pub fn save_locked(ctx: &Ctx<'_>, project: &Project, t: &TokenResponse, verb: &str) -> Result<()> {
+    let name = &ctx.opts.test_account;
+    let old = project.test_account(name);
+    let old_refresh = old
+        .and_then(|a| a.get("refreshToken"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let account = merged(old, t, ctx.deps.clock);
+    project.save_test_account(name, &account)?;
+
+    let refresh = match (&t.refresh_token, &old_refresh) {
+        (Some(new), Some(old)) if new.expose() != old => "rotated, new one saved",
+        (Some(_), Some(_)) => "unchanged",
+        (Some(_), None) => "saved",
+        (None, Some(_)) => "kept (the provider sent no new one)",
+        (None, None) => "none (the provider sent none)",
+    };
+    let expires = match account
+        .get("expiresAt")
+        .and_then(Value::as_str)
+        .and_then(clock::parse_rfc3339)
+    {
+        Some(at) => format!(
+            "{} ({})",
+            clock::rfc3339(at),
+            clock::relative(at, ctx.deps.clock.now())
+        ),
+        None => "not stated by the provider".into(),
+    };
+    let mut lines = vec![
+        format!(
+            "{verb} tokens for test account \"{name}\" (authorization \"{}\") in {}",
+            ctx.authorization,
+            project.path().display()
+        ),
+        format!(
+            "  access token   {}, {}",
+            t.access_token.masked(),
+            account["tokenType"].as_str().unwrap_or("Bearer")
+        ),
+        format!("  expires        {expires}"),
+        format!("  refresh token  {refresh}"),
+    ];
+    if let Some(scope) = account.get("scope").and_then(Value::as_str) {
+        lines.push(format!("  scope          {scope}"));
+    }
+    ctx.deps.terminal.result(&lines.join("\n"));
+    Ok(())
+}
+
+/// Takes the lock, re-reads the file and saves: used after a browser login, which must not
+/// hold the lock while a person types a password.
+pub fn save(ctx: &Ctx<'_>, t: &TokenResponse) -> Result<()> {
+    let _lock = ctx.lock()?;
+    let project = Project::load(&ctx.opts.config)?;
+    save_locked(ctx, &project, t, "Saved")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use serde_json::json;
+    use std::time::SystemTime;
+
+    struct At(u64);
+    impl Clock for At {
+        fn now(&self) -> SystemTime {
+            clock::from_epoch(self.0)
+        }
+    }
+
+    fn response(refresh: Option<&str>, expires_in: Option<u64>) -> TokenResponse {
+        TokenResponse {
+            access_token: Secret::new("new-access"),
+            token_type: None,
+            refresh_token: refresh.map(Secret::new),
+            expires_in,
+            created_at: None,
+            scope: None,
+            extra: Map::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_old_refresh_token_and_other_fields_when_none_returned() {
+        let old = json!({"custom": 1, "refreshToken": "old-rt", "scope": "a b"});
+        let m = merged(old.as_object(), &response(None, Some(60)), &At(1_000));
+        assert_eq!(m["refreshToken"], "old-rt");
+        assert_eq!(m["custom"], 1);
+        assert_eq!(m["scope"], "a b");
+        assert_eq!(m["tokenType"], "Bearer");
+        assert_eq!(m["expiresAt"], "1970-01-01T00:17:40Z");
+    }
+
+    #[test]
+    fn drops_a_stale_expiry_when_the_new_token_has_none() {
+        let old = json!({"expiresIn": 5, "expiresAt": "2000-01-01T00:00:00Z"});
+        let m = merged(old.as_object(), &response(Some("rt"), None), &At(0));
+        assert!(!m.contains_key("expiresAt") && !m.contains_key("expiresIn"));
+        assert_eq!(m["refreshToken"], "rt");
+    }
+
+    #[test]
+    fn created_at_sets_the_issue_time() {
+        let mut r = response(None, Some(100));
+        r.created_at = Some(2_000);
+        r.extra.insert("created_at".into(), json!(2_000));
+        let m = merged(None, &r, &At(999_999));
+        assert_eq!(m["expiresAt"], clock::rfc3339(clock::from_epoch(2_100)));
+        assert_eq!(m["created_at"], 2_000);
+    }
+}

@@ -1,0 +1,90 @@
+//! integration-cli: parse the command line, build the real dependencies, run, and turn the
+//! outcome into a message and an exit code.
+
+mod browser;
+mod callback;
+mod cli;
+mod clock;
+mod error;
+mod flow;
+mod project;
+mod secret;
+mod token;
+mod ui;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Oauth2Args};
+use crate::error::{Error, Result, exit};
+
+const DEFAULT_PORT: u16 = 9002;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
+            e.exit_code()
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Terminal(format!("cannot start the async runtime: {e}")))?;
+    match cli.command {
+        Command::Oauth2(args) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let opts = oauth2_options(args, &env)?;
+            let browser = browser::SystemBrowser {
+                browser_env: env("BROWSER"),
+            };
+            let terminal = ui::Console::new();
+            let deps = flow::Deps {
+                browser: &browser,
+                clock: &clock::SystemClock,
+                terminal: &terminal,
+                env: &env,
+            };
+            runtime.block_on(flow::oauth2(&opts, &deps))
+        }
+    }
+}
+
+fn oauth2_options(args: Oauth2Args, env: &dyn Fn(&str) -> Option<String>) -> Result<flow::Options> {
+    let port = match (
+        args.port,
+        env("OAUTH2_PORT").filter(|v| !v.trim().is_empty()),
+    ) {
+        (Some(value), _) => parse_port(&value, "--port")?,
+        (None, Some(value)) => parse_port(&value, "OAUTH2_PORT")?,
+        (None, None) => DEFAULT_PORT,
+    };
+    Ok(flow::Options {
+        config: args.config,
+        authorization: args.authorization,
+        test_account: args.test_account,
+        port,
+        open_browser: !args.no_browser,
+        callback_timeout: Duration::from_secs(args.timeout),
+        token_timeout: Duration::from_secs(args.token_timeout),
+        reauth: args.reauth,
+    })
+}
+
+fn parse_port(value: &str, origin: &'static str) -> Result<u16> {
+    value.trim().parse().map_err(|_| Error::InvalidPort {
+        value: value.into(),
+        origin,
+    })
+}

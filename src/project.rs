@@ -1,0 +1,554 @@
+//! `.unito.json`: the connector developer's own file. We read all of it, understand only the
+//! authorizations, and write back nothing but the one test account we fill in; every other
+//! byte (unknown keys, order, spacing, number spelling) is kept by editing a concrete syntax
+//! tree instead of re-serialising the document.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use jsonc_parser::cst::{CstInputValue, CstRootNode};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+pub const SECRET_ENV: &str = "UNITO_CLIENT_SECRET";
+const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";
+
+/// The file as read: its text (for surgical edits) and its parsed value (for reading).
+pub struct Project {
+    /// As the user named it, for messages.
+    path: PathBuf,
+    /// Where the bytes live: a symlinked `.unito.json` is written through, not replaced.
+    real_path: PathBuf,
+    text: String,
+    root: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    pub name: String,
+    pub method: String,
+    pub development: bool,
+    pub oauth2: Option<OAuth2Config>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuth2Config {
+    /// Where in the file this came from, so errors point at the right place.
+    pub origin: String,
+    pub client_id: String,
+    /// As written in the file; may hold `${VAR}` references or an encrypted platform value.
+    pub client_secret: Option<Secret>,
+    pub authorization_url: Option<String>,
+    pub token_url: String,
+    pub scopes: Vec<String>,
+    pub grant_type: String,
+    pub redirect_url: Option<String>,
+    pub request_content_type: Option<String>,
+    pub response_content_type: Option<String>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub authorization_parameters: Vec<(String, String)>,
+    pub token_request_parameters: Vec<(String, String)>,
+    pub refresh_request_parameters: Vec<(String, String)>,
+}
+
+impl Project {
+    pub fn load(path: &Path) -> Result<Project> {
+        let real_path = match fs::canonicalize(path) {
+            Ok(p) => p,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::ConfigNotFound { path: path.into() });
+            }
+            Err(source) => return Err(io_error("read", path, source)),
+        };
+        let text = fs::read_to_string(&real_path).map_err(|e| io_error("read", path, e))?;
+        let root = parse_root(path, &text)?;
+        Ok(Project {
+            path: path.into(),
+            real_path,
+            text,
+            root,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn authorizations(&self) -> Result<Vec<Authorization>> {
+        let Some(list) = self.root.get("authorizations") else {
+            return Ok(Vec::new());
+        };
+        let list = list
+            .as_array()
+            .ok_or_else(|| self.invalid("\"authorizations\" must be an array"))?;
+        list.iter()
+            .enumerate()
+            .map(|(i, entry)| self.authorization(i, entry))
+            .collect()
+    }
+
+    fn authorization(&self, index: usize, entry: &Value) -> Result<Authorization> {
+        let at = format!("authorizations[{index}]");
+        let obj = entry
+            .as_object()
+            .ok_or_else(|| self.invalid(format!("{at} must be an object")))?;
+        let name = obj
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.invalid(format!("{at}.name must be a string")))?
+            .to_string();
+        let method = obj
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("oauth2")
+            .to_string();
+        let development = obj
+            .get("development")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let oauth2 = match obj.get("oauth2") {
+            Some(Value::Object(o)) if method == "oauth2" => {
+                Some(self.oauth2(format!("{at} (\"{name}\").oauth2"), o)?)
+            }
+            Some(Value::Object(_)) | None => None,
+            Some(_) => return Err(self.invalid(format!("{at}.oauth2 must be an object"))),
+        };
+        Ok(Authorization {
+            name,
+            method,
+            development,
+            oauth2,
+        })
+    }
+
+    fn oauth2(&self, at: String, o: &Map<String, Value>) -> Result<OAuth2Config> {
+        let string = |key: &str| -> Result<Option<String>> {
+            match o.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(self.invalid(format!("{at}.{key} must be a string"))),
+            }
+        };
+        let required = |key: &str| -> Result<String> {
+            string(key)?
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| self.invalid(format!("{at}.{key} is missing")))
+        };
+        let params = |key: &str| -> Result<Vec<(String, String)>> {
+            match o.get(key) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Object(m)) => m
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((k.clone(), s.clone())),
+                        Value::Number(_) | Value::Bool(_) => Ok((k.clone(), v.to_string())),
+                        _ => Err(self.invalid(format!(
+                            "{at}.{key}.{k} must be a string, number or boolean"
+                        ))),
+                    })
+                    .collect(),
+                Some(_) => Err(self.invalid(format!("{at}.{key} must be an object"))),
+            }
+        };
+        let scopes = match o.get("scopes") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|s| match s {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Object(m) => m
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| {
+                            self.invalid(format!("{at}.scopes: an object needs \"name\""))
+                        }),
+                    _ => Err(self.invalid(format!(
+                        "{at}.scopes must hold strings or {{\"name\": ...}} objects"
+                    ))),
+                })
+                .collect::<Result<_>>()?,
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            Some(_) => return Err(self.invalid(format!("{at}.scopes must be an array"))),
+        };
+        Ok(OAuth2Config {
+            client_id: required("clientId")?,
+            client_secret: string("clientSecret")?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            authorization_url: string("authorizationUrl")?,
+            token_url: required("tokenUrl")?,
+            scopes,
+            grant_type: string("grantType")?.unwrap_or_else(|| "authorization_code".into()),
+            redirect_url: string("redirectUrl")?,
+            request_content_type: string("requestContentType")?,
+            response_content_type: string("responseContentType")?,
+            token_endpoint_auth_method: string("tokenEndpointAuthMethod")?,
+            authorization_parameters: params("authorizationParameters")?,
+            token_request_parameters: params("tokenRequestParameters")?,
+            refresh_request_parameters: params("refreshRequestParameters")?,
+            origin: at,
+        })
+    }
+
+    pub fn test_account(&self, name: &str) -> Option<&Map<String, Value>> {
+        self.root.get("testAccounts")?.get(name)?.as_object()
+    }
+
+    /// Writes `account` as the whole new content of `testAccounts.<name>`, changing only the
+    /// properties whose values differ, then replaces the file atomically.
+    pub fn save_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<()> {
+        let text = self.with_test_account(name, account)?;
+        write_atomic(&self.real_path, &text).map_err(|e| io_error("write", &self.path, e))
+    }
+
+    fn with_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<String> {
+        if let Some(v) = self.root.get("testAccounts")
+            && !v.is_object()
+        {
+            return Err(self.invalid("\"testAccounts\" must be an object"));
+        }
+        if let Some(v) = self.root.get("testAccounts").and_then(|t| t.get(name))
+            && !v.is_object()
+        {
+            return Err(self.invalid(format!("testAccounts.{name} must be an object")));
+        }
+        let cst = CstRootNode::parse(&self.text, &Default::default())
+            .map_err(|e| self.invalid(format!("cannot edit the file: {e}")))?;
+        let accounts = cst
+            .object_value_or_set()
+            .object_value_or_create("testAccounts")
+            .ok_or_else(|| self.invalid("\"testAccounts\" must be an object"))?;
+        let target = accounts
+            .object_value_or_create(name)
+            .ok_or_else(|| self.invalid(format!("testAccounts.{name} must be an object")))?;
+        let old = self.test_account(name).cloned().unwrap_or_default();
+        for prop in target.properties() {
+            let key = prop.name().and_then(|n| n.decoded_value().ok());
+            if key.is_some_and(|k| !account.contains_key(&k)) {
+                prop.remove();
+            }
+        }
+        for (key, value) in account {
+            if old.get(key) == Some(value) {
+                continue;
+            }
+            match target.get(key) {
+                Some(prop) => prop.set_value(to_cst(value)),
+                None => {
+                    target.append(key, to_cst(value));
+                }
+            }
+        }
+        let text = cst.to_string();
+
+        // The edit must have changed exactly the one account: check by parsing the result, so
+        // a bug here can never reach the user's file.
+        let mut expected = self.root.clone();
+        let accounts = expected
+            .entry("testAccounts")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(accounts) = accounts {
+            accounts.insert(name.to_string(), Value::Object(account.clone()));
+        }
+        match serde_json::from_str::<Map<String, Value>>(&text) {
+            Ok(written) if written == expected => Ok(text),
+            _ => Err(self.invalid(
+                "internal error: editing the file would have changed more than the test account; nothing was written",
+            )),
+        }
+    }
+
+    fn invalid(&self, message: impl Into<String>) -> Error {
+        Error::ConfigInvalid {
+            path: self.path.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+fn parse_root(path: &Path, text: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(root)) => Ok(root),
+        Ok(_) => Err(Error::ConfigInvalid {
+            path: path.into(),
+            message: "the top level must be a JSON object".into(),
+        }),
+        Err(e) => {
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; we say it our own way.
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m)
+                .to_string();
+            Err(Error::ConfigMalformed {
+                path: path.into(),
+                line: e.line(),
+                column: e.column(),
+                message,
+            })
+        }
+    }
+}
+
+fn to_cst(value: &Value) -> CstInputValue {
+    match value {
+        Value::Null => CstInputValue::Null,
+        Value::Bool(b) => CstInputValue::Bool(*b),
+        Value::Number(n) => CstInputValue::Number(n.to_string()),
+        Value::String(s) => CstInputValue::String(s.clone()),
+        Value::Array(items) => CstInputValue::Array(items.iter().map(to_cst).collect()),
+        Value::Object(map) => {
+            CstInputValue::Object(map.iter().map(|(k, v)| (k.clone(), to_cst(v))).collect())
+        }
+    }
+}
+
+fn io_error(action: &'static str, path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        action,
+        path: path.into(),
+        source,
+    }
+}
+
+/// Temp file in the same folder, fsync, rename: a crash or Ctrl-C at any moment leaves either
+/// the old file or the new one. The temp file is created 0600, so the secrets it holds are
+/// never readable by others, not even for an instant.
+fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".unito.json.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(contents.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        // Makes the rename itself durable; failure only weakens durability, not atomicity.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Held while a run reads, refreshes and writes, so two runs never present the same rotating
+/// refresh token or overwrite each other's test account. A separate lock file, because the
+/// data file is replaced by rename and a lock on it would be lost with the old inode.
+pub struct FileLock {
+    _file: File,
+}
+
+pub fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
+    let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| ".unito.json".into());
+    let lock_path = real.with_file_name(format!("{name}.lock"));
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(&lock_path)
+        .map_err(|e| io_error("create the lock file", &lock_path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            on_wait();
+            file.lock().map_err(|e| io_error("lock", &lock_path, e))?;
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", &lock_path, e)),
+    }
+    Ok(FileLock { _file: file })
+}
+
+/// Expands `${VAR}` references from the environment, so a secret need not sit in the file.
+pub fn expand_env(
+    value: &str,
+    field: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start + 2..].find('}') else {
+            break;
+        };
+        let var = &rest[start + 2..start + 2 + len];
+        out.push_str(&rest[..start]);
+        let found = lookup(var).ok_or_else(|| Error::MissingEnvVar {
+            field: field.into(),
+            var: var.into(),
+        })?;
+        out.push_str(&found);
+        rest = &rest[start + 3 + len..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The client secret to send: `UNITO_CLIENT_SECRET` wins, then the file's value with `${VAR}`
+/// expanded. An encrypted platform value is refused rather than sent to a provider.
+pub fn resolve_client_secret(
+    config: &OAuth2Config,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>> {
+    if let Some(v) = lookup(SECRET_ENV).filter(|v| !v.is_empty()) {
+        return Ok(Some(Secret::new(v)));
+    }
+    let Some(raw) = &config.client_secret else {
+        return Ok(None);
+    };
+    let field = format!("{}.clientSecret", config.origin);
+    let value = expand_env(raw.expose(), &field, lookup)?;
+    if value.starts_with(ENCRYPTED_PREFIX) {
+        return Err(Error::EncryptedSecret { field });
+    }
+    Ok(Some(Secret::new(value)))
+}
+
+pub fn resolve_client_id(
+    config: &OAuth2Config,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    let field = format!("{}.clientId", config.origin);
+    let value = expand_env(&config.client_id, &field, lookup)?;
+    if value.starts_with(ENCRYPTED_PREFIX) {
+        return Err(Error::EncryptedSecret { field });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn project(text: &str) -> Project {
+        Project {
+            path: ".unito.json".into(),
+            real_path: ".unito.json".into(),
+            text: text.into(),
+            root: parse_root(Path::new(".unito.json"), text).unwrap(),
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = parse_root(Path::new("x.json"), "{\n  \"a\": 1,\n  \"b\" 2\n}").unwrap_err();
+        match err {
+            Error::ConfigMalformed { line, column, .. } => assert_eq!((line, column), (3, 7)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn editing_an_account_keeps_every_other_byte() {
+        let text = "{\n    \"z\": [1,2,   3],\n    \"n\": 1.50,\n    \"testAccounts\": {\n        \"development\": {\n            \"custom\": \"keep\",\n            \"accessToken\": \"old\"\n        },\n        \"compliance\": {  }\n    },\n    \"a\": {\"x\":true}\n}\n";
+        let p = project(text);
+        let new = obj(json!({"custom": "keep", "accessToken": "new", "refreshToken": "r"}));
+        let out = p.with_test_account("development", &new).unwrap();
+        assert!(out.contains("\"z\": [1,2,   3]"), "{out}");
+        assert!(out.contains("\"n\": 1.50"), "{out}");
+        assert!(out.contains("\"compliance\": {  }"), "{out}");
+        assert!(out.contains("\"a\": {\"x\":true}\n}\n"), "{out}");
+        assert!(out.contains("\"custom\": \"keep\""), "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["testAccounts"]["development"], Value::Object(new));
+        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["z", "n", "testAccounts", "a"]);
+    }
+
+    #[test]
+    fn editing_creates_missing_account_and_test_accounts() {
+        let p = project("{\"name\": \"c\"}");
+        let new = obj(json!({"accessToken": "t\"\\\n\u{1}"}));
+        let out = p.with_test_account("development", &new).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["testAccounts"]["development"]["accessToken"],
+            "t\"\\\n\u{1}"
+        );
+        assert_eq!(v["name"], "c");
+    }
+
+    #[test]
+    fn removed_fields_are_dropped() {
+        let p =
+            project(r#"{"testAccounts": {"development": {"expiresAt": "x", "accessToken": "a"}}}"#);
+        let out = p
+            .with_test_account("development", &obj(json!({"accessToken": "b"})))
+            .unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["testAccounts"]["development"],
+            json!({"accessToken": "b"})
+        );
+    }
+
+    #[test]
+    fn non_object_account_is_refused() {
+        let p = project(r#"{"testAccounts": {"development": "oops"}}"#);
+        assert!(p.with_test_account("development", &Map::new()).is_err());
+        let p = project(r#"{"testAccounts": []}"#);
+        assert!(p.with_test_account("development", &Map::new()).is_err());
+    }
+
+    #[test]
+    fn expand_env_replaces_references_and_names_missing_ones() {
+        let lookup = |k: &str| (k == "A").then(|| "1".to_string());
+        assert_eq!(expand_env("x${A}y${A}", "f", &lookup).unwrap(), "x1y1");
+        assert_eq!(expand_env("plain", "f", &lookup).unwrap(), "plain");
+        match expand_env("${B}", "f", &lookup).unwrap_err() {
+            Error::MissingEnvVar { var, field } => {
+                assert_eq!((var.as_str(), field.as_str()), ("B", "f"))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn scopes_accept_strings_and_named_objects() {
+        let p = project(
+            r#"{"authorizations": [{"name": "a", "method": "oauth2", "oauth2": {
+                "clientId": "id", "tokenUrl": "http://t", "scopes": [{"name": "read", "description": "d"}, "write"]}}]}"#,
+        );
+        let auth = &p.authorizations().unwrap()[0];
+        assert_eq!(auth.oauth2.as_ref().unwrap().scopes, ["read", "write"]);
+        assert_eq!(
+            auth.oauth2.as_ref().unwrap().grant_type,
+            "authorization_code"
+        );
+    }
+
+    #[test]
+    fn encrypted_secret_is_refused_with_its_field() {
+        let p = project(
+            r#"{"authorizations": [{"name": "a", "oauth2": {"clientId": "id", "tokenUrl": "http://t",
+                "clientSecret": "unito-secret-v1://abc"}}]}"#,
+        );
+        let cfg = p.authorizations().unwrap()[0].oauth2.clone().unwrap();
+        let err = resolve_client_secret(&cfg, &|_| None).unwrap_err();
+        assert!(err.to_string().contains("clientSecret"), "{err}");
+        let from_env = resolve_client_secret(&cfg, &|k| (k == SECRET_ENV).then(|| "s".into()));
+        assert_eq!(from_env.unwrap().unwrap().expose(), "s");
+    }
+}

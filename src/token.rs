@@ -1,0 +1,535 @@
+//! The token endpoint client: code exchange and refresh (and client credentials), with the
+//! client authentication and body format the authorization asks for. Responses are parsed
+//! tolerantly (the `oauth2` crate's standard response rejects what real providers send, such
+//! as a string `expires_in` or a form-encoded body) and every field is kept.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Bodies beyond this are not token responses; reading them whole would only cost memory.
+const MAX_BODY: usize = 1 << 20;
+const SNIPPET: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1). The default.
+    Basic,
+    /// `client_id` and `client_secret` in the body.
+    Post,
+}
+
+impl ClientAuth {
+    pub fn parse(value: Option<&str>) -> std::result::Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
+            Some("client_secret_post") | Some("post") => Ok(ClientAuth::Post),
+            Some(other) => Err(format!(
+                "unknown client authentication {other:?} (use client_secret_basic or client_secret_post)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Form,
+    Json,
+}
+
+impl BodyFormat {
+    pub fn parse(value: Option<&str>) -> std::result::Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("application/x-www-form-urlencoded") => Ok(BodyFormat::Form),
+            Some("application/json") => Ok(BodyFormat::Json),
+            Some(other) => Err(format!(
+                "unknown requestContentType {other:?} (use application/x-www-form-urlencoded or application/json)"
+            )),
+        }
+    }
+}
+
+/// How to reach and authenticate to one token endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub auth: ClientAuth,
+    pub format: BodyFormat,
+    /// What the provider is documented to answer with (`responseContentType`); used only when
+    /// the response itself does not say (no or a generic content type).
+    pub response_type: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Grant {
+    AuthorizationCode {
+        code: Secret,
+        verifier: Secret,
+        redirect_uri: String,
+    },
+    RefreshToken {
+        refresh_token: Secret,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
+}
+
+/// A token response as the provider sent it, with the standard fields picked out.
+pub struct TokenResponse {
+    pub access_token: Secret,
+    pub token_type: Option<String>,
+    pub refresh_token: Option<Secret>,
+    pub expires_in: Option<u64>,
+    /// Some servers (Doorkeeper) say when the token was issued; better than our clock.
+    pub created_at: Option<u64>,
+    pub scope: Option<String>,
+    /// Every other field, as it came (`id_token`, `instance_url`, ...).
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct TokenClient {
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl TokenClient {
+    pub fn new(timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("integration-cli/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .build()
+            .expect("TLS backend initialises");
+        TokenClient { http, timeout }
+    }
+
+    pub async fn request(
+        &self,
+        endpoint: &Endpoint,
+        grant: &Grant,
+        extra: &[(String, String)],
+    ) -> Result<TokenResponse> {
+        let mut body: Vec<(&str, String)> = Vec::new();
+        let mut secrets: Vec<&Secret> = Vec::new();
+        match grant {
+            Grant::AuthorizationCode {
+                code,
+                verifier,
+                redirect_uri,
+            } => {
+                body.push(("grant_type", "authorization_code".into()));
+                body.push(("code", code.expose().into()));
+                body.push(("redirect_uri", redirect_uri.clone()));
+                body.push(("code_verifier", verifier.expose().into()));
+                secrets.extend([code, verifier]);
+            }
+            Grant::RefreshToken { refresh_token } => {
+                body.push(("grant_type", "refresh_token".into()));
+                body.push(("refresh_token", refresh_token.expose().into()));
+                secrets.push(refresh_token);
+            }
+            Grant::ClientCredentials { scope } => {
+                body.push(("grant_type", "client_credentials".into()));
+                if let Some(scope) = scope {
+                    body.push(("scope", scope.clone()));
+                }
+            }
+        }
+        let secret = endpoint.client_secret.as_ref();
+        secrets.extend(secret);
+        let use_basic = endpoint.auth == ClientAuth::Basic && secret.is_some();
+        if !use_basic {
+            body.push(("client_id", endpoint.client_id.clone()));
+            if let Some(secret) = secret {
+                body.push(("client_secret", secret.expose().into()));
+            }
+        }
+        for (key, value) in extra {
+            if !body.iter().any(|(k, _)| k == key) {
+                body.push((key.as_str(), value.clone()));
+            }
+        }
+
+        let mut request = self
+            .http
+            .post(&endpoint.url)
+            .header(ACCEPT, "application/json");
+        if let (true, Some(secret)) = (use_basic, secret) {
+            request = request.basic_auth(
+                form_encode(&endpoint.client_id),
+                Some(form_encode(secret.expose())),
+            );
+        }
+        request = match endpoint.format {
+            BodyFormat::Form => request
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(body.iter().map(|(k, v)| (*k, v.as_str())))
+                        .finish(),
+                ),
+            BodyFormat::Json => {
+                let map: Map<String, Value> = body
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                    .collect();
+                request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(Value::Object(map).to_string())
+            }
+        };
+
+        let network = |e: reqwest::Error| Error::Network {
+            url: endpoint.url.clone(),
+            detail: describe_reqwest(&e, self.timeout),
+        };
+        let mut response = request.send().await.map_err(network)?;
+        let status = response.status().as_u16();
+        let content_type = match response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(ct)
+                if !ct.starts_with("text/plain") && !ct.starts_with("application/octet-stream") =>
+            {
+                ct.to_string()
+            }
+            sent => endpoint
+                .response_type
+                .clone()
+                .or(sent.map(str::to_string))
+                .unwrap_or_else(|| "no content type".into()),
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_BODY {
+                return Err(Error::TokenResponse {
+                    url: endpoint.url.clone(),
+                    message: format!("the body is larger than {MAX_BODY} bytes"),
+                });
+            }
+        }
+        interpret(&endpoint.url, status, &content_type, &bytes, &secrets)
+    }
+}
+
+/// Turns a raw HTTP answer into tokens or the provider's own error, in the provider's words.
+pub fn interpret(
+    url: &str,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    secrets: &[&Secret],
+) -> Result<TokenResponse> {
+    let fields = parse_body(content_type, body);
+    if let Some(fields) = &fields
+        && let Some(error) = fields.get("error").and_then(text)
+    {
+        return Err(Error::TokenEndpoint {
+            url: url.into(),
+            status,
+            error: redact(&error, secrets),
+            description: fields
+                .get("error_description")
+                .and_then(text)
+                .map(|d| redact(&d, secrets)),
+            uri: fields.get("error_uri").and_then(text),
+        });
+    }
+    let snippet = || {
+        let cut = body.len().min(SNIPPET);
+        let s = String::from_utf8_lossy(&body[..cut]);
+        let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        if s.is_empty() {
+            "(empty body)".to_string()
+        } else {
+            redact(&s, secrets)
+        }
+    };
+    if !(200..300).contains(&status) {
+        return Err(Error::TokenHttp {
+            url: url.into(),
+            status,
+            content_type: content_type.into(),
+            snippet: snippet(),
+        });
+    }
+    let Some(mut fields) = fields else {
+        return Err(Error::TokenResponse {
+            url: url.into(),
+            message: format!(
+                "expected JSON or a form body, got {content_type}: {}",
+                snippet()
+            ),
+        });
+    };
+    let access_token = match fields.shift_remove("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
+        _ => {
+            let names: Vec<_> = fields.keys().cloned().collect();
+            return Err(Error::TokenResponse {
+                url: url.into(),
+                message: format!(
+                    "no access_token in it (fields: {})",
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            });
+        }
+    };
+    // `expires` (an old alias) and `created_at` stay in the account as the provider sent them.
+    let expires_in = fields
+        .shift_remove("expires_in")
+        .as_ref()
+        .or_else(|| fields.get("expires"))
+        .and_then(seconds);
+    let created_at = fields.get("created_at").and_then(seconds);
+    let token_type = fields.shift_remove("token_type").as_ref().and_then(text);
+    let refresh_token = match fields.shift_remove("refresh_token") {
+        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
+        _ => None,
+    };
+    let scope = match fields.shift_remove("scope") {
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Some(v) => text(&v),
+        None => None,
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type,
+        refresh_token,
+        expires_in,
+        created_at,
+        scope,
+        extra: fields,
+    })
+}
+
+/// JSON when it is JSON, form-encoded when it is that (GitHub's default); `None` otherwise.
+fn parse_body(content_type: &str, body: &[u8]) -> Option<Map<String, Value>> {
+    let trimmed = body.trim_ascii_start();
+    if content_type.contains("json") || trimmed.starts_with(b"{") {
+        if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
+            return Some(map);
+        }
+        return None;
+    }
+    let looks_like_form = content_type.contains("x-www-form-urlencoded")
+        || (!trimmed.is_empty()
+            && !trimmed.starts_with(b"<")
+            && std::str::from_utf8(trimmed).is_ok_and(|s| {
+                s.trim().split('&').all(|pair| pair.contains('='))
+                    && !s.contains(char::is_whitespace)
+            }));
+    if !looks_like_form {
+        return None;
+    }
+    let map: Map<String, Value> = url::form_urlencoded::parse(trimmed)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect();
+    (!map.is_empty()).then_some(map)
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn seconds(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }
+}
+
+fn redact(text: &str, secrets: &[&Secret]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if !s.expose().is_empty() {
+            out = out.replace(s.expose(), "[redacted]");
+        }
+    }
+    out
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The innermost cause is the useful one ("connection refused"), the outer ones repeat the URL.
+fn describe_reqwest(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {} s", timeout.as_secs());
+    }
+    let mut detail = String::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        let msg = c.to_string();
+        if !msg.contains("error sending request") && !detail.contains(&msg) {
+            if !detail.is_empty() {
+                detail.push_str(": ");
+            }
+            detail.push_str(&msg);
+        }
+        cause = c.source();
+    }
+    if detail.is_empty() {
+        "request failed".into()
+    } else {
+        detail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(ct: &str, body: &str) -> TokenResponse {
+        interpret("http://t", 200, ct, body.as_bytes(), &[]).unwrap()
+    }
+
+    #[test]
+    fn tolerant_json_fields() {
+        let r = ok(
+            "application/json",
+            r#"{"access_token":"a","expires_in":"3600","token_type":"bearer","created_at":1700000000,"instance_url":"https://x"}"#,
+        );
+        assert_eq!(r.expires_in, Some(3600));
+        assert_eq!(r.created_at, Some(1_700_000_000));
+        assert_eq!(r.token_type.as_deref(), Some("bearer"));
+        assert!(r.refresh_token.is_none());
+        assert_eq!(r.extra["instance_url"], "https://x");
+    }
+
+    #[test]
+    fn form_encoded_body_is_accepted() {
+        let r = ok(
+            "application/x-www-form-urlencoded; charset=utf-8",
+            "access_token=gho_abc&scope=repo%2Cuser&token_type=bearer",
+        );
+        assert_eq!(r.access_token.expose(), "gho_abc");
+        assert_eq!(r.scope.as_deref(), Some("repo,user"));
+    }
+
+    #[test]
+    fn error_in_a_200_body_is_an_error() {
+        let e = interpret(
+            "http://t",
+            200,
+            "application/json",
+            br#"{"ok":false,"error":"invalid_code"}"#,
+            &[],
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::TokenEndpoint { ref error, .. } if error == "invalid_code"));
+    }
+
+    #[test]
+    fn missing_access_token_is_named() {
+        let e = interpret(
+            "http://t",
+            200,
+            "application/json",
+            br#"{"token_type":"bearer"}"#,
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no access_token"), "{e}");
+    }
+
+    #[test]
+    fn rfc6749_error_keeps_the_providers_words() {
+        let e = interpret(
+            "http://t",
+            400,
+            "application/json",
+            br#"{"error":"invalid_grant","error_description":"code expired"}"#,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the token endpoint http://t answered 400 invalid_grant: code expired"
+        );
+        assert!(e.is_dead_refresh_token());
+    }
+
+    #[test]
+    fn html_error_page_shows_status_and_redacted_snippet() {
+        let secret = Secret::new("s3cr3t-value");
+        let e = interpret(
+            "http://t",
+            502,
+            "text/html",
+            b"<html>\n bad gateway s3cr3t-value </html>",
+            &[&secret],
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("502") && msg.contains("text/html") && msg.contains("bad gateway"),
+            "{msg}"
+        );
+        assert!(!msg.contains("s3cr3t-value"), "{msg}");
+    }
+
+    #[test]
+    fn debug_of_a_response_shows_no_token() {
+        let r = ok(
+            "application/json",
+            r#"{"access_token":"very-secret-token","refresh_token":"rt-secret","id_token":"idt"}"#,
+        );
+        let d = format!("{r:?}");
+        assert!(
+            !d.contains("very-secret") && !d.contains("rt-secret") && !d.contains("idt\""),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn client_auth_names() {
+        assert_eq!(ClientAuth::parse(None), Ok(ClientAuth::Basic));
+        assert_eq!(
+            ClientAuth::parse(Some("client_secret_post")),
+            Ok(ClientAuth::Post)
+        );
+        assert!(ClientAuth::parse(Some("private_key_jwt")).is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! The terminal: prompts when someone is there to answer, a spinner while we wait, and plain
+//! lines otherwise. Progress goes to stderr; stdout carries only the result, so scripts can
+//! capture it.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::{Error, Result};
+
+pub trait Terminal {
+    /// Whether a person can answer prompts (stdin and stderr are terminals).
+    fn interactive(&self) -> bool;
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize>;
+    /// A progress line, on stderr.
+    fn say(&self, message: &str);
+    fn warn(&self, message: &str);
+    /// The result of the run, on stdout.
+    fn result(&self, message: &str);
+    /// Shown until the returned guard is dropped.
+    fn waiting(&self, message: &str) -> Box<dyn Waiting>;
+}
+
+pub trait Waiting {}
+
+pub struct Console {
+    interactive: bool,
+    stderr_is_terminal: bool,
+}
+
+impl Console {
+    pub fn new() -> Self {
+        let stderr_is_terminal = std::io::stderr().is_terminal();
+        Console {
+            interactive: std::io::stdin().is_terminal() && stderr_is_terminal,
+            stderr_is_terminal,
+        }
+    }
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Terminal for Console {
+    fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        dialoguer::Select::new()
+            .with_prompt(prompt)
+            .items(items)
+            .default(0)
+            .interact_opt()
+            .map_err(|e| Error::Terminal(format!("prompt failed: {e}")))?
+            .ok_or(Error::Interrupted)
+    }
+
+    fn say(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
+    fn result(&self, message: &str) {
+        println!("{message}");
+    }
+
+    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        if !self.stderr_is_terminal {
+            eprintln!("{message}");
+            return Box::new(Plain);
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Box::new(Spinner(bar))
+    }
+}
+
+struct Plain;
+impl Waiting for Plain {}
+
+struct Spinner(ProgressBar);
+impl Waiting for Spinner {}
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
