@@ -1,0 +1,748 @@
+//! Black-box tests of `integration-cli oauth2` against the stub provider in `support/stub.rs`.
+//! Each test has its own project folder, stub and OS-chosen ports, so they run in parallel.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+fn login(project: &Project, stub: &Stub, extra: &[&str]) -> Finished {
+    let mut args = vec!["oauth2", "--no-browser", "--port", "0"];
+    args.extend_from_slice(extra);
+    let run = project.oauth2(&args);
+    let (status, page) = browse(&run.login_url());
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Signed in"), "{page}");
+    run.finish(stub)
+}
+
+#[test]
+fn fresh_login_saves_tokens_pkce_and_state_checked() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let url = run.login_url();
+    let state = query_param(&url, "state").unwrap();
+    assert!(
+        state.len() >= 22,
+        "state carries at least 128 bits: {state}"
+    );
+    let redirect = query_param(&url, "redirect_uri").unwrap();
+    assert!(
+        redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"),
+        "{redirect}"
+    );
+    assert_eq!(query_param(&url, "scope").as_deref(), Some("read write"));
+    assert_eq!(query_param(&url, "prompt").as_deref(), Some("consent"));
+    assert_eq!(
+        query_param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+
+    let (status, page) = browse(&url);
+    assert_eq!(status, 200);
+    assert!(page.contains("You can close this tab"), "{page}");
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+
+    let account = project.account("development");
+    let (access, refresh) =
+        stub.seen(|s| (s.access_tokens[0].clone(), s.refresh_tokens[0].clone()));
+    assert_eq!(account["accessToken"], access);
+    assert_eq!(account["refreshToken"], refresh);
+    assert_eq!(account["tokenType"], "Bearer");
+    assert_eq!(account["expiresIn"], 3600);
+    assert_eq!(account["scope"], "read write");
+    assert_eq!(account["id_token"], "fake-id-token-kept-as-extra-field");
+    let expires_at = account["expiresAt"].as_str().unwrap();
+    let at = humantime::parse_rfc3339(expires_at).unwrap();
+    let left = at.duration_since(std::time::SystemTime::now()).unwrap();
+    assert!(
+        left > Duration::from_secs(3500) && left <= Duration::from_secs(3600),
+        "{expires_at}"
+    );
+
+    // The exchange used the same redirect_uri and a verifier matching the challenge (checked
+    // by the stub), and client_secret_basic by default.
+    stub.seen(|s| {
+        assert_eq!(s.token_forms[0]["redirect_uri"], redirect);
+        assert!(
+            s.token_auth_headers[0]
+                .as_deref()
+                .unwrap()
+                .starts_with("Basic ")
+        );
+        assert!(!s.token_forms[0].contains_key("client_secret"));
+    });
+    assert!(
+        done.stdout.contains("access token   fake… ("),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("refresh token  saved"),
+        "{}",
+        done.stdout
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&project.path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn rerun_refreshes_without_a_browser_and_stores_the_rotated_refresh_token() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    let first = project.account("development");
+
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(
+        !done.stderr.contains("/authorize?"),
+        "no login URL on refresh: {}",
+        done.stderr
+    );
+    let second = project.account("development");
+    stub.seen(|s| {
+        assert_eq!(s.authorize_queries.len(), 1, "no second login");
+        assert_eq!(s.token_forms[1]["grant_type"], "refresh_token");
+        assert_eq!(
+            s.token_forms[1]["refresh_token"],
+            first["refreshToken"].as_str().unwrap()
+        );
+        assert_eq!(second["accessToken"], s.access_tokens[1]);
+        assert_eq!(second["refreshToken"], s.refresh_tokens[1]);
+    });
+    assert_ne!(first["refreshToken"], second["refreshToken"]);
+    assert_eq!(
+        second["scope"], "read write",
+        "scope kept when the refresh omits it"
+    );
+    assert!(
+        done.stdout.contains("rotated, new one saved"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn refresh_keeps_the_old_refresh_token_when_none_is_returned() {
+    let stub = Stub::start(Behaviour {
+        rotate_refresh_tokens: false,
+        ..Behaviour::default()
+    });
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    let first = project.account("development");
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let second = project.account("development");
+    assert_eq!(second["refreshToken"], first["refreshToken"]);
+    assert_ne!(second["accessToken"], first["accessToken"]);
+    assert!(
+        done.stdout.contains("kept (the provider sent no new one)"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn reauth_logs_in_again_even_with_a_refresh_token_stored() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    assert_eq!(login(&project, &stub, &["--reauth"]).code, 0);
+    stub.seen(|s| {
+        assert_eq!(s.authorize_queries.len(), 2);
+        assert!(
+            s.token_forms
+                .iter()
+                .all(|f| f["grant_type"] == "authorization_code")
+        );
+        assert_eq!(
+            project.account("development")["accessToken"],
+            s.access_tokens[1]
+        );
+    });
+}
+
+#[test]
+fn wrong_state_and_noise_are_refused_and_the_real_callback_still_succeeds() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let url = run.login_url();
+    let callback = query_param(&url, "redirect_uri").unwrap();
+    let base = callback.trim_end_matches("/callback");
+
+    let (status, page) = browse(&format!(
+        "{callback}?code=fake-forged-code-1234&state=wrong"
+    ));
+    assert_eq!(status, 400);
+    assert!(
+        page.contains("does not belong to the login in progress"),
+        "{page}"
+    );
+    let (status, _) = browse(&format!("{callback}?code=fake-forged-code-1234"));
+    assert_eq!(status, 400, "missing state is refused");
+    let (status, _) = browse(&format!("{base}/favicon.ico"));
+    assert_eq!(status, 404);
+    let (status, body) = browse(&format!("{base}/health"));
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, _) = browse(&format!("{callback}?error=access_denied&state=wrong"));
+    assert_eq!(
+        status, 400,
+        "an error with someone else's state does not end the wait"
+    );
+
+    let (status, page) = browse(&url);
+    assert_eq!(status, 200, "{page}");
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(
+        stub.seen(|s| s.token_forms.len()),
+        1,
+        "the forged code never reached the token endpoint"
+    );
+}
+
+#[test]
+fn provider_error_is_shown_in_the_browser_and_the_terminal() {
+    let stub = Stub::start(Behaviour {
+        deny: Some((
+            "access_denied".into(),
+            "The user said no <b>thanks</b>".into(),
+        )),
+        ..Behaviour::default()
+    });
+    let project = Project::new(&config(&stub));
+    let before = project.text();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let (status, page) = browse(&run.login_url());
+    assert_eq!(status, 200);
+    assert!(page.contains("access_denied"), "{page}");
+    assert!(
+        page.contains("The user said no &lt;b&gt;thanks&lt;/b&gt;"),
+        "escaped: {page}"
+    );
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 3, "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("access_denied: The user said no <b>thanks</b>"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(project.text(), before, "file untouched");
+}
+
+#[test]
+fn token_endpoint_error_is_reported_as_the_provider_said_it() {
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((
+            400,
+            "application/json".into(),
+            json!({"error": "invalid_request", "error_description": "The code has expired", "error_uri": "https://provider.example/docs"}).to_string(),
+        )),
+        ..Behaviour::default()
+    });
+    let project = Project::new(&config(&stub));
+    let before = project.text();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let (_, page) = browse(&run.login_url());
+    assert!(
+        page.contains("Sign-in failed") && page.contains("The code has expired"),
+        "{page}"
+    );
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr.contains(
+            "answered 400 invalid_request: The code has expired (see https://provider.example/docs)"
+        ),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains(&format!("{}/token", stub.url)),
+        "names the endpoint"
+    );
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn server_error_with_html_body_shows_status_and_snippet() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    let before = project.text();
+    stub.behave(|b| {
+        b.token_failure = Some((
+            503,
+            "text/html".into(),
+            "<html><body>Service Unavailable</body></html>".into(),
+        ))
+    });
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr.contains("answered 503 (text/html)"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains("Service Unavailable"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(
+        project.text(),
+        before,
+        "a 5xx never triggers a login or a write"
+    );
+}
+
+#[test]
+fn client_secret_post_sends_credentials_in_the_body() {
+    let stub = Stub::start(Behaviour {
+        auth: Auth::Post,
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["tokenEndpointAuthMethod"] = json!("client_secret_post");
+    let project = Project::new(&cfg);
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    stub.seen(|s| {
+        assert!(s.token_auth_headers[0].is_none());
+        assert_eq!(s.token_forms[0]["client_id"], CLIENT_ID);
+    });
+}
+
+#[test]
+fn wrong_client_authentication_method_gets_invalid_client_with_a_hint() {
+    let stub = Stub::start(Behaviour {
+        auth: Auth::Post,
+        ..Behaviour::default()
+    });
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    browse(&run.login_url());
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr
+            .contains("invalid_client: client authentication failed"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains("tokenEndpointAuthMethod"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn port_in_use_names_oauth2_port() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let done = project
+        .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", &port)])
+        .finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr
+            .contains(&format!("port {port} on 127.0.0.1 is already in use")),
+        "{}",
+        done.stderr
+    );
+    assert!(done.stderr.contains("OAUTH2_PORT"), "{}", done.stderr);
+    assert!(
+        !done.stderr.contains("/authorize?"),
+        "no URL before the port is bound"
+    );
+}
+
+#[test]
+fn oauth2_port_moves_the_callback() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let run = project.oauth2_env(
+        &["oauth2", "--no-browser"],
+        &[("OAUTH2_PORT", &port.to_string())],
+    );
+    let url = run.login_url();
+    assert_eq!(
+        query_param(&url, "redirect_uri").unwrap(),
+        format!("http://127.0.0.1:{port}/callback")
+    );
+    browse(&url);
+    assert_eq!(run.finish(&stub).code, 0);
+}
+
+#[test]
+fn invalid_oauth2_port_is_a_clear_error() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let done = project
+        .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", "90o2")])
+        .finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr
+            .contains("\"90o2\" from OAUTH2_PORT is not a port number"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn malformed_file_is_reported_with_line_and_column_and_never_written() {
+    let stub = Stub::start(Behaviour::default());
+    let text = "{\n  \"name\": \"x\",\n  \"authorizations\": [,]\n}\n";
+    let project = Project::with_text(text);
+    let mtime = std::fs::metadata(&project.path)
+        .unwrap()
+        .modified()
+        .unwrap();
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(done.stderr.contains("line 3, column 22"), "{}", done.stderr);
+    assert!(done.stderr.contains("did not change it"), "{}", done.stderr);
+    assert_eq!(project.text(), text);
+    assert_eq!(
+        std::fs::metadata(&project.path)
+            .unwrap()
+            .modified()
+            .unwrap(),
+        mtime
+    );
+}
+
+#[test]
+fn missing_file_says_how_to_start() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::with_text("{}");
+    std::fs::remove_file(&project.path).unwrap();
+    let done = project.oauth2(&["oauth2"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr.contains(".unito.json not found"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains(".unito.json.example"),
+        "{}",
+        done.stderr
+    );
+    assert!(!project.path.exists(), "nothing created");
+}
+
+#[test]
+fn unknown_fields_key_order_and_formatting_survive_a_save() {
+    let stub = Stub::start(Behaviour::default());
+    let auth = serde_json::to_string(&authorization(&stub, "oauth2")).unwrap();
+    let text = format!(
+        "{{\n\t\"zeta\": 1.50,\n\t\"ui\": {{\"displayName\":\"My  Connector\" , \"logo\": \"x.png\"}},\n\t\"authorizations\": [{auth}],\n\t\"testAccounts\": {{\n\t\t\"compliance\": {{ \"keep\": [1,2,3] }},\n\t\t\"development\": {{ \"apiKey\": \"fake-unrelated\", \"accessToken\": \"old\" }}\n\t}},\n\t\"secrets\": {{}},\n\t\"alpha\": null\n}}\n"
+    );
+    let project = Project::with_text(&text);
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    let after = project.text();
+    for kept in [
+        "\t\"zeta\": 1.50,\n",
+        "\"ui\": {\"displayName\":\"My  Connector\" , \"logo\": \"x.png\"}",
+        &auth,
+        "\"compliance\": { \"keep\": [1,2,3] }",
+        "\t\"secrets\": {},\n\t\"alpha\": null\n}\n",
+    ] {
+        assert!(after.contains(kept), "lost {kept:?} in:\n{after}");
+    }
+    let v: Value = serde_json::from_str(&after).unwrap();
+    let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "zeta",
+            "ui",
+            "authorizations",
+            "testAccounts",
+            "secrets",
+            "alpha"
+        ]
+    );
+    let dev = v["testAccounts"]["development"].as_object().unwrap();
+    assert_eq!(dev["apiKey"], "fake-unrelated");
+    let dev_keys: Vec<_> = dev.keys().take(2).cloned().collect();
+    assert_eq!(
+        dev_keys,
+        ["apiKey", "accessToken"],
+        "existing keys keep their place"
+    );
+}
+
+#[test]
+fn several_authorizations_without_a_terminal_name_the_flag() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"] = json!([
+        authorization(&stub, "first"),
+        authorization(&stub, "second")
+    ]);
+    let project = Project::new(&cfg);
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(done.stderr.contains("--authorization"), "{}", done.stderr);
+    assert!(done.stderr.contains("first, second"), "{}", done.stderr);
+
+    assert_eq!(
+        login(&project, &stub, &["--authorization", "second"]).code,
+        0
+    );
+    let done = project
+        .oauth2(&["oauth2", "--authorization", "third"])
+        .finish(&stub);
+    assert!(
+        done.stderr.contains("no authorization named \"third\""),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn client_secret_comes_from_the_environment() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("${FAKE_CONNECTOR_SECRET}");
+    let project = Project::new(&cfg);
+
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr.contains("FAKE_CONNECTOR_SECRET is not set"),
+        "{}",
+        done.stderr
+    );
+
+    let run = project.oauth2_env(
+        &["oauth2", "--no-browser", "--port", "0"],
+        &[("FAKE_CONNECTOR_SECRET", CLIENT_SECRET)],
+    );
+    browse(&run.login_url());
+    assert_eq!(run.finish(&stub).code, 0);
+
+    cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("unito-secret-v1://fake-encrypted");
+    let project = Project::new(&cfg);
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert!(
+        done.stderr.contains("clientSecret is encrypted"),
+        "{}",
+        done.stderr
+    );
+    let run = project.oauth2_env(
+        &["oauth2", "--no-browser", "--port", "0"],
+        &[("UNITO_CLIENT_SECRET", CLIENT_SECRET)],
+    );
+    browse(&run.login_url());
+    assert_eq!(
+        run.finish(&stub).code,
+        0,
+        "UNITO_CLIENT_SECRET wins over the file"
+    );
+}
+
+#[test]
+fn no_callback_within_the_timeout_exits_4() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let before = project.text();
+    let started = Instant::now();
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0", "--timeout", "1"])
+        .finish(&stub);
+    assert_eq!(done.code, 4, "{}", done.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(
+        done.stderr
+            .contains("no callback from the provider within 1 s"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn dead_refresh_token_without_a_person_says_to_reauth_and_keeps_the_file() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["testAccounts"]["development"] =
+        json!({"accessToken": "fake-old-access", "refreshToken": "fake-revoked-refresh-token"});
+    let project = Project::new(&cfg);
+    let before = project.text();
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr
+            .contains("refresh token was refused (invalid_grant"),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.contains("integration-cli oauth2 --reauth"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn dead_refresh_token_falls_back_to_a_browser_login_through_browser_env() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["testAccounts"]["development"] = json!({"refreshToken": "fake-revoked-refresh-token"});
+    let project = Project::new(&cfg);
+    let opened = project.dir.path().join("opened-url");
+    let script = project.dir.path().join("fake-browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{}.part' && mv '{0}.part' '{0}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = project.oauth2_env(
+        &["oauth2", "--port", "0"],
+        &[("BROWSER", script.to_str().unwrap())],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !opened.exists() {
+        assert!(Instant::now() < deadline, "BROWSER was never run");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = std::fs::read_to_string(&opened).unwrap();
+    assert_eq!(url, run.login_url(), "the URL opened is the URL printed");
+    browse(&url);
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(done.stderr.contains("logging in again"), "{}", done.stderr);
+    assert_eq!(
+        project.account("development")["refreshToken"],
+        stub.seen(|s| s.refresh_tokens[0].clone())
+    );
+}
+
+#[test]
+fn concurrent_refreshes_never_present_a_spent_refresh_token() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    stub.behave(|b| b.refresh_delay = Duration::from_millis(300));
+    let a = project.oauth2(&["oauth2", "--no-browser"]);
+    let b = project.oauth2(&["oauth2", "--no-browser"]);
+    let (a, b) = (a.finish(&stub), b.finish(&stub));
+    assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.stderr, b.stderr);
+    stub.seen(|s| {
+        let presented: Vec<_> = s.token_forms[1..]
+            .iter()
+            .map(|f| f["refresh_token"].clone())
+            .collect();
+        assert_eq!(
+            presented,
+            s.refresh_tokens[..2],
+            "each refresh used the then-current token"
+        );
+        assert_eq!(
+            project.account("development")["refreshToken"],
+            s.refresh_tokens[2]
+        );
+    });
+}
+
+#[test]
+fn unreachable_token_endpoint_names_the_url() {
+    let stub = Stub::start(Behaviour::default());
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/token", closed.local_addr().unwrap());
+    drop(closed);
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["tokenUrl"] = json!(dead_url);
+    cfg["testAccounts"]["development"] = json!({"refreshToken": stub.issue_refresh_token()});
+    let project = Project::new(&cfg);
+    let before = project.text();
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr
+            .contains(&format!("could not reach the token endpoint {dead_url}")),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn unsupported_grant_types_are_refused_clearly() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["grantType"] = json!("password");
+    let project = Project::new(&cfg);
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert!(
+        done.stderr
+            .contains("grant type \"password\" is not supported yet"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn help_documents_flags_environment_and_examples() {
+    let out = std::process::Command::new(BIN)
+        .args(["oauth2", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "--reauth",
+        "--test-account",
+        "--no-browser",
+        "--timeout",
+        "--config",
+        "config-path",
+        "OAUTH2_PORT",
+        "UNITO_CLIENT_SECRET",
+        "Examples:",
+        "Exit codes",
+    ] {
+        assert!(help.contains(needle), "help lacks {needle}:\n{help}");
+    }
+    let out = std::process::Command::new(BIN)
+        .args(["oauth2", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}

@@ -1,0 +1,246 @@
+//! Runs the real binary in a temporary connector project, plays the browser with plain HTTP,
+//! and checks every run's output for leaked secrets.
+
+#![allow(dead_code)]
+
+pub mod stub;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub use stub::{Auth, Behaviour, CLIENT_ID, CLIENT_SECRET, Stub};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_integration-cli");
+
+/// A connector project in a temporary folder, removed when dropped.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl Project {
+    pub fn with_text(text: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".unito.json");
+        std::fs::write(&path, text).unwrap();
+        Project { dir, path }
+    }
+
+    pub fn new(config: &Value) -> Project {
+        Project::with_text(&serde_json::to_string_pretty(config).unwrap())
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text()).unwrap()
+    }
+
+    pub fn account(&self, name: &str) -> Value {
+        self.json()["testAccounts"][name].clone()
+    }
+
+    pub fn oauth2(&self, args: &[&str]) -> Run {
+        Run::start(self.dir.path(), args, &[])
+    }
+
+    pub fn oauth2_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run::start(self.dir.path(), args, env)
+    }
+}
+
+/// One authorization-code authorization pointing at the stub.
+pub fn authorization(stub: &Stub, name: &str) -> Value {
+    json!({
+        "name": name,
+        "method": "oauth2",
+        "development": true,
+        "oauth2": {
+            "clientId": CLIENT_ID,
+            "clientSecret": CLIENT_SECRET,
+            "authorizationUrl": format!("{}/authorize", stub.url),
+            "tokenUrl": format!("{}/token", stub.url),
+            "grantType": "authorization_code",
+            "scopes": [{"name": "read", "description": "Read"}, "write"],
+            "authorizationParameters": {"prompt": "consent"}
+        }
+    })
+}
+
+pub fn config(stub: &Stub) -> Value {
+    json!({
+        "name": "fake-connector",
+        "authorizations": [authorization(stub, "oauth2")],
+        "testAccounts": {"development": {}, "compliance": {}}
+    })
+}
+
+pub struct Run {
+    child: Child,
+    lines: Receiver<String>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Run {
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in [
+            "OAUTH2_PORT",
+            "BROWSER",
+            "UNITO_CLIENT_SECRET",
+            "UNITO_CONFIG",
+            "UNITO_AUTHORIZATION",
+            "UNITO_TEST_ACCOUNT",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied());
+        let mut child = cmd.spawn().expect("the binary starts");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, lines) = channel();
+        let mut out_pipe = child.stdout.take().unwrap();
+        let err_pipe = child.stderr.take().unwrap();
+        let out_buf = stdout.clone();
+        let err_buf = stderr.clone();
+        let readers = vec![
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = out_pipe.read_to_string(&mut s);
+                out_buf.lock().unwrap().push_str(&s);
+            }),
+            std::thread::spawn(move || {
+                for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
+                    err_buf.lock().unwrap().push_str(&line);
+                    err_buf.lock().unwrap().push('\n');
+                    let _ = tx.send(line);
+                }
+            }),
+        ];
+        Run {
+            child,
+            lines,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// The login URL the CLI prints for the user to open.
+    pub fn login_url(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line)
+                    if line.trim_start().starts_with("http") && line.contains("/authorize?") =>
+                {
+                    return line.trim().to_string();
+                }
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no login URL printed; stderr so far:\n{}",
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    /// Waits for the exit (bounded), then checks that no secret the stub handed out or
+    /// received appears anywhere in the output.
+    pub fn finish(mut self, stub: &Stub) -> Finished {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "the CLI did not exit; stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for r in self.readers.drain(..) {
+            r.join().unwrap();
+        }
+        let finished = Finished {
+            code: status.code().unwrap_or(-1),
+            stdout: self.stdout.lock().unwrap().clone(),
+            stderr: self.stderr.lock().unwrap().clone(),
+        };
+        assert_no_secrets(&finished.all(), &stub.seen(|s| s.secrets.clone()));
+        finished
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // A failing test must not leave the CLI (and its port) behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn assert_no_secrets(output: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(
+            !output.contains(s.as_str()),
+            "a secret leaked into the output: {s}\n--- output ---\n{output}"
+        );
+    }
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Plays the browser: follows the provider's redirect to the callback and returns the page.
+pub fn browse(url: &str) -> (u16, String) {
+    let r = http().get(url).send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+pub fn query_param(url: &str, key: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}

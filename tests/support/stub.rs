@@ -1,0 +1,370 @@
+//! A hand-written OAuth 2.0 provider for fault injection: it checks what a strict server
+//! checks (client authentication method, PKCE S256, redirect_uri, single-use codes, spent
+//! refresh tokens) and can be told to misbehave. It runs on its own thread and runtime and
+//! stops when dropped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Auth {
+    Basic,
+    Post,
+}
+
+#[derive(Clone, Debug)]
+pub struct Behaviour {
+    pub auth: Auth,
+    pub rotate_refresh_tokens: bool,
+    /// The authorization endpoint answers with this `error` (and description) instead of a code.
+    pub deny: Option<(String, String)>,
+    /// The next token request gets this status, content type and body.
+    pub token_failure: Option<(u16, String, String)>,
+    pub refresh_delay: Duration,
+    pub expires_in: Value,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            auth: Auth::Basic,
+            rotate_refresh_tokens: true,
+            deny: None,
+            token_failure: None,
+            refresh_delay: Duration::ZERO,
+            expires_in: json!(3600),
+        }
+    }
+}
+
+pub const CLIENT_ID: &str = "fake-client-id";
+pub const CLIENT_SECRET: &str = "fake-client-secret-do-not-use-0123456789";
+
+struct PendingCode {
+    challenge: String,
+    redirect_uri: String,
+    scope: String,
+}
+
+#[derive(Default)]
+pub struct Seen {
+    pub authorize_queries: Vec<HashMap<String, String>>,
+    pub token_forms: Vec<HashMap<String, String>>,
+    pub token_auth_headers: Vec<Option<String>>,
+    /// Every code, token and verifier that crossed the wire: none may ever be printed.
+    pub secrets: Vec<String>,
+    pub access_tokens: Vec<String>,
+    pub refresh_tokens: Vec<String>,
+}
+
+struct Inner {
+    behaviour: Behaviour,
+    codes: HashMap<String, PendingCode>,
+    live_refresh: HashSet<String>,
+    spent_refresh: HashSet<String>,
+    counter: u64,
+    seen: Seen,
+}
+
+pub struct Stub {
+    pub url: String,
+    inner: Arc<Mutex<Inner>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stub {
+    pub fn start(behaviour: Behaviour) -> Stub {
+        let inner = Arc::new(Mutex::new(Inner {
+            behaviour,
+            codes: HashMap::new(),
+            live_refresh: HashSet::new(),
+            spent_refresh: HashSet::new(),
+            counter: 0,
+            seen: Seen {
+                secrets: vec![CLIENT_SECRET.to_string()],
+                ..Seen::default()
+            },
+        }));
+        let app = Router::new()
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .with_state(inner.clone());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        Stub {
+            url: format!("http://{addr}"),
+            inner,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
+        f(&self.inner.lock().unwrap().seen)
+    }
+
+    pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
+        f(&mut self.inner.lock().unwrap().behaviour)
+    }
+
+    /// Makes a refresh token the stub will accept, as if issued by an earlier login.
+    pub fn issue_refresh_token(&self) -> String {
+        let mut inner = self.inner.lock().unwrap();
+        let token = inner.mint("refresh");
+        inner.live_refresh.insert(token.clone());
+        inner.seen.refresh_tokens.push(token.clone());
+        token
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Inner {
+    fn mint(&mut self, kind: &str) -> String {
+        self.counter += 1;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let value = format!(
+            "fake-{kind}-{}-{nanos:09}-{}",
+            self.counter,
+            std::process::id()
+        );
+        self.seen.secrets.push(value.clone());
+        value
+    }
+}
+
+fn query_map(raw: Option<String>) -> HashMap<String, String> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn json_response(status: u16, body: Value) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap(),
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn authorize(State(inner): State<Arc<Mutex<Inner>>>, RawQuery(raw): RawQuery) -> Response {
+    let q = query_map(raw);
+    let mut inner = inner.lock().unwrap();
+    inner.seen.authorize_queries.push(q.clone());
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    if get("client_id") != CLIENT_ID
+        || get("response_type") != "code"
+        || get("code_challenge_method") != "S256"
+        || get("code_challenge").len() != 43
+        || get("state").is_empty()
+        || get("redirect_uri").is_empty()
+    {
+        return (StatusCode::BAD_REQUEST, "stub: bad authorization request").into_response();
+    }
+    let redirect_uri = get("redirect_uri");
+    let mut target = url::Url::parse(&redirect_uri).unwrap();
+    if let Some((error, description)) = inner.behaviour.deny.clone() {
+        target
+            .query_pairs_mut()
+            .append_pair("error", &error)
+            .append_pair("error_description", &description)
+            .append_pair("state", &get("state"));
+    } else {
+        let code = inner.mint("code");
+        inner.codes.insert(
+            code.clone(),
+            PendingCode {
+                challenge: get("code_challenge"),
+                redirect_uri: redirect_uri.clone(),
+                scope: get("scope"),
+            },
+        );
+        target
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &get("state"));
+    }
+    Redirect::to(target.as_str()).into_response()
+}
+
+async fn token(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let delay = {
+        let mut inner = inner.lock().unwrap();
+        inner.seen.token_forms.push(form.clone());
+        inner.seen.token_auth_headers.push(basic.clone());
+        if let Some(v) = form.get("code_verifier") {
+            inner.seen.secrets.push(v.clone());
+        }
+        if let Some((status, ct, body)) = inner.behaviour.token_failure.take() {
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                [(header::CONTENT_TYPE, ct)],
+                body,
+            )
+                .into_response();
+        }
+        if !client_authenticated(inner.behaviour.auth, basic.as_deref(), &form) {
+            return json_response(
+                401,
+                json!({"error": "invalid_client", "error_description": "client authentication failed"}),
+            );
+        }
+        if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+            inner.behaviour.refresh_delay
+        } else {
+            Duration::ZERO
+        }
+    };
+    // Outside the lock, so concurrent requests really overlap.
+    tokio::time::sleep(delay).await;
+    let mut inner = inner.lock().unwrap();
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            let Some(pending) = inner.codes.remove(&code) else {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_grant", "error_description": "unknown or used code"}),
+                );
+            };
+            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            if computed != pending.challenge {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_grant", "error_description": "PKCE verification failed"}),
+                );
+            }
+            if form.get("redirect_uri") != Some(&pending.redirect_uri) {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_grant", "error_description": "redirect_uri mismatch"}),
+                );
+            }
+            issue(&mut inner, Some(pending.scope), true)
+        }
+        Some("refresh_token") => {
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            if inner.spent_refresh.contains(&presented) {
+                // What strict servers do on reuse: the whole grant dies.
+                inner.live_refresh.clear();
+                return json_response(
+                    400,
+                    json!({"error": "invalid_grant", "error_description": "refresh token reused; grant revoked"}),
+                );
+            }
+            if !inner.live_refresh.contains(&presented) {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_grant", "error_description": "refresh token is invalid or expired"}),
+                );
+            }
+            let rotate = inner.behaviour.rotate_refresh_tokens;
+            if rotate {
+                inner.live_refresh.remove(&presented);
+                inner.spent_refresh.insert(presented);
+            }
+            issue(&mut inner, None, rotate)
+        }
+        _ => json_response(400, json!({"error": "unsupported_grant_type"})),
+    }
+}
+
+fn client_authenticated(auth: Auth, basic: Option<&str>, form: &HashMap<String, String>) -> bool {
+    match auth {
+        Auth::Basic => {
+            let Some(encoded) = basic.and_then(|h| h.strip_prefix("Basic ")) else {
+                return false;
+            };
+            let Ok(decoded) = STANDARD.decode(encoded) else {
+                return false;
+            };
+            let decoded = String::from_utf8(decoded).unwrap_or_default();
+            let expected = format!(
+                "{}:{}",
+                url::form_urlencoded::byte_serialize(CLIENT_ID.as_bytes()).collect::<String>(),
+                url::form_urlencoded::byte_serialize(CLIENT_SECRET.as_bytes()).collect::<String>()
+            );
+            decoded == expected && !form.contains_key("client_secret")
+        }
+        Auth::Post => {
+            basic.is_none()
+                && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+                && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET)
+        }
+    }
+}
+
+fn issue(inner: &mut Inner, scope: Option<String>, with_refresh: bool) -> Response {
+    let access = inner.mint("access");
+    inner.seen.access_tokens.push(access.clone());
+    let mut body = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": inner.behaviour.expires_in.clone(),
+        "id_token": "fake-id-token-kept-as-extra-field",
+    });
+    if let Some(scope) = scope {
+        body["scope"] = json!(scope);
+    }
+    if with_refresh {
+        let refresh = inner.mint("refresh");
+        inner.live_refresh.insert(refresh.clone());
+        inner.seen.refresh_tokens.push(refresh.clone());
+        body["refresh_token"] = json!(refresh);
+    }
+    json_response(200, body)
+}
