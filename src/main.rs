@@ -1,24 +1,14 @@
 //! integration-cli: parse the command line, build the real dependencies, run, and turn the
 //! outcome into a message and an exit code.
 
-mod browser;
-mod callback;
-mod cli;
-mod clock;
-mod error;
-mod flow;
-mod project;
-mod secret;
-mod token;
-mod ui;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Oauth2Args};
-use crate::error::{Error, Result, exit};
+use integration_cli::cli::{Cli, Command, Oauth2Args};
+use integration_cli::error::{Error, Result, exit};
+use integration_cli::{browser, clock, flow, ui};
 
 const DEFAULT_PORT: u16 = 9002;
 

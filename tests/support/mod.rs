@@ -1,7 +1,7 @@
 //! Runs the real binary in a temporary connector project, plays the browser with plain HTTP,
 //! and checks every run's output for leaked secrets.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod stub;
 

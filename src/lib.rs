@@ -1,0 +1,13 @@
+//! integration-cli as a library: the binary in `main.rs` wires these modules to the real
+//! world; tests wire them to fakes (see `flow::Deps`).
+
+pub mod browser;
+pub mod callback;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod flow;
+pub mod project;
+pub mod secret;
+pub mod token;
+pub mod ui;

@@ -1,0 +1,260 @@
+//! The flow driven through its traits: a fake terminal (interactive or not), a fake browser
+//! and a fixed clock, against the stub provider. What the binary tests cannot reach: prompts,
+//! exact expiry arithmetic, a browser that fails to open.
+
+mod support;
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use integration_cli::browser::Browser;
+use integration_cli::clock::{self, Clock};
+use integration_cli::error::Result;
+use integration_cli::flow::{self, Deps, Options};
+use integration_cli::ui::{Terminal, Waiting};
+use serde_json::json;
+use support::*;
+
+struct FixedClock(SystemTime);
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Plays the person at the terminal; when `drive` is set it also opens any login URL it is
+/// shown, as a user on SSH would by copying it.
+#[derive(Default)]
+struct FakeTerminal {
+    interactive: bool,
+    choice: usize,
+    drive: bool,
+    prompts: Mutex<Vec<(String, Vec<String>)>>,
+    said: Mutex<Vec<String>>,
+    results: Mutex<Vec<String>>,
+}
+
+impl Terminal for FakeTerminal {
+    fn interactive(&self) -> bool {
+        self.interactive
+    }
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        self.prompts
+            .lock()
+            .unwrap()
+            .push((prompt.into(), items.to_vec()));
+        Ok(self.choice)
+    }
+    fn say(&self, message: &str) {
+        if self.drive
+            && let Some(url) = message
+                .split_whitespace()
+                .find(|w| w.starts_with("http") && w.contains("/authorize?"))
+        {
+            let url = url.to_string();
+            std::thread::spawn(move || browse(&url));
+        }
+        self.said.lock().unwrap().push(message.into());
+    }
+    fn warn(&self, message: &str) {
+        self.said
+            .lock()
+            .unwrap()
+            .push(format!("warning: {message}"));
+    }
+    fn result(&self, message: &str) {
+        self.results.lock().unwrap().push(message.into());
+    }
+    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        self.said.lock().unwrap().push(message.into());
+        struct Nothing;
+        impl Waiting for Nothing {}
+        Box::new(Nothing)
+    }
+}
+
+struct FakeBrowser {
+    works: bool,
+}
+impl Browser for FakeBrowser {
+    fn open(&self, url: &str) -> std::result::Result<(), String> {
+        if !self.works {
+            return Err("no display".into());
+        }
+        let url = url.to_string();
+        std::thread::spawn(move || browse(&url));
+        Ok(())
+    }
+}
+
+fn options(project: &Project) -> Options {
+    Options {
+        config: project.path.clone(),
+        authorization: None,
+        test_account: "development".into(),
+        port: 0,
+        open_browser: true,
+        callback_timeout: Duration::from_secs(30),
+        token_timeout: Duration::from_secs(10),
+        reauth: false,
+    }
+}
+
+fn run(
+    opts: &Options,
+    terminal: &FakeTerminal,
+    browser: &FakeBrowser,
+    now: SystemTime,
+) -> Result<()> {
+    let clock = FixedClock(now);
+    let no_env = |_: &str| None;
+    let deps = Deps {
+        browser,
+        clock: &clock,
+        terminal,
+        env: &no_env,
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow::oauth2(opts, &deps))
+}
+
+#[test]
+fn an_interactive_run_asks_which_authorization_and_the_clock_sets_the_expiry() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    let mut second = authorization(&stub, "second");
+    second["development"] = json!(false);
+    cfg["authorizations"] = json!([authorization(&stub, "first"), second]);
+    let project = Project::new(&cfg);
+    let terminal = FakeTerminal {
+        interactive: true,
+        choice: 1,
+        ..FakeTerminal::default()
+    };
+    let now = clock::from_epoch(1_900_000_000);
+    run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: true },
+        now,
+    )
+    .unwrap();
+
+    let prompts = terminal.prompts.lock().unwrap();
+    assert_eq!(prompts[0].0, "Which authorization?");
+    assert_eq!(
+        prompts[0].1,
+        [
+            "first (authorization_code, development)",
+            "second (authorization_code)"
+        ]
+    );
+    let account = project.account("development");
+    assert_eq!(account["expiresAt"], "2030-03-17T18:46:40Z");
+    assert_eq!(
+        account["expiresAt"],
+        clock::rfc3339(now + Duration::from_secs(3600))
+    );
+    let results = terminal.results.lock().unwrap().join("\n");
+    assert!(results.contains("authorization \"second\""), "{results}");
+    assert!(results.contains("(in 1h)"), "{results}");
+}
+
+#[test]
+fn a_browser_that_cannot_open_is_a_warning_and_the_printed_url_still_works() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let terminal = FakeTerminal {
+        drive: true,
+        ..FakeTerminal::default()
+    };
+    run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: false },
+        SystemTime::now(),
+    )
+    .unwrap();
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert!(
+        said.contains("warning: no display; open the URL above yourself."),
+        "{said}"
+    );
+    assert_eq!(
+        project.account("development")["accessToken"],
+        stub.seen(|s| s.access_tokens[0].clone())
+    );
+}
+
+#[test]
+fn an_interactive_run_logs_in_again_when_the_refresh_token_is_dead_even_without_a_browser() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["testAccounts"]["development"] =
+        json!({"refreshToken": "fake-dead-refresh-token", "note": "kept"});
+    let project = Project::new(&cfg);
+    let terminal = FakeTerminal {
+        interactive: true,
+        drive: true,
+        ..FakeTerminal::default()
+    };
+    let mut opts = options(&project);
+    opts.open_browser = false;
+    run(
+        &opts,
+        &terminal,
+        &FakeBrowser { works: false },
+        SystemTime::now(),
+    )
+    .unwrap();
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert!(said.contains("the stored refresh token was refused (invalid_grant: refresh token is invalid or expired); logging in again."), "{said}");
+    let account = project.account("development");
+    assert_eq!(account["note"], "kept");
+    assert_eq!(
+        account["refreshToken"],
+        stub.seen(|s| s.refresh_tokens[0].clone())
+    );
+}
+
+#[test]
+fn a_client_credentials_token_is_requested_once_and_reused_until_it_nears_expiry() {
+    // The stub has no client_credentials grant: a request would fail, so success on the
+    // second call proves none was made.
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["grantType"] = json!("client_credentials");
+    let now = SystemTime::now();
+    cfg["testAccounts"]["development"] = json!({
+        "accessToken": "fake-cc-token",
+        "expiresAt": clock::rfc3339(now + Duration::from_secs(3600)),
+    });
+    let project = Project::new(&cfg);
+    let terminal = FakeTerminal::default();
+    run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: false },
+        now,
+    )
+    .unwrap();
+    assert!(terminal.results.lock().unwrap()[0].contains("still valid"));
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
+
+    let later = now + Duration::from_secs(3600 - 30);
+    let err = run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: false },
+        later,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unsupported_grant_type"), "{err}");
+    assert_eq!(
+        stub.seen(|s| s.token_forms[0]["grant_type"].clone()),
+        "client_credentials"
+    );
+}
