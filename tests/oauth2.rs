@@ -746,3 +746,33 @@ fn help_documents_flags_environment_and_examples() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+#[test]
+fn the_shipped_example_file_is_understood() {
+    let stub = Stub::start(Behaviour::default());
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.unito.json.example"))
+            .unwrap();
+    let project = Project::with_text(&example);
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert!(
+        done.stderr.contains("several authorizations")
+            && done.stderr.contains("oauth2, oauth2-service"),
+        "{}",
+        done.stderr
+    );
+    for (name, var) in [
+        ("oauth2", "MY_CONNECTOR_CLIENT_SECRET"),
+        ("oauth2-service", "MY_CONNECTOR_SERVICE_SECRET"),
+    ] {
+        let done = project
+            .oauth2(&["oauth2", "--no-browser", "-a", name])
+            .finish(&stub);
+        assert!(
+            done.stderr.contains(&format!("{var} is not set")),
+            "{}",
+            done.stderr
+        );
+    }
+    assert_eq!(project.text(), example);
+}
