@@ -159,8 +159,8 @@ fn an_interactive_run_asks_which_authorization_and_the_clock_sets_the_expiry() {
         clock::rfc3339(now + Duration::from_secs(3600))
     );
     let results = terminal.results.lock().unwrap().join("\n");
-    assert!(results.contains("authorization \"second\""), "{results}");
-    assert!(results.contains("(in 1h)"), "{results}");
+    assert_has(&results, "authorization \"second\"");
+    assert_has(&results, "(in 1h)");
 }
 
 #[test]
@@ -179,10 +179,7 @@ fn a_browser_that_cannot_open_is_a_warning_and_the_printed_url_still_works() {
     )
     .unwrap();
     let said = terminal.said.lock().unwrap().join("\n");
-    assert!(
-        said.contains("warning: no display; open the URL above yourself."),
-        "{said}"
-    );
+    assert_has(&said, "warning: no display; open the URL above yourself.");
     assert_eq!(
         project.account("development")["accessToken"],
         stub.seen(|s| s.access_tokens[0].clone())
@@ -211,7 +208,10 @@ fn an_interactive_run_logs_in_again_when_the_refresh_token_is_dead_even_without_
     )
     .unwrap();
     let said = terminal.said.lock().unwrap().join("\n");
-    assert!(said.contains("the stored refresh token was refused (invalid_grant: refresh token is invalid or expired); logging in again."), "{said}");
+    assert_has(
+        &said,
+        "the stored refresh token was refused (invalid_grant: refresh token is invalid or expired); logging in again.",
+    );
     let account = project.account("development");
     assert_eq!(account["note"], "kept");
     assert_eq!(

@@ -15,7 +15,7 @@ fn login(project: &Project, stub: &Stub, extra: &[&str]) -> Finished {
     let run = project.oauth2(&args);
     let (status, page) = browse(&run.login_url());
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Signed in"), "{page}");
+    assert_has(&page, "Signed in");
     run.finish(stub)
 }
 
@@ -44,7 +44,7 @@ fn fresh_login_saves_tokens_pkce_and_state_checked() {
 
     let (status, page) = browse(&url);
     assert_eq!(status, 200);
-    assert!(page.contains("You can close this tab"), "{page}");
+    assert_has(&page, "You can close this tab");
     let done = run.finish(&stub);
     assert_eq!(done.code, 0, "{}", done.stderr);
 
@@ -82,11 +82,7 @@ fn fresh_login_saves_tokens_pkce_and_state_checked() {
         "{}",
         done.stdout
     );
-    assert!(
-        done.stdout.contains("refresh token  saved"),
-        "{}",
-        done.stdout
-    );
+    assert_has(&done.stdout, "refresh token  saved");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -130,11 +126,7 @@ fn rerun_refreshes_without_a_browser_and_stores_the_rotated_refresh_token() {
         second["scope"], "read write",
         "scope kept when the refresh omits it"
     );
-    assert!(
-        done.stdout.contains("rotated, new one saved"),
-        "{}",
-        done.stdout
-    );
+    assert_has(&done.stdout, "rotated, new one saved");
 }
 
 #[test]
@@ -151,11 +143,7 @@ fn refresh_keeps_the_old_refresh_token_when_none_is_returned() {
     let second = project.account("development");
     assert_eq!(second["refreshToken"], first["refreshToken"]);
     assert_ne!(second["accessToken"], first["accessToken"]);
-    assert!(
-        done.stdout.contains("kept (the provider sent no new one)"),
-        "{}",
-        done.stdout
-    );
+    assert_has(&done.stdout, "kept (the provider sent no new one)");
 }
 
 #[test]
@@ -191,10 +179,7 @@ fn wrong_state_and_noise_are_refused_and_the_real_callback_still_succeeds() {
         "{callback}?code=fake-forged-code-1234&state=wrong"
     ));
     assert_eq!(status, 400);
-    assert!(
-        page.contains("does not belong to the login in progress"),
-        "{page}"
-    );
+    assert_has(&page, "does not belong to the login in progress");
     let (status, _) = browse(&format!("{callback}?code=fake-forged-code-1234"));
     assert_eq!(status, 400, "missing state is refused");
     let (status, _) = browse(&format!("{base}/favicon.ico"));
@@ -232,18 +217,16 @@ fn provider_error_is_shown_in_the_browser_and_the_terminal() {
     let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
     let (status, page) = browse(&run.login_url());
     assert_eq!(status, 200);
-    assert!(page.contains("access_denied"), "{page}");
+    assert_has(&page, "access_denied");
     assert!(
         page.contains("The user said no &lt;b&gt;thanks&lt;/b&gt;"),
         "escaped: {page}"
     );
     let done = run.finish(&stub);
     assert_eq!(done.code, 3, "{}", done.stderr);
-    assert!(
-        done.stderr
-            .contains("access_denied: The user said no <b>thanks</b>"),
-        "{}",
-        done.stderr
+    assert_has(
+        &done.stderr,
+        "access_denied: The user said no <b>thanks</b>",
     );
     assert_eq!(project.text(), before, "file untouched");
 }
@@ -268,12 +251,9 @@ fn token_endpoint_error_is_reported_as_the_provider_said_it() {
     );
     let done = run.finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr.contains(
-            "answered 400 invalid_request: The code has expired (see https://provider.example/docs)"
-        ),
-        "{}",
-        done.stderr
+    assert_has(
+        &done.stderr,
+        "answered 400 invalid_request: The code has expired (see https://provider.example/docs)",
     );
     assert!(
         done.stderr.contains(&format!("{}/token", stub.url)),
@@ -297,16 +277,8 @@ fn server_error_with_html_body_shows_status_and_snippet() {
     });
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr.contains("answered 503 (text/html)"),
-        "{}",
-        done.stderr
-    );
-    assert!(
-        done.stderr.contains("Service Unavailable"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "answered 503 (text/html)");
+    assert_has(&done.stderr, "Service Unavailable");
     assert_eq!(
         project.text(),
         before,
@@ -341,17 +313,8 @@ fn wrong_client_authentication_method_gets_invalid_client_with_a_hint() {
     browse(&run.login_url());
     let done = run.finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr
-            .contains("invalid_client: client authentication failed"),
-        "{}",
-        done.stderr
-    );
-    assert!(
-        done.stderr.contains("tokenEndpointAuthMethod"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "invalid_client: client authentication failed");
+    assert_has(&done.stderr, "tokenEndpointAuthMethod");
 }
 
 #[test]
@@ -364,13 +327,11 @@ fn port_in_use_names_oauth2_port() {
         .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", &port)])
         .finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr
-            .contains(&format!("port {port} on 127.0.0.1 is already in use")),
-        "{}",
-        done.stderr
+    assert_has(
+        &done.stderr,
+        &format!("port {port} on 127.0.0.1 is already in use"),
     );
-    assert!(done.stderr.contains("OAUTH2_PORT"), "{}", done.stderr);
+    assert_has(&done.stderr, "OAUTH2_PORT");
     assert!(
         !done.stderr.contains("/authorize?"),
         "no URL before the port is bound"
@@ -405,11 +366,9 @@ fn invalid_oauth2_port_is_a_clear_error() {
         .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", "90o2")])
         .finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr
-            .contains("\"90o2\" from OAUTH2_PORT is not a port number"),
-        "{}",
-        done.stderr
+    assert_has(
+        &done.stderr,
+        "\"90o2\" from OAUTH2_PORT is not a port number",
     );
 }
 
@@ -424,8 +383,8 @@ fn malformed_file_is_reported_with_line_and_column_and_never_written() {
         .unwrap();
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(done.stderr.contains("line 3, column 22"), "{}", done.stderr);
-    assert!(done.stderr.contains("did not change it"), "{}", done.stderr);
+    assert_has(&done.stderr, "line 3, column 22");
+    assert_has(&done.stderr, "did not change it");
     assert_eq!(project.text(), text);
     assert_eq!(
         std::fs::metadata(&project.path)
@@ -443,16 +402,8 @@ fn missing_file_says_how_to_start() {
     std::fs::remove_file(&project.path).unwrap();
     let done = project.oauth2(&["oauth2"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr.contains(".unito.json not found"),
-        "{}",
-        done.stderr
-    );
-    assert!(
-        done.stderr.contains(".unito.json.example"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, ".unito.json not found");
+    assert_has(&done.stderr, ".unito.json.example");
     assert!(!project.path.exists(), "nothing created");
 }
 
@@ -509,8 +460,8 @@ fn several_authorizations_without_a_terminal_name_the_flag() {
     let project = Project::new(&cfg);
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(done.stderr.contains("--authorization"), "{}", done.stderr);
-    assert!(done.stderr.contains("first, second"), "{}", done.stderr);
+    assert_has(&done.stderr, "--authorization");
+    assert_has(&done.stderr, "first, second");
 
     assert_eq!(
         login(&project, &stub, &["--authorization", "second"]).code,
@@ -519,11 +470,7 @@ fn several_authorizations_without_a_terminal_name_the_flag() {
     let done = project
         .oauth2(&["oauth2", "--authorization", "third"])
         .finish(&stub);
-    assert!(
-        done.stderr.contains("no authorization named \"third\""),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "no authorization named \"third\"");
 }
 
 #[test]
@@ -535,11 +482,7 @@ fn client_secret_comes_from_the_environment() {
 
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr.contains("FAKE_CONNECTOR_SECRET is not set"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "FAKE_CONNECTOR_SECRET is not set");
 
     let run = project.oauth2_env(
         &["oauth2", "--no-browser", "--port", "0"],
@@ -551,11 +494,7 @@ fn client_secret_comes_from_the_environment() {
     cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("unito-secret-v1://fake-encrypted");
     let project = Project::new(&cfg);
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
-    assert!(
-        done.stderr.contains("clientSecret is encrypted"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "clientSecret is encrypted");
     let run = project.oauth2_env(
         &["oauth2", "--no-browser", "--port", "0"],
         &[("UNITO_CLIENT_SECRET", CLIENT_SECRET)],
@@ -579,12 +518,7 @@ fn no_callback_within_the_timeout_exits_4() {
         .finish(&stub);
     assert_eq!(done.code, 4, "{}", done.stderr);
     assert!(started.elapsed() < Duration::from_secs(15));
-    assert!(
-        done.stderr
-            .contains("no callback from the provider within 1 s"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "no callback from the provider within 1 s");
     assert_eq!(project.text(), before);
 }
 
@@ -604,11 +538,7 @@ fn dead_refresh_token_without_a_person_says_to_reauth_and_keeps_the_file() {
         "{}",
         done.stderr
     );
-    assert!(
-        done.stderr.contains("integration-cli oauth2 --reauth"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "integration-cli oauth2 --reauth");
     assert_eq!(project.text(), before);
 }
 
@@ -647,7 +577,7 @@ fn dead_refresh_token_falls_back_to_a_browser_login_through_browser_env() {
     browse(&url);
     let done = run.finish(&stub);
     assert_eq!(done.code, 0, "{}", done.stderr);
-    assert!(done.stderr.contains("logging in again"), "{}", done.stderr);
+    assert_has(&done.stderr, "logging in again");
     assert_eq!(
         project.account("development")["refreshToken"],
         stub.seen(|s| s.refresh_tokens[0].clone())
@@ -694,11 +624,9 @@ fn unreachable_token_endpoint_names_the_url() {
     let before = project.text();
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr
-            .contains(&format!("could not reach the token endpoint {dead_url}")),
-        "{}",
-        done.stderr
+    assert_has(
+        &done.stderr,
+        &format!("could not reach the token endpoint {dead_url}"),
     );
     assert_eq!(project.text(), before);
 }
@@ -711,12 +639,7 @@ fn unsupported_grant_types_are_refused_clearly() {
     let project = Project::new(&cfg);
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
-    assert!(
-        done.stderr
-            .contains("grant type \"password\" is not supported yet"),
-        "{}",
-        done.stderr
-    );
+    assert_has(&done.stderr, "grant type \"password\" is not supported yet");
 }
 
 #[test]
@@ -768,11 +691,7 @@ fn the_shipped_example_file_is_understood() {
         let done = project
             .oauth2(&["oauth2", "--no-browser", "-a", name])
             .finish(&stub);
-        assert!(
-            done.stderr.contains(&format!("{var} is not set")),
-            "{}",
-            done.stderr
-        );
+        assert_has(&done.stderr, &format!("{var} is not set"));
     }
     assert_eq!(project.text(), example);
 }

@@ -244,3 +244,9 @@ pub fn query_param(url: &str, key: &str) -> Option<String> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
 }
+
+/// `assert!(text.contains(needle))` that shows the whole text when it fails.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+}
