@@ -46,7 +46,14 @@ fn run(cli: Cli) -> Result<()> {
                 terminal: &terminal,
                 env: &env,
             };
-            runtime.block_on(flow::oauth2(&opts, &deps))
+            // Ctrl-C drops the flow wherever it is: the callback server and the file lock go
+            // with it, and a save is never cut in half (it has no await point, and it renames).
+            runtime.block_on(async {
+                tokio::select! {
+                    result = flow::oauth2(&opts, &deps) => result,
+                    _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+                }
+            })
         }
     }
 }

@@ -51,13 +51,22 @@ impl Terminal for Console {
     }
 
     fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
-        dialoguer::Select::new()
+        let choice = dialoguer::Select::new()
             .with_prompt(prompt)
             .items(items)
             .default(0)
-            .interact_opt()
-            .map_err(|e| Error::Terminal(format!("prompt failed: {e}")))?
-            .ok_or(Error::Interrupted)
+            .interact_opt();
+        // The prompt hides the cursor; Ctrl-C (a key in raw mode, not a signal) or Esc must
+        // not leave the user's terminal without one.
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        match choice {
+            Ok(Some(i)) => Ok(i),
+            Ok(None) => Err(Error::Interrupted),
+            Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                Err(Error::Interrupted)
+            }
+            Err(e) => Err(Error::Terminal(format!("prompt failed: {e}"))),
+        }
     }
 
     fn say(&self, message: &str) {

@@ -160,10 +160,6 @@ impl Ctx<'_> {
                     server.shutdown().await;
                     return Err(Error::CallbackTimeout { secs: self.opts.callback_timeout.as_secs() });
                 }
-                _ = tokio::signal::ctrl_c() => {
-                    server.shutdown().await;
-                    return Err(Error::Interrupted);
-                }
             }
         };
         let Some(arrival) = arrival else {
