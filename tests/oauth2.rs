@@ -695,3 +695,21 @@ fn the_shipped_example_file_is_understood() {
     }
     assert_eq!(project.text(), example);
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_waiting_exits_130_frees_the_port_and_keeps_the_file() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let before = project.text();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let url = run.login_url();
+    let callback = query_param(&url, "redirect_uri").unwrap();
+    run.interrupt();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 130, "{}", done.stderr);
+    assert_has(&done.stderr, "error: cancelled");
+    assert_eq!(project.text(), before);
+    let port = url::Url::parse(&callback).unwrap().port().unwrap();
+    TcpListener::bind(("127.0.0.1", port)).expect("the callback port is free again");
+}

@@ -154,6 +154,14 @@ impl Run {
         }
     }
 
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// The login URL the CLI prints for the user to open.
     pub fn login_url(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
