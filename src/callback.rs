@@ -2,7 +2,7 @@
 //! only, answers exactly one callback that carries our `state`, and lets noise (favicon
 //! requests, stale tabs, forged links) through without ending the wait.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,20 +16,66 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, printable};
 use crate::secret::{Secret, constant_time_eq};
 
 const TEMPLATE: &str = include_str!("../templates/page.html");
 /// How long the browser's request may wait for the token exchange before it gets a page.
 const REPLY_WAIT: Duration = Duration::from_secs(120);
 
+/// Which loopback address(es) the redirect URL names. Never anything but loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loopback {
+    /// `127.0.0.1`, the default (RFC 8252 §7.3).
+    V4,
+    /// `[::1]`.
+    V6,
+    /// `localhost`: the browser may resolve it to either, so listen on both.
+    Both,
+}
+
+impl Loopback {
+    pub fn from_host(host: &str) -> Option<Loopback> {
+        match host {
+            "127.0.0.1" => Some(Loopback::V4),
+            "[::1]" | "::1" => Some(Loopback::V6),
+            "localhost" => Some(Loopback::Both),
+            _ => None,
+        }
+    }
+}
+
 /// Binds before anything else happens, so a port in use is reported before a browser opens.
-pub async fn bind(port: u16) -> Result<TcpListener> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+/// With `localhost`, IPv4 is required and IPv6 is added when the machine has it; the second
+/// uses the port the first got, so port 0 works too.
+pub async fn bind(loopback: Loopback, port: u16) -> Result<Vec<TcpListener>> {
+    let v4 = (IpAddr::V4(Ipv4Addr::LOCALHOST), "127.0.0.1");
+    let v6 = (IpAddr::V6(Ipv6Addr::LOCALHOST), "[::1]");
+    let (first, second) = match loopback {
+        Loopback::V4 => (v4, None),
+        Loopback::V6 => (v6, None),
+        Loopback::Both => (v4, Some(v6)),
+    };
+    let listener = bind_one(first, port).await?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let mut listeners = vec![listener];
+    if let Some(second) = second {
+        match bind_one(second, port).await {
+            Ok(l) => listeners.push(l),
+            // No IPv6 on this machine: browsers will not resolve localhost to it either.
+            Err(Error::Bind { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(listeners)
+}
+
+async fn bind_one((ip, host): (IpAddr, &'static str), port: u16) -> Result<TcpListener> {
+    TcpListener::bind((ip, port))
         .await
         .map_err(|source| match source.kind() {
-            std::io::ErrorKind::AddrInUse => Error::PortInUse { port },
-            _ => Error::Bind { port, source },
+            std::io::ErrorKind::AddrInUse => Error::PortInUse { port, host },
+            _ => Error::Bind { port, host, source },
         })
 }
 
@@ -89,6 +135,10 @@ pub struct Server {
     task: JoinHandle<()>,
 }
 
+/// After the last page is handed to the connection, how long to let it drain. Browsers keep
+/// speculative connections open that would otherwise hold the exit back.
+const DRAIN: Duration = Duration::from_millis(500);
+
 struct Shared {
     path: String,
     state: Secret,
@@ -96,7 +146,7 @@ struct Shared {
     done: AtomicBool,
 }
 
-pub fn serve(listener: TcpListener, path: String, state: Secret) -> Server {
+pub fn serve(listeners: Vec<TcpListener>, path: String, state: Secret) -> Server {
     let (tx, rx) = mpsc::channel(1);
     let shared = Arc::new(Shared {
         path,
@@ -109,12 +159,23 @@ pub fn serve(listener: TcpListener, path: String, state: Secret) -> Server {
         .fallback(handle)
         .with_state(shared);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let mut stopping = stopping.clone();
+        let app = app.clone();
+        servers.spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+    }
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await;
+        let _ = stop_rx.await;
+        let _ = stopping_tx.send(true);
+        while servers.join_next().await.is_some() {}
     });
     Server {
         arrivals: rx,
@@ -133,10 +194,7 @@ impl Server {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if tokio::time::timeout(Duration::from_secs(3), &mut self.task)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(DRAIN, &mut self.task).await.is_err() {
             self.task.abort();
         }
     }
@@ -167,18 +225,15 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
         .as_ref()
         .is_some_and(|s| constant_time_eq(s.expose().as_bytes(), shared.state.expose().as_bytes()));
 
-    let callback = if let Some(error) = params.error {
-        // A provider may omit state on an error; a *wrong* state means the error is not ours.
-        if params.state.is_some() && !state_matches {
-            return state_mismatch();
-        }
+    // An error must carry our state too: otherwise any page could end the login.
+    let callback = if !state_matches {
+        return state_mismatch();
+    } else if let Some(error) = params.error {
         Callback::Denied {
             error,
             description: params.error_description,
             uri: params.error_uri,
         }
-    } else if !state_matches {
-        return state_mismatch();
     } else if let Some(code) = params.code {
         Callback::Code { code }
     } else {
@@ -258,6 +313,8 @@ fn page(status: StatusCode, page: Page) -> Response {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Lets the browser's connection end with this page, so shutdown need not wait for it.
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     // The callback URL holds the code: never let the page pass it on.
     headers.insert(
         header::REFERRER_POLICY,
@@ -288,9 +345,9 @@ impl Params {
             let slot_taken = match key.as_ref() {
                 "code" => p.code.replace(Secret::new(value)).is_some(),
                 "state" => p.state.replace(Secret::new(value)).is_some(),
-                "error" => p.error.replace(value).is_some(),
-                "error_description" => p.error_description.replace(value).is_some(),
-                "error_uri" => p.error_uri.replace(value).is_some(),
+                "error" => p.error.replace(printable(&value)).is_some(),
+                "error_description" => p.error_description.replace(printable(&value)).is_some(),
+                "error_uri" => p.error_uri.replace(printable(&value)).is_some(),
                 _ => false,
             };
             if slot_taken {

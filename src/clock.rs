@@ -23,8 +23,21 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(s).ok()
 }
 
+/// The last instant RFC 3339 can write: 9999-12-31T23:59:59Z.
+const LATEST: u64 = 253_402_300_799;
+
+/// Epoch seconds as a time; absurd values (a provider's `created_at`) are clamped rather
+/// than allowed to overflow.
 pub fn from_epoch(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    UNIX_EPOCH + Duration::from_secs(secs.min(LATEST))
+}
+
+/// `start + secs`, or `None` when that is past what can be written down: a provider's
+/// `expires_in` must never crash the save of tokens already issued.
+pub fn after(start: SystemTime, secs: u64) -> Option<SystemTime> {
+    start
+        .checked_add(Duration::from_secs(secs))
+        .filter(|t| *t <= from_epoch(LATEST))
 }
 
 /// "in 59m 59s" / "2h 3m ago", rounded to what a person cares about.
@@ -56,6 +69,14 @@ mod tests {
         let t = from_epoch(1_795_000_000);
         assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
         assert_eq!(rfc3339(from_epoch(0)), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn absurd_times_do_not_overflow() {
+        assert_eq!(after(from_epoch(0), u64::MAX), None);
+        assert_eq!(after(from_epoch(0), 400_000_000_000), None);
+        assert_eq!(rfc3339(from_epoch(u64::MAX)), "9999-12-31T23:59:59Z");
+        assert_eq!(after(from_epoch(10), 5), Some(from_epoch(15)));
     }
 
     #[test]

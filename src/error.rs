@@ -66,11 +66,15 @@ pub enum Error {
     #[error("{value:?} from {origin} is not a port number (0-65535)")]
     InvalidPort { value: String, origin: &'static str },
 
-    #[error("port {port} on 127.0.0.1 is already in use")]
-    PortInUse { port: u16 },
+    #[error("port {port} on {host} is already in use")]
+    PortInUse { port: u16, host: &'static str },
 
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
-    Bind { port: u16, source: std::io::Error },
+    #[error("cannot listen on {host} port {port}: {source}")]
+    Bind {
+        port: u16,
+        host: &'static str,
+        source: std::io::Error,
+    },
 
     #[error("the provider refused the authorization: {error}{}", describe(.description, .uri))]
     AuthorizationDenied {
@@ -116,6 +120,20 @@ pub enum Error {
 
     #[error("{0}")]
     Terminal(String),
+}
+
+/// Text from a provider or a URL, made safe to print: control characters (a terminal escape
+/// sequence could rewrite what the user sees) are shown as `\u{..}` instead.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn describe(description: &Option<String>, uri: &Option<String>) -> String {

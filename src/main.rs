@@ -10,8 +10,6 @@ use integration_cli::cli::{Cli, Command, Oauth2Args};
 use integration_cli::error::{Error, Result, exit};
 use integration_cli::{browser, clock, flow, ui};
 
-const DEFAULT_PORT: u16 = 9002;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match run(cli) {
@@ -40,21 +38,47 @@ fn run(cli: Cli) -> Result<()> {
                 browser_env: env("BROWSER"),
             };
             let terminal = ui::Console::new();
+            let critical = flow::Critical::default();
             let deps = flow::Deps {
                 browser: &browser,
                 clock: &clock::SystemClock,
                 terminal: &terminal,
                 env: &env,
+                critical: &critical,
             };
-            // Ctrl-C drops the flow wherever it is: the callback server and the file lock go
-            // with it, and a save is never cut in half (it has no await point, and it renames).
-            runtime.block_on(async {
-                tokio::select! {
-                    result = flow::oauth2(&opts, &deps) => result,
-                    _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-                }
-            })
+            runtime.block_on(cancellable(
+                flow::oauth2(&opts, &deps),
+                &critical,
+                &terminal,
+            ))
         }
+    }
+}
+
+/// Ctrl-C stops the flow wherever it waits: the callback server and the file lock go with
+/// it, and a save is never cut in half (it has no await point, and it renames). Inside a
+/// critical section the flow is let finish, unless Ctrl-C comes a second time.
+async fn cancellable(
+    flow: impl std::future::Future<Output = Result<()>>,
+    critical: &flow::Critical,
+    terminal: &dyn ui::Terminal,
+) -> Result<()> {
+    tokio::pin!(flow);
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => {}
+        result = &mut flow => return result,
+    }
+    if !critical.active() {
+        return Err(Error::Interrupted);
+    }
+    terminal.warn(
+        "finishing the token request already sent, so its tokens are not lost (Ctrl-C again to stop now)",
+    );
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        result = &mut flow => result,
     }
 }
 
@@ -63,9 +87,9 @@ fn oauth2_options(args: Oauth2Args, env: &dyn Fn(&str) -> Option<String>) -> Res
         args.port,
         env("OAUTH2_PORT").filter(|v| !v.trim().is_empty()),
     ) {
-        (Some(value), _) => parse_port(&value, "--port")?,
-        (None, Some(value)) => parse_port(&value, "OAUTH2_PORT")?,
-        (None, None) => DEFAULT_PORT,
+        (Some(value), _) => Some((parse_port(&value, "--port")?, "--port")),
+        (None, Some(value)) => Some((parse_port(&value, "OAUTH2_PORT")?, "OAUTH2_PORT")),
+        (None, None) => None,
     };
     Ok(flow::Options {
         config: args.config,

@@ -348,7 +348,9 @@ pub struct FileLock {
     _file: File,
 }
 
-pub fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
+/// Polls rather than blocks, so Ctrl-C still works while another run holds the lock (the
+/// runtime has one thread, and a blocking `lock()` would stall it).
+pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
     let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let name = real
         .file_name()
@@ -365,15 +367,19 @@ pub fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
     let file = options
         .open(&lock_path)
         .map_err(|e| io_error("create the lock file", &lock_path, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            on_wait();
-            file.lock().map_err(|e| io_error("lock", &lock_path, e))?;
+    let mut on_wait = Some(on_wait);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FileLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => {
+                if let Some(say) = on_wait.take() {
+                    say();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", &lock_path, e)),
         }
-        Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", &lock_path, e)),
     }
-    Ok(FileLock { _file: file })
 }
 
 /// Expands `${VAR}` references from the environment, so a secret need not sit in the file.

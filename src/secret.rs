@@ -17,7 +17,7 @@ impl Secret {
     }
 
     /// The only form in which a token is ever shown unasked: enough to tell two tokens apart,
-    /// not enough to use one. Short values show no prefix at all.
+    /// not enough to use one. Values too short to be real tokens show no prefix at all.
     pub fn masked(&self) -> String {
         mask(&self.0)
     }
@@ -31,7 +31,7 @@ impl fmt::Debug for Secret {
 
 pub fn mask(value: &str) -> String {
     let len = value.chars().count();
-    if len < 12 {
+    if len < 8 {
         format!("… ({len} chars)")
     } else {
         let head: String = value.chars().take(4).collect();
@@ -62,6 +62,7 @@ mod tests {
     #[test]
     fn mask_shows_four_chars_and_length_only_for_long_values() {
         assert_eq!(mask("abcdefghijklmnop"), "abcd… (16 chars)");
+        assert_eq!(mask("abcdefgh"), "abcd… (8 chars)");
         assert_eq!(mask("short"), "… (5 chars)");
     }
 

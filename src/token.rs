@@ -6,10 +6,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, printable};
 use crate::secret::Secret;
 
 /// Bodies beyond this are not token responses; reading them whole would only cost memory.
@@ -117,6 +117,9 @@ impl TokenClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("integration-cli/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A redirected POST would carry the code, the verifier and perhaps the client
+            // secret to wherever `Location` points: a token endpoint must answer itself.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .build()
             .expect("TLS backend initialises");
@@ -205,6 +208,20 @@ impl TokenClient {
         };
         let mut response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| "nowhere".to_string(), printable);
+            return Err(Error::TokenResponse {
+                url: endpoint.url.clone(),
+                message: format!(
+                    "it redirects ({status}) to {location}; redirects are not followed, since the request \
+                     carries the code and the client's credentials: set tokenUrl to the final address"
+                ),
+            });
+        }
         let content_type = match response
             .headers()
             .get(CONTENT_TYPE)
@@ -244,51 +261,48 @@ pub fn interpret(
     secrets: &[&Secret],
 ) -> Result<TokenResponse> {
     let fields = parse_body(content_type, body);
+    let provider_text = |v: &Value| text(v).map(|t| printable(&redact(&t, secrets)));
     if let Some(fields) = &fields
-        && let Some(error) = fields.get("error").and_then(text)
+        && let Some(error) = fields.get("error").and_then(provider_text)
     {
         return Err(Error::TokenEndpoint {
             url: url.into(),
             status,
-            error: redact(&error, secrets),
-            description: fields
-                .get("error_description")
-                .and_then(text)
-                .map(|d| redact(&d, secrets)),
-            uri: fields.get("error_uri").and_then(text),
+            error,
+            description: fields.get("error_description").and_then(provider_text),
+            uri: fields.get("error_uri").and_then(provider_text),
         });
     }
-    let snippet = || {
+    if !(200..300).contains(&status) {
+        // An error page says what went wrong; show its start. (Never done for a 2xx body,
+        // which may hold fresh tokens we cannot parse and so cannot redact.)
         let cut = body.len().min(SNIPPET);
         let s = String::from_utf8_lossy(&body[..cut]);
         let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        if s.is_empty() {
-            "(empty body)".to_string()
-        } else {
-            redact(&s, secrets)
-        }
-    };
-    if !(200..300).contains(&status) {
         return Err(Error::TokenHttp {
             url: url.into(),
             status,
             content_type: content_type.into(),
-            snippet: snippet(),
+            snippet: if s.is_empty() {
+                "(empty body)".into()
+            } else {
+                printable(&redact(&s, secrets))
+            },
         });
     }
     let Some(mut fields) = fields else {
         return Err(Error::TokenResponse {
             url: url.into(),
             message: format!(
-                "expected JSON or a form body, got {content_type}: {}",
-                snippet()
+                "expected JSON or a form body, got {content_type} ({} bytes; not shown, as it may hold tokens)",
+                body.len()
             ),
         });
     };
     let access_token = match fields.shift_remove("access_token") {
         Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
         _ => {
-            let names: Vec<_> = fields.keys().cloned().collect();
+            let names: Vec<_> = fields.keys().map(|k| printable(k)).collect();
             return Err(Error::TokenResponse {
                 url: url.into(),
                 message: format!(
@@ -338,7 +352,7 @@ pub fn interpret(
 
 /// JSON when it is JSON, form-encoded when it is that (GitHub's default); `None` otherwise.
 fn parse_body(content_type: &str, body: &[u8]) -> Option<Map<String, Value>> {
-    let trimmed = body.trim_ascii_start();
+    let trimmed = body.trim_ascii();
     if content_type.contains("json") || trimmed.starts_with(b"{") {
         if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
             return Some(map);
@@ -508,6 +522,42 @@ mod tests {
             "{msg}"
         );
         assert!(!msg.contains("s3cr3t-value"), "{msg}");
+    }
+
+    #[test]
+    fn an_unparseable_success_body_is_never_quoted() {
+        let body =
+            br#"{"access_token":"fresh-token-abcdef","refresh_token":"fresh-refresh-123456",}"#;
+        let e = interpret("http://t", 200, "application/json", body, &[]).unwrap_err();
+        let msg = e.to_string();
+        assert!(!msg.contains("fresh-"), "{msg}");
+        assert!(
+            msg.contains("application/json") && msg.contains("bytes"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_form_body_with_a_trailing_newline_parses() {
+        let r = ok("text/plain", "access_token=abc&token_type=bearer\n");
+        assert_eq!(r.access_token.expose(), "abc");
+    }
+
+    #[test]
+    fn terminal_escapes_in_provider_text_are_neutralised() {
+        let e = interpret(
+            "http://t",
+            400,
+            "application/json",
+            b"{\"error\":\"bad\",\"error_description\":\"x\\u001b[31my\"}",
+            &[],
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            !msg.contains('\u{1b}') && msg.contains("x\\u{1b}[31my"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn options(project: &Project) -> Options {
         config: project.path.clone(),
         authorization: None,
         test_account: "development".into(),
-        port: 0,
+        port: Some((0, "--port")),
         open_browser: true,
         callback_timeout: Duration::from_secs(30),
         token_timeout: Duration::from_secs(10),
@@ -108,11 +108,13 @@ fn run(
 ) -> Result<()> {
     let clock = FixedClock(now);
     let no_env = |_: &str| None;
+    let critical = flow::Critical::default();
     let deps = Deps {
         browser,
         clock: &clock,
         terminal,
         env: &no_env,
+        critical: &critical,
     };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -138,7 +138,9 @@ fn refresh_keeps_the_old_refresh_token_when_none_is_returned() {
     let project = Project::new(&config(&stub));
     assert_eq!(login(&project, &stub, &[]).code, 0);
     let first = project.account("development");
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 0, "{}", done.stderr);
     let second = project.account("development");
     assert_eq!(second["refreshToken"], first["refreshToken"]);
@@ -191,6 +193,8 @@ fn wrong_state_and_noise_are_refused_and_the_real_callback_still_succeeds() {
         status, 400,
         "an error with someone else's state does not end the wait"
     );
+    let (status, _) = browse(&format!("{callback}?error=access_denied"));
+    assert_eq!(status, 400, "nor does an error with no state at all");
 
     let (status, page) = browse(&url);
     assert_eq!(status, 200, "{page}");
@@ -208,7 +212,7 @@ fn provider_error_is_shown_in_the_browser_and_the_terminal() {
     let stub = Stub::start(Behaviour {
         deny: Some((
             "access_denied".into(),
-            "The user said no <b>thanks</b>".into(),
+            "The user said no <b>thanks</b>\u{1b}[2J".into(),
         )),
         ..Behaviour::default()
     });
@@ -226,7 +230,11 @@ fn provider_error_is_shown_in_the_browser_and_the_terminal() {
     assert_eq!(done.code, 3, "{}", done.stderr);
     assert_has(
         &done.stderr,
-        "access_denied: The user said no <b>thanks</b>",
+        "access_denied: The user said no <b>thanks</b>\\u{1b}[2J",
+    );
+    assert!(
+        !done.stderr.contains('\u{1b}'),
+        "no raw escape reaches the terminal"
     );
     assert_eq!(project.text(), before, "file untouched");
 }
@@ -275,7 +283,9 @@ fn server_error_with_html_body_shows_status_and_snippet() {
             "<html><body>Service Unavailable</body></html>".into(),
         ))
     });
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "answered 503 (text/html)");
     assert_has(&done.stderr, "Service Unavailable");
@@ -381,7 +391,9 @@ fn malformed_file_is_reported_with_line_and_column_and_never_written() {
         .unwrap()
         .modified()
         .unwrap();
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "line 3, column 22");
     assert_has(&done.stderr, "did not change it");
@@ -458,7 +470,9 @@ fn several_authorizations_without_a_terminal_name_the_flag() {
         authorization(&stub, "second")
     ]);
     let project = Project::new(&cfg);
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "--authorization");
     assert_has(&done.stderr, "first, second");
@@ -480,7 +494,9 @@ fn client_secret_comes_from_the_environment() {
     cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("${FAKE_CONNECTOR_SECRET}");
     let project = Project::new(&cfg);
 
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "FAKE_CONNECTOR_SECRET is not set");
 
@@ -493,7 +509,9 @@ fn client_secret_comes_from_the_environment() {
 
     cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("unito-secret-v1://fake-encrypted");
     let project = Project::new(&cfg);
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_has(&done.stderr, "clientSecret is encrypted");
     let run = project.oauth2_env(
         &["oauth2", "--no-browser", "--port", "0"],
@@ -530,7 +548,9 @@ fn dead_refresh_token_without_a_person_says_to_reauth_and_keeps_the_file() {
         json!({"accessToken": "fake-old-access", "refreshToken": "fake-revoked-refresh-token"});
     let project = Project::new(&cfg);
     let before = project.text();
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert!(
         done.stderr
@@ -548,30 +568,12 @@ fn dead_refresh_token_falls_back_to_a_browser_login_through_browser_env() {
     let mut cfg = config(&stub);
     cfg["testAccounts"]["development"] = json!({"refreshToken": "fake-revoked-refresh-token"});
     let project = Project::new(&cfg);
-    let opened = project.dir.path().join("opened-url");
-    let script = project.dir.path().join("fake-browser");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s' \"$1\" > '{}.part' && mv '{0}.part' '{0}'\n",
-            opened.display()
-        ),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let (script, opened) = recording_browser(project.dir.path());
     let run = project.oauth2_env(
         &["oauth2", "--port", "0"],
         &[("BROWSER", script.to_str().unwrap())],
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !opened.exists() {
-        assert!(Instant::now() < deadline, "BROWSER was never run");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("BROWSER to be run", || opened.exists());
     let url = std::fs::read_to_string(&opened).unwrap();
     assert_eq!(url, run.login_url(), "the URL opened is the URL printed");
     browse(&url);
@@ -590,8 +592,8 @@ fn concurrent_refreshes_never_present_a_spent_refresh_token() {
     let project = Project::new(&config(&stub));
     assert_eq!(login(&project, &stub, &[]).code, 0);
     stub.behave(|b| b.refresh_delay = Duration::from_millis(300));
-    let a = project.oauth2(&["oauth2", "--no-browser"]);
-    let b = project.oauth2(&["oauth2", "--no-browser"]);
+    let a = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let b = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
     let (a, b) = (a.finish(&stub), b.finish(&stub));
     assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.stderr, b.stderr);
     stub.seen(|s| {
@@ -622,7 +624,9 @@ fn unreachable_token_endpoint_names_the_url() {
     cfg["testAccounts"]["development"] = json!({"refreshToken": stub.issue_refresh_token()});
     let project = Project::new(&cfg);
     let before = project.text();
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(
         &done.stderr,
@@ -637,7 +641,9 @@ fn unsupported_grant_types_are_refused_clearly() {
     let mut cfg = config(&stub);
     cfg["authorizations"][0]["oauth2"]["grantType"] = json!("password");
     let project = Project::new(&cfg);
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "grant type \"password\" is not supported yet");
 }
@@ -677,15 +683,20 @@ fn the_shipped_example_file_is_understood() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.unito.json.example"))
             .unwrap();
     let project = Project::with_text(&example);
-    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
+        .finish(&stub);
     assert!(
         done.stderr.contains("several authorizations")
-            && done.stderr.contains("oauth2, oauth2-service"),
+            && done
+                .stderr
+                .contains("oauth2, oauth2-localhost, oauth2-service"),
         "{}",
         done.stderr
     );
     for (name, var) in [
         ("oauth2", "MY_CONNECTOR_CLIENT_SECRET"),
+        ("oauth2-localhost", "MY_CONNECTOR_OTHER_SECRET"),
         ("oauth2-service", "MY_CONNECTOR_SERVICE_SECRET"),
     ] {
         let done = project
@@ -698,18 +709,197 @@ fn the_shipped_example_file_is_understood() {
 
 #[cfg(unix)]
 #[test]
-fn ctrl_c_while_waiting_exits_130_frees_the_port_and_keeps_the_file() {
+fn ctrl_c_while_waiting_exits_130_and_keeps_the_file() {
     let stub = Stub::start(Behaviour::default());
     let project = Project::new(&config(&stub));
     let before = project.text();
     let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
-    let url = run.login_url();
-    let callback = query_param(&url, "redirect_uri").unwrap();
+    run.login_url();
     run.interrupt();
     let done = run.finish(&stub);
     assert_eq!(done.code, 130, "{}", done.stderr);
     assert_has(&done.stderr, "error: cancelled");
     assert_eq!(project.text(), before);
-    let port = url::Url::parse(&callback).unwrap().port().unwrap();
-    TcpListener::bind(("127.0.0.1", port)).expect("the callback port is free again");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_refresh_lets_it_finish_so_the_rotated_token_is_saved() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    stub.behave(|b| b.refresh_delay = Duration::from_millis(1500));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    eventually("the refresh request to reach the provider", || {
+        stub.seen(|s| s.token_forms.len()) == 2
+    });
+    run.interrupt();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_has(&done.stderr, "finishing the token request already sent");
+    assert_eq!(
+        project.account("development")["refreshToken"],
+        stub.seen(|s| s.refresh_tokens[1].clone()),
+        "the rotated refresh token was saved, not lost"
+    );
+}
+
+#[test]
+fn no_browser_never_runs_the_browser() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let (script, opened) = recording_browser(project.dir.path());
+    let run = project.oauth2_env(
+        &["oauth2", "--no-browser", "--port", "0"],
+        &[("BROWSER", script.to_str().unwrap())],
+    );
+    browse(&run.login_url());
+    assert_eq!(run.finish(&stub).code, 0);
+    assert!(!opened.exists(), "BROWSER ran despite --no-browser");
+}
+
+#[test]
+fn a_login_that_returns_no_refresh_token_drops_the_old_one() {
+    let stub = Stub::start(Behaviour {
+        refresh_token_on_login: false,
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    let old = "fake-refresh-token-of-an-earlier-grant";
+    stub.remember(old);
+    cfg["testAccounts"]["development"] =
+        json!({"refreshToken": old, "scope": "old", "mine": "kept"});
+    let project = Project::new(&cfg);
+    let done = login(&project, &stub, &["--reauth"]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let account = project.account("development");
+    assert!(account.get("refreshToken").is_none(), "{account}");
+    assert_eq!(account["scope"], "read write");
+    assert_eq!(account["mine"], "kept");
+    assert_has(&done.stdout, "refresh token  none (the provider sent none)");
+}
+
+#[test]
+fn a_token_endpoint_that_redirects_is_not_followed() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["tokenUrl"] = json!(format!("{}/token-moved", stub.url));
+    let project = Project::new(&cfg);
+    let before = project.text();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    browse(&run.login_url());
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1);
+    assert_has(
+        &done.stderr,
+        "redirects (307) to /token; redirects are not followed",
+    );
+    assert_eq!(
+        stub.seen(|s| s.token_forms.len()),
+        0,
+        "the code went nowhere else"
+    );
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn an_unparseable_success_body_is_reported_without_quoting_it() {
+    let (access, refresh) = (
+        "fake-leaky-access-token-0001",
+        "fake-leaky-refresh-token-0002",
+    );
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((
+            200,
+            "application/json".into(),
+            format!(r#"{{"access_token":"{access}","refresh_token":"{refresh}",}}"#),
+        )),
+        ..Behaviour::default()
+    });
+    stub.remember(access);
+    stub.remember(refresh);
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let (_, page) = browse(&run.login_url());
+    assert_has(&page, "Sign-in failed");
+    assert!(!page.contains("fake-leaky"), "{page}");
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1);
+    assert_has(&done.stderr, "not shown, as it may hold tokens");
+}
+
+#[test]
+fn a_localhost_redirect_url_is_sent_verbatim_and_served_on_ipv4_and_ipv6() {
+    let stub = Stub::start(Behaviour::default());
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let redirect = format!("http://localhost:{port}/oauth/cb");
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["redirectUrl"] = json!(redirect);
+    let project = Project::new(&cfg);
+    let run = project.oauth2(&["oauth2", "--no-browser"]);
+    let url = run.login_url();
+    assert!(
+        url.contains(&format!(
+            "redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Foauth%2Fcb&"
+        )),
+        "{url}"
+    );
+    assert_eq!(browse(&format!("http://127.0.0.1:{port}/health")).0, 200);
+    if TcpListener::bind("[::1]:0").is_ok() {
+        assert_eq!(browse(&format!("http://[::1]:{port}/health")).0, 200);
+    }
+    let (status, page) = browse(&url);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(run.finish(&stub).code, 0);
+    assert_eq!(
+        stub.seen(|s| s.token_forms[0]["redirect_uri"].clone()),
+        redirect
+    );
+}
+
+#[test]
+fn a_redirect_url_port_that_contradicts_oauth2_port_is_a_clear_error() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["redirectUrl"] = json!("http://127.0.0.1:9002/callback");
+    let project = Project::new(&cfg);
+    let done = project
+        .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", "9003")])
+        .finish(&stub);
+    assert_eq!(done.code, 1);
+    assert_has(
+        &done.stderr,
+        "fixes the callback port to 9002, but OAUTH2_PORT asks for 9003",
+    );
+}
+
+#[test]
+fn a_run_waits_for_another_run_holding_the_file_lock() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    let lock_path = project
+        .path
+        .canonicalize()
+        .unwrap()
+        .with_file_name(".unito.json.lock");
+    let holder = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    holder.lock().unwrap();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    run.wait_for("Waiting for another integration-cli run to finish with this file");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        stub.seen(|s| s.token_forms.len()),
+        1,
+        "no refresh while the lock is held"
+    );
+    drop(holder);
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 2);
 }

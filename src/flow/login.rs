@@ -7,7 +7,7 @@ use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope
 use url::Url;
 
 use super::{Ctx, store};
-use crate::callback::{self, Callback, Page};
+use crate::callback::{self, Callback, Loopback, Page};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::token::Grant;
@@ -27,8 +27,13 @@ const RESERVED: [&str; 7] = [
 /// 32 random bytes: well past the 128 bits RFC 9700 asks of `state`.
 const STATE_BYTES: u32 = 32;
 
+/// The callback port when neither `--port`, `OAUTH2_PORT` nor a `redirectUrl` names one.
+pub const DEFAULT_PORT: u16 = 9002;
+
 /// Where the callback server listens and what redirect URI the provider is told.
+#[derive(Debug)]
 struct Redirect {
+    loopback: Loopback,
     listen_port: u16,
     path: String,
     /// `None`: ours, `http://127.0.0.1:<port>/callback`, known once the port is bound.
@@ -38,34 +43,51 @@ struct Redirect {
 }
 
 impl Redirect {
-    fn plan(configured: Option<&str>, port: u16) -> std::result::Result<Redirect, String> {
+    /// `port`: the one the user chose, and where they said it (`--port` or `OAUTH2_PORT`).
+    fn plan(
+        configured: Option<&str>,
+        port: Option<(u16, &'static str)>,
+    ) -> std::result::Result<Redirect, String> {
+        let chosen = port.map_or(DEFAULT_PORT, |(p, _)| p);
         let Some(raw) = configured.filter(|s| !s.is_empty()) else {
             return Ok(Redirect {
-                listen_port: port,
+                loopback: Loopback::V4,
+                listen_port: chosen,
                 path: "/callback".into(),
                 fixed: None,
                 forwarded: false,
             });
         };
         let url = Url::parse(raw).map_err(|e| format!("redirectUrl {raw:?} is not a URL: {e}"))?;
-        let loopback = matches!(
-            url.host_str(),
-            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
-        );
-        let listen_port = match (loopback, url.port()) {
-            (true, Some(p)) => p,
-            (true, None) => {
-                return Err(format!(
-                    "redirectUrl {raw:?} needs an explicit port, such as http://127.0.0.1:9002/callback"
-                ));
-            }
-            (false, _) => port,
+        let loopback = url
+            .host_str()
+            .and_then(Loopback::from_host)
+            .filter(|_| url.scheme() == "http");
+        let Some(loopback) = loopback else {
+            return Ok(Redirect {
+                loopback: Loopback::V4,
+                listen_port: chosen,
+                path: url.path().to_string(),
+                fixed: Some(raw.to_string()),
+                forwarded: true,
+            });
         };
+        // The registered URL is sent byte for byte, so its port is the one to listen on; a
+        // different explicit choice cannot be honoured without breaking the match.
+        let listen_port = url.port_or_known_default().unwrap_or(80);
+        if let Some((asked, origin)) = port
+            && asked != listen_port
+        {
+            return Err(format!(
+                "redirectUrl {raw:?} fixes the callback port to {listen_port}, but {origin} asks for {asked}; change one of them"
+            ));
+        }
         Ok(Redirect {
+            loopback,
             listen_port,
             path: url.path().to_string(),
             fixed: Some(raw.to_string()),
-            forwarded: !(loopback && url.scheme() == "http"),
+            forwarded: false,
         })
     }
 
@@ -106,8 +128,8 @@ impl Ctx<'_> {
             Redirect::plan(self.config.redirect_url.as_deref(), self.opts.port).map_err(invalid)?;
 
         // Bind first: a port in use must be reported before any browser opens.
-        let listener = callback::bind(redirect.listen_port).await?;
-        let port = listener
+        let listeners = callback::bind(redirect.loopback, redirect.listen_port).await?;
+        let port = listeners[0]
             .local_addr()
             .map(|a| a.port())
             .unwrap_or(redirect.listen_port);
@@ -127,8 +149,11 @@ impl Ctx<'_> {
             request = request.add_extra_param(k.as_str(), v.as_str());
         }
         let (url, state) = request.url();
-        let mut server =
-            callback::serve(listener, redirect.path.clone(), Secret::new(state.secret()));
+        let mut server = callback::serve(
+            listeners,
+            redirect.path.clone(),
+            Secret::new(state.secret()),
+        );
 
         term.say(&format!(
             "Logging in to authorization \"{}\" for test account \"{}\".",
@@ -151,8 +176,12 @@ impl Ctx<'_> {
 
         let arrival = {
             let _spinner = term.waiting(&format!(
-                "Waiting for the provider to redirect to http://127.0.0.1:{port}{} (Ctrl-C to cancel)",
-                redirect.path
+                "Waiting for the provider to redirect to {} (Ctrl-C to cancel)",
+                if redirect.forwarded {
+                    format!("http://127.0.0.1:{port}{}", redirect.path)
+                } else {
+                    redirect_uri.clone()
+                }
             ));
             tokio::select! {
                 arrival = server.next() => arrival,
@@ -180,6 +209,7 @@ impl Ctx<'_> {
             }),
             Callback::Code { code } => {
                 term.say("Received the authorization code; exchanging it for tokens…");
+                let _critical = self.deps.critical.enter();
                 let grant = Grant::AuthorizationCode {
                     code,
                     verifier: Secret::new(verifier.secret()),
@@ -190,7 +220,7 @@ impl Ctx<'_> {
                     .request(self.endpoint, &grant, &self.config.token_request_parameters)
                     .await
                 {
-                    Ok(response) => store::save(self, &response),
+                    Ok(response) => store::save(self, &response).await,
                     Err(e) => Err(e),
                 }
             }
@@ -223,22 +253,44 @@ mod tests {
 
     #[test]
     fn default_redirect_is_the_ip_literal_with_the_bound_port() {
-        let r = Redirect::plan(None, 0).unwrap();
+        let r = Redirect::plan(None, None).unwrap();
+        assert_eq!((r.listen_port, r.loopback), (DEFAULT_PORT, Loopback::V4));
         assert_eq!(r.uri(40123), "http://127.0.0.1:40123/callback");
+        let r = Redirect::plan(None, Some((0, "--port"))).unwrap();
+        assert_eq!(r.listen_port, 0);
     }
 
     #[test]
-    fn a_loopback_redirect_url_sets_port_and_path_and_is_sent_verbatim() {
-        let r = Redirect::plan(Some("http://localhost:8080/oauth/cb"), 9002).unwrap();
+    fn a_loopback_redirect_url_sets_port_host_and_path_and_is_sent_verbatim() {
+        let r = Redirect::plan(Some("http://localhost:8080/oauth/cb"), None).unwrap();
         assert_eq!((r.listen_port, r.path.as_str()), (8080, "/oauth/cb"));
+        assert_eq!(r.loopback, Loopback::Both);
         assert_eq!(r.uri(8080), "http://localhost:8080/oauth/cb");
         assert!(!r.forwarded);
-        assert!(Redirect::plan(Some("http://127.0.0.1/cb"), 9002).is_err());
+        let r = Redirect::plan(Some("http://[::1]:7000/cb"), Some((7000, "OAUTH2_PORT"))).unwrap();
+        assert_eq!((r.listen_port, r.loopback), (7000, Loopback::V6));
+        let r = Redirect::plan(Some("http://127.0.0.1/cb"), None).unwrap();
+        assert_eq!(r.listen_port, 80);
+    }
+
+    #[test]
+    fn a_port_choice_that_contradicts_the_redirect_url_is_an_error_naming_both() {
+        let e = Redirect::plan(
+            Some("http://127.0.0.1:9002/cb"),
+            Some((8080, "OAUTH2_PORT")),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("fixes the callback port to 9002, but OAUTH2_PORT asks for 8080"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_public_redirect_url_is_forwarded_to_our_port() {
-        let r = Redirect::plan(Some("https://relay.example/cb"), 9002).unwrap();
-        assert_eq!((r.listen_port, r.forwarded), (9002, true));
+        let r = Redirect::plan(Some("https://relay.example/cb"), None).unwrap();
+        assert_eq!((r.listen_port, r.forwarded), (DEFAULT_PORT, true));
+        let r = Redirect::plan(Some("https://relay.example/cb"), Some((7001, "--port"))).unwrap();
+        assert_eq!(r.listen_port, 7001);
     }
 }

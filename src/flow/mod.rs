@@ -3,10 +3,12 @@
 //! the clock and the terminal come in through `Deps`, so tests can drive every step.
 
 mod login;
+pub use login::DEFAULT_PORT;
 mod select;
 mod store;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::browser::Browser;
@@ -22,7 +24,9 @@ pub struct Options {
     pub config: PathBuf,
     pub authorization: Option<String>,
     pub test_account: String,
-    pub port: u16,
+    /// The callback port the user chose and where (`--port` or `OAUTH2_PORT`); `None` means
+    /// the redirect URL's or the default.
+    pub port: Option<(u16, &'static str)>,
     pub open_browser: bool,
     pub callback_timeout: Duration,
     pub token_timeout: Duration,
@@ -35,6 +39,33 @@ pub struct Deps<'a> {
     pub clock: &'a dyn Clock,
     pub terminal: &'a dyn Terminal,
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Tells whoever handles Ctrl-C that stopping now would lose tokens.
+    pub critical: &'a Critical,
+}
+
+/// Marks the steps that must finish once started, even on Ctrl-C: a token request already
+/// sent may have spent a single-use code or rotated the refresh token, and only saving its
+/// answer keeps the test account usable.
+#[derive(Debug, Default)]
+pub struct Critical(AtomicUsize);
+
+impl Critical {
+    pub fn enter(&self) -> CriticalSection<'_> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        CriticalSection(self)
+    }
+
+    pub fn active(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+}
+
+pub struct CriticalSection<'a>(&'a Critical);
+
+impl Drop for CriticalSection<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A client-credentials token this close to expiry is treated as expired: it could lapse
@@ -108,7 +139,7 @@ impl Ctx<'_> {
     /// concurrent run may have rotated it, and presenting the spent one can revoke the grant.
     /// `Ok(false)`: there was no refresh token after all.
     async fn refresh(&self) -> Result<bool> {
-        let _lock = self.lock()?;
+        let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         let account = project.test_account(&self.opts.test_account);
         let Some(refresh_token) = account
@@ -125,6 +156,7 @@ impl Ctx<'_> {
         let grant = Grant::RefreshToken {
             refresh_token: crate::secret::Secret::new(refresh_token),
         };
+        let _critical = self.deps.critical.enter();
         let response = self
             .tokens
             .request(
@@ -133,12 +165,12 @@ impl Ctx<'_> {
                 &self.config.refresh_request_parameters,
             )
             .await?;
-        store::save_locked(self, &project, &response, "Refreshed")?;
+        store::save_locked(self, &project, &response, store::Source::Refresh)?;
         Ok(true)
     }
 
     async fn client_credentials(&self) -> Result<()> {
-        let _lock = self.lock()?;
+        let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         if !self.opts.reauth
             && let Some(at) = project
@@ -169,16 +201,17 @@ impl Ctx<'_> {
                 &self.config.token_request_parameters,
             )
             .await?;
-        store::save_locked(self, &project, &response, "Saved")?;
+        store::save_locked(self, &project, &response, store::Source::NewGrant)?;
         Ok(())
     }
 
-    fn lock(&self) -> Result<project::FileLock> {
+    async fn lock(&self) -> Result<project::FileLock> {
         project::lock(&self.opts.config, || {
             self.deps
                 .terminal
                 .say("Waiting for another integration-cli run to finish with this file…")
         })
+        .await
     }
 }
 

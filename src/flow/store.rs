@@ -2,8 +2,6 @@
 //! standard fields are renamed (to the platform's camelCase names); everything else the
 //! provider sent is kept as it came.
 
-use std::time::Duration;
-
 use serde_json::{Map, Value};
 
 use super::Ctx;
@@ -22,12 +20,27 @@ const STANDARD: [&str; 6] = [
     "scope",
 ];
 
+/// Where the tokens came from decides what of the old ones may survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A refresh: what the provider does not resend (refresh token, scope) still holds.
+    Refresh,
+    /// A new grant (login, client credentials): nothing of the old tokens belongs to it.
+    NewGrant,
+}
+
 pub fn merged(
     old: Option<&Map<String, Value>>,
     t: &TokenResponse,
     clock: &dyn Clock,
+    source: Source,
 ) -> Map<String, Value> {
     let mut account = old.cloned().unwrap_or_default();
+    if source == Source::NewGrant {
+        for key in STANDARD {
+            account.shift_remove(key);
+        }
+    }
     account.insert("accessToken".into(), t.access_token.expose().into());
     if let Some(rt) = &t.refresh_token {
         account.insert("refreshToken".into(), rt.expose().into());
@@ -39,22 +52,17 @@ pub fn merged(
             .unwrap_or_else(|| "Bearer".into())
             .into(),
     );
-    match t.expires_in {
-        Some(secs) => {
-            let issued = t
-                .created_at
-                .map(clock::from_epoch)
-                .unwrap_or_else(|| clock.now());
-            account.insert("expiresIn".into(), secs.into());
-            account.insert(
-                "expiresAt".into(),
-                clock::rfc3339(issued + Duration::from_secs(secs)).into(),
-            );
-        }
-        // A token without a stated lifetime: an old expiry would now be a lie.
-        None => {
-            account.shift_remove("expiresIn");
-            account.shift_remove("expiresAt");
+    // A token without a stated lifetime: an old expiry would now be a lie.
+    account.shift_remove("expiresIn");
+    account.shift_remove("expiresAt");
+    if let Some(secs) = t.expires_in {
+        let issued = t
+            .created_at
+            .map(clock::from_epoch)
+            .unwrap_or_else(|| clock.now());
+        account.insert("expiresIn".into(), secs.into());
+        if let Some(at) = clock::after(issued, secs) {
+            account.insert("expiresAt".into(), clock::rfc3339(at).into());
         }
     }
     if let Some(scope) = &t.scope {
@@ -69,22 +77,27 @@ pub fn merged(
 }
 
 /// Saves under a lock the caller already holds, into the file as read inside that lock.
-pub fn save_locked(ctx: &Ctx<'_>, project: &Project, t: &TokenResponse, verb: &str) -> Result<()> {
+pub fn save_locked(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    t: &TokenResponse,
+    source: Source,
+) -> Result<()> {
     let name = &ctx.opts.test_account;
     let old = project.test_account(name);
     let old_refresh = old
         .and_then(|a| a.get("refreshToken"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let account = merged(old, t, ctx.deps.clock);
+    let account = merged(old, t, ctx.deps.clock, source);
     project.save_test_account(name, &account)?;
 
     let refresh = match (&t.refresh_token, &old_refresh) {
         (Some(new), Some(old)) if new.expose() != old => "rotated, new one saved",
         (Some(_), Some(_)) => "unchanged",
         (Some(_), None) => "saved",
-        (None, Some(_)) => "kept (the provider sent no new one)",
-        (None, None) => "none (the provider sent none)",
+        (None, Some(_)) if source == Source::Refresh => "kept (the provider sent no new one)",
+        (None, _) => "none (the provider sent none)",
     };
     let expires = match account
         .get("expiresAt")
@@ -100,7 +113,12 @@ pub fn save_locked(ctx: &Ctx<'_>, project: &Project, t: &TokenResponse, verb: &s
     };
     let mut lines = vec![
         format!(
-            "{verb} tokens for test account \"{name}\" (authorization \"{}\") in {}",
+            "{} tokens for test account \"{name}\" (authorization \"{}\") in {}",
+            if source == Source::Refresh {
+                "Refreshed"
+            } else {
+                "Saved"
+            },
             ctx.authorization,
             project.path().display()
         ),
@@ -121,10 +139,10 @@ pub fn save_locked(ctx: &Ctx<'_>, project: &Project, t: &TokenResponse, verb: &s
 
 /// Takes the lock, re-reads the file and saves: used after a browser login, which must not
 /// hold the lock while a person types a password.
-pub fn save(ctx: &Ctx<'_>, t: &TokenResponse) -> Result<()> {
-    let _lock = ctx.lock()?;
+pub async fn save(ctx: &Ctx<'_>, t: &TokenResponse) -> Result<()> {
+    let _lock = ctx.lock().await?;
     let project = Project::load(&ctx.opts.config)?;
-    save_locked(ctx, &project, t, "Saved")
+    save_locked(ctx, &project, t, Source::NewGrant)
 }
 
 #[cfg(test)]
@@ -156,7 +174,12 @@ mod tests {
     #[test]
     fn keeps_old_refresh_token_and_other_fields_when_none_returned() {
         let old = json!({"custom": 1, "refreshToken": "old-rt", "scope": "a b"});
-        let m = merged(old.as_object(), &response(None, Some(60)), &At(1_000));
+        let m = merged(
+            old.as_object(),
+            &response(None, Some(60)),
+            &At(1_000),
+            Source::Refresh,
+        );
         assert_eq!(m["refreshToken"], "old-rt");
         assert_eq!(m["custom"], 1);
         assert_eq!(m["scope"], "a b");
@@ -167,9 +190,50 @@ mod tests {
     #[test]
     fn drops_a_stale_expiry_when_the_new_token_has_none() {
         let old = json!({"expiresIn": 5, "expiresAt": "2000-01-01T00:00:00Z"});
-        let m = merged(old.as_object(), &response(Some("rt"), None), &At(0));
+        let m = merged(
+            old.as_object(),
+            &response(Some("rt"), None),
+            &At(0),
+            Source::Refresh,
+        );
         assert!(!m.contains_key("expiresAt") && !m.contains_key("expiresIn"));
         assert_eq!(m["refreshToken"], "rt");
+    }
+
+    #[test]
+    fn a_new_grant_drops_the_old_tokens_but_keeps_the_users_fields() {
+        let old =
+            json!({"apiKey": "mine", "refreshToken": "dead-rt", "scope": "old", "expiresAt": "x"});
+        let m = merged(
+            old.as_object(),
+            &response(None, None),
+            &At(0),
+            Source::NewGrant,
+        );
+        assert_eq!(m["apiKey"], "mine");
+        assert!(
+            !m.contains_key("refreshToken")
+                && !m.contains_key("scope")
+                && !m.contains_key("expiresAt")
+        );
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_stored_without_an_expiry_instead_of_crashing() {
+        for secs in [u64::MAX, 400_000_000_000] {
+            let m = merged(
+                None,
+                &response(None, Some(secs)),
+                &At(1_000),
+                Source::NewGrant,
+            );
+            assert_eq!(m["expiresIn"], secs);
+            assert!(!m.contains_key("expiresAt"));
+        }
+        let mut r = response(None, Some(10));
+        r.created_at = Some(u64::MAX);
+        let m = merged(None, &r, &At(0), Source::NewGrant);
+        assert!(!m.contains_key("expiresAt"));
     }
 
     #[test]
@@ -177,7 +241,7 @@ mod tests {
         let mut r = response(None, Some(100));
         r.created_at = Some(2_000);
         r.extra.insert("created_at".into(), json!(2_000));
-        let m = merged(None, &r, &At(999_999));
+        let m = merged(None, &r, &At(999_999), Source::NewGrant);
         assert_eq!(m["expiresAt"], clock::rfc3339(clock::from_epoch(2_100)));
         assert_eq!(m["created_at"], 2_000);
     }

@@ -164,18 +164,25 @@ impl Run {
 
     /// The login URL the CLI prints for the user to open.
     pub fn login_url(&self) -> String {
+        self.wait_for_line(|l| l.trim_start().starts_with("http") && l.contains("/authorize?"))
+            .trim()
+            .to_string()
+    }
+
+    /// Waits (bounded) for a line of stderr that contains `text`.
+    pub fn wait_for(&self, text: &str) {
+        self.wait_for_line(|l| l.contains(text));
+    }
+
+    fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line)
-                    if line.trim_start().starts_with("http") && line.contains("/authorize?") =>
-                {
-                    return line.trim().to_string();
-                }
+                Ok(line) if wanted(&line) => return line,
                 Ok(_) => {}
                 Err(_) => panic!(
-                    "no login URL printed; stderr so far:\n{}",
+                    "the expected line never came; stderr so far:\n{}",
                     self.stderr.lock().unwrap()
                 ),
             }
@@ -229,6 +236,35 @@ pub fn assert_no_secrets(output: &str, secrets: &[String]) {
             !output.contains(s.as_str()),
             "a secret leaked into the output: {s}\n--- output ---\n{output}"
         );
+    }
+}
+
+/// A `BROWSER` program that records the URL it was given into the returned file.
+pub fn recording_browser(dir: &Path) -> (PathBuf, PathBuf) {
+    let opened = dir.join("opened-url");
+    let script = dir.join("fake-browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{0}.part' && mv '{0}.part' '{0}'\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, opened)
+}
+
+/// Polls `cond` for up to 20 s.
+pub fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub token_failure: Option<(u16, String, String)>,
     pub refresh_delay: Duration,
     pub expires_in: Value,
+    /// Whether the code exchange returns a refresh token (a refresh always may rotate).
+    pub refresh_token_on_login: bool,
 }
 
 impl Default for Behaviour {
@@ -44,6 +46,7 @@ impl Default for Behaviour {
             token_failure: None,
             refresh_delay: Duration::ZERO,
             expires_in: json!(3600),
+            refresh_token_on_login: true,
         }
     }
 }
@@ -100,6 +103,10 @@ impl Stub {
         let app = Router::new()
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route(
+                "/token-moved",
+                post(|| async { Redirect::temporary("/token").into_response() }),
+            )
             .with_state(inner.clone());
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -134,6 +141,12 @@ impl Stub {
 
     pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
         f(&mut self.inner.lock().unwrap().behaviour)
+    }
+
+    /// A value a test put somewhere the CLI reads (a seeded file, an injected response):
+    /// the leak check must look for it too.
+    pub fn remember(&self, secret: &str) {
+        self.inner.lock().unwrap().seen.secrets.push(secret.into());
     }
 
     /// Makes a refresh token the stub will accept, as if issued by an earlier login.
@@ -245,8 +258,11 @@ async fn token(
         let mut inner = inner.lock().unwrap();
         inner.seen.token_forms.push(form.clone());
         inner.seen.token_auth_headers.push(basic.clone());
-        if let Some(v) = form.get("code_verifier") {
-            inner.seen.secrets.push(v.clone());
+        // Whatever credential arrives is a secret, whether the stub issued it or not.
+        for key in ["code_verifier", "code", "refresh_token", "client_secret"] {
+            if let Some(v) = form.get(key).filter(|v| !v.is_empty()) {
+                inner.seen.secrets.push(v.clone());
+            }
         }
         if let Some((status, ct, body)) = inner.behaviour.token_failure.take() {
             return (
@@ -294,7 +310,8 @@ async fn token(
                     json!({"error": "invalid_grant", "error_description": "redirect_uri mismatch"}),
                 );
             }
-            issue(&mut inner, Some(pending.scope), true)
+            let with_refresh = inner.behaviour.refresh_token_on_login;
+            issue(&mut inner, Some(pending.scope), with_refresh)
         }
         Some("refresh_token") => {
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
