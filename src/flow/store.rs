@@ -130,7 +130,11 @@ pub fn save_locked(
         format!("  expires        {expires}"),
         format!("  refresh token  {refresh}"),
     ];
-    if let Some(scope) = account.get("scope").and_then(Value::as_str) {
+    if let Some(scope) = account
+        .get("scope")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         lines.push(format!("  scope          {scope}"));
     }
     ctx.deps.terminal.result(&lines.join("\n"));
