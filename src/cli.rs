@@ -13,7 +13,11 @@ use clap::{Args, Parser, Subcommand};
         Reads the authorizations in your project's .unito.json, logs in through the provider's \
         consent page (authorization code + PKCE, callback on 127.0.0.1) and writes the tokens into \
         a test account, touching nothing else in the file.",
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
+    after_help = "Examples:\n  \
+        integration-cli oauth2                 log in, or refresh if a refresh token is stored\n  \
+        integration-cli oauth2 --reauth        log in again\n  \
+        integration-cli help oauth2            every flag of the oauth2 command\n\n\
+        Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
         4 timed out waiting for the browser, 130 cancelled.",
     propagate_version = true
 )]
@@ -75,8 +79,13 @@ pub struct Oauth2Args {
     )]
     pub test_account: String,
 
-    /// Port of the callback server on 127.0.0.1 [env: OAUTH2_PORT] [default: 9002]. 0 picks a
-    /// free port, for providers that accept any loopback port
+    /// Port of the callback server on 127.0.0.1; 0 picks a free one
+    ///
+    /// 0 suits providers that accept any loopback port. A loopback redirectUrl in the
+    /// authorization fixes the port itself.
+    ///
+    /// [env: OAUTH2_PORT]
+    /// [default: 9002]
     #[arg(long, value_name = "PORT")]
     pub port: Option<String>,
 
