@@ -48,7 +48,12 @@ impl Loopback {
 /// Binds before anything else happens, so a port in use is reported before a browser opens.
 /// With `localhost`, IPv4 is required and IPv6 is added when the machine has it; the second
 /// uses the port the first got, so port 0 works too.
-pub async fn bind(loopback: Loopback, port: u16) -> Result<Vec<TcpListener>> {
+/// `from_redirect_url` only shapes the advice in an error.
+pub async fn bind(
+    loopback: Loopback,
+    port: u16,
+    from_redirect_url: bool,
+) -> Result<Vec<TcpListener>> {
     let v4 = (IpAddr::V4(Ipv4Addr::LOCALHOST), "127.0.0.1");
     let v6 = (IpAddr::V6(Ipv6Addr::LOCALHOST), "[::1]");
     let (first, second) = match loopback {
@@ -56,11 +61,11 @@ pub async fn bind(loopback: Loopback, port: u16) -> Result<Vec<TcpListener>> {
         Loopback::V6 => (v6, None),
         Loopback::Both => (v4, Some(v6)),
     };
-    let listener = bind_one(first, port).await?;
+    let listener = bind_one(first, port, from_redirect_url).await?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
     let mut listeners = vec![listener];
     if let Some(second) = second {
-        match bind_one(second, port).await {
+        match bind_one(second, port, from_redirect_url).await {
             Ok(l) => listeners.push(l),
             // No IPv6 on this machine: browsers will not resolve localhost to it either.
             Err(Error::Bind { .. }) => {}
@@ -70,12 +75,25 @@ pub async fn bind(loopback: Loopback, port: u16) -> Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
-async fn bind_one((ip, host): (IpAddr, &'static str), port: u16) -> Result<TcpListener> {
+async fn bind_one(
+    (ip, host): (IpAddr, &'static str),
+    port: u16,
+    from_redirect_url: bool,
+) -> Result<TcpListener> {
     TcpListener::bind((ip, port))
         .await
         .map_err(|source| match source.kind() {
-            std::io::ErrorKind::AddrInUse => Error::PortInUse { port, host },
-            _ => Error::Bind { port, host, source },
+            std::io::ErrorKind::AddrInUse => Error::PortInUse {
+                port,
+                host,
+                from_redirect_url,
+            },
+            _ => Error::Bind {
+                port,
+                host,
+                from_redirect_url,
+                source,
+            },
         })
 }
 

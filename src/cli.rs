@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh",
     long_about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh.\n\n\
         Reads the authorizations in your project's .unito.json, logs in through the provider's \
-        consent page (authorization code + PKCE, callback on 127.0.0.1) and writes the tokens into \
+        consent page (authorization code + PKCE, callback on the loopback address) and writes the tokens into \
         a test account, touching nothing else in the file.",
     after_help = "Examples:\n  \
         integration-cli oauth2                 log in, or refresh if a refresh token is stored\n  \
@@ -79,7 +79,7 @@ pub struct Oauth2Args {
     )]
     pub test_account: String,
 
-    /// Port of the callback server on 127.0.0.1; 0 picks a free one
+    /// Port of the loopback callback server; 0 picks a free one
     ///
     /// 0 suits providers that accept any loopback port. A loopback redirectUrl in the
     /// authorization fixes the port itself.

@@ -67,12 +67,18 @@ pub enum Error {
     InvalidPort { value: String, origin: &'static str },
 
     #[error("port {port} on {host} is already in use")]
-    PortInUse { port: u16, host: &'static str },
+    PortInUse {
+        port: u16,
+        host: &'static str,
+        /// The authorization's `redirectUrl` chose the port, not `--port`/`OAUTH2_PORT`.
+        from_redirect_url: bool,
+    },
 
     #[error("cannot listen on {host} port {port}: {source}")]
     Bind {
         port: u16,
         host: &'static str,
+        from_redirect_url: bool,
         source: std::io::Error,
     },
 
@@ -177,6 +183,16 @@ impl Error {
                 .into(),
             Error::MissingEnvVar { var, .. } => format!("export {var}=... before running."),
             Error::InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
+            Error::PortInUse {
+                from_redirect_url: true,
+                ..
+            }
+            | Error::Bind {
+                from_redirect_url: true,
+                ..
+            } => "the authorization's redirectUrl fixes this port: stop whatever listens there, or \
+                change redirectUrl (and register the new URL with the provider)."
+                .into(),
             Error::PortInUse { .. } => "stop whatever listens there, or pick another port with \
                 OAUTH2_PORT=PORT (or --port PORT); the provider must accept that redirect URL."
                 .into(),

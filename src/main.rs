@@ -57,7 +57,8 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Ctrl-C stops the flow wherever it waits: the callback server and the file lock go with
 /// it, and a save is never cut in half (it has no await point, and it renames). Inside a
-/// critical section the flow is let finish, unless Ctrl-C comes a second time.
+/// critical section the flow is let run until it leaves the section (or ends), unless
+/// Ctrl-C comes a second time.
 async fn cancellable(
     flow: impl std::future::Future<Output = Result<()>>,
     critical: &flow::Critical,
@@ -72,6 +73,7 @@ async fn cancellable(
     if !critical.active() {
         return Err(Error::Interrupted);
     }
+    critical.request_stop();
     terminal.warn(
         "finishing the token request already sent, so its tokens are not lost (Ctrl-C again to stop now)",
     );
@@ -79,6 +81,9 @@ async fn cancellable(
         biased;
         _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         result = &mut flow => result,
+        // Out of the critical part without finishing (say, a refused refresh token about to
+        // fall back to a login): the first Ctrl-C applies now.
+        _ = critical.left() => Err(Error::Interrupted),
     }
 }
 

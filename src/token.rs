@@ -213,7 +213,10 @@ impl TokenClient {
                 .headers()
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .map_or_else(|| "nowhere".to_string(), printable);
+                .map_or_else(
+                    || "nowhere".to_string(),
+                    |l| redact(&printable(l), &secrets),
+                );
             return Err(Error::TokenResponse {
                 url: endpoint.url.clone(),
                 message: format!(

@@ -903,3 +903,92 @@ fn a_run_waits_for_another_run_holding_the_file_lock() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(stub.seen(|s| s.token_forms.len()), 2);
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_waiting_for_the_file_lock_exits_130() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    let before = project.text();
+    let lock_path = project
+        .path
+        .canonicalize()
+        .unwrap()
+        .with_file_name(".unito.json.lock");
+    let holder = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    holder.lock().unwrap();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    run.wait_for("Waiting for another integration-cli run to finish with this file");
+    run.interrupt();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 130, "{}", done.stderr);
+    assert_eq!(project.text(), before);
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 1, "no refresh was sent");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_refresh_that_is_refused_stops_instead_of_logging_in() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(1000),
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    cfg["testAccounts"]["development"] =
+        json!({"refreshToken": "fake-refresh-token-unknown-to-the-provider"});
+    let project = Project::new(&cfg);
+    let before = project.text();
+    let (script, opened) = recording_browser(project.dir.path());
+    let run = project.oauth2_env(
+        &["oauth2", "--port", "0"],
+        &[("BROWSER", script.to_str().unwrap())],
+    );
+    eventually("the refresh request to reach the provider", || {
+        stub.seen(|s| s.token_forms.len()) == 1
+    });
+    run.interrupt();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 130, "{}", done.stderr);
+    assert!(!opened.exists(), "no browser login after Ctrl-C");
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn a_port_fixed_by_redirect_url_gets_advice_about_redirect_url() {
+    let stub = Stub::start(Behaviour::default());
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["redirectUrl"] =
+        json!(format!("http://127.0.0.1:{port}/cb"));
+    let project = Project::new(&cfg);
+    let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
+    assert_eq!(done.code, 1);
+    assert_has(
+        &done.stderr,
+        &format!("port {port} on 127.0.0.1 is already in use"),
+    );
+    assert_has(&done.stderr, "change redirectUrl");
+    assert!(!done.stderr.contains("OAUTH2_PORT"), "{}", done.stderr);
+}
+
+#[test]
+fn provider_values_in_the_summary_cannot_drive_the_terminal() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"][0]["oauth2"]["scopes"] = json!(["read\u{1b}[2J"]);
+    let project = Project::new(&cfg);
+    let done = login(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_has(&done.stdout, "scope          read\\u{1b}[2J");
+    assert!(!done.all().contains('\u{1b}'));
+    assert_eq!(
+        project.account("development")["scope"],
+        "read\u{1b}[2J",
+        "stored as sent"
+    );
+}

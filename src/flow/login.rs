@@ -74,7 +74,11 @@ impl Redirect {
         };
         // The registered URL is sent byte for byte, so its port is the one to listen on; a
         // different explicit choice cannot be honoured without breaking the match.
-        let listen_port = url.port_or_known_default().unwrap_or(80);
+        let Some(listen_port) = url.port() else {
+            return Err(format!(
+                "redirectUrl {raw:?} needs an explicit port, such as http://127.0.0.1:9002/callback"
+            ));
+        };
         if let Some((asked, origin)) = port
             && asked != listen_port
         {
@@ -128,7 +132,9 @@ impl Ctx<'_> {
             Redirect::plan(self.config.redirect_url.as_deref(), self.opts.port).map_err(invalid)?;
 
         // Bind first: a port in use must be reported before any browser opens.
-        let listeners = callback::bind(redirect.loopback, redirect.listen_port).await?;
+        let from_redirect_url = redirect.fixed.is_some() && !redirect.forwarded;
+        let listeners =
+            callback::bind(redirect.loopback, redirect.listen_port, from_redirect_url).await?;
         let port = listeners[0]
             .local_addr()
             .map(|a| a.port())
@@ -269,8 +275,8 @@ mod tests {
         assert!(!r.forwarded);
         let r = Redirect::plan(Some("http://[::1]:7000/cb"), Some((7000, "OAUTH2_PORT"))).unwrap();
         assert_eq!((r.listen_port, r.loopback), (7000, Loopback::V6));
-        let r = Redirect::plan(Some("http://127.0.0.1/cb"), None).unwrap();
-        assert_eq!(r.listen_port, 80);
+        let e = Redirect::plan(Some("http://127.0.0.1/cb"), None).unwrap_err();
+        assert!(e.contains("needs an explicit port"), "{e}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod select;
 mod store;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::browser::Browser;
@@ -47,16 +47,42 @@ pub struct Deps<'a> {
 /// sent may have spent a single-use code or rotated the refresh token, and only saving its
 /// answer keeps the test account usable.
 #[derive(Debug, Default)]
-pub struct Critical(AtomicUsize);
+pub struct Critical {
+    depth: AtomicUsize,
+    left: tokio::sync::Notify,
+    stop: AtomicBool,
+}
 
 impl Critical {
     pub fn enter(&self) -> CriticalSection<'_> {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.depth.fetch_add(1, Ordering::SeqCst);
         CriticalSection(self)
     }
 
     pub fn active(&self) -> bool {
-        self.0.load(Ordering::SeqCst) > 0
+        self.depth.load(Ordering::SeqCst) > 0
+    }
+
+    /// Ctrl-C came while a section was open: the flow must not start anything new.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once no critical section is open: where a cancelled run may stop after all.
+    pub async fn left(&self) {
+        loop {
+            let notified = self.left.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.active() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -64,7 +90,9 @@ pub struct CriticalSection<'a>(&'a Critical);
 
 impl Drop for CriticalSection<'_> {
     fn drop(&mut self) {
-        self.0.0.fetch_sub(1, Ordering::SeqCst);
+        if self.0.depth.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.left.notify_waiters();
+        }
     }
 }
 
@@ -113,6 +141,10 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
                     unreachable!("is_dead_refresh_token matched a TokenEndpoint error");
                 };
                 let refused = Error::RefreshRejected { error, description };
+                if deps.critical.stop_requested() {
+                    deps.terminal.warn(&refused.to_string());
+                    return Err(Error::Interrupted);
+                }
                 if !opts.open_browser && !deps.terminal.interactive() {
                     return Err(refused);
                 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::clock::{self, Clock};
-use crate::error::Result;
+use crate::error::{Result, printable};
 use crate::project::Project;
 use crate::token::TokenResponse;
 
@@ -125,7 +125,7 @@ pub fn save_locked(
         format!(
             "  access token   {}, {}",
             t.access_token.masked(),
-            account["tokenType"].as_str().unwrap_or("Bearer")
+            printable(account["tokenType"].as_str().unwrap_or("Bearer"))
         ),
         format!("  expires        {expires}"),
         format!("  refresh token  {refresh}"),
@@ -135,7 +135,7 @@ pub fn save_locked(
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
     {
-        lines.push(format!("  scope          {scope}"));
+        lines.push(format!("  scope          {}", printable(scope)));
     }
     ctx.deps.terminal.result(&lines.join("\n"));
     Ok(())
