@@ -101,9 +101,7 @@ fn rerun_refreshes_without_a_browser_and_stores_the_rotated_refresh_token() {
     assert_eq!(login(&project, &stub, &[]).code, 0);
     let first = project.account("development");
 
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert!(
         !done.stderr.contains("/authorize?"),
@@ -138,9 +136,7 @@ fn refresh_keeps_the_old_refresh_token_when_none_is_returned() {
     let project = Project::new(&config(&stub));
     assert_eq!(login(&project, &stub, &[]).code, 0);
     let first = project.account("development");
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 0, "{}", done.stderr);
     let second = project.account("development");
     assert_eq!(second["refreshToken"], first["refreshToken"]);
@@ -283,9 +279,7 @@ fn server_error_with_html_body_shows_status_and_snippet() {
             "<html><body>Service Unavailable</body></html>".into(),
         ))
     });
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "answered 503 (text/html)");
     assert_has(&done.stderr, "Service Unavailable");
@@ -302,9 +296,11 @@ fn client_secret_post_sends_credentials_in_the_body() {
         auth: Auth::Post,
         ..Behaviour::default()
     });
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["tokenEndpointAuthMethod"] = json!("client_secret_post");
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(
+        &stub,
+        "tokenEndpointAuthMethod",
+        json!("client_secret_post"),
+    ));
     assert_eq!(login(&project, &stub, &[]).code, 0);
     stub.seen(|s| {
         assert!(s.token_auth_headers[0].is_none());
@@ -391,9 +387,7 @@ fn malformed_file_is_reported_with_line_and_column_and_never_written() {
         .unwrap()
         .modified()
         .unwrap();
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "line 3, column 22");
     assert_has(&done.stderr, "did not change it");
@@ -470,9 +464,7 @@ fn several_authorizations_without_a_terminal_name_the_flag() {
         authorization(&stub, "second")
     ]);
     let project = Project::new(&cfg);
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "--authorization");
     assert_has(&done.stderr, "first, second");
@@ -490,13 +482,13 @@ fn several_authorizations_without_a_terminal_name_the_flag() {
 #[test]
 fn client_secret_comes_from_the_environment() {
     let stub = Stub::start(Behaviour::default());
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("${FAKE_CONNECTOR_SECRET}");
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(
+        &stub,
+        "clientSecret",
+        json!("${FAKE_CONNECTOR_SECRET}"),
+    ));
 
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "FAKE_CONNECTOR_SECRET is not set");
 
@@ -507,11 +499,12 @@ fn client_secret_comes_from_the_environment() {
     browse(&run.login_url());
     assert_eq!(run.finish(&stub).code, 0);
 
-    cfg["authorizations"][0]["oauth2"]["clientSecret"] = json!("unito-secret-v1://fake-encrypted");
-    let project = Project::new(&cfg);
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let project = Project::new(&config_with(
+        &stub,
+        "clientSecret",
+        json!("unito-secret-v1://fake-encrypted"),
+    ));
+    let done = project.run(&stub, &[]);
     assert_has(&done.stderr, "clientSecret is encrypted");
     let run = project.oauth2_env(
         &["oauth2", "--no-browser", "--port", "0"],
@@ -531,9 +524,7 @@ fn no_callback_within_the_timeout_exits_4() {
     let project = Project::new(&config(&stub));
     let before = project.text();
     let started = Instant::now();
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0", "--timeout", "1"])
-        .finish(&stub);
+    let done = project.run(&stub, &["--timeout", "1"]);
     assert_eq!(done.code, 4, "{}", done.stderr);
     assert!(started.elapsed() < Duration::from_secs(15));
     assert_has(&done.stderr, "no callback from the provider within 1 s");
@@ -548,9 +539,7 @@ fn dead_refresh_token_without_a_person_says_to_reauth_and_keeps_the_file() {
         json!({"accessToken": "fake-old-access", "refreshToken": "fake-revoked-refresh-token"});
     let project = Project::new(&cfg);
     let before = project.text();
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert!(
         done.stderr
@@ -624,9 +613,7 @@ fn unreachable_token_endpoint_names_the_url() {
     cfg["testAccounts"]["development"] = json!({"refreshToken": stub.issue_refresh_token()});
     let project = Project::new(&cfg);
     let before = project.text();
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert_has(
         &done.stderr,
@@ -638,12 +625,8 @@ fn unreachable_token_endpoint_names_the_url() {
 #[test]
 fn unsupported_grant_types_are_refused_clearly() {
     let stub = Stub::start(Behaviour::default());
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["grantType"] = json!("password");
-    let project = Project::new(&cfg);
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let project = Project::new(&config_with(&stub, "grantType", json!("password")));
+    let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, "grant type \"password\" is not supported yet");
 }
@@ -683,9 +666,7 @@ fn the_shipped_example_file_is_understood() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.unito.json.example"))
             .unwrap();
     let project = Project::with_text(&example);
-    let done = project
-        .oauth2(&["oauth2", "--no-browser", "--port", "0"])
-        .finish(&stub);
+    let done = project.run(&stub, &[]);
     assert!(
         done.stderr.contains("several authorizations")
             && done
@@ -782,9 +763,11 @@ fn a_login_that_returns_no_refresh_token_drops_the_old_one() {
 #[test]
 fn a_token_endpoint_that_redirects_is_not_followed() {
     let stub = Stub::start(Behaviour::default());
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["tokenUrl"] = json!(format!("{}/token-moved", stub.url));
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(
+        &stub,
+        "tokenUrl",
+        json!(format!("{}/token-moved", stub.url)),
+    ));
     let before = project.text();
     let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
     browse(&run.login_url());
@@ -835,9 +818,7 @@ fn a_localhost_redirect_url_is_sent_verbatim_and_served_on_ipv4_and_ipv6() {
     let port = free.local_addr().unwrap().port();
     drop(free);
     let redirect = format!("http://localhost:{port}/oauth/cb");
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["redirectUrl"] = json!(redirect);
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(&stub, "redirectUrl", json!(redirect)));
     let run = project.oauth2(&["oauth2", "--no-browser"]);
     let url = run.login_url();
     assert!(
@@ -862,9 +843,11 @@ fn a_localhost_redirect_url_is_sent_verbatim_and_served_on_ipv4_and_ipv6() {
 #[test]
 fn a_redirect_url_port_that_contradicts_oauth2_port_is_a_clear_error() {
     let stub = Stub::start(Behaviour::default());
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["redirectUrl"] = json!("http://127.0.0.1:9002/callback");
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(
+        &stub,
+        "redirectUrl",
+        json!("http://127.0.0.1:9002/callback"),
+    ));
     let done = project
         .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", "9003")])
         .finish(&stub);
@@ -880,16 +863,7 @@ fn a_run_waits_for_another_run_holding_the_file_lock() {
     let stub = Stub::start(Behaviour::default());
     let project = Project::new(&config(&stub));
     assert_eq!(login(&project, &stub, &[]).code, 0);
-    let lock_path = project
-        .path
-        .canonicalize()
-        .unwrap()
-        .with_file_name(".unito.json.lock");
-    let holder = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&lock_path)
-        .unwrap();
-    holder.lock().unwrap();
+    let holder = project.hold_lock();
     let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
     run.wait_for("Waiting for another integration-cli run to finish with this file");
     std::thread::sleep(Duration::from_millis(200));
@@ -911,16 +885,7 @@ fn ctrl_c_while_waiting_for_the_file_lock_exits_130() {
     let project = Project::new(&config(&stub));
     assert_eq!(login(&project, &stub, &[]).code, 0);
     let before = project.text();
-    let lock_path = project
-        .path
-        .canonicalize()
-        .unwrap()
-        .with_file_name(".unito.json.lock");
-    let holder = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&lock_path)
-        .unwrap();
-    holder.lock().unwrap();
+    let _holder = project.hold_lock();
     let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
     run.wait_for("Waiting for another integration-cli run to finish with this file");
     run.interrupt();
@@ -962,10 +927,11 @@ fn a_port_fixed_by_redirect_url_gets_advice_about_redirect_url() {
     let stub = Stub::start(Behaviour::default());
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["redirectUrl"] =
-        json!(format!("http://127.0.0.1:{port}/cb"));
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(
+        &stub,
+        "redirectUrl",
+        json!(format!("http://127.0.0.1:{port}/cb")),
+    ));
     let done = project.oauth2(&["oauth2", "--no-browser"]).finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(
@@ -979,9 +945,7 @@ fn a_port_fixed_by_redirect_url_gets_advice_about_redirect_url() {
 #[test]
 fn provider_values_in_the_summary_cannot_drive_the_terminal() {
     let stub = Stub::start(Behaviour::default());
-    let mut cfg = config(&stub);
-    cfg["authorizations"][0]["oauth2"]["scopes"] = json!(["read\u{1b}[2J"]);
-    let project = Project::new(&cfg);
+    let project = Project::new(&config_with(&stub, "scopes", json!(["read\u{1b}[2J"])));
     let done = login(&project, &stub, &[]);
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_has(&done.stdout, "scope          read\\u{1b}[2J");

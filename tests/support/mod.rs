@@ -56,6 +56,30 @@ impl Project {
     pub fn oauth2_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run::start(self.dir.path(), args, env)
     }
+
+    /// Takes the lock another integration-cli run would hold; released when dropped.
+    pub fn hold_lock(&self) -> std::fs::File {
+        let path = self
+            .path
+            .canonicalize()
+            .unwrap()
+            .with_file_name(".unito.json.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .unwrap();
+        file.lock().unwrap();
+        file
+    }
+
+    /// `oauth2 --no-browser --port 0 EXTRA...` run to its end: for runs that need no browser.
+    pub fn run(&self, stub: &Stub, extra: &[&str]) -> Finished {
+        let mut args = vec!["oauth2", "--no-browser", "--port", "0"];
+        args.extend_from_slice(extra);
+        self.oauth2(&args).finish(stub)
+    }
 }
 
 /// One authorization-code authorization pointing at the stub.
@@ -74,6 +98,13 @@ pub fn authorization(stub: &Stub, name: &str) -> Value {
             "authorizationParameters": {"prompt": "consent"}
         }
     })
+}
+
+/// `config(stub)` with one key of the authorization's `oauth2` object set.
+pub fn config_with(stub: &Stub, key: &str, value: Value) -> Value {
+    let mut cfg = config(stub);
+    cfg["authorizations"][0]["oauth2"][key] = value;
+    cfg
 }
 
 pub fn config(stub: &Stub) -> Value {
