@@ -203,6 +203,10 @@ impl Ctx<'_> {
             ));
         };
 
+        // From here on the code is being spent: let the exchange, the save and the browser's
+        // last page finish even if Ctrl-C comes (see `Critical`).
+        let _critical = matches!(arrival.callback, Callback::Code { .. })
+            .then(|| self.deps.critical.enter());
         let outcome = match arrival.callback {
             Callback::Denied {
                 error,
@@ -215,7 +219,6 @@ impl Ctx<'_> {
             }),
             Callback::Code { code } => {
                 term.say("Received the authorization code; exchanging it for tokens…");
-                let _critical = self.deps.critical.enter();
                 let grant = Grant::AuthorizationCode {
                     code,
                     verifier: Secret::new(verifier.secret()),
