@@ -106,30 +106,8 @@ impl Redirect {
 impl Ctx<'_> {
     pub(super) async fn login(&self) -> Result<()> {
         let term = self.deps.terminal;
-        let invalid = |message: String| Error::ConfigInvalid {
-            path: self.opts.config.clone(),
-            message: format!("{}: {message}", self.config.origin),
-        };
-        let auth_url = self
-            .config
-            .authorization_url
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| invalid("authorizationUrl is missing".into()))?;
-        let auth_url = AuthUrl::new(auth_url.to_string())
-            .map_err(|e| invalid(format!("authorizationUrl is not a valid URL: {e}")))?;
-        if let Some((k, _)) = self
-            .config
-            .authorization_parameters
-            .iter()
-            .find(|(k, _)| RESERVED.contains(&k.as_str()))
-        {
-            return Err(invalid(format!(
-                "authorizationParameters may not set \"{k}\": integration-cli sets it itself"
-            )));
-        }
-        let redirect =
-            Redirect::plan(self.config.redirect_url.as_deref(), self.opts.port).map_err(invalid)?;
+        let redirect = Redirect::plan(self.config.redirect_url.as_deref(), self.opts.port)
+            .map_err(|m| self.invalid(m))?;
 
         // Bind first: a port in use must be reported before any browser opens.
         let from_redirect_url = redirect.fixed.is_some() && !redirect.forwarded;
@@ -140,35 +118,17 @@ impl Ctx<'_> {
             .map(|a| a.port())
             .unwrap_or(redirect.listen_port);
         let redirect_uri = redirect.uri(port);
-        let redirect_url = RedirectUrl::new(redirect_uri.clone())
-            .map_err(|e| invalid(format!("redirect URL {redirect_uri:?} is not valid: {e}")))?;
-
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let client = BasicClient::new(ClientId::new(self.endpoint.client_id.clone()))
-            .set_auth_uri(auth_url)
-            .set_redirect_uri(redirect_url);
-        let mut request = client
-            .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
-            .add_scopes(self.config.scopes.iter().cloned().map(Scope::new))
-            .set_pkce_challenge(challenge);
-        for (k, v) in &self.config.authorization_parameters {
-            request = request.add_extra_param(k.as_str(), v.as_str());
-        }
-        let (url, state) = request.url();
-        let mut server = callback::serve(
-            listeners,
-            redirect.path.clone(),
-            Secret::new(state.secret()),
-        );
+        let (url, state, verifier) = self.authorization_url(&redirect_uri)?;
+        let mut server = callback::serve(listeners, redirect.path.clone(), state);
 
         term.say(&format!(
             "Logging in to authorization \"{}\" for test account \"{}\".",
             self.authorization, self.opts.test_account
         ));
+        let local = format!("http://127.0.0.1:{port}{}", redirect.path);
         if redirect.forwarded {
             term.say(&format!(
-                "The provider will redirect to {redirect_uri}; it must forward the request to http://127.0.0.1:{port}{}.",
-                redirect.path
+                "The provider will redirect to {redirect_uri}; it must forward the request to {local}."
             ));
         }
         term.say(&format!(
@@ -184,56 +144,38 @@ impl Ctx<'_> {
             let _spinner = term.waiting(&format!(
                 "Waiting for the provider to redirect to {} (Ctrl-C to cancel)",
                 if redirect.forwarded {
-                    format!("http://127.0.0.1:{port}{}", redirect.path)
+                    &local
                 } else {
-                    redirect_uri.clone()
+                    &redirect_uri
                 }
             ));
             tokio::select! {
-                arrival = server.next() => arrival,
-                _ = tokio::time::sleep(self.opts.callback_timeout) => {
-                    server.shutdown().await;
-                    return Err(Error::CallbackTimeout { secs: self.opts.callback_timeout.as_secs() });
-                }
+                arrival = server.next() => Some(arrival),
+                _ = tokio::time::sleep(self.opts.callback_timeout) => None,
             }
         };
-        let Some(arrival) = arrival else {
-            return Err(Error::Terminal(
-                "the callback server stopped unexpectedly".into(),
-            ));
+        let arrival = match arrival {
+            Some(Some(arrival)) => arrival,
+            Some(None) => {
+                return Err(Error::Terminal(
+                    "the callback server stopped unexpectedly".into(),
+                ));
+            }
+            None => {
+                server.shutdown().await;
+                return Err(Error::CallbackTimeout {
+                    secs: self.opts.callback_timeout.as_secs(),
+                });
+            }
         };
 
         // From here on the code is being spent: let the exchange, the save and the browser's
         // last page finish even if Ctrl-C comes (see `Critical`).
-        let _critical = matches!(arrival.callback, Callback::Code { .. })
-            .then(|| self.deps.critical.enter());
-        let outcome = match arrival.callback {
-            Callback::Denied {
-                error,
-                description,
-                uri,
-            } => Err(Error::AuthorizationDenied {
-                error,
-                description,
-                uri,
-            }),
-            Callback::Code { code } => {
-                term.say("Received the authorization code; exchanging it for tokens…");
-                let grant = Grant::AuthorizationCode {
-                    code,
-                    verifier: Secret::new(verifier.secret()),
-                    redirect_uri,
-                };
-                match self
-                    .tokens
-                    .request(self.endpoint, &grant, &self.config.token_request_parameters)
-                    .await
-                {
-                    Ok(response) => store::save(self, &response).await,
-                    Err(e) => Err(e),
-                }
-            }
-        };
+        let _critical =
+            matches!(arrival.callback, Callback::Code { .. }).then(|| self.deps.critical.enter());
+        let outcome = self
+            .complete(arrival.callback, verifier, redirect_uri)
+            .await;
         let page = match &outcome {
             Ok(()) => Page::Success {
                 message: format!(
@@ -241,9 +183,9 @@ impl Ctx<'_> {
                     self.opts.test_account
                 ),
             },
-            Err(Error::AuthorizationDenied { .. }) => Page::Failure {
+            Err(e @ Error::AuthorizationDenied { .. }) => Page::Failure {
                 heading: "Authorization refused".into(),
-                message: outcome.as_ref().unwrap_err().to_string(),
+                message: e.to_string(),
             },
             Err(e) => Page::Failure {
                 heading: "Sign-in failed".into(),
@@ -253,6 +195,85 @@ impl Ctx<'_> {
         let _ = arrival.reply.send(page);
         server.shutdown().await;
         outcome
+    }
+
+    /// The consent page's URL, with a fresh `state` and PKCE pair for this attempt only.
+    fn authorization_url(&self, redirect_uri: &str) -> Result<(Url, Secret, Secret)> {
+        let auth_url = self
+            .config
+            .authorization_url
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| self.invalid("authorizationUrl is missing".into()))?;
+        let auth_url = AuthUrl::new(auth_url.to_string())
+            .map_err(|e| self.invalid(format!("authorizationUrl is not a valid URL: {e}")))?;
+        if let Some((k, _)) = self
+            .config
+            .authorization_parameters
+            .iter()
+            .find(|(k, _)| RESERVED.contains(&k.as_str()))
+        {
+            return Err(self.invalid(format!(
+                "authorizationParameters may not set \"{k}\": integration-cli sets it itself"
+            )));
+        }
+        let redirect_url = RedirectUrl::new(redirect_uri.to_string()).map_err(|e| {
+            self.invalid(format!("redirect URL {redirect_uri:?} is not valid: {e}"))
+        })?;
+
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let client = BasicClient::new(ClientId::new(self.endpoint.client_id.clone()))
+            .set_auth_uri(auth_url)
+            .set_redirect_uri(redirect_url);
+        let mut request = client
+            .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
+            .add_scopes(self.config.scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge);
+        for (k, v) in &self.config.authorization_parameters {
+            request = request.add_extra_param(k.as_str(), v.as_str());
+        }
+        let (url, state) = request.url();
+        Ok((
+            url,
+            Secret::new(state.secret()),
+            Secret::new(verifier.secret()),
+        ))
+    }
+
+    /// The provider's answer, turned into saved tokens or the provider's own error.
+    async fn complete(
+        &self,
+        callback: Callback,
+        verifier: Secret,
+        redirect_uri: String,
+    ) -> Result<()> {
+        let code = match callback {
+            Callback::Denied {
+                error,
+                description,
+                uri,
+            } => {
+                return Err(Error::AuthorizationDenied {
+                    error,
+                    description,
+                    uri,
+                });
+            }
+            Callback::Code { code } => code,
+        };
+        self.deps
+            .terminal
+            .say("Received the authorization code; exchanging it for tokens…");
+        let grant = Grant::AuthorizationCode {
+            code,
+            verifier,
+            redirect_uri,
+        };
+        let response = self
+            .tokens
+            .request(self.endpoint, &grant, &self.config.token_request_parameters)
+            .await?;
+        store::save(self, &response).await
     }
 }
 

@@ -237,6 +237,14 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// A mistake in this authorization's part of the file.
+    fn invalid(&self, message: String) -> Error {
+        Error::ConfigInvalid {
+            path: self.opts.config.clone(),
+            message: format!("{}: {message}", self.config.origin),
+        }
+    }
+
     async fn lock(&self) -> Result<project::FileLock> {
         project::lock(&self.opts.config, || {
             self.deps
