@@ -13,8 +13,8 @@ use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 
 use crate::error::{Error, Result, printable};
 use crate::secret::{Secret, constant_time_eq};
@@ -147,10 +147,11 @@ impl Page {
     }
 }
 
+/// Dropping it stops every listener at once (the `JoinSet` aborts its tasks).
 pub struct Server {
     arrivals: mpsc::Receiver<Arrival>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    stopping: watch::Sender<bool>,
+    servers: JoinSet<()>,
 }
 
 /// After the last page is handed to the connection, how long to let it drain. Browsers keep
@@ -176,11 +177,10 @@ pub fn serve(listeners: Vec<TcpListener>, path: String, state: Secret) -> Server
         .route("/health", get(|| async { "ok" }))
         .fallback(handle)
         .with_state(shared);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
-    let mut servers = tokio::task::JoinSet::new();
+    let (stopping, _) = watch::channel(false);
+    let mut servers = JoinSet::new();
     for listener in listeners {
-        let mut stopping = stopping.clone();
+        let mut stopping = stopping.subscribe();
         let app = app.clone();
         servers.spawn(async move {
             let _ = axum::serve(listener, app)
@@ -190,15 +190,10 @@ pub fn serve(listeners: Vec<TcpListener>, path: String, state: Secret) -> Server
                 .await;
         });
     }
-    let task = tokio::spawn(async move {
-        let _ = stop_rx.await;
-        let _ = stopping_tx.send(true);
-        while servers.join_next().await.is_some() {}
-    });
     Server {
         arrivals: rx,
-        shutdown: Some(stop_tx),
-        task,
+        stopping,
+        servers,
     }
 }
 
@@ -209,18 +204,9 @@ impl Server {
 
     /// Lets the last page reach the browser, then stops; never hangs on a kept-alive socket.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if tokio::time::timeout(DRAIN, &mut self.task).await.is_err() {
-            self.task.abort();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.stopping.send_replace(true);
+        let all_done = async { while self.servers.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(DRAIN, all_done).await;
     }
 }
 

@@ -235,12 +235,6 @@ impl Error {
             _ => exit::ERROR,
         }
     }
-
-    /// An `invalid_grant` (or equivalent) answer to a refresh means the refresh token is dead;
-    /// anything else (network, 5xx) says nothing about the token and must not trigger a login.
-    pub fn is_dead_refresh_token(&self) -> bool {
-        matches!(self, Error::TokenEndpoint { error, .. } if error == "invalid_grant")
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

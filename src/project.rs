@@ -3,6 +3,7 @@
 //! byte (unknown keys, order, spacing, number spelling) is kept by editing a concrete syntax
 //! tree instead of re-serialising the document.
 
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -34,7 +35,7 @@ pub struct Authorization {
     pub oauth2: Option<OAuth2Config>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OAuth2Config {
     /// Where in the file this came from, so errors point at the right place.
     pub origin: String,
@@ -52,6 +53,38 @@ pub struct OAuth2Config {
     pub authorization_parameters: Vec<(String, String)>,
     pub token_request_parameters: Vec<(String, String)>,
     pub refresh_request_parameters: Vec<(String, String)>,
+}
+
+/// Parameter values may be credentials a provider wants beside the client secret (an API key,
+/// a client assertion), so `Debug` names them without their values.
+impl fmt::Debug for OAuth2Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |params: &[(String, String)]| -> Vec<String> {
+            params.iter().map(|(k, _)| k.clone()).collect()
+        };
+        f.debug_struct("OAuth2Config")
+            .field("origin", &self.origin)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("authorization_url", &self.authorization_url)
+            .field("token_url", &self.token_url)
+            .field("scopes", &self.scopes)
+            .field("grant_type", &self.grant_type)
+            .field("redirect_url", &self.redirect_url)
+            .field(
+                "authorization_parameters",
+                &names(&self.authorization_parameters),
+            )
+            .field(
+                "token_request_parameters",
+                &names(&self.token_request_parameters),
+            )
+            .field(
+                "refresh_request_parameters",
+                &names(&self.refresh_request_parameters),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Project {
@@ -196,6 +229,14 @@ impl Project {
 
     pub fn test_account(&self, name: &str) -> Option<&Map<String, Value>> {
         self.root.get("testAccounts")?.get(name)?.as_object()
+    }
+
+    /// The test account's stored refresh token, if it has a usable one.
+    pub fn refresh_token(&self, account: &str) -> Option<&str> {
+        self.test_account(account)?
+            .get("refreshToken")?
+            .as_str()
+            .filter(|s| !s.is_empty())
     }
 
     /// Writes `account` as the whole new content of `testAccounts.<name>`, changing only the
@@ -543,6 +584,22 @@ mod tests {
             auth.oauth2.as_ref().unwrap().grant_type,
             "authorization_code"
         );
+    }
+
+    #[test]
+    fn debug_of_a_config_shows_no_secret_or_parameter_value() {
+        let p = project(
+            r#"{"authorizations": [{"name": "a", "oauth2": {"clientId": "id", "tokenUrl": "http://t",
+                "clientSecret": "fake-secret-value", "tokenRequestParameters": {"api_key": "fake-key-value"},
+                "refreshRequestParameters": {"assertion": "fake-assertion-value"}}}]}"#,
+        );
+        let cfg = p.authorizations().unwrap()[0].oauth2.clone().unwrap();
+        let debug = format!("{cfg:?}");
+        assert!(
+            debug.contains("api_key") && debug.contains("assertion"),
+            "{debug}"
+        );
+        assert!(!debug.contains("fake-"), "{debug}");
     }
 
     #[test]

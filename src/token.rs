@@ -509,7 +509,9 @@ mod tests {
             e.to_string(),
             "the token endpoint http://t answered 400 invalid_grant: code expired"
         );
-        assert!(e.is_dead_refresh_token());
+        assert!(
+            matches!(e, Error::TokenEndpoint { status: 400, ref error, .. } if error == "invalid_grant")
+        );
     }
 
     #[test]

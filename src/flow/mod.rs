@@ -124,22 +124,15 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         }
     }
 
-    let has_refresh_token = project
-        .test_account(&opts.test_account)
-        .and_then(|a| a.get("refreshToken"))
-        .and_then(|v| v.as_str())
-        .is_some_and(|s| !s.is_empty());
-    if has_refresh_token && !opts.reauth {
+    if project.refresh_token(&opts.test_account).is_some() && !opts.reauth {
         match ctx.refresh().await {
             Ok(true) => return Ok(()),
             Ok(false) => {}
-            Err(e) if e.is_dead_refresh_token() => {
-                let Error::TokenEndpoint {
-                    error, description, ..
-                } = e
-                else {
-                    unreachable!("is_dead_refresh_token matched a TokenEndpoint error");
-                };
+            // invalid_grant means the refresh token is dead; anything else (network, 5xx)
+            // says nothing about it and must not send the user through a login.
+            Err(Error::TokenEndpoint {
+                error, description, ..
+            }) if error == "invalid_grant" => {
                 let refused = Error::RefreshRejected { error, description };
                 if deps.critical.stop_requested() {
                     deps.terminal.warn(&refused.to_string());
@@ -173,12 +166,7 @@ impl Ctx<'_> {
     async fn refresh(&self) -> Result<bool> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
-        let account = project.test_account(&self.opts.test_account);
-        let Some(refresh_token) = account
-            .and_then(|a| a.get("refreshToken"))
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
-        else {
+        let Some(refresh_token) = project.refresh_token(&self.opts.test_account) else {
             return Ok(false);
         };
         self.deps.terminal.say(&format!(
@@ -237,12 +225,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// A mistake in this authorization's part of the file.
     fn invalid(&self, message: String) -> Error {
-        Error::ConfigInvalid {
-            path: self.opts.config.clone(),
-            message: format!("{}: {message}", self.config.origin),
-        }
+        config_error(&self.opts.config, self.config, message)
     }
 
     async fn lock(&self) -> Result<project::FileLock> {
@@ -255,11 +239,16 @@ impl Ctx<'_> {
     }
 }
 
-fn endpoint(config: &OAuth2Config, path: &std::path::Path, deps: &Deps<'_>) -> Result<Endpoint> {
-    let invalid = |message: String| Error::ConfigInvalid {
+/// A mistake in this authorization's part of the file.
+fn config_error(path: &std::path::Path, config: &OAuth2Config, message: String) -> Error {
+    Error::ConfigInvalid {
         path: path.into(),
         message: format!("{}: {message}", config.origin),
-    };
+    }
+}
+
+fn endpoint(config: &OAuth2Config, path: &std::path::Path, deps: &Deps<'_>) -> Result<Endpoint> {
+    let invalid = |message| config_error(path, config, message);
     Ok(Endpoint {
         url: config.token_url.clone(),
         client_id: project::resolve_client_id(config, deps.env)?,

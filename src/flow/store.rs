@@ -85,10 +85,7 @@ pub fn save_locked(
 ) -> Result<()> {
     let name = &ctx.opts.test_account;
     let old = project.test_account(name);
-    let old_refresh = old
-        .and_then(|a| a.get("refreshToken"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let old_refresh = project.refresh_token(name).map(str::to_string);
     let account = merged(old, t, ctx.deps.clock, source);
     project.save_test_account(name, &account)?;
 
