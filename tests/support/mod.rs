@@ -222,7 +222,23 @@ impl Run {
 
     /// Waits for the exit (bounded), then checks that no secret the stub handed out or
     /// received appears anywhere in the output.
-    pub fn finish(mut self, stub: &Stub) -> Finished {
+    pub fn finish(self, stub: &Stub) -> Finished {
+        let finished = self.wait();
+        assert_no_secrets(&finished.all(), &stub.seen(|s| s.secrets.clone()));
+        finished
+    }
+
+    /// Whether the CLI has already exited (its output is still collected by `wait`).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the exit (bounded) and collects the output; the caller checks for secrets.
+    pub fn wait(mut self) -> Finished {
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -241,13 +257,11 @@ impl Run {
         for r in self.readers.drain(..) {
             r.join().unwrap();
         }
-        let finished = Finished {
+        Finished {
             code: status.code().unwrap_or(-1),
             stdout: self.stdout.lock().unwrap().clone(),
             stderr: self.stderr.lock().unwrap().clone(),
-        };
-        assert_no_secrets(&finished.all(), &stub.seen(|s| s.secrets.clone()));
-        finished
+        }
     }
 }
 
