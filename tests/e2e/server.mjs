@@ -1,0 +1,138 @@
+// The authorization server of the end-to-end suite: node-oidc-provider, a certified
+// third-party implementation, so the CLI is proven against someone else's reading of the
+// RFCs rather than our own stub's.
+//
+// Settings come from the environment (all optional):
+//   PORT               port on 127.0.0.1; 0 (default) lets the OS pick
+//   ACCESS_TOKEN_TTL   seconds (default 300)
+//   REFRESH_TOKEN_TTL  seconds (default 86400)
+//
+// Prints one line, `READY <issuer>`, once it accepts connections. Token-endpoint events go
+// to stderr so a failing test can show what the server thought.
+//
+// Every credential below is a fake, used only on loopback.
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const seconds = (name, fallback) => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? fallback : Number(v);
+};
+
+// Any loopback port is accepted at request time for a native client (RFC 8252 §7.3), so one
+// registered URI serves every test's port.
+const native = {
+  application_type: 'native',
+  redirect_uris: ['http://127.0.0.1:9002/callback'],
+  response_types: ['code'],
+  grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+};
+const clients = [
+  {
+    ...native,
+    client_id: 'e2e-basic',
+    client_secret: 'e2e-basic-fake-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+  },
+  {
+    ...native,
+    client_id: 'e2e-post',
+    client_secret: 'e2e-post-fake-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+  },
+];
+
+const config = {
+  clients,
+  scopes: ['openid', 'offline_access', 'read', 'write'],
+  claims: { openid: ['sub'] },
+  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  features: {
+    devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+  },
+  pkce: { required: () => true },
+  // The library only hands out refresh tokens for offline_access with prompt=consent; a
+  // connector's provider usually issues them unconditionally, so do that.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
+  ttl: {
+    AccessToken: seconds('ACCESS_TOKEN_TTL', 300),
+    ClientCredentials: seconds('ACCESS_TOKEN_TTL', 300),
+    RefreshToken: seconds('REFRESH_TOKEN_TTL', 86400),
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    Interaction: 3600,
+    Session: 3600,
+    Grant: 86400,
+  },
+  cookies: { keys: ['e2e-fake-cookie-key'] },
+  // The default (15 s) keeps expired tokens working; tests of expiry need the truth.
+  clockTolerance: 0,
+};
+
+const server = http.createServer();
+server.listen(seconds('PORT', 0), '127.0.0.1', () => {
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const provider = new Provider(issuer, config);
+  for (const event of ['grant.success', 'grant.error', 'authorization.error', 'server_error']) {
+    provider.on(event, (...args) => {
+      const err = args.find((a) => a instanceof Error);
+      const why = err ? `: ${err.message} ${err.error_description || ''}` : '';
+      process.stderr.write(`[oidc] ${event}${why}\n`);
+    });
+  }
+  const handle = provider.callback();
+  const registered = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
+
+  server.on('request', async (req, res) => {
+    const path = new URL(req.url, issuer).pathname;
+    if (req.method !== 'POST' || !path.startsWith('/token')) {
+      handle(req, res);
+      return;
+    }
+    // oidc-provider accepts client_secret_basic and client_secret_post interchangeably. Real
+    // providers often do not, so refuse a client that uses the method it is not registered
+    // for: a CLI that sends the wrong one must fail here, as it would in production.
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    req.body = Buffer.concat(chunks); // oidc-provider reads a pre-parsed body from here
+    const form = new URLSearchParams(req.body.toString());
+    const authorization = req.headers.authorization || '';
+    let used;
+    let id;
+    if (/^basic /i.test(authorization)) {
+      used = 'client_secret_basic';
+      const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString();
+      try {
+        id = decodeURIComponent(decoded.slice(0, decoded.indexOf(':')).replace(/\+/g, ' '));
+      } catch {
+        id = undefined;
+      }
+    } else {
+      used = form.has('client_secret') ? 'client_secret_post' : 'none';
+      id = form.get('client_id');
+    }
+    const expected = registered.get(id);
+    if (expected && expected !== used) {
+      process.stderr.write(`[oidc] refused ${id}: used ${used}, registered for ${expected}\n`);
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic' });
+      res.end(JSON.stringify({
+        error: 'invalid_client',
+        error_description: `client ${id} must authenticate with ${expected}, not ${used}`,
+      }));
+      return;
+    }
+    handle(req, res);
+  });
+  process.stdout.write(`READY ${issuer}\n`);
+});
+
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
