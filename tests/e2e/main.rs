@@ -1,0 +1,632 @@
+//! End-to-end proof: the built binary against node-oidc-provider (a certified, third-party
+//! authorization server) on loopback, with headless Chromium signing in on its pages.
+//!
+//! Each test starts its own server and its own browser, so tests run in parallel and a
+//! failure never leaves state behind for another. When Node.js, the npm packages or
+//! Chromium are missing the tests are reported as ignored with the reason, except under CI
+//! (`CI=true`), where that is a failure: a suite that silently does not run proves nothing.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod peers;
+
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::{Value, json};
+
+use peers::{Choice, Page, Prereqs, Server};
+use support::{Finished, Project, assert_has, assert_no_secrets, http, query_param};
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let found = PREREQS.get_or_init(Prereqs::find);
+    let skip = match found {
+        Err(reason) if !peers::in_ci() => {
+            println!("e2e: skipped, {reason}");
+            true
+        }
+        _ => false,
+    };
+    let trials = TESTS
+        .iter()
+        .map(|&(name, test)| {
+            Trial::test(name, move || match PREREQS.get().unwrap() {
+                Err(reason) => Err(Failed::from(format!(
+                    "CI is set, so the e2e suite must run, but {reason}"
+                ))),
+                Ok(_) => {
+                    let _timer = Timer::start(name);
+                    test();
+                    Ok(())
+                }
+            })
+            .with_ignored_flag(skip)
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    print_durations();
+    conclusion.exit_code()
+}
+
+const TESTS: &[(&str, fn())] = &[
+    (
+        "login_with_client_secret_basic",
+        login_with_client_secret_basic,
+    ),
+    (
+        "login_with_client_secret_post",
+        login_with_client_secret_post,
+    ),
+    (
+        "server_refuses_the_wrong_client_auth_method",
+        server_refuses_the_wrong_client_auth_method,
+    ),
+    (
+        "browser_shows_the_success_page",
+        browser_shows_the_success_page,
+    ),
+    (
+        "rerun_refreshes_without_a_browser",
+        rerun_refreshes_without_a_browser,
+    ),
+    (
+        "reauth_logs_in_despite_a_valid_refresh_token",
+        reauth_logs_in_despite_a_valid_refresh_token,
+    ),
+    (
+        "revoked_refresh_token_falls_back_to_a_login",
+        revoked_refresh_token_falls_back_to_a_login,
+    ),
+    (
+        "expired_refresh_token_without_browser_says_reauth",
+        expired_refresh_token_without_browser_says_reauth,
+    ),
+    ("deny_on_consent_is_reported", deny_on_consent_is_reported),
+    (
+        "oauth2_port_moves_the_callback",
+        oauth2_port_moves_the_callback,
+    ),
+];
+
+static PREREQS: OnceLock<Result<Prereqs, String>> = OnceLock::new();
+
+// ---- the tests ----
+
+fn login_with_client_secret_basic() {
+    login_saves_working_tokens(Client::Basic);
+}
+
+fn login_with_client_secret_post() {
+    login_saves_working_tokens(Client::Post);
+}
+
+/// A fresh login: PKCE and state on the consent URL (the server refuses a login without
+/// S256), tokens in the file, and the access token accepted by the server.
+fn login_saves_working_tokens(client: Client) {
+    let mut case = Case::new(client);
+    let login = case.login(&[], &[], Choice::Approve);
+    case.assert_ok(&login.finished);
+    let url = &login.url;
+    assert_eq!(query_param(url, "client_id").as_deref(), Some(client.id()));
+    assert_eq!(
+        query_param(url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        query_param(url, "code_challenge").map(|c| c.len()),
+        Some(43)
+    );
+    assert!(query_param(url, "state").is_some_and(|s| s.len() >= 43));
+    assert_has(
+        &login.finished.stdout,
+        "Saved tokens for test account \"development\"",
+    );
+
+    let account = case.assert_tokens_saved("development");
+    let token = account["accessToken"].as_str().unwrap();
+    case.assert_token_works(token);
+    assert!(
+        account["refreshToken"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&case.project.path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// The server is strict about client authentication, so the two tests above prove that each
+/// method is really sent as configured: a client registered for client_secret_post that
+/// sends Basic is refused, the provider's words reach the user, and nothing is written.
+fn server_refuses_the_wrong_client_auth_method() {
+    let mut case = Case::with(Client::Post, &[], |oauth2| {
+        oauth2.remove("tokenEndpointAuthMethod");
+    });
+    let before = case.project.text();
+    let login = case.login(&[], &[], Choice::Approve);
+    assert_eq!(login.finished.code, 1, "{}", case.context(&login.finished));
+    assert_has(&login.finished.stderr, "invalid_client");
+    assert_has(
+        &login.finished.stderr,
+        "client e2e-post must authenticate with client_secret_post, not client_secret_basic",
+    );
+    assert_eq!(login.page.result, "fail");
+    assert_eq!(login.page.heading, "Sign-in failed");
+    assert_has(&login.page.text, "invalid_client");
+    assert_eq!(case.project.text(), before);
+}
+
+/// What the user sees in the browser after the redirect is our page, saying which test
+/// account got the tokens, and it shows no code or token.
+fn browser_shows_the_success_page() {
+    let mut case = Case::new(Client::Basic);
+    let login = case.login(&["-t", "compliance"], &[], Choice::Approve);
+    case.assert_ok(&login.finished);
+    let page = &login.page;
+    let redirect_uri = query_param(&login.url, "redirect_uri").unwrap();
+    assert!(
+        page.callback_url.starts_with(&format!("{redirect_uri}?")),
+        "{page:?}"
+    );
+    assert_eq!(page.result, "ok", "{page:?}");
+    assert_eq!(page.heading, "Signed in");
+    assert_has(
+        &page.text,
+        "integration-cli saved the tokens for test account \"compliance\".",
+    );
+    assert_has(&page.text, "You can close this tab");
+    let code = query_param(&page.callback_url, "code").unwrap();
+    assert!(!page.text.contains(&code));
+    case.assert_tokens_saved("compliance");
+    assert_eq!(case.project.account("development"), json!({}));
+    assert_no_secrets(&page.text, &case.secrets);
+}
+
+/// A second run refreshes without a browser; the server rotates the refresh token, the new
+/// one is stored, and it is the one that works next time.
+fn rerun_refreshes_without_a_browser() {
+    let mut case = Case::new(Client::Basic);
+    case.log_in();
+    let first = case.project.account("development");
+
+    let run = case.run(&["oauth2", "--port", "0"], &[]);
+    case.assert_ok(&run);
+    assert_has(&run.stdout, "Refreshed");
+    let second = case.assert_tokens_saved("development");
+    assert_ne!(second["accessToken"], first["accessToken"]);
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    case.assert_token_works(second["accessToken"].as_str().unwrap());
+
+    // oidc-provider revokes the whole grant when a spent refresh token is presented, so this
+    // passes only if the rotated token was stored.
+    let run = case.run(&["oauth2", "--no-browser", "--port", "0"], &[]);
+    case.assert_ok(&run);
+    let third = case.assert_tokens_saved("development");
+    assert_ne!(third["refreshToken"], second["refreshToken"]);
+    case.assert_token_works(third["accessToken"].as_str().unwrap());
+}
+
+/// `--reauth` goes to the browser even though the stored refresh token is good.
+fn reauth_logs_in_despite_a_valid_refresh_token() {
+    let mut case = Case::new(Client::Post);
+    let first_login = case.login(&[], &[], Choice::Approve);
+    case.assert_ok(&first_login.finished);
+    let first = case.project.account("development");
+    assert!(case.introspect(first["refreshToken"].as_str().unwrap())["active"] == true);
+
+    let again = case.login(&["--reauth"], &[], Choice::Approve);
+    case.assert_ok(&again.finished);
+    assert_ne!(
+        query_param(&again.url, "state"),
+        query_param(&first_login.url, "state")
+    );
+    assert!(!again.finished.stdout.contains("Refreshed"));
+    let second = case.assert_tokens_saved("development");
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    case.assert_token_works(second["accessToken"].as_str().unwrap());
+}
+
+/// A refresh token the provider has revoked: the run says so and, with a browser at hand,
+/// logs in again; only the test account changes.
+fn revoked_refresh_token_falls_back_to_a_login() {
+    let mut case = Case::new(Client::Basic);
+    case.log_in();
+    let first = case.project.account("development");
+    let refresh = first["refreshToken"].as_str().unwrap();
+    case.revoke(refresh);
+    assert_eq!(case.introspect(refresh)["active"], false);
+
+    let login = case.login(&[], &[], Choice::Approve);
+    case.assert_ok(&login.finished);
+    assert_has(
+        &login.finished.stderr,
+        "the stored refresh token was refused (invalid_grant",
+    );
+    assert_has(&login.finished.stderr, "logging in again");
+    let second = case.assert_tokens_saved("development");
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    case.assert_token_works(second["accessToken"].as_str().unwrap());
+}
+
+/// A refresh token past its lifetime, in a run that may not open a browser and has no
+/// terminal: exit non-zero, point at `--reauth`, and leave the file exactly as it was.
+fn expired_refresh_token_without_browser_says_reauth() {
+    let mut case = Case::with(Client::Basic, &[("REFRESH_TOKEN_TTL", "2")], |_| {});
+    case.log_in();
+    let refresh = case.project.account("development")["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while case.introspect(&refresh)["active"] == true {
+        assert!(Instant::now() < deadline, "the refresh token never expired");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let before = case.project.text();
+
+    let run = case.run(&["oauth2", "--no-browser", "--port", "0"], &[]);
+    assert_eq!(run.code, 1, "{}", case.context(&run));
+    assert_has(
+        &run.stderr,
+        "the stored refresh token was refused (invalid_grant",
+    );
+    assert_has(&run.stderr, "integration-cli oauth2 --reauth");
+    assert_eq!(case.project.text(), before);
+}
+
+/// The user cancels on the consent page: the provider's `access_denied` and its
+/// description are reported, exit code 3, and the file is untouched.
+fn deny_on_consent_is_reported() {
+    let mut case = Case::new(Client::Basic);
+    let before = case.project.text();
+    let login = case.login(&[], &[], Choice::Deny);
+    assert_eq!(login.finished.code, 3, "{}", case.context(&login.finished));
+    assert_has(&login.finished.stderr, "access_denied");
+    assert_has(&login.finished.stderr, "End-User aborted interaction");
+    assert_eq!(login.page.result, "fail");
+    assert_eq!(login.page.heading, "Authorization refused");
+    assert_has(&login.page.text, "access_denied");
+    assert_eq!(case.project.text(), before);
+}
+
+/// `OAUTH2_PORT` moves the callback server, and the redirect_uri with it; the server takes
+/// any loopback port for a native client, as RFC 8252 asks.
+fn oauth2_port_moves_the_callback() {
+    let port = free_port();
+    let mut case = Case::new(Client::Post);
+    let login = case.login_with(&["oauth2"], &[("OAUTH2_PORT", &port.to_string())]);
+    case.assert_ok(&login.finished);
+    let expected = format!("http://127.0.0.1:{port}/callback");
+    assert_eq!(
+        query_param(&login.url, "redirect_uri").as_deref(),
+        Some(expected.as_str())
+    );
+    assert!(login.page.callback_url.starts_with(&expected));
+    let account = case.assert_tokens_saved("development");
+    case.assert_token_works(account["accessToken"].as_str().unwrap());
+}
+
+// ---- the harness ----
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Basic,
+    Post,
+}
+
+impl Client {
+    fn id(self) -> &'static str {
+        match self {
+            Client::Basic => "e2e-basic",
+            Client::Post => "e2e-post",
+        }
+    }
+
+    /// Fakes, known to tests/e2e/server.mjs only.
+    fn secret(self) -> &'static str {
+        match self {
+            Client::Basic => "e2e-basic-fake-secret",
+            Client::Post => "e2e-post-fake-secret",
+        }
+    }
+}
+
+/// One test's world: its own server and project, and every secret seen so far, which no
+/// output of the CLI may contain.
+struct Case {
+    prereqs: &'static Prereqs,
+    server: Server,
+    project: Project,
+    client: Client,
+    original: Value,
+    secrets: Vec<String>,
+}
+
+struct Login {
+    /// The consent URL the CLI handed to its browser.
+    url: String,
+    page: Page,
+    finished: Finished,
+}
+
+impl Case {
+    fn new(client: Client) -> Case {
+        Case::with(client, &[], |_| {})
+    }
+
+    /// `server_env` tunes the server; `edit` changes the authorization's `oauth2` object.
+    fn with(
+        client: Client,
+        server_env: &[(&str, &str)],
+        edit: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) -> Case {
+        let prereqs = PREREQS.get().unwrap().as_ref().unwrap();
+        let server = Server::start(prereqs, server_env);
+        let mut oauth2 = json!({
+            "clientId": client.id(),
+            "clientSecret": client.secret(),
+            "authorizationUrl": format!("{}/auth", server.issuer),
+            "tokenUrl": format!("{}/token", server.issuer),
+            "grantType": "authorization_code",
+            "scopes": [{"name": "openid", "description": "Who you are"}, "read"],
+        });
+        if let Client::Post = client {
+            oauth2["tokenEndpointAuthMethod"] = json!("client_secret_post");
+        }
+        edit(oauth2.as_object_mut().unwrap());
+        let original = json!({
+            "name": "e2e-connector",
+            "integrationSettings": {"note": "not the CLI's business, kept as is"},
+            "authorizations": [{
+                "name": "oidc",
+                "method": "oauth2",
+                "development": true,
+                "oauth2": oauth2,
+            }],
+            "testAccounts": {
+                "development": {},
+                "compliance": {},
+            },
+        });
+        Case {
+            prereqs,
+            project: Project::new(&original),
+            server,
+            client,
+            original,
+            secrets: vec![
+                Client::Basic.secret().to_string(),
+                Client::Post.secret().to_string(),
+            ],
+        }
+    }
+
+    /// `oauth2 --port 0 EXTRA...`, signed in through Chromium.
+    fn login(&mut self, extra: &[&str], env: &[(&str, &str)], choice: Choice) -> Login {
+        let mut args = vec!["oauth2", "--port", "0"];
+        args.extend_from_slice(extra);
+        self.sign_in(&args, env, choice)
+    }
+
+    /// A plain, successful first login.
+    fn log_in(&mut self) {
+        let login = self.login(&[], &[], Choice::Approve);
+        self.assert_ok(&login.finished);
+    }
+
+    fn login_with(&mut self, args: &[&str], env: &[(&str, &str)]) -> Login {
+        self.sign_in(args, env, Choice::Approve)
+    }
+
+    /// Runs the CLI with a `BROWSER` that records the URL it is given, then hands exactly
+    /// that URL to Chromium.
+    fn sign_in(&mut self, args: &[&str], env: &[(&str, &str)], choice: Choice) -> Login {
+        let (browser, opened) = self.browser();
+        let mut env = env.to_vec();
+        env.push(("BROWSER", browser.to_str().unwrap()));
+        let mut run = self.project.oauth2_env(args, &env);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !opened.exists() {
+            let why = if run.has_exited() {
+                "exited"
+            } else if Instant::now() > deadline {
+                "timed out"
+            } else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            panic!(
+                "the CLI never opened the browser ({why}); stderr:\n{}",
+                run.stderr_so_far()
+            );
+        }
+        let url = std::fs::read_to_string(&opened).unwrap();
+        let page = peers::sign_in(self.prereqs, &url, choice);
+        let finished = run.wait();
+        if let Some(code) = query_param(&page.callback_url, "code") {
+            self.secrets.push(code);
+        }
+        self.check_output(&finished);
+        Login {
+            url,
+            page,
+            finished,
+        }
+    }
+
+    /// A run that must not need a browser: `BROWSER` is set, and must stay unused.
+    fn run(&mut self, args: &[&str], env: &[(&str, &str)]) -> Finished {
+        let (browser, opened) = self.browser();
+        let mut env = env.to_vec();
+        env.push(("BROWSER", browser.to_str().unwrap()));
+        let finished = self.project.oauth2_env(args, &env).wait();
+        assert!(!opened.exists(), "the browser was opened");
+        self.check_output(&finished);
+        finished
+    }
+
+    fn browser(&self) -> (std::path::PathBuf, std::path::PathBuf) {
+        let (browser, opened) = support::recording_browser(self.project.dir.path());
+        let _ = std::fs::remove_file(&opened);
+        (browser, opened)
+    }
+
+    /// Learns the tokens now in the file, then scans the run's output for every secret.
+    fn check_output(&mut self, finished: &Finished) {
+        if let Some(accounts) = self.project.json()["testAccounts"].as_object() {
+            for account in accounts.values() {
+                for key in ["accessToken", "refreshToken", "id_token"] {
+                    if let Some(s) = account[key].as_str() {
+                        self.secrets.push(s.to_string());
+                    }
+                }
+            }
+        }
+        assert_no_secrets(&finished.all(), &self.secrets);
+    }
+
+    fn context(&self, finished: &Finished) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}\n--- server\n{}",
+            finished.code,
+            finished.stdout,
+            finished.stderr,
+            self.server.log()
+        )
+    }
+
+    #[track_caller]
+    fn assert_ok(&self, finished: &Finished) {
+        assert_eq!(finished.code, 0, "{}", self.context(finished));
+    }
+
+    /// The account holds a fresh set of tokens, and nothing else in the file changed.
+    #[track_caller]
+    fn assert_tokens_saved(&self, name: &str) -> Value {
+        let now = self.project.json();
+        let account = now["testAccounts"][name].clone();
+        for key in ["accessToken", "refreshToken", "expiresAt"] {
+            assert!(
+                account[key].as_str().is_some_and(|v| !v.is_empty()),
+                "{key} missing in {name}"
+            );
+        }
+        assert_eq!(account["tokenType"], "Bearer");
+        assert_eq!(account["expiresIn"], 300);
+        assert!(
+            account["scope"]
+                .as_str()
+                .is_some_and(|s| s.split(' ').any(|s| s == "read")),
+            "scope: {}",
+            account["scope"]
+        );
+        let mut rest = now.clone();
+        rest["testAccounts"][name] = self.original["testAccounts"][name].clone();
+        assert_eq!(rest, self.original, "something besides {name} changed");
+        account
+    }
+
+    /// The server accepts the access token: userinfo answers for our user, and
+    /// introspection says it is active and ours.
+    #[track_caller]
+    fn assert_token_works(&self, token: &str) {
+        let me = http()
+            .get(format!("{}/me", self.server.issuer))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        assert_eq!(me.status(), 200, "userinfo refused the access token");
+        let me: Value = serde_json::from_str(&me.text().unwrap()).unwrap();
+        assert_eq!(me["sub"], "e2e-user");
+        let seen = self.introspect(token);
+        assert_eq!(seen["active"], true, "{seen}");
+        assert_eq!(seen["client_id"], self.client.id());
+    }
+
+    fn introspect(&self, token: &str) -> Value {
+        let r = self.client_post("token/introspection", &[("token", token)]);
+        serde_json::from_str(&r.text().unwrap()).unwrap()
+    }
+
+    fn revoke(&self, refresh_token: &str) {
+        let r = self.client_post(
+            "token/revocation",
+            &[
+                ("token", refresh_token),
+                ("token_type_hint", "refresh_token"),
+            ],
+        );
+        assert!(r.status().is_success(), "revocation: {}", r.status());
+    }
+
+    /// A POST authenticated the way this client is registered (the server is strict).
+    fn client_post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::blocking::Response {
+        let url = format!("{}/{path}", self.server.issuer);
+        let mut form = form.to_vec();
+        let request = match self.client {
+            Client::Basic => http()
+                .post(url)
+                .basic_auth(self.client.id(), Some(self.client.secret())),
+            Client::Post => {
+                form.push(("client_id", self.client.id()));
+                form.push(("client_secret", self.client.secret()));
+                http().post(url)
+            }
+        };
+        request.form(&form).send().unwrap()
+    }
+}
+
+/// A port the OS says is free now; the test that needs a fixed port uses this.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// ---- durations, for the closing note and CI logs ----
+
+static DURATIONS: Mutex<Vec<(&'static str, Duration, bool)>> = Mutex::new(Vec::new());
+
+struct Timer(&'static str, Instant);
+
+impl Timer {
+    fn start(name: &'static str) -> Timer {
+        Timer(name, Instant::now())
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let failed = std::thread::panicking();
+        DURATIONS.lock().unwrap_or_else(|e| e.into_inner()).push((
+            self.0,
+            self.1.elapsed(),
+            !failed,
+        ));
+    }
+}
+
+fn print_durations() {
+    let mut all = DURATIONS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if all.is_empty() {
+        return;
+    }
+    all.sort_by_key(|&(name, ..)| name);
+    println!("e2e durations:");
+    for (name, took, ok) in all {
+        let mark = if ok { "ok" } else { "FAILED" };
+        println!("  {:>6.2} s  {mark:<6}  {name}", took.as_secs_f64());
+    }
+}
