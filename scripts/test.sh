@@ -1,9 +1,57 @@
 #!/usr/bin/env bash
 # Every test of the project: unit tests, black-box tests of the binary against the stub
-# provider, flow tests through fakes, and the demo (so the README's first command stays true).
+# provider, flow tests through fakes, the end-to-end suite against node-oidc-provider with
+# headless Chromium, and the demo (so the README's first command stays true).
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh refresh).
+#
+# The e2e suite's peers are installed here when missing: `npm ci` in tests/e2e, and Debian's
+# chromium when running as root. Under CI (CI=true) a peer that cannot be had is a failure;
+# elsewhere the e2e tests report themselves ignored, with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+in_ci() { case "${CI:-}" in "" | false | 0) return 1 ;; *) return 0 ;; esac; }
+
+# Returns 0 with the e2e peers in place, or sets `missing` to why not and returns 1.
+missing=""
+prepare_e2e() {
+  if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+    missing="Node.js and npm are not installed"
+    return 1
+  fi
+  local modules=tests/e2e/node_modules
+  if [ ! -f "$modules/.package-lock.json" ] \
+    || [ tests/e2e/package-lock.json -nt "$modules/.package-lock.json" ]; then
+    echo "== npm ci (tests/e2e)"
+    if ! (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error); then
+      missing="npm ci failed in tests/e2e"
+      return 1
+    fi
+  fi
+  local chromium=${CHROMIUM:-/usr/bin/chromium}
+  if [ ! -x "$chromium" ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
+      missing="Chromium is not at $chromium; install Debian's with:"
+      missing+=" sudo apt-get install -y --no-install-recommends chromium"
+      return 1
+    fi
+    echo "== apt-get install chromium"
+    if ! { apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+        > /dev/null; }; then
+      missing="apt-get could not install chromium"
+      return 1
+    fi
+  fi
+}
+
+if ! prepare_e2e; then
+  if in_ci; then
+    echo "e2e: CI is set and the suite cannot run: $missing" >&2
+    exit 1
+  fi
+  echo "e2e: the end-to-end tests will be skipped: $missing" >&2
+fi
 
 cargo test --all-targets --locked "$@"
 if [ $# -eq 0 ]; then
