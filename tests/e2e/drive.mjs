@@ -9,6 +9,9 @@
 // `profile-dir` is an empty folder the caller owns (and removes); Playwright refuses
 // --user-data-dir among the arguments.
 //
+// The caller holds this process's stdin open; when it ends (the test finished, or its
+// process was killed) the browser is closed and this exits, so nothing outlives the test.
+//
 // Chromium must only reach loopback: background services are off, every other host name is
 // unresolvable, IP literals go to a dead proxy, and any non-loopback request is aborted.
 import { chromium } from 'playwright-core';
@@ -43,6 +46,11 @@ const context = await chromium.launchPersistentContext(profileDir, {
   ],
 });
 
+process.stdin.on('end', () => {
+  context.close().finally(() => process.exit(1));
+});
+process.stdin.resume();
+
 async function drive() {
   await context.route(
     (u) => (u.protocol === 'http:' || u.protocol === 'https:') && !loopback.has(u.hostname),
@@ -54,7 +62,9 @@ async function drive() {
 
   for (let step = 0; step < 8 && !atCallback(page.url()); step += 1) {
     const here = page.url();
-    const moved = () => page.waitForURL((u) => u.href !== here, { waitUntil: 'commit' });
+    // Wait for the next page's HTML, not just its first byte: the fields are looked up at
+    // once, and a page still loading would look like an unexpected one.
+    const moved = () => page.waitForURL((u) => u.href !== here, { waitUntil: 'domcontentloaded' });
     if (await page.locator('input[name="login"]').count()) {
       await page.locator('input[name="login"]').fill('e2e-user');
       await page.locator('input[name="password"]').fill('any-password');
@@ -89,4 +99,5 @@ try {
   process.exitCode = 1;
 } finally {
   await context.close();
+  process.stdin.destroy();
 }

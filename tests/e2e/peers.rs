@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -19,7 +20,7 @@ pub struct Prereqs {
 
 /// How the suite treats a missing peer: under CI it is a failure, elsewhere a skip.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+    std::env::var("CI").is_ok_and(|v| !matches!(v.to_lowercase().as_str(), "" | "false" | "0"))
 }
 
 impl Prereqs {
@@ -69,7 +70,9 @@ impl Prereqs {
 }
 
 /// A child process stopped when dropped: SIGTERM first so it can tidy up (Playwright closes
-/// its browser), SIGKILL if it has not gone within three seconds.
+/// its browser), SIGKILL if it has not gone within five seconds. Its stdin stays open while
+/// this lives: our node scripts exit when it closes, which also covers this test process
+/// being killed outright, when no Drop runs.
 struct Owned(Child);
 
 impl Owned {
@@ -93,7 +96,7 @@ impl Drop for Owned {
                 .args(["-TERM", &self.0.id().to_string()])
                 .status();
             if self
-                .wait_until(Instant::now() + Duration::from_secs(3))
+                .wait_until(Instant::now() + Duration::from_secs(5))
                 .is_none()
             {
                 let _ = self.0.kill();
@@ -104,14 +107,14 @@ impl Drop for Owned {
 }
 
 /// Collects a pipe in the background so the child never blocks on a full pipe.
-fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+fn collect(pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             let mut text = into.lock().unwrap();
             text.push_str(&line);
             text.push('\n');
         }
-    });
+    })
 }
 
 /// node-oidc-provider on 127.0.0.1, on a port the OS picked.
@@ -130,13 +133,13 @@ impl Server {
             .current_dir(&prereqs.dir)
             .env("PORT", "0")
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("node starts");
         let log = Arc::new(Mutex::new(String::new()));
-        collect(child.stderr.take().unwrap(), log.clone());
+        let _ = collect(child.stderr.take().unwrap(), log.clone());
         let stdout = child.stdout.take().unwrap();
         let mut process = Owned(child);
         let (tx, rx) = channel();
@@ -206,27 +209,25 @@ pub fn sign_in(prereqs: &Prereqs, url: &str, choice: Choice) -> Page {
         .arg(profile.path())
         .current_dir(&prereqs.dir)
         .env("CHROMIUM", &prereqs.chromium)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("node starts");
     let out = Arc::new(Mutex::new(String::new()));
     let err = Arc::new(Mutex::new(String::new()));
-    collect(child.stdout.take().unwrap(), out.clone());
-    collect(child.stderr.take().unwrap(), err.clone());
+    let reader = collect(child.stdout.take().unwrap(), out.clone());
+    let _ = collect(child.stderr.take().unwrap(), err.clone());
     let mut driver = Owned(child);
     let status = driver.wait_until(Instant::now() + Duration::from_secs(60));
-    // The pipes close with the process; give the collectors a moment to finish.
-    let line = (0..50)
-        .find_map(|_| {
-            let text = out.lock().unwrap().clone();
-            if text.ends_with('\n') {
-                return Some(text);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-            None
-        })
+    if status.is_some() {
+        // Chromium does not share this pipe, so it closes with the driver.
+        let _ = reader.join();
+    }
+    let text = out.lock().unwrap().clone();
+    let line = text
+        .lines()
+        .rfind(|l| l.starts_with('{'))
         .unwrap_or_default();
     let failed = || {
         format!(

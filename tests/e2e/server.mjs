@@ -7,7 +7,8 @@
 //   ACCESS_TOKEN_TTL   seconds (default 300)
 //   REFRESH_TOKEN_TTL  seconds (default 86400)
 //
-// Prints one line, `READY <issuer>`, once it accepts connections. Token-endpoint events go
+// Prints one line, `READY <issuer>`, once it accepts connections, and exits when its stdin
+// ends, so a test process that dies (even by SIGKILL) takes its server with it. Token-endpoint events go
 // to stderr so a failing test can show what the server thought.
 //
 // Every credential below is a fake, used only on loopback.
@@ -88,7 +89,8 @@ server.listen(seconds('PORT', 0), '127.0.0.1', () => {
   const registered = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
 
   server.on('request', async (req, res) => {
-    const path = new URL(req.url, issuer).pathname;
+    // oidc-provider's routes ignore case, so must this check.
+    const path = new URL(req.url, issuer).pathname.toLowerCase();
     if (req.method !== 'POST' || !path.startsWith('/token')) {
       handle(req, res);
       return;
@@ -136,3 +138,5 @@ const stop = () => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.resume();
