@@ -8,21 +8,26 @@
 # chromium when running as root. Under CI (CI=true) a peer that cannot be had is a failure;
 # elsewhere the e2e tests report themselves ignored, with the reason.
 set -euo pipefail
+CI=${CI:-}
 cd "$(dirname "$0")/.."
 
-in_ci() { case "${CI:-}" in "" | false | 0) return 1 ;; *) return 0 ;; esac; }
+in_ci() { case "${CI,,}" in "" | false | 0) return 1 ;; *) return 0 ;; esac; }
 
 # Returns 0 with the e2e peers in place, or sets `missing` to why not and returns 1.
 missing=""
 prepare_e2e() {
-  if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
-    missing="Node.js and npm are not installed"
+  if ! command -v node > /dev/null; then
+    missing="Node.js is not installed"
     return 1
   fi
   local modules=tests/e2e/node_modules
   if [ ! -f "$modules/.package-lock.json" ] \
     || [ tests/e2e/package-lock.json -nt "$modules/.package-lock.json" ]; then
     echo "== npm ci (tests/e2e)"
+    if ! command -v npm > /dev/null; then
+      missing="npm is not installed, and tests/e2e needs npm ci"
+      return 1
+    fi
     if ! (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error); then
       missing="npm ci failed in tests/e2e"
       return 1
@@ -30,15 +35,21 @@ prepare_e2e() {
   fi
   local chromium=${CHROMIUM:-/usr/bin/chromium}
   if [ ! -x "$chromium" ]; then
+    if [ "$chromium" != /usr/bin/chromium ]; then
+      missing="CHROMIUM=$chromium is not an executable"
+      return 1
+    fi
     if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
       missing="Chromium is not at $chromium; install Debian's with:"
       missing+=" sudo apt-get install -y --no-install-recommends chromium"
       return 1
     fi
     echo "== apt-get install chromium"
-    if ! { apt-get update -qq \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
-        > /dev/null; }; then
+    # A fresh machine may still be running its own apt jobs: wait for the lock.
+    local wait=(-o DPkg::Lock::Timeout=300)
+    if ! { apt-get "${wait[@]}" update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq \
+        --no-install-recommends chromium > /dev/null; }; then
       missing="apt-get could not install chromium"
       return 1
     fi
