@@ -16,9 +16,10 @@ use clap::{Args, Parser, Subcommand};
     after_help = "Examples:\n  \
         integration-cli oauth2                 log in, or refresh if a refresh token is stored\n  \
         integration-cli oauth2 --reauth        log in again\n  \
+        integration-cli token                  print the access token, refreshed if needed\n  \
         integration-cli help oauth2            every flag of the oauth2 command\n\n\
         Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
-        4 timed out waiting for the browser, 130 cancelled.",
+        4 timed out waiting for the browser, 5 a browser login is needed, 130 cancelled.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -48,13 +49,32 @@ pub enum Command {
             UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \
             BROWSER               program that opens the login URL (default: the desktop's browser)\n\n\
             Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
-            4 timed out waiting for the browser, 130 cancelled."
+            4 timed out waiting for the browser, 5 a browser login is needed (refresh token \
+            refused with --no-browser and no terminal), 130 cancelled."
     )]
     Oauth2(Oauth2Args),
+
+    /// Print a test account's access token, refreshed first if it has expired
+    #[command(
+        long_about = "Print the access token of a test account on stdout, and nothing else, \
+            so that scripts can use it.\n\n\
+            A token that has expired, or expires within 60 seconds, is first refreshed with the \
+            stored refresh token (client_credentials authorizations request a new one) and saved. \
+            This never opens a browser: when only a login would help, nothing is printed on \
+            stdout, the reason goes to stderr and the exit code is 5.",
+        after_help = "Examples:\n  \
+            curl -H \"Authorization: Bearer $(integration-cli token)\" https://api.example.com/me\n  \
+            integration-cli token -t compliance -a github-dev\n  \
+            integration-cli token || integration-cli oauth2     log in when no token can be had\n\n\
+            Exit codes: 0 ok (the token is on stdout), 1 error, 2 usage, 5 a browser login is \
+            needed (run integration-cli oauth2), 130 cancelled."
+    )]
+    Token(TokenArgs),
 }
 
+/// Which file, authorization and test account a command works on.
 #[derive(Debug, Args)]
-pub struct Oauth2Args {
+pub struct Target {
     /// The project file to read and update
     #[arg(
         long,
@@ -69,7 +89,7 @@ pub struct Oauth2Args {
     #[arg(long, short = 'a', value_name = "NAME", env = "UNITO_AUTHORIZATION")]
     pub authorization: Option<String>,
 
-    /// The test account to fill in (development, compliance, or any name)
+    /// The test account to use (development, compliance, or any name)
     #[arg(
         long,
         short = 't',
@@ -78,6 +98,23 @@ pub struct Oauth2Args {
         env = "UNITO_TEST_ACCOUNT"
     )]
     pub test_account: String,
+
+    /// Seconds to wait for the token endpoint to answer
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, Args)]
+pub struct Oauth2Args {
+    #[command(flatten)]
+    pub target: Target,
 
     /// Port of the loopback callback server; 0 picks a free one
     ///
@@ -97,11 +134,6 @@ pub struct Oauth2Args {
     #[arg(long, value_name = "SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
-
-    /// Seconds to wait for the token endpoint to answer
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub token_timeout: u64,
 
     /// Log in again even if a refresh token is stored
     #[arg(long)]

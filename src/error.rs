@@ -11,6 +11,8 @@ pub mod exit {
     // 2 (usage) is clap's own exit code for a bad command line.
     pub const DENIED: i32 = 3;
     pub const TIMED_OUT: i32 = 4;
+    /// No usable token without someone at a browser: run `integration-cli oauth2`.
+    pub const NEEDS_LOGIN: i32 = 5;
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -121,6 +123,12 @@ pub enum Error {
         description: Option<String>,
     },
 
+    #[error("test account \"{test_account}\" has no usable access token: {reason}")]
+    NeedsLogin {
+        test_account: String,
+        reason: String,
+    },
+
     #[error("cancelled")]
     Interrupted,
 
@@ -221,6 +229,14 @@ impl Error {
             Error::RefreshRejected { .. } => {
                 "log in again with: integration-cli oauth2 --reauth".into()
             }
+            Error::NeedsLogin { test_account, .. } => format!(
+                "log in first with: integration-cli oauth2{}",
+                if test_account == "development" {
+                    String::new()
+                } else {
+                    format!(" -t {test_account}")
+                }
+            ),
             Error::Io { .. } | Error::NotOAuth2 { .. } | Error::Interrupted | Error::Terminal(_) => {
                 return None;
             }
@@ -231,6 +247,7 @@ impl Error {
         match self {
             Error::AuthorizationDenied { .. } => exit::DENIED,
             Error::CallbackTimeout { .. } => exit::TIMED_OUT,
+            Error::RefreshRejected { .. } | Error::NeedsLogin { .. } => exit::NEEDS_LOGIN,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::ERROR,
         }

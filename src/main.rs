@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use integration_cli::cli::{Cli, Command, Oauth2Args};
+use integration_cli::cli::{Cli, Command, Oauth2Args, Target};
 use integration_cli::error::{Error, Result, exit};
 use integration_cli::{browser, clock, flow, ui};
 
@@ -52,6 +52,41 @@ fn run(cli: Cli) -> Result<()> {
                 &terminal,
             ))
         }
+        Command::Token(args) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let opts = options(args.target);
+            let console = ui::Console::new();
+            let terminal = ui::Quiet(&console);
+            let critical = flow::Critical::default();
+            let deps = flow::Deps {
+                // Never used: this command does not log in.
+                browser: &browser::SystemBrowser { browser_env: None },
+                clock: &clock::SystemClock,
+                terminal: &terminal,
+                env: &env,
+                critical: &critical,
+            };
+            let token =
+                runtime.block_on(cancellable(flow::token(&opts, &deps), &critical, &terminal))?;
+            // The one place a token is printed: the user asked for exactly this value.
+            use std::io::Write;
+            writeln!(std::io::stdout(), "{}", token.expose())
+                .map_err(|e| Error::Terminal(format!("cannot write the token to stdout: {e}")))
+        }
+    }
+}
+
+/// Options for a run that never opens a browser or a callback server.
+fn options(target: Target) -> flow::Options {
+    flow::Options {
+        config: target.config,
+        authorization: target.authorization,
+        test_account: target.test_account,
+        port: None,
+        open_browser: false,
+        callback_timeout: Duration::from_secs(300),
+        token_timeout: Duration::from_secs(target.token_timeout),
+        reauth: false,
     }
 }
 
@@ -59,11 +94,11 @@ fn run(cli: Cli) -> Result<()> {
 /// it, and a save is never cut in half (it has no await point, and it renames). Inside a
 /// critical section the flow is let run until it leaves the section (or ends), unless
 /// Ctrl-C comes a second time.
-async fn cancellable(
-    flow: impl std::future::Future<Output = Result<()>>,
+async fn cancellable<T>(
+    flow: impl std::future::Future<Output = Result<T>>,
     critical: &flow::Critical,
     terminal: &dyn ui::Terminal,
-) -> Result<()> {
+) -> Result<T> {
     tokio::pin!(flow);
     tokio::select! {
         biased;
@@ -97,14 +132,11 @@ fn oauth2_options(args: Oauth2Args, env: &dyn Fn(&str) -> Option<String>) -> Res
         (None, None) => None,
     };
     Ok(flow::Options {
-        config: args.config,
-        authorization: args.authorization,
-        test_account: args.test_account,
         port,
         open_browser: !args.no_browser,
         callback_timeout: Duration::from_secs(args.timeout),
-        token_timeout: Duration::from_secs(args.token_timeout),
         reauth: args.reauth,
+        ..options(args.target)
     })
 }
 

@@ -18,19 +18,31 @@ const SNIPPET: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
-    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1). The default.
+    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1). The default for a
+    /// form body.
     Basic,
-    /// `client_id` and `client_secret` in the body.
+    /// `client_id` and `client_secret` in the body. The default for a JSON body: providers
+    /// that document a JSON token request put the credentials in it.
     Post,
+    /// HTTP Basic, and `client_id` in the body too, as some providers' docs show. The secret
+    /// is not repeated in the body: RFC 6749 §2.3 allows one authentication method per
+    /// request, and strict servers refuse two.
+    Both,
 }
 
 impl ClientAuth {
-    pub fn parse(value: Option<&str>) -> std::result::Result<Self, String> {
+    /// `tokenEndpointAuthMethod`; when absent the default follows the body `format`.
+    pub fn parse(value: Option<&str>, format: BodyFormat) -> std::result::Result<Self, String> {
         match value.map(str::trim) {
-            None | Some("") | Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
+            None | Some("") => Ok(match format {
+                BodyFormat::Form => ClientAuth::Basic,
+                BodyFormat::Json => ClientAuth::Post,
+            }),
+            Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
             Some("client_secret_post") | Some("post") => Ok(ClientAuth::Post),
+            Some("both") | Some("client_secret_basic+client_id") => Ok(ClientAuth::Both),
             Some(other) => Err(format!(
-                "unknown client authentication {other:?} (use client_secret_basic or client_secret_post)"
+                "unknown client authentication {other:?} (use client_secret_basic, client_secret_post or both)"
             )),
         }
     }
@@ -160,12 +172,13 @@ impl TokenClient {
         }
         let secret = endpoint.client_secret.as_ref();
         secrets.extend(secret);
-        let use_basic = endpoint.auth == ClientAuth::Basic && secret.is_some();
-        if !use_basic {
+        // A public client (no secret) identifies itself in the body whatever the setting.
+        let use_basic = endpoint.auth != ClientAuth::Post && secret.is_some();
+        if !use_basic || endpoint.auth == ClientAuth::Both {
             body.push(("client_id", endpoint.client_id.clone()));
-            if let Some(secret) = secret {
-                body.push(("client_secret", secret.expose().into()));
-            }
+        }
+        if !use_basic && let Some(secret) = secret {
+            body.push(("client_secret", secret.expose().into()));
         }
         for (key, value) in extra {
             if !body.iter().any(|(k, _)| k == key) {
@@ -294,11 +307,21 @@ pub fn interpret(
         });
     }
     let Some(mut fields) = fields else {
+        // Often a login page at the wrong URL; its start says so. But a success body may
+        // hold fresh tokens in a shape we cannot parse, so token-like words are masked too.
+        let cut = body.len().min(SNIPPET);
+        let start = String::from_utf8_lossy(&body[..cut]);
+        let start = start.split_whitespace().collect::<Vec<_>>().join(" ");
         return Err(Error::TokenResponse {
             url: url.into(),
             message: format!(
-                "expected JSON or a form body, got {content_type} ({} bytes; not shown, as it may hold tokens)",
-                body.len()
+                "expected JSON or a form body, got {content_type} ({} bytes): {}",
+                body.len(),
+                if start.is_empty() {
+                    "(empty body)".into()
+                } else {
+                    printable(&mask_token_like(&redact(&start, secrets)))
+                }
             ),
         });
     };
@@ -407,6 +430,31 @@ fn redact(text: &str, secrets: &[&Secret]) -> String {
             out = out.replace(&encoded, "[redacted]");
         }
     }
+    out
+}
+
+/// Masks every word that could be a credential we did not know of: a run of 16 or more
+/// token characters mixing letters and digits, or any such run of 32 or more. Kept: its first
+/// four characters and its length, as `Secret::mask` shows a token.
+fn mask_token_like(text: &str) -> String {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_token_char) {
+        out.push_str(&rest[..start]);
+        let run = &rest[start..];
+        let len = run.find(|c: char| !is_token_char(c)).unwrap_or(run.len());
+        let word = &run[..len];
+        let mixed = word.contains(|c: char| c.is_ascii_digit())
+            && word.contains(|c: char| c.is_ascii_alphabetic());
+        if (len >= 16 && mixed) || len >= 32 {
+            out.push_str(&crate::secret::mask(word));
+        } else {
+            out.push_str(word);
+        }
+        rest = &run[len..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -534,16 +582,47 @@ mod tests {
     }
 
     #[test]
-    fn an_unparseable_success_body_is_never_quoted() {
-        let body =
-            br#"{"access_token":"fresh-token-abcdef","refresh_token":"fresh-refresh-123456",}"#;
-        let e = interpret("http://t", 200, "application/json", body, &[]).unwrap_err();
+    fn an_unparseable_success_body_is_shown_with_tokens_masked() {
+        let body = br#"{"access_token":"fresh2token4abcdef","refresh_token":"Zm9vYmFyYmF6cXV4cXV1eHh4eHl5eXo","code":"s3cr3t-known",}"#;
+        let known = Secret::new("s3cr3t-known");
+        let e = interpret("http://t", 200, "application/json", body, &[&known]).unwrap_err();
         let msg = e.to_string();
-        assert!(!msg.contains("fresh-"), "{msg}");
+        for leaked in [
+            "fresh2token4abcdef",
+            "Zm9vYmFyYmF6cXV4cXV1eHh4eHl5eXo",
+            "s3cr3t",
+        ] {
+            assert!(!msg.contains(leaked), "{msg}");
+        }
         assert!(
-            msg.contains("application/json") && msg.contains("bytes"),
+            msg.contains("application/json")
+                && msg.contains("bytes")
+                && msg.contains(r#"{"access_token":"fres…"#),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn an_html_success_page_is_shown_readably() {
+        let body = b"<!DOCTYPE html>\n<html><head><title>Sign in to Example</title></head>";
+        let e = interpret("http://t", 200, "text/html; charset=utf-8", body, &[]).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("text/html") && msg.contains("<title>Sign in to Example</title>"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn token_like_words_are_masked_and_others_kept() {
+        assert_eq!(
+            mask_token_like("authorization_code gho_16C7e42F292c6912E7710c838347Ae178B4a ok"),
+            format!(
+                "authorization_code {} ok",
+                crate::secret::mask("gho_16C7e42F292c6912E7710c838347Ae178B4a")
+            )
+        );
+        assert_eq!(mask_token_like("short a1b2c3 words"), "short a1b2c3 words");
     }
 
     #[test]
@@ -583,12 +662,22 @@ mod tests {
     }
 
     #[test]
-    fn client_auth_names() {
-        assert_eq!(ClientAuth::parse(None), Ok(ClientAuth::Basic));
+    fn client_auth_names_and_defaults() {
+        let form = BodyFormat::Form;
+        assert_eq!(ClientAuth::parse(None, form), Ok(ClientAuth::Basic));
         assert_eq!(
-            ClientAuth::parse(Some("client_secret_post")),
+            ClientAuth::parse(None, BodyFormat::Json),
             Ok(ClientAuth::Post)
         );
-        assert!(ClientAuth::parse(Some("private_key_jwt")).is_err());
+        assert_eq!(
+            ClientAuth::parse(Some("client_secret_post"), form),
+            Ok(ClientAuth::Post)
+        );
+        assert_eq!(
+            ClientAuth::parse(Some("client_secret_basic"), BodyFormat::Json),
+            Ok(ClientAuth::Basic)
+        );
+        assert_eq!(ClientAuth::parse(Some("both"), form), Ok(ClientAuth::Both));
+        assert!(ClientAuth::parse(Some("private_key_jwt"), form).is_err());
     }
 }

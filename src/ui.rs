@@ -107,3 +107,29 @@ impl Drop for Spinner {
         self.0.finish_and_clear();
     }
 }
+
+/// For commands whose stdout is a value a script captures (`token`): progress and results
+/// are dropped, so the value is all there is; warnings, prompts and errors still reach stderr.
+pub struct Quiet<'a>(pub &'a dyn Terminal);
+
+impl Terminal for Quiet<'_> {
+    fn interactive(&self) -> bool {
+        self.0.interactive()
+    }
+
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        self.0.choose(prompt, items)
+    }
+
+    fn say(&self, _message: &str) {}
+
+    fn warn(&self, message: &str) {
+        self.0.warn(message);
+    }
+
+    fn result(&self, _message: &str) {}
+
+    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        self.0.waiting(message)
+    }
+}

@@ -224,8 +224,6 @@ fn an_interactive_run_logs_in_again_when_the_refresh_token_is_dead_even_without_
 
 #[test]
 fn a_client_credentials_token_is_requested_once_and_reused_until_it_nears_expiry() {
-    // The stub has no client_credentials grant: a request would fail, so success on the
-    // second call proves none was made.
     let stub = Stub::start(Behaviour::default());
     let mut cfg = config(&stub);
     cfg["authorizations"][0]["oauth2"]["grantType"] = json!("client_credentials");
@@ -246,17 +244,26 @@ fn a_client_credentials_token_is_requested_once_and_reused_until_it_nears_expiry
     assert!(terminal.results.lock().unwrap()[0].contains("still valid"));
     assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
 
+    // 30 s before expiry is inside the 60 s margin: a new token is requested.
     let later = now + Duration::from_secs(3600 - 30);
-    let err = run(
+    run(
         &options(&project),
         &terminal,
         &FakeBrowser { works: false },
         later,
     )
-    .unwrap_err();
-    assert!(err.to_string().contains("unsupported_grant_type"), "{err}");
+    .unwrap();
+    let form = stub.seen(|s| s.token_forms.clone());
+    assert_eq!(form.len(), 1);
+    assert_eq!(form[0]["grant_type"], "client_credentials");
+    assert_eq!(form[0]["scope"], "read write");
+    let account = project.account("development");
     assert_eq!(
-        stub.seen(|s| s.token_forms[0]["grant_type"].clone()),
-        "client_credentials"
+        account["accessToken"],
+        stub.seen(|s| s.access_tokens[0].clone())
+    );
+    assert_eq!(
+        account["expiresAt"],
+        clock::rfc3339(later + Duration::from_secs(3600))
     );
 }

@@ -15,6 +15,7 @@ use crate::browser::Browser;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::project::{self, OAuth2Config, Project};
+use crate::secret::Secret;
 use crate::token::{BodyFormat, ClientAuth, Endpoint, Grant, TokenClient};
 use crate::ui::Terminal;
 
@@ -125,7 +126,7 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     }
 
     if project.refresh_token(&opts.test_account).is_some() && !opts.reauth {
-        match ctx.refresh().await {
+        match ctx.refresh(false).await {
             Ok(true) => return Ok(()),
             Ok(false) => {}
             // invalid_grant means the refresh token is dead; anything else (network, 5xx)
@@ -149,6 +150,85 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     ctx.login().await
 }
 
+/// The access token of the test account, fresh enough to use now: refreshed (or, for
+/// client credentials, requested again) and saved first when it has expired or is within
+/// `EXPIRY_MARGIN` of it. Never opens a browser; when only a login would help, says so.
+pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
+    let project = Project::load(&opts.config)?;
+    let (name, config) =
+        select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
+    if let Some(token) = usable_token(&project, &opts.test_account, deps.clock) {
+        return Ok(token);
+    }
+    let endpoint = endpoint(&config, &opts.config, deps)?;
+    let tokens = TokenClient::new(opts.token_timeout);
+    let ctx = Ctx {
+        opts,
+        deps,
+        authorization: &name,
+        config: &config,
+        endpoint: &endpoint,
+        tokens: &tokens,
+    };
+    let needs_login = |reason: &str| Error::NeedsLogin {
+        test_account: opts.test_account.clone(),
+        reason: reason.into(),
+    };
+    match config.grant_type.as_str() {
+        "client_credentials" => ctx.client_credentials().await?,
+        "authorization_code" => match ctx.refresh(true).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let has_token = project
+                    .test_account(&opts.test_account)
+                    .and_then(|a| a.get("accessToken"))
+                    .is_some();
+                return Err(needs_login(if has_token {
+                    "it has expired and there is no refresh token"
+                } else {
+                    "none is stored"
+                }));
+            }
+            Err(Error::TokenEndpoint {
+                error, description, ..
+            }) if error == "invalid_grant" => {
+                return Err(Error::RefreshRejected { error, description });
+            }
+            Err(e) => return Err(e),
+        },
+        other => {
+            return Err(Error::UnsupportedGrant {
+                grant: other.to_string(),
+            });
+        }
+    }
+    // Whatever was just saved, even a token the provider gives less than the margin to live.
+    Project::load(&opts.config)?
+        .test_account(&opts.test_account)
+        .and_then(|a| a.get("accessToken"))
+        .and_then(|v| v.as_str())
+        .filter(|t| !t.is_empty())
+        .map(|t| Secret::new(t.to_string()))
+        .ok_or_else(|| needs_login("none is stored"))
+}
+
+/// The stored access token, unless it has expired or is about to. A token without an
+/// `expiresAt` is taken as valid: the provider did not say otherwise.
+fn usable_token(project: &Project, test_account: &str, clock: &dyn Clock) -> Option<Secret> {
+    let account = project.test_account(test_account)?;
+    let token = account
+        .get("accessToken")?
+        .as_str()
+        .filter(|t| !t.is_empty())?;
+    if let Some(at) = account.get("expiresAt") {
+        let at = at.as_str().and_then(crate::clock::parse_rfc3339)?;
+        if at <= clock.now() + EXPIRY_MARGIN {
+            return None;
+        }
+    }
+    Some(Secret::new(token.to_string()))
+}
+
 /// The pieces every step needs, borrowed for the length of one run.
 struct Ctx<'a> {
     opts: &'a Options,
@@ -162,10 +242,16 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// Refreshes under the file lock, with the refresh token as it is *inside* the lock: a
     /// concurrent run may have rotated it, and presenting the spent one can revoke the grant.
+    /// With `only_if_stale`, a token another run made fresh meanwhile is left alone.
     /// `Ok(false)`: there was no refresh token after all.
-    async fn refresh(&self) -> Result<bool> {
+    async fn refresh(&self, only_if_stale: bool) -> Result<bool> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
+        if only_if_stale
+            && usable_token(&project, &self.opts.test_account, self.deps.clock).is_some()
+        {
+            return Ok(true);
+        }
         let Some(refresh_token) = project.refresh_token(&self.opts.test_account) else {
             return Ok(false);
         };
@@ -174,7 +260,7 @@ impl Ctx<'_> {
             self.opts.test_account, self.authorization
         ));
         let grant = Grant::RefreshToken {
-            refresh_token: crate::secret::Secret::new(refresh_token),
+            refresh_token: Secret::new(refresh_token),
         };
         let _critical = self.deps.critical.enter();
         let response = self
@@ -249,12 +335,14 @@ fn config_error(path: &std::path::Path, config: &OAuth2Config, message: String) 
 
 fn endpoint(config: &OAuth2Config, path: &std::path::Path, deps: &Deps<'_>) -> Result<Endpoint> {
     let invalid = |message| config_error(path, config, message);
+    let format = BodyFormat::parse(config.request_content_type.as_deref()).map_err(invalid)?;
     Ok(Endpoint {
         url: config.token_url.clone(),
         client_id: project::resolve_client_id(config, deps.env)?,
         client_secret: project::resolve_client_secret(config, deps.env)?,
-        auth: ClientAuth::parse(config.token_endpoint_auth_method.as_deref()).map_err(invalid)?,
-        format: BodyFormat::parse(config.request_content_type.as_deref()).map_err(invalid)?,
+        auth: ClientAuth::parse(config.token_endpoint_auth_method.as_deref(), format)
+            .map_err(invalid)?,
+        format,
         response_type: config.response_content_type.clone(),
     })
 }

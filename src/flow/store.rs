@@ -45,13 +45,13 @@ pub fn merged(
     if let Some(rt) = &t.refresh_token {
         account.insert("refreshToken".into(), rt.expose().into());
     }
-    account.insert(
-        "tokenType".into(),
-        t.token_type
-            .clone()
-            .unwrap_or_else(|| "Bearer".into())
-            .into(),
-    );
+    // Absent, or "bearer" in any case (GitHub sends "bearer"): one spelling for the platform.
+    let token_type = match t.token_type.as_deref().map(str::trim) {
+        None | Some("") => "Bearer",
+        Some(other) if other.eq_ignore_ascii_case("bearer") => "Bearer",
+        Some(other) => other,
+    };
+    account.insert("tokenType".into(), token_type.into());
     // A token without a stated lifetime: an old expiry would now be a lie.
     account.shift_remove("expiresIn");
     account.shift_remove("expiresAt");
@@ -186,6 +186,21 @@ mod tests {
         assert_eq!(m["scope"], "a b");
         assert_eq!(m["tokenType"], "Bearer");
         assert_eq!(m["expiresAt"], "1970-01-01T00:17:40Z");
+    }
+
+    #[test]
+    fn bearer_in_any_case_or_none_is_stored_as_bearer_and_other_types_as_sent() {
+        for (sent, stored) in [
+            (None, "Bearer"),
+            (Some("bearer"), "Bearer"),
+            (Some("BEARER"), "Bearer"),
+            (Some("MAC"), "MAC"),
+        ] {
+            let mut r = response(None, None);
+            r.token_type = sent.map(str::to_string);
+            let m = merged(None, &r, &At(0), Source::NewGrant);
+            assert_eq!(m["tokenType"], stored, "{sent:?}");
+        }
     }
 
     #[test]

@@ -300,13 +300,13 @@ fn dead_refresh_token_falls_back_to_a_login(dead: Dead) {
     case.assert_token_works(account["accessToken"].as_str().unwrap());
 }
 
-/// A run that may not open a browser and has no terminal: exit non-zero, point at
-/// `--reauth`, and leave the file exactly as it was.
+/// A run that may not open a browser and has no terminal: exit 5 (a login is needed), point
+/// at `--reauth`, and leave the file exactly as it was.
 fn dead_refresh_token_without_browser_says_reauth(dead: Dead) {
     let (mut case, _) = case_with_dead_refresh_token(dead);
     let before = case.project.text();
     let run = case.run(&["oauth2", "--no-browser", "--port", "0"], &[]);
-    assert_eq!(run.code, 1, "{}", case.context(&run));
+    assert_eq!(run.code, 5, "{}", case.context(&run));
     assert_has(
         &run.stderr,
         "the stored refresh token was refused (invalid_grant",

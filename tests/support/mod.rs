@@ -82,6 +82,18 @@ impl Project {
     }
 }
 
+/// `oauth2 --no-browser --port 0 EXTRA...` with the browser played by plain HTTP; the stub
+/// approves at once, so the page must say the tokens were saved.
+pub fn login(project: &Project, stub: &Stub, extra: &[&str]) -> Finished {
+    let mut args = vec!["oauth2", "--no-browser", "--port", "0"];
+    args.extend_from_slice(extra);
+    let run = project.oauth2(&args);
+    let (status, page) = browse(&run.login_url());
+    assert_eq!(status, 200, "{page}");
+    assert_has(&page, "Signed in");
+    run.finish(stub)
+}
+
 /// One authorization-code authorization pointing at the stub.
 pub fn authorization(stub: &Stub, name: &str) -> Value {
     json!({

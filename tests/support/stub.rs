@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 pub enum Auth {
     Basic,
     Post,
+    /// Basic, plus `client_id` (never the secret) in the body.
+    Both,
 }
 
 #[derive(Clone, Debug)]
@@ -29,12 +31,24 @@ pub struct Behaviour {
     pub rotate_refresh_tokens: bool,
     /// The authorization endpoint answers with this `error` (and description) instead of a code.
     pub deny: Option<(String, String)>,
-    /// The next token request gets this status, content type and body.
+    /// The next token request gets exactly this status, content type and body (a failure,
+    /// or a success shaped as some provider shapes it).
     pub token_failure: Option<(u16, String, String)>,
     pub refresh_delay: Duration,
+    /// Before answering any token request.
+    pub token_delay: Duration,
+    /// `null` leaves `expires_in` out.
     pub expires_in: Value,
+    /// `null` leaves `token_type` out.
+    pub token_type: Value,
+    /// Merged into every token response (`instance_url`, `created_at`, ...).
+    pub extra_fields: Value,
     /// Whether the code exchange returns a refresh token (a refresh always may rotate).
     pub refresh_token_on_login: bool,
+    /// Token requests must be JSON (and a form body is refused), as some providers document.
+    pub json_requests: bool,
+    /// Answer form-encoded whatever the Accept header says, as GitHub's classic apps do.
+    pub form_responses: bool,
 }
 
 impl Default for Behaviour {
@@ -45,8 +59,13 @@ impl Default for Behaviour {
             deny: None,
             token_failure: None,
             refresh_delay: Duration::ZERO,
+            token_delay: Duration::ZERO,
             expires_in: json!(3600),
+            token_type: json!("Bearer"),
+            extra_fields: json!({}),
             refresh_token_on_login: true,
+            json_requests: false,
+            form_responses: false,
         }
     }
 }
@@ -63,8 +82,11 @@ struct PendingCode {
 #[derive(Default)]
 pub struct Seen {
     pub authorize_queries: Vec<HashMap<String, String>>,
+    /// Each token request's body fields, whether it came as a form or as JSON.
     pub token_forms: Vec<HashMap<String, String>>,
     pub token_auth_headers: Vec<Option<String>>,
+    pub token_content_types: Vec<Option<String>>,
+    pub token_accepts: Vec<Option<String>>,
     /// Every code, token and verifier that crossed the wire: none may ever be printed.
     pub secrets: Vec<String>,
     pub access_tokens: Vec<String>,
@@ -242,22 +264,53 @@ async fn authorize(State(inner): State<Arc<Mutex<Inner>>>, RawQuery(raw): RawQue
     Redirect::to(target.as_str()).into_response()
 }
 
+/// A JSON object's fields as strings; `None` when the body is not one.
+fn json_fields(body: &str) -> Option<HashMap<String, String>> {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
+        return None;
+    };
+    Some(
+        map.into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect(),
+    )
+}
+
 async fn token(
     State(inner): State<Arc<Mutex<Inner>>>,
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let delay = {
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let basic = header_text(header::AUTHORIZATION);
+    let content_type = header_text(header::CONTENT_TYPE);
+    let is_json = content_type
+        .as_deref()
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    let form: HashMap<String, String> = if is_json {
+        json_fields(&body).unwrap_or_default()
+    } else {
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect()
+    };
+    let (delay, form_responses) = {
         let mut inner = inner.lock().unwrap();
         inner.seen.token_forms.push(form.clone());
         inner.seen.token_auth_headers.push(basic.clone());
+        inner.seen.token_content_types.push(content_type.clone());
+        inner.seen.token_accepts.push(header_text(header::ACCEPT));
         // Whatever credential arrives is a secret, whether the stub issued it or not.
         for key in ["code_verifier", "code", "refresh_token", "client_secret"] {
             if let Some(v) = form.get(key).filter(|v| !v.is_empty()) {
@@ -272,22 +325,33 @@ async fn token(
             )
                 .into_response();
         }
+        if is_json != inner.behaviour.json_requests || (is_json && json_fields(&body).is_none()) {
+            let wanted = if inner.behaviour.json_requests {
+                "a JSON body"
+            } else {
+                "a form body"
+            };
+            return json_response(
+                400,
+                json!({"error": "invalid_request", "error_description": format!("expected {wanted}")}),
+            );
+        }
         if !client_authenticated(inner.behaviour.auth, basic.as_deref(), &form) {
             return json_response(
                 401,
                 json!({"error": "invalid_client", "error_description": "client authentication failed"}),
             );
         }
+        let mut delay = inner.behaviour.token_delay;
         if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
-            inner.behaviour.refresh_delay
-        } else {
-            Duration::ZERO
+            delay += inner.behaviour.refresh_delay;
         }
+        (delay, inner.behaviour.form_responses)
     };
     // Outside the lock, so concurrent requests really overlap.
     tokio::time::sleep(delay).await;
     let mut inner = inner.lock().unwrap();
-    match form.get("grant_type").map(String::as_str) {
+    let answer = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let code = form.get("code").cloned().unwrap_or_default();
             let Some(pending) = inner.codes.remove(&code) else {
@@ -336,12 +400,38 @@ async fn token(
             }
             issue(&mut inner, None, rotate)
         }
-        _ => json_response(400, json!({"error": "unsupported_grant_type"})),
+        Some("client_credentials") => issue(&mut inner, form.get("scope").cloned(), false),
+        _ => return json_response(400, json!({"error": "unsupported_grant_type"})),
+    };
+    if !form_responses {
+        return json_response(200, answer);
     }
+    let Value::Object(fields) = answer else {
+        unreachable!("issue() answers an object")
+    };
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter().map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        }))
+        .finish();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-www-form-urlencoded")],
+        body,
+    )
+        .into_response()
 }
 
 fn client_authenticated(auth: Auth, basic: Option<&str>, form: &HashMap<String, String>) -> bool {
     match auth {
+        Auth::Both => {
+            form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+                && client_authenticated(Auth::Basic, basic, form)
+        }
         Auth::Basic => {
             let Some(encoded) = basic.and_then(|h| h.strip_prefix("Basic ")) else {
                 return false;
@@ -365,15 +455,27 @@ fn client_authenticated(auth: Auth, basic: Option<&str>, form: &HashMap<String, 
     }
 }
 
-fn issue(inner: &mut Inner, scope: Option<String>, with_refresh: bool) -> Response {
+/// A fresh set of tokens, as a JSON object.
+fn issue(inner: &mut Inner, scope: Option<String>, with_refresh: bool) -> Value {
     let access = inner.mint("access");
     inner.seen.access_tokens.push(access.clone());
     let mut body = json!({
         "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": inner.behaviour.expires_in.clone(),
         "id_token": "fake-id-token-kept-as-extra-field",
     });
+    for (key, value) in [
+        ("token_type", &inner.behaviour.token_type),
+        ("expires_in", &inner.behaviour.expires_in),
+    ] {
+        if !value.is_null() {
+            body[key] = value.clone();
+        }
+    }
+    if let Value::Object(extra) = &inner.behaviour.extra_fields {
+        for (key, value) in extra {
+            body[key.as_str()] = value.clone();
+        }
+    }
     if let Some(scope) = scope {
         body["scope"] = json!(scope);
     }
@@ -383,5 +485,5 @@ fn issue(inner: &mut Inner, scope: Option<String>, with_refresh: bool) -> Respon
         inner.seen.refresh_tokens.push(refresh.clone());
         body["refresh_token"] = json!(refresh);
     }
-    json_response(200, body)
+    body
 }

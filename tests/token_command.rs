@@ -1,0 +1,282 @@
+//! Black-box tests of `integration-cli token`: stdout carries the access token and nothing
+//! else, refreshed or requested again first when it has expired, and exit 5 when only a
+//! browser login would help.
+
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use integration_cli::clock;
+use serde_json::{Value, json};
+use support::*;
+
+/// Runs `integration-cli token ARGS` to its end. The printed token is the one value allowed
+/// out, and only on stdout: stderr may hold no secret at all.
+fn token(project: &Project, stub: &Stub, args: &[&str]) -> Finished {
+    let mut all = vec!["token"];
+    all.extend_from_slice(args);
+    let done = project.oauth2(&all).wait();
+    let secrets = stub.seen(|s| s.secrets.clone());
+    assert_no_secrets(&done.stderr, &secrets);
+    let printed = done.stdout.trim_end_matches('\n');
+    let others: Vec<String> = secrets.into_iter().filter(|s| s != printed).collect();
+    assert_no_secrets(&done.stdout, &others);
+    done
+}
+
+fn in_secs(secs: i64) -> String {
+    let now = SystemTime::now();
+    clock::rfc3339(if secs >= 0 {
+        now + Duration::from_secs(secs as u64)
+    } else {
+        now - Duration::from_secs(secs.unsigned_abs())
+    })
+}
+
+/// A project whose development account holds `account`.
+fn project_with(stub: &Stub, grant: &str, account: Value) -> Project {
+    let mut cfg = config_with(stub, "grantType", json!(grant));
+    cfg["testAccounts"]["development"] = account;
+    Project::new(&cfg)
+}
+
+#[test]
+fn a_valid_token_is_printed_alone_with_no_request() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-valid-access-0001", "refreshToken": "fake-unused-refresh", "expiresAt": in_secs(3600)}),
+    );
+    let before = project.text();
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(done.stdout, "fake-valid-access-0001\n");
+    assert_eq!(done.stderr, "");
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn a_token_without_a_stated_expiry_is_printed_as_is() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-forever-access-0001"}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(done.stdout, "fake-forever-access-0001\n");
+}
+
+#[test]
+fn an_expired_token_is_refreshed_saved_and_printed() {
+    let stub = Stub::start(Behaviour::default());
+    let refresh = stub.issue_refresh_token();
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-stale-access", "refreshToken": refresh, "expiresAt": in_secs(-10), "apiBase": "kept"}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    let fresh = stub.seen(|s| s.access_tokens[0].clone());
+    assert_eq!(done.stdout, format!("{fresh}\n"));
+    assert_eq!(done.stderr, "");
+    let account = project.account("development");
+    assert_eq!(account["accessToken"], fresh.as_str());
+    assert_eq!(account["apiBase"], "kept");
+    assert_ne!(
+        account["refreshToken"],
+        refresh.as_str(),
+        "the rotated one is saved"
+    );
+    assert_eq!(
+        stub.seen(|s| s.token_forms[0]["grant_type"].clone()),
+        "refresh_token"
+    );
+}
+
+#[test]
+fn a_token_within_60_seconds_of_expiry_is_refreshed() {
+    let stub = Stub::start(Behaviour::default());
+    let refresh = stub.issue_refresh_token();
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-nearly-stale", "refreshToken": refresh, "expiresAt": in_secs(30)}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_ne!(done.stdout, "fake-nearly-stale\n");
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 1);
+}
+
+#[test]
+fn two_at_once_refresh_once_and_print_the_same_token() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(500),
+        ..Behaviour::default()
+    });
+    let refresh = stub.issue_refresh_token();
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-stale", "refreshToken": refresh, "expiresAt": in_secs(-1)}),
+    );
+    let (a, b) = (project.oauth2(&["token"]), project.oauth2(&["token"]));
+    let (a, b) = (a.wait(), b.wait());
+    assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.all(), b.all());
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(
+        stub.seen(|s| s.token_forms.len()),
+        1,
+        "the second run found the token fresh inside the lock"
+    );
+}
+
+#[test]
+fn client_credentials_are_requested_when_missing_then_reused() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(&stub, "client_credentials", json!({}));
+    let first = token(&project, &stub, &[]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert_eq!(
+        first.stdout,
+        format!("{}\n", stub.seen(|s| s.access_tokens[0].clone()))
+    );
+    let second = token(&project, &stub, &[]);
+    assert_eq!(second.stdout, first.stdout);
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 1);
+}
+
+#[test]
+fn an_expired_client_credentials_token_is_requested_again() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "client_credentials",
+        json!({"accessToken": "fake-old-cc", "expiresAt": in_secs(-5)}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(
+        done.stdout,
+        format!("{}\n", stub.seen(|s| s.access_tokens[0].clone()))
+    );
+}
+
+#[test]
+fn no_token_at_all_exits_5_and_says_to_log_in() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(&stub, "authorization_code", json!({}));
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 5);
+    assert_eq!(done.stdout, "");
+    assert_has(
+        &done.stderr,
+        "test account \"development\" has no usable access token: none is stored",
+    );
+    assert_has(
+        &done.stderr,
+        "hint: log in first with: integration-cli oauth2\n",
+    );
+}
+
+#[test]
+fn an_expired_token_without_a_refresh_token_exits_5_naming_the_account() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["testAccounts"]["compliance"] =
+        json!({"accessToken": "fake-stale", "expiresAt": in_secs(-60)});
+    let project = Project::new(&cfg);
+    let done = token(&project, &stub, &["-t", "compliance"]);
+    assert_eq!(done.code, 5);
+    assert_eq!(done.stdout, "");
+    assert_has(&done.stderr, "it has expired and there is no refresh token");
+    assert_has(&done.stderr, "integration-cli oauth2 -t compliance");
+}
+
+#[test]
+fn a_refused_refresh_token_exits_5_and_keeps_the_file() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-stale", "refreshToken": "fake-revoked-refresh", "expiresAt": in_secs(-1)}),
+    );
+    let before = project.text();
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 5);
+    assert_eq!(done.stdout, "");
+    assert_has(
+        &done.stderr,
+        "the stored refresh token was refused (invalid_grant",
+    );
+    assert_has(&done.stderr, "integration-cli oauth2 --reauth");
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn other_failures_exit_1_with_nothing_on_stdout() {
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((503, "text/plain".into(), "down for maintenance".into())),
+        ..Behaviour::default()
+    });
+    let refresh = stub.issue_refresh_token();
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-stale", "refreshToken": refresh, "expiresAt": in_secs(-1)}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 1);
+    assert_eq!(done.stdout, "");
+    assert_has(&done.stderr, "503");
+}
+
+#[test]
+fn the_token_drops_into_a_shell_substitution() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-shell-access-0001", "expiresAt": in_secs(3600)}),
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf 'Authorization: Bearer %s|' \"$('{BIN}' token)\""
+        ))
+        .current_dir(project.dir.path())
+        .env_remove("UNITO_TEST_ACCOUNT")
+        .env_remove("UNITO_CONFIG")
+        .env_remove("UNITO_AUTHORIZATION")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Authorization: Bearer fake-shell-access-0001|"
+    );
+}
+
+#[test]
+fn help_shows_the_script_use_and_exit_codes() {
+    let out = std::process::Command::new(BIN)
+        .args(["token", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_has(&help, "$(integration-cli token)");
+    assert_has(&help, "5 a browser login is needed");
+    assert_has(&help, "--test-account");
+    let top = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_has(
+        &String::from_utf8_lossy(&top.stdout),
+        "integration-cli token",
+    );
+}
