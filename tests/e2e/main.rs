@@ -73,6 +73,9 @@ const TESTS: &[(&str, fn())] = tests![
     expired_refresh_token_without_browser_says_reauth,
     deny_on_consent_is_reported,
     oauth2_port_moves_the_callback,
+    client_credentials_with_client_secret_basic,
+    client_credentials_with_client_secret_post,
+    token_command_refreshes_and_prints_a_working_token,
 ];
 
 static PREREQS: OnceLock<Result<Prereqs, String>> = OnceLock::new();
@@ -347,6 +350,67 @@ fn oauth2_port_moves_the_callback() {
     case.assert_token_works(account["accessToken"].as_str().unwrap());
 }
 
+fn client_credentials_with_client_secret_basic() {
+    client_credentials_from_the_server(Client::Basic);
+}
+
+fn client_credentials_with_client_secret_post() {
+    client_credentials_from_the_server(Client::Post);
+}
+
+/// A client-credentials authorization: a token straight from the token endpoint, with no
+/// browser, that the server says is active and ours; `token` prints it without asking again.
+fn client_credentials_from_the_server(client: Client) {
+    let mut case = Case::with(client, &[], |oauth2| {
+        oauth2.insert("grantType".into(), json!("client_credentials"));
+        oauth2.insert("scopes".into(), json!(["read", "write"]));
+    });
+    let run = case.run(&["oauth2"], &[]);
+    case.assert_ok(&run);
+    let account = case.project.account("development");
+    let token = account["accessToken"].as_str().unwrap().to_string();
+    assert!(account.get("refreshToken").is_none());
+    assert_eq!(account["expiresIn"], 300);
+    let seen = case.introspect(&token);
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["client_id"], client.id());
+    assert_eq!(seen["scope"], "read write");
+
+    let printed = case.token(&[]);
+    case.assert_ok(&printed);
+    assert_eq!(printed.stdout, format!("{token}\n"), "reused while valid");
+
+    let again = case.run(&["oauth2", "--reauth"], &[]);
+    case.assert_ok(&again);
+    let renewed = case.project.account("development")["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(renewed, token);
+    assert_eq!(case.introspect(&renewed)["active"], true);
+}
+
+/// With access tokens that live 30 s, a fresh login's token is already inside the 60 s
+/// margin: `token` refreshes it (the server rotates the refresh token), saves both, and
+/// prints an access token the server accepts.
+fn token_command_refreshes_and_prints_a_working_token() {
+    let mut case = Case::with(Client::Basic, &[("ACCESS_TOKEN_TTL", "30")], |_| {});
+    case.log_in();
+    let before = case.project.account("development");
+
+    let printed = case.token(&[]);
+    case.assert_ok(&printed);
+    assert_eq!(printed.stderr, "");
+    let after = case.assert_tokens_saved("development");
+    assert_eq!(
+        printed.stdout,
+        format!("{}\n", after["accessToken"].as_str().unwrap())
+    );
+    assert_ne!(after["accessToken"], before["accessToken"]);
+    assert_ne!(after["refreshToken"], before["refreshToken"]);
+    case.assert_token_works(after["accessToken"].as_str().unwrap());
+}
+
 // ---- the harness ----
 
 #[derive(Clone, Copy, Debug)]
@@ -381,6 +445,8 @@ struct Case {
     client: Client,
     original: Value,
     secrets: Vec<String>,
+    /// What the server gives an access token to live, in seconds.
+    access_ttl: u64,
 }
 
 struct Login {
@@ -429,7 +495,12 @@ impl Case {
                 "compliance": {},
             },
         });
+        let access_ttl = server_env
+            .iter()
+            .find(|(k, _)| *k == "ACCESS_TOKEN_TTL")
+            .map_or(300, |(_, v)| v.parse().unwrap());
         Case {
+            access_ttl,
             prereqs,
             project: Project::new(&original),
             server,
@@ -457,6 +528,25 @@ impl Case {
 
     fn login_with(&mut self, args: &[&str], env: &[(&str, &str)]) -> Login {
         self.sign_in(args, env, Choice::Approve)
+    }
+
+    /// `integration-cli token ARGS`: the token it prints is the one secret allowed out, and
+    /// only on stdout.
+    fn token(&mut self, args: &[&str]) -> Finished {
+        let mut all = vec!["token"];
+        all.extend_from_slice(args);
+        let finished = self.project.oauth2_env(&all, &[]).wait();
+        self.learn_tokens();
+        assert_no_secrets(&finished.stderr, &self.secrets);
+        let printed = finished.stdout.trim_end_matches('\n');
+        let others: Vec<String> = self
+            .secrets
+            .iter()
+            .filter(|s| *s != printed)
+            .cloned()
+            .collect();
+        assert_no_secrets(&finished.stdout, &others);
+        finished
     }
 
     /// Runs the CLI with a `BROWSER` that records the URL it is given, then hands exactly
@@ -517,6 +607,11 @@ impl Case {
 
     /// Learns the tokens now in the file, then scans the run's output for every secret.
     fn check_output(&mut self, finished: &Finished) {
+        self.learn_tokens();
+        assert_no_secrets(&finished.all(), &self.secrets);
+    }
+
+    fn learn_tokens(&mut self) {
         if let Some(accounts) = self.project.json()["testAccounts"].as_object() {
             for account in accounts.values() {
                 for key in ["accessToken", "refreshToken", "id_token"] {
@@ -526,7 +621,6 @@ impl Case {
                 }
             }
         }
-        assert_no_secrets(&finished.all(), &self.secrets);
     }
 
     fn context(&self, finished: &Finished) -> String {
@@ -556,7 +650,7 @@ impl Case {
             );
         }
         assert_eq!(account["tokenType"], "Bearer");
-        assert_eq!(account["expiresIn"], 300);
+        assert_eq!(account["expiresIn"], self.access_ttl);
         assert!(
             account["scope"]
                 .as_str()
