@@ -121,12 +121,16 @@ pub enum Error {
     RefreshRejected {
         error: String,
         description: Option<String>,
+        /// The command that logs this test account in again, as the user would type it.
+        retry: String,
     },
 
     #[error("test account \"{test_account}\" has no usable access token: {reason}")]
     NeedsLogin {
         test_account: String,
         reason: String,
+        /// The command that logs this test account in, as the user would type it.
+        retry: String,
     },
 
     #[error("cancelled")]
@@ -226,17 +230,8 @@ impl Error {
             Error::Network { .. } => {
                 "check the tokenUrl and your network connection, then run again.".into()
             }
-            Error::RefreshRejected { .. } => {
-                "log in again with: integration-cli oauth2 --reauth".into()
-            }
-            Error::NeedsLogin { test_account, .. } => format!(
-                "log in first with: integration-cli oauth2{}",
-                if test_account == "development" {
-                    String::new()
-                } else {
-                    format!(" -t {test_account}")
-                }
-            ),
+            Error::RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
+            Error::NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
             Error::Io { .. } | Error::NotOAuth2 { .. } | Error::Interrupted | Error::Terminal(_) => {
                 return None;
             }

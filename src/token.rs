@@ -105,6 +105,8 @@ pub struct TokenResponse {
     pub scope: Option<String>,
     /// Every other field, as it came (`id_token`, `instance_url`, ...).
     pub extra: Map<String, Value>,
+    /// What in the response could not be used, for the user to hear about.
+    pub warnings: Vec<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -180,6 +182,9 @@ impl TokenClient {
         if !use_basic && let Some(secret) = secret {
             body.push(("client_secret", secret.expose().into()));
         }
+        // Extra parameters may be credentials too (an assertion, an API key): never echo them.
+        let extra_values: Vec<Secret> = extra.iter().map(|(_, v)| Secret::new(v.clone())).collect();
+        secrets.extend(extra_values.iter().filter(|v| v.expose().len() >= 4));
         for (key, value) in extra {
             if !body.iter().any(|(k, _)| k == key) {
                 body.push((key.as_str(), value.clone()));
@@ -279,7 +284,10 @@ pub fn interpret(
     let fields = parse_body(content_type, body);
     let provider_text = |v: &Value| text(v).map(|t| printable(&redact(&t, secrets)));
     if let Some(fields) = &fields
-        && let Some(error) = fields.get("error").and_then(provider_text)
+        && let Some(error) = fields
+            .get("error")
+            .and_then(provider_text)
+            .filter(|e| !e.trim().is_empty())
     {
         return Err(Error::TokenEndpoint {
             url: url.into(),
@@ -290,38 +298,23 @@ pub fn interpret(
         });
     }
     if !(200..300).contains(&status) {
-        // An error page says what went wrong; show its start. (Never done for a 2xx body,
-        // which may hold fresh tokens we cannot parse and so cannot redact.)
-        let cut = body.len().min(SNIPPET);
-        let s = String::from_utf8_lossy(&body[..cut]);
-        let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        // An error page says what went wrong; show its start, with what we sent redacted.
         return Err(Error::TokenHttp {
             url: url.into(),
             status,
             content_type: content_type.into(),
-            snippet: if s.is_empty() {
-                "(empty body)".into()
-            } else {
-                printable(&redact(&s, secrets))
-            },
+            snippet: snippet(body, |s| redact(s, secrets)),
         });
     }
     let Some(mut fields) = fields else {
         // Often a login page at the wrong URL; its start says so. But a success body may
         // hold fresh tokens in a shape we cannot parse, so token-like words are masked too.
-        let cut = body.len().min(SNIPPET);
-        let start = String::from_utf8_lossy(&body[..cut]);
-        let start = start.split_whitespace().collect::<Vec<_>>().join(" ");
         return Err(Error::TokenResponse {
             url: url.into(),
             message: format!(
                 "expected JSON or a form body, got {content_type} ({} bytes): {}",
                 body.len(),
-                if start.is_empty() {
-                    "(empty body)".into()
-                } else {
-                    printable(&mask_token_like(&redact(&start, secrets)))
-                }
+                snippet(body, |s| mask_token_like(&redact(s, secrets)))
             ),
         });
     };
@@ -343,11 +336,19 @@ pub fn interpret(
         }
     };
     // `expires` (an old alias) and `created_at` stay in the account as the provider sent them.
-    let expires_in = fields
+    let mut warnings = Vec::new();
+    let raw_expires_in = fields
         .shift_remove("expires_in")
-        .as_ref()
-        .or_else(|| fields.get("expires"))
-        .and_then(seconds);
+        .or_else(|| fields.get("expires").cloned());
+    let expires_in = raw_expires_in.as_ref().and_then(seconds);
+    if let (Some(raw), None) = (&raw_expires_in, expires_in)
+        && !raw.is_null()
+    {
+        warnings.push(format!(
+            "the provider's expires_in {} is not a number of seconds, so no expiry was stored",
+            printable(&raw.to_string())
+        ));
+    }
     let created_at = fields.get("created_at").and_then(seconds);
     let token_type = fields.shift_remove("token_type").as_ref().and_then(text);
     let refresh_token = match fields.shift_remove("refresh_token") {
@@ -373,6 +374,7 @@ pub fn interpret(
         created_at,
         scope,
         extra: fields,
+        warnings,
     })
 }
 
@@ -383,7 +385,10 @@ fn parse_body(content_type: &str, body: &[u8]) -> Option<Map<String, Value>> {
         if let Ok(Value::Object(map)) = serde_json::from_slice(body) {
             return Some(map);
         }
-        return None;
+        if trimmed.starts_with(b"{") {
+            return None;
+        }
+        // Said JSON, sent a form (a provider's content type, or a configured one, can be wrong).
     }
     let looks_like_form = content_type.contains("x-www-form-urlencoded")
         || (!trimmed.is_empty()
@@ -414,7 +419,15 @@ fn seconds(v: &Value) -> Option<u64> {
         Value::Number(n) => n
             .as_u64()
             .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<u64>().ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f.round() as u64)
+            })
+        }
         _ => None,
     }
 }
@@ -433,21 +446,47 @@ fn redact(text: &str, secrets: &[&Secret]) -> String {
     out
 }
 
-/// Masks every word that could be a credential we did not know of: a run of 16 or more
-/// token characters mixing letters and digits, or any such run of 32 or more. Kept: its first
-/// four characters and its length, as `Secret::mask` shows a token.
+/// The body's start for an error message: `clean` applied to the whole body first (so a
+/// secret that straddles the cut is still caught), then cut to `SNIPPET` bytes, whitespace
+/// folded, control characters escaped.
+fn snippet(body: &[u8], clean: impl Fn(&str) -> String) -> String {
+    let whole = clean(&String::from_utf8_lossy(body));
+    let mut cut = whole.len().min(SNIPPET);
+    while !whole.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let folded = whole[..cut]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if folded.is_empty() {
+        "(empty body)".into()
+    } else {
+        printable(&folded)
+    }
+}
+
+/// Masks every word that could be a credential we did not know of. A word is any run of
+/// characters other than whitespace and the punctuation that delimits values in JSON, HTML
+/// and forms, so percent-encoded or escaped tokens stay whole. Masked, as `Secret::mask`
+/// masks a token (its first four characters and its length): any word of 24 or more
+/// characters, of 12 or more unless it is a lower-case identifier (`refresh_token`), of 8 or
+/// more with a digit. What stays readable is markup, field names and prose.
 fn mask_token_like(text: &str) -> String {
-    let is_token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    let delimiter = |c: char| c.is_whitespace() || "<>\"'{}[](),;&=".contains(c);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find(is_token_char) {
+    while let Some(start) = rest.find(|c: char| !delimiter(c)) {
         out.push_str(&rest[..start]);
         let run = &rest[start..];
-        let len = run.find(|c: char| !is_token_char(c)).unwrap_or(run.len());
+        let len = run.find(delimiter).unwrap_or(run.len());
         let word = &run[..len];
-        let mixed = word.contains(|c: char| c.is_ascii_digit())
-            && word.contains(|c: char| c.is_ascii_alphabetic());
-        if (len >= 16 && mixed) || len >= 32 {
+        let chars = word.chars().count();
+        let identifier = word
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-');
+        let digits = word.contains(|c: char| c.is_ascii_digit());
+        if chars >= 24 || (chars >= 12 && !identifier) || (chars >= 8 && digits) {
             out.push_str(&crate::secret::mask(word));
         } else {
             out.push_str(word);
@@ -597,7 +636,7 @@ mod tests {
         assert!(
             msg.contains("application/json")
                 && msg.contains("bytes")
-                && msg.contains(r#"{"access_token":"fres…"#),
+                && msg.contains(r#"{"access_token":"fres… (18 chars)","refresh_token":"Zm9v…"#),
             "{msg}"
         );
     }
@@ -614,15 +653,102 @@ mod tests {
     }
 
     #[test]
-    fn token_like_words_are_masked_and_others_kept() {
-        assert_eq!(
-            mask_token_like("authorization_code gho_16C7e42F292c6912E7710c838347Ae178B4a ok"),
-            format!(
-                "authorization_code {} ok",
-                crate::secret::mask("gho_16C7e42F292c6912E7710c838347Ae178B4a")
-            )
+    fn token_like_words_are_masked_whatever_their_alphabet_and_markup_is_kept() {
+        let m = crate::secret::mask;
+        for (text, masked) in [
+            (
+                "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+                m("gho_16C7e42F292c6912E7710c838347Ae178B4a"),
+            ),
+            (
+                "access_token=Zm9v%2BYmFy%2FYmF6cXV4%3D%3D&scope=a b",
+                format!(
+                    "access_token={}&scope=a b",
+                    m("Zm9v%2BYmFy%2FYmF6cXV4%3D%3D")
+                ),
+            ),
+            (
+                r#"{"t":"ab12\/cd34\/ef56"}"#,
+                format!(r#"{{"t":"{}"}}"#, m(r"ab12\/cd34\/ef56")),
+            ),
+            (
+                "abcdefghijklmnopqrstuvwxyzABCDE",
+                m("abcdefghijklmnopqrstuvwxyzABCDE"),
+            ),
+            ("123456789012345678901234", m("123456789012345678901234")),
+            ("abc123XYZ789def", m("abc123XYZ789def")),
+            ("tok:en!with*odd~chars", m("tok:en!with*odd~chars")),
+            (
+                "<title>Sign in to Example</title>",
+                "<title>Sign in to Example</title>".into(),
+            ),
+            ("short a1b2c3 words", "short a1b2c3 words".into()),
+        ] {
+            assert_eq!(mask_token_like(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_secret_across_the_snippet_cut_is_still_redacted() {
+        let secret = Secret::new("fake-client-secret-straddling");
+        let body = format!("{}{}", "x ".repeat(95), secret.expose());
+        let e = interpret("http://t", 400, "text/plain", body.as_bytes(), &[&secret]).unwrap_err();
+        assert!(!e.to_string().contains("fake-client"), "{e}");
+        let e = interpret("http://t", 200, "text/plain", body.as_bytes(), &[]).unwrap_err();
+        assert!(!e.to_string().contains("fake-client-se"), "{e}");
+    }
+
+    #[test]
+    fn only_the_first_200_bytes_are_shown() {
+        let body = format!("<p>{}</p><p>TAIL</p>", "word ".repeat(60));
+        let e = interpret("http://t", 502, "text/html", body.as_bytes(), &[]).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("<p>word word") && !msg.contains("TAIL"),
+            "{msg}"
         );
-        assert_eq!(mask_token_like("short a1b2c3 words"), "short a1b2c3 words");
+    }
+
+    #[test]
+    fn a_form_body_under_a_json_content_type_is_still_read() {
+        let r = ok(
+            "application/json",
+            "access_token=fake-form-token&token_type=bearer",
+        );
+        assert_eq!(r.access_token.expose(), "fake-form-token");
+    }
+
+    #[test]
+    fn an_empty_error_field_is_no_error() {
+        let r = ok("application/json", r#"{"access_token":"a","error":""}"#);
+        assert_eq!(r.access_token.expose(), "a");
+    }
+
+    #[test]
+    fn expires_in_as_a_decimal_string_is_read_and_garbage_is_reported() {
+        assert_eq!(
+            ok(
+                "application/json",
+                r#"{"access_token":"a","expires_in":"3600.0"}"#
+            )
+            .expires_in,
+            Some(3600)
+        );
+        let r = ok(
+            "application/json",
+            r#"{"access_token":"a","expires_in":"soon"}"#,
+        );
+        assert_eq!(r.expires_in, None);
+        assert!(
+            r.warnings[0].contains("expires_in \"soon\" is not a number of seconds"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            ok("application/json", r#"{"access_token":"a"}"#)
+                .warnings
+                .is_empty()
+        );
     }
 
     #[test]

@@ -99,6 +99,92 @@ fn an_expired_token_is_refreshed_saved_and_printed() {
 }
 
 #[test]
+fn a_token_with_90_seconds_left_is_printed_as_is() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-90s-access-0001", "refreshToken": "fake-unused", "expiresAt": in_secs(90)}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.stdout, "fake-90s-access-0001\n");
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
+}
+
+#[test]
+fn a_valid_token_needs_no_choice_among_several_authorizations() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["authorizations"] = json!([
+        authorization(&stub, "first"),
+        authorization(&stub, "second")
+    ]);
+    cfg["testAccounts"]["development"] =
+        json!({"accessToken": "fake-shared-access-0001", "expiresAt": in_secs(3600)});
+    let project = Project::new(&cfg);
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(done.stdout, "fake-shared-access-0001\n");
+}
+
+#[test]
+fn an_unreadable_expires_at_is_refreshed_and_written_properly() {
+    let stub = Stub::start(Behaviour::default());
+    let refresh = stub.issue_refresh_token();
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-unknown-age", "refreshToken": refresh, "expiresAt": "tomorrow"}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    let at = project.account("development")["expiresAt"].clone();
+    assert!(clock::parse_rfc3339(at.as_str().unwrap()).is_some(), "{at}");
+}
+
+#[test]
+fn an_unreadable_expires_at_with_no_refresh_token_says_so() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-unknown-age", "expiresAt": 1999999999}),
+    );
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 5);
+    assert_has(
+        &done.stderr,
+        "its expiresAt 1999999999 is not an RFC 3339 time such as 2026-01-31T12:00:00Z, and there is no refresh token",
+    );
+}
+
+#[test]
+fn hints_repeat_the_file_authorization_and_account_the_user_named() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    cfg["testAccounts"]["compliance"] = json!({"accessToken": "fake-stale", "refreshToken": "fake-revoked", "expiresAt": in_secs(-1)});
+    let project = Project::new(&cfg);
+    std::fs::rename(&project.path, project.dir.path().join("my conf.json")).unwrap();
+    let done = token(
+        &project,
+        &stub,
+        &[
+            "--config",
+            "my conf.json",
+            "-a",
+            "oauth2",
+            "-t",
+            "compliance",
+        ],
+    );
+    assert_eq!(done.code, 5, "{}", done.all());
+    assert_has(
+        &done.stderr,
+        "hint: log in again with: integration-cli oauth2 --config 'my conf.json' -a oauth2 -t compliance --reauth\n",
+    );
+}
+
+#[test]
 fn a_token_within_60_seconds_of_expiry_is_refreshed() {
     let stub = Stub::start(Behaviour::default());
     let refresh = stub.issue_refresh_token();
@@ -194,8 +280,12 @@ fn an_expired_token_without_a_refresh_token_exits_5_naming_the_account() {
     let done = token(&project, &stub, &["-t", "compliance"]);
     assert_eq!(done.code, 5);
     assert_eq!(done.stdout, "");
-    assert_has(&done.stderr, "it has expired and there is no refresh token");
-    assert_has(&done.stderr, "integration-cli oauth2 -t compliance");
+    assert_has(&done.stderr, "it expired at ");
+    assert_has(&done.stderr, ", and there is no refresh token");
+    assert_has(
+        &done.stderr,
+        "hint: log in first with: integration-cli oauth2 -t compliance\n",
+    );
 }
 
 #[test]
@@ -271,6 +361,7 @@ fn help_shows_the_script_use_and_exit_codes() {
     assert_has(&help, "$(integration-cli token)");
     assert_has(&help, "5 a browser login is needed");
     assert_has(&help, "--test-account");
+    assert_has(&help, "[default: 30]");
     let top = std::process::Command::new(BIN)
         .arg("--help")
         .output()

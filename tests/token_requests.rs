@@ -125,6 +125,20 @@ fn client_credentials_token_is_reused_while_valid_and_requested_again_near_expir
 }
 
 #[test]
+fn client_credentials_token_with_90_seconds_left_is_kept() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = cc_config(&stub, &[]);
+    let at = clock::rfc3339(SystemTime::now() + Duration::from_secs(90));
+    cfg["testAccounts"]["development"] =
+        json!({"accessToken": "fake-cc-token-90s", "expiresAt": at});
+    let project = Project::new(&cfg);
+    let done = project.run(&stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_has(&done.stdout, "still valid");
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
+}
+
+#[test]
 fn client_credentials_token_past_its_expiry_is_requested_again() {
     let stub = Stub::start(Behaviour::default());
     let mut cfg = cc_config(&stub, &[]);
@@ -352,30 +366,34 @@ fn a_form_encoded_response_like_githubs_is_parsed_and_json_was_asked_for() {
 }
 
 #[test]
-fn a_body_sent_as_text_plain_is_read_as_the_response_content_type_says() {
-    let stub = Stub::start(Behaviour {
-        token_failure: Some((
-            200,
-            "text/plain".into(),
-            "access_token=fake-plain-access-0001&token_type=bearer&expires_in=60".into(),
-        )),
-        ..Behaviour::default()
-    });
-    stub.remember("fake-plain-access-0001");
-    let project = Project::new(&cc_config(
-        &stub,
-        &[(
-            "responseContentType",
-            json!("application/x-www-form-urlencoded"),
-        )],
-    ));
-    let done = project.run(&stub, &[]);
+fn response_content_type_decides_how_an_ambiguous_body_is_read() {
+    // A form body with a raw space is not recognisable as a form on its own; the setting is
+    // what makes it readable, as the run without it shows.
+    let body =
+        "access_token=fake-plain-access-0001&token_type=bearer&scope=read write&expires_in=60";
+    let run = |settings: &[(&str, Value)]| {
+        let stub = Stub::start(Behaviour {
+            token_failure: Some((200, "text/plain".into(), body.into())),
+            ..Behaviour::default()
+        });
+        stub.remember("fake-plain-access-0001");
+        let project = Project::new(&cc_config(&stub, settings));
+        let done = project.run(&stub, &[]);
+        (done, project.account("development"))
+    };
+    let (done, account) = run(&[(
+        "responseContentType",
+        json!("application/x-www-form-urlencoded"),
+    )]);
     assert_eq!(done.code, 0, "{}", done.all());
-    assert_eq!(
-        project.account("development")["accessToken"],
-        "fake-plain-access-0001"
-    );
-    assert_eq!(project.account("development")["expiresIn"], 60);
+    assert_eq!(account["accessToken"], "fake-plain-access-0001");
+    assert_eq!(account["scope"], "read write");
+    assert_eq!(account["expiresIn"], 60);
+
+    let (done, account) = run(&[]);
+    assert_eq!(done.code, 1, "{}", done.all());
+    assert_has(&done.stderr, "expected JSON or a form body, got text/plain");
+    assert_eq!(account, json!({}));
 }
 
 #[test]
@@ -392,6 +410,23 @@ fn expires_in_as_a_numeric_string_sets_the_expiry() {
     let account = project.account("development");
     assert_eq!(account["expiresIn"], 7200);
     assert_expires_in(expiry(&account), before, 7200);
+}
+
+#[test]
+fn an_unreadable_expires_in_is_reported_and_no_expiry_stored() {
+    let (_, project, done) = cc_run(
+        Behaviour {
+            expires_in: json!("soon"),
+            ..Behaviour::default()
+        },
+        &[],
+    );
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_has(
+        &done.stderr,
+        "warning: the provider's expires_in \"soon\" is not a number of seconds, so no expiry was stored",
+    );
+    assert!(project.account("development").get("expiresAt").is_none());
 }
 
 #[test]
@@ -523,10 +558,55 @@ fn a_body_neither_json_nor_form_shows_its_type_and_start_with_tokens_masked() {
 }
 
 #[test]
+fn request_parameters_echoed_in_an_error_page_are_redacted() {
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((
+            400,
+            "text/plain".into(),
+            "bad request: assertion=fake-assertion-value-0001 was not accepted".into(),
+        )),
+        ..Behaviour::default()
+    });
+    stub.remember("fake-assertion-value-0001");
+    let project = Project::new(&cc_config(
+        &stub,
+        &[(
+            "tokenRequestParameters",
+            json!({"assertion": "fake-assertion-value-0001"}),
+        )],
+    ));
+    let done = project.run(&stub, &[]);
+    assert_eq!(done.code, 1);
+    assert_has(&done.stderr, "assertion=[redacted] was not accepted");
+}
+
+#[test]
 fn a_5xx_is_reported_with_its_status() {
     let done = refused(503, "text/plain", "upstream unavailable");
-    assert_has(&done.stderr, "503");
-    assert_has(&done.stderr, "upstream unavailable");
+    assert_has(
+        &done.stderr,
+        "/token answered 503 (text/plain): upstream unavailable",
+    );
+}
+
+#[test]
+fn a_200_with_a_form_body_under_a_json_content_type_is_still_read() {
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((
+            200,
+            "application/json".into(),
+            "access_token=fake-mislabelled-0001&token_type=bearer".into(),
+        )),
+        ..Behaviour::default()
+    });
+    stub.remember("fake-mislabelled-0001");
+    let project = Project::new(&cc_config(&stub, &[]));
+    let done = project.run(&stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(
+        project.account("development")["accessToken"],
+        "fake-mislabelled-0001"
+    );
 }
 
 #[test]

@@ -34,6 +34,37 @@ pub struct Options {
     pub reauth: bool,
 }
 
+impl Options {
+    /// The `oauth2` command that logs this test account in, as the user would type it: the
+    /// hint after an error must not send them to another account or file.
+    pub fn login_command(&self, reauth: bool) -> String {
+        let quote = |v: &str| {
+            if !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c))
+            {
+                v.to_string()
+            } else {
+                format!("'{}'", v.replace('\'', r"'\''"))
+            }
+        };
+        let mut command = String::from("integration-cli oauth2");
+        if self.config != std::path::Path::new(".unito.json") {
+            command += &format!(" --config {}", quote(&self.config.to_string_lossy()));
+        }
+        if let Some(a) = &self.authorization {
+            command += &format!(" -a {}", quote(a));
+        }
+        if self.test_account != "development" {
+            command += &format!(" -t {}", quote(&self.test_account));
+        }
+        if reauth {
+            command += " --reauth";
+        }
+        crate::error::printable(&command)
+    }
+}
+
 /// The outside world, as the flow sees it.
 pub struct Deps<'a> {
     pub browser: &'a dyn Browser,
@@ -134,7 +165,11 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
             Err(Error::TokenEndpoint {
                 error, description, ..
             }) if error == "invalid_grant" => {
-                let refused = Error::RefreshRejected { error, description };
+                let refused = Error::RefreshRejected {
+                    error,
+                    description,
+                    retry: opts.login_command(true),
+                };
                 if deps.critical.stop_requested() {
                     deps.terminal.warn(&refused.to_string());
                     return Err(Error::Interrupted);
@@ -155,11 +190,14 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
 /// `EXPIRY_MARGIN` of it. Never opens a browser; when only a login would help, says so.
 pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
     let project = Project::load(&opts.config)?;
+    // Test accounts are the file's, not an authorization's: a usable token needs no choice,
+    // and a script with several authorizations gets it without `-a`.
+    let stale = match stored_token(&project, &opts.test_account, deps.clock) {
+        Stored::Usable(token) => return Ok(token),
+        Stored::Stale(why) => why,
+    };
     let (name, config) =
         select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
-    if let Some(token) = usable_token(&project, &opts.test_account, deps.clock) {
-        return Ok(token);
-    }
     let endpoint = endpoint(&config, &opts.config, deps)?;
     let tokens = TokenClient::new(opts.token_timeout);
     let ctx = Ctx {
@@ -170,29 +208,28 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
         endpoint: &endpoint,
         tokens: &tokens,
     };
-    let needs_login = |reason: &str| Error::NeedsLogin {
+    let needs_login = |reason: String| Error::NeedsLogin {
         test_account: opts.test_account.clone(),
-        reason: reason.into(),
+        reason,
+        retry: opts.login_command(false),
     };
     match config.grant_type.as_str() {
         "client_credentials" => ctx.client_credentials().await?,
         "authorization_code" => match ctx.refresh(true).await {
             Ok(true) => {}
             Ok(false) => {
-                let has_token = project
-                    .test_account(&opts.test_account)
-                    .and_then(|a| a.get("accessToken"))
-                    .is_some();
-                return Err(needs_login(if has_token {
-                    "it has expired and there is no refresh token"
-                } else {
-                    "none is stored"
-                }));
+                return Err(needs_login(format!(
+                    "{stale}, and there is no refresh token"
+                )));
             }
             Err(Error::TokenEndpoint {
                 error, description, ..
             }) if error == "invalid_grant" => {
-                return Err(Error::RefreshRejected { error, description });
+                return Err(Error::RefreshRejected {
+                    error,
+                    description,
+                    retry: opts.login_command(true),
+                });
             }
             Err(e) => return Err(e),
         },
@@ -209,24 +246,49 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
         .and_then(|v| v.as_str())
         .filter(|t| !t.is_empty())
         .map(|t| Secret::new(t.to_string()))
-        .ok_or_else(|| needs_login("none is stored"))
+        .ok_or_else(|| needs_login("none is stored".into()))
 }
 
-/// The stored access token, unless it has expired or is about to. A token without an
-/// `expiresAt` is taken as valid: the provider did not say otherwise.
-fn usable_token(project: &Project, test_account: &str, clock: &dyn Clock) -> Option<Secret> {
-    let account = project.test_account(test_account)?;
-    let token = account
-        .get("accessToken")?
-        .as_str()
-        .filter(|t| !t.is_empty())?;
-    if let Some(at) = account.get("expiresAt") {
-        let at = at.as_str().and_then(crate::clock::parse_rfc3339)?;
-        if at <= clock.now() + EXPIRY_MARGIN {
-            return None;
-        }
+/// What the test account holds, as far as using it now goes.
+enum Stored {
+    Usable(Secret),
+    /// Why not, in words for an error message.
+    Stale(String),
+}
+
+/// The stored access token, unless it has expired or is within `EXPIRY_MARGIN` of it. A
+/// token without an `expiresAt` is taken as valid: the provider did not say otherwise. One
+/// whose `expiresAt` cannot be read is treated as stale, so a refresh writes a good one.
+fn stored_token(project: &Project, test_account: &str, clock: &dyn Clock) -> Stored {
+    let Some(account) = project.test_account(test_account) else {
+        return Stored::Stale("none is stored".into());
+    };
+    let Some(token) = account
+        .get("accessToken")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+    else {
+        return Stored::Stale("none is stored".into());
+    };
+    match account.get("expiresAt") {
+        None => Stored::Usable(Secret::new(token.to_string())),
+        Some(raw) => match raw.as_str().and_then(crate::clock::parse_rfc3339) {
+            None => Stored::Stale(format!(
+                "its expiresAt {} is not an RFC 3339 time such as 2026-01-31T12:00:00Z",
+                crate::error::printable(&raw.to_string())
+            )),
+            Some(at) if at <= clock.now() + EXPIRY_MARGIN => Stored::Stale(format!(
+                "it {} at {}",
+                if at > clock.now() {
+                    "expires"
+                } else {
+                    "expired"
+                },
+                crate::clock::rfc3339(at)
+            )),
+            Some(_) => Stored::Usable(Secret::new(token.to_string())),
+        },
     }
-    Some(Secret::new(token.to_string()))
 }
 
 /// The pieces every step needs, borrowed for the length of one run.
@@ -248,7 +310,8 @@ impl Ctx<'_> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         if only_if_stale
-            && usable_token(&project, &self.opts.test_account, self.deps.clock).is_some()
+            && let Stored::Usable(_) =
+                stored_token(&project, &self.opts.test_account, self.deps.clock)
         {
             return Ok(true);
         }

@@ -88,6 +88,9 @@ pub fn save_locked(
     let old_refresh = project.refresh_token(name).map(str::to_string);
     let account = merged(old, t, ctx.deps.clock, source);
     project.save_test_account(name, &account)?;
+    for warning in &t.warnings {
+        ctx.deps.terminal.warn(warning);
+    }
 
     let refresh = match (&t.refresh_token, &old_refresh) {
         (Some(new), Some(old)) if new.expose() != old => "rotated, new one saved",
@@ -169,6 +172,7 @@ mod tests {
             created_at: None,
             scope: None,
             extra: Map::new(),
+            warnings: Vec::new(),
         }
     }
 
