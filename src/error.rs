@@ -133,6 +133,18 @@ pub enum Error {
         retry: String,
     },
 
+    #[error("a tunnel needs an ngrok authtoken, and NGROK_AUTHTOKEN is not set")]
+    TunnelNoAuthtoken,
+
+    #[error("could not open the ngrok tunnel: {detail}")]
+    TunnelConnect { detail: String },
+
+    #[error("ngrok did not open the tunnel within {secs} s")]
+    TunnelTimeout { secs: u64 },
+
+    #[error("the tunnel closed while waiting for the browser ({reason}); nothing was saved")]
+    TunnelClosed { reason: String },
+
     #[error("cancelled")]
     Interrupted,
 
@@ -231,6 +243,20 @@ impl Error {
                 "check the tokenUrl and your network connection, then run again.".into()
             }
             Error::RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
+            Error::TunnelNoAuthtoken => "copy your authtoken from \
+                https://dashboard.ngrok.com/get-started/your-authtoken and run: \
+                export NGROK_AUTHTOKEN=<token>"
+                .into(),
+            Error::TunnelConnect { .. } => "live tunnels need internet access; check \
+                NGROK_AUTHTOKEN, and that a --tunnel-domain (NGROK_DOMAIN) is reserved on your ngrok \
+                account"
+                .into(),
+            Error::TunnelTimeout { .. } => "live tunnels need internet access; on a slow \
+                network raise --tunnel-timeout"
+                .into(),
+            Error::TunnelClosed { .. } => "run the command again to open a new tunnel (with a \
+                random ngrok domain, register its new redirect URL with the provider first)"
+                .into(),
             Error::NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
             Error::Io { .. } | Error::NotOAuth2 { .. } | Error::Interrupted | Error::Terminal(_) => {
                 return None;

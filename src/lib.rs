@@ -10,4 +10,5 @@ pub mod flow;
 pub mod project;
 pub mod secret;
 pub mod token;
+pub mod tunnel;
 pub mod ui;

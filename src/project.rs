@@ -53,6 +53,10 @@ pub struct OAuth2Config {
     pub authorization_parameters: Vec<(String, String)>,
     pub token_request_parameters: Vec<(String, String)>,
     pub refresh_request_parameters: Vec<(String, String)>,
+    /// integration-cli extension: log in through a tunnel, as `--tunnel` does.
+    pub tunnel: bool,
+    /// integration-cli extension: the reserved tunnel domain, as `--tunnel-domain`.
+    pub tunnel_domain: Option<String>,
 }
 
 /// Parameter values may be credentials a provider wants beside the client secret (an API key,
@@ -83,6 +87,8 @@ impl fmt::Debug for OAuth2Config {
                 "refresh_request_parameters",
                 &names(&self.refresh_request_parameters),
             )
+            .field("tunnel", &self.tunnel)
+            .field("tunnel_domain", &self.tunnel_domain)
             .finish_non_exhaustive()
     }
 }
@@ -223,6 +229,12 @@ impl Project {
             authorization_parameters: params("authorizationParameters")?,
             token_request_parameters: params("tokenRequestParameters")?,
             refresh_request_parameters: params("refreshRequestParameters")?,
+            tunnel: match o.get("tunnel") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err(self.invalid(format!("{at}.tunnel must be true or false"))),
+            },
+            tunnel_domain: string("tunnelDomain")?.filter(|s| !s.trim().is_empty()),
             origin: at,
         })
     }

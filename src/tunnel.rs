@@ -1,0 +1,135 @@
+//! A public HTTPS address for the loopback callback server, for providers that refuse a
+//! loopback redirect. The flow sees only the `Tunnel` trait, so its tests run with a double
+//! that forwards on loopback; the real one is an ngrok HTTP endpoint. The callback server
+//! itself still listens on 127.0.0.1 only: the tunnel connects to it from this machine.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result, printable};
+use crate::secret::Secret;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+pub trait Tunnel {
+    /// Opens a public endpoint that forwards to `target` (`http://127.0.0.1:PORT`), on
+    /// `domain` when one is reserved, so the registered redirect URL stays the same.
+    fn open<'a>(
+        &'a self,
+        target: &'a Url,
+        domain: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>>;
+}
+
+/// A tunnel that is forwarding; dropping it closes it.
+pub trait OpenTunnel {
+    /// Its public base URL, such as `https://example.ngrok.app`, without a trailing slash.
+    fn url(&self) -> &str;
+    /// Resolves if the tunnel stops forwarding, with why.
+    fn closed(&mut self) -> BoxFuture<'_, String>;
+}
+
+/// ngrok, through its agent SDK. Nothing touches the network before the authtoken is known.
+pub struct Ngrok {
+    /// `NGROK_AUTHTOKEN`.
+    pub authtoken: Option<Secret>,
+    /// `NGROK_SERVER_ADDR`: another ngrok server (dedicated ingress; tests).
+    pub server_addr: Option<String>,
+    /// How long connecting and opening the endpoint may take together.
+    pub connect_timeout: Duration,
+}
+
+impl Tunnel for Ngrok {
+    fn open<'a>(
+        &'a self,
+        target: &'a Url,
+        domain: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
+        Box::pin(async move {
+            let authtoken = self
+                .authtoken
+                .as_ref()
+                .filter(|t| !t.expose().trim().is_empty())
+                .ok_or(Error::TunnelNoAuthtoken)?;
+            let secs = self.connect_timeout.as_secs().max(1);
+            let opened = tokio::time::timeout(self.connect_timeout, async {
+                use ngrok::config::ForwarderBuilder;
+                use ngrok::prelude::*;
+
+                let mut builder = ngrok::Session::builder();
+                builder.authtoken(authtoken.expose().trim());
+                if let Some(addr) = &self.server_addr {
+                    builder
+                        .server_addr(addr.clone())
+                        .map_err(|e| self.failed(authtoken, &e))?;
+                }
+                let session = builder
+                    .connect()
+                    .await
+                    .map_err(|e| self.failed(authtoken, &e))?;
+                let mut endpoint = session.http_endpoint();
+                if let Some(domain) = domain {
+                    endpoint.domain(domain);
+                }
+                let forwarder = endpoint
+                    .listen_and_forward(target.clone())
+                    .await
+                    .map_err(|e| self.failed(authtoken, &e))?;
+                let url = forwarder.url().trim_end_matches('/').to_string();
+                Ok::<_, crate::error::Error>(NgrokTunnel {
+                    url,
+                    forwarder,
+                    _session: session,
+                })
+            })
+            .await
+            .map_err(|_| Error::TunnelTimeout { secs })??;
+            Ok(Box::new(opened) as Box<dyn OpenTunnel>)
+        })
+    }
+}
+
+impl Ngrok {
+    /// ngrok's own words, innermost cause included, with the authtoken taken out.
+    fn failed(&self, authtoken: &Secret, e: &dyn std::error::Error) -> Error {
+        let mut detail = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !detail.contains(&text) {
+                detail = format!("{detail}: {text}");
+            }
+            cause = c.source();
+        }
+        let detail = detail.replace(authtoken.expose().trim(), "[redacted]");
+        Error::TunnelConnect {
+            detail: printable(&detail),
+        }
+    }
+}
+
+struct NgrokTunnel {
+    url: String,
+    forwarder: ngrok::forwarder::Forwarder<ngrok::tunnel::HttpTunnel>,
+    /// Held so the session lives as long as the endpoint.
+    _session: ngrok::Session,
+}
+
+impl OpenTunnel for NgrokTunnel {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn closed(&mut self) -> BoxFuture<'_, String> {
+        Box::pin(async move {
+            match self.forwarder.join().await {
+                Ok(Ok(())) => "ngrok ended the tunnel".to_string(),
+                Ok(Err(e)) => printable(&e.to_string()),
+                Err(e) => printable(&e.to_string()),
+            }
+        })
+    }
+}
