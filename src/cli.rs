@@ -43,11 +43,14 @@ pub enum Command {
             integration-cli oauth2 -t compliance          fill the compliance test account\n  \
             integration-cli oauth2 -a github-dev          use the authorization named github-dev\n  \
             OAUTH2_PORT=8080 integration-cli oauth2       receive the callback on port 8080\n  \
+            integration-cli oauth2 --tunnel               receive it through a public ngrok tunnel\n  \
             integration-cli oauth2 --no-browser           print the login URL instead of opening it\n\n\
             Environment:\n  \
             OAUTH2_PORT           callback port when --port is not given (default 9002)\n  \
             UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \
-            BROWSER               program that opens the login URL (default: the desktop's browser)\n\n\
+            BROWSER               program that opens the login URL (default: the desktop's browser)\n  \
+            NGROK_AUTHTOKEN       ngrok authtoken, for --tunnel\n  \
+            NGROK_DOMAIN          reserved ngrok domain, for --tunnel (as --tunnel-domain)\n\n\
             Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
             4 timed out waiting for the browser, 5 a browser login is needed (refresh token \
             refused with --no-browser and no terminal), 130 cancelled."
@@ -138,4 +141,21 @@ pub struct Oauth2Args {
     /// Log in again even if a refresh token is stored
     #[arg(long)]
     pub reauth: bool,
+
+    /// Receive the callback through a public ngrok tunnel (needs NGROK_AUTHTOKEN)
+    ///
+    /// For providers that accept only an HTTPS redirect URL registered in advance. The
+    /// redirect URL becomes https://<tunnel>/callback; register it with the provider. An
+    /// authorization can ask for this itself with "tunnel": true.
+    #[arg(long)]
+    pub tunnel: bool,
+
+    /// The ngrok domain reserved for the tunnel, so the registered redirect URL stays the same
+    #[arg(long, value_name = "DOMAIN", env = "NGROK_DOMAIN")]
+    pub tunnel_domain: Option<String>,
+
+    /// Seconds to wait for ngrok to open the tunnel
+    #[arg(long, value_name = "SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub tunnel_timeout: u64,
 }

@@ -8,7 +8,8 @@ use clap::Parser;
 
 use integration_cli::cli::{Cli, Command, Oauth2Args, Target};
 use integration_cli::error::{Error, Result, exit};
-use integration_cli::{browser, clock, flow, ui};
+use integration_cli::secret::Secret;
+use integration_cli::{browser, clock, flow, tunnel, ui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,6 +34,11 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Oauth2(args) => {
             let env = |name: &str| std::env::var(name).ok();
+            let tunnel = tunnel::Ngrok {
+                authtoken: env("NGROK_AUTHTOKEN").map(Secret::new),
+                server_addr: env("NGROK_SERVER_ADDR").filter(|a| !a.trim().is_empty()),
+                connect_timeout: Duration::from_secs(args.tunnel_timeout),
+            };
             let opts = oauth2_options(args, &env)?;
             let browser = browser::SystemBrowser {
                 browser_env: env("BROWSER"),
@@ -45,6 +51,7 @@ fn run(cli: Cli) -> Result<()> {
                 terminal: &terminal,
                 env: &env,
                 critical: &critical,
+                tunnel: &tunnel,
             };
             runtime.block_on(cancellable(
                 flow::oauth2(&opts, &deps),
@@ -65,6 +72,12 @@ fn run(cli: Cli) -> Result<()> {
                 terminal: &terminal,
                 env: &env,
                 critical: &critical,
+                // Never used either: no login, no tunnel.
+                tunnel: &tunnel::Ngrok {
+                    authtoken: None,
+                    server_addr: None,
+                    connect_timeout: Duration::from_secs(15),
+                },
             };
             let token =
                 runtime.block_on(cancellable(flow::token(&opts, &deps), &critical, &terminal))?;
@@ -87,6 +100,8 @@ fn options(target: Target) -> flow::Options {
         callback_timeout: Duration::from_secs(300),
         token_timeout: Duration::from_secs(target.token_timeout),
         reauth: false,
+        tunnel: false,
+        tunnel_domain: None,
     }
 }
 
@@ -136,6 +151,8 @@ fn oauth2_options(args: Oauth2Args, env: &dyn Fn(&str) -> Option<String>) -> Res
         open_browser: !args.no_browser,
         callback_timeout: Duration::from_secs(args.timeout),
         reauth: args.reauth,
+        tunnel: args.tunnel,
+        tunnel_domain: args.tunnel_domain.filter(|d| !d.trim().is_empty()),
         ..options(args.target)
     })
 }

@@ -4,124 +4,12 @@
 
 mod support;
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use integration_cli::browser::Browser;
-use integration_cli::clock::{self, Clock};
-use integration_cli::error::Result;
-use integration_cli::flow::{self, Deps, Options};
-use integration_cli::ui::{Terminal, Waiting};
+use integration_cli::clock;
 use serde_json::json;
+use support::fakes::*;
 use support::*;
-
-struct FixedClock(SystemTime);
-impl Clock for FixedClock {
-    fn now(&self) -> SystemTime {
-        self.0
-    }
-}
-
-/// Plays the person at the terminal; when `drive` is set it also opens any login URL it is
-/// shown, as a user on SSH would by copying it.
-#[derive(Default)]
-struct FakeTerminal {
-    interactive: bool,
-    choice: usize,
-    drive: bool,
-    prompts: Mutex<Vec<(String, Vec<String>)>>,
-    said: Mutex<Vec<String>>,
-    results: Mutex<Vec<String>>,
-}
-
-impl Terminal for FakeTerminal {
-    fn interactive(&self) -> bool {
-        self.interactive
-    }
-    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
-        self.prompts
-            .lock()
-            .unwrap()
-            .push((prompt.into(), items.to_vec()));
-        Ok(self.choice)
-    }
-    fn say(&self, message: &str) {
-        if self.drive
-            && let Some(url) = message
-                .split_whitespace()
-                .find(|w| w.starts_with("http") && w.contains("/authorize?"))
-        {
-            let url = url.to_string();
-            std::thread::spawn(move || browse(&url));
-        }
-        self.said.lock().unwrap().push(message.into());
-    }
-    fn warn(&self, message: &str) {
-        self.said
-            .lock()
-            .unwrap()
-            .push(format!("warning: {message}"));
-    }
-    fn result(&self, message: &str) {
-        self.results.lock().unwrap().push(message.into());
-    }
-    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
-        self.said.lock().unwrap().push(message.into());
-        struct Nothing;
-        impl Waiting for Nothing {}
-        Box::new(Nothing)
-    }
-}
-
-struct FakeBrowser {
-    works: bool,
-}
-impl Browser for FakeBrowser {
-    fn open(&self, url: &str) -> std::result::Result<(), String> {
-        if !self.works {
-            return Err("no display".into());
-        }
-        let url = url.to_string();
-        std::thread::spawn(move || browse(&url));
-        Ok(())
-    }
-}
-
-fn options(project: &Project) -> Options {
-    Options {
-        config: project.path.clone(),
-        authorization: None,
-        test_account: "development".into(),
-        port: Some((0, "--port")),
-        open_browser: true,
-        callback_timeout: Duration::from_secs(30),
-        token_timeout: Duration::from_secs(10),
-        reauth: false,
-    }
-}
-
-fn run(
-    opts: &Options,
-    terminal: &FakeTerminal,
-    browser: &FakeBrowser,
-    now: SystemTime,
-) -> Result<()> {
-    let clock = FixedClock(now);
-    let no_env = |_: &str| None;
-    let critical = flow::Critical::default();
-    let deps = Deps {
-        browser,
-        clock: &clock,
-        terminal,
-        env: &no_env,
-        critical: &critical,
-    };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(flow::oauth2(opts, &deps))
-}
 
 #[test]
 fn an_interactive_run_asks_which_authorization_and_the_clock_sets_the_expiry() {

@@ -36,19 +36,31 @@ struct Redirect {
     loopback: Loopback,
     listen_port: u16,
     path: String,
-    /// `None`: ours, `http://127.0.0.1:<port>/callback`, known once the port is bound.
+    /// `None`: ours, `http://127.0.0.1:<port>/callback` (or the tunnel's URL), known once the
+    /// port is bound.
     fixed: Option<String>,
-    /// The fixed URL does not point at this machine: something else must forward it.
+    /// The fixed URL does not point at this machine: a relay (or the tunnel) must send the
+    /// browser on.
     forwarded: bool,
+}
+
+/// The redirect URI for the provider, and, in relay mode, where the relay must send the
+/// browser on (carried in `state`).
+#[derive(Debug, PartialEq)]
+struct Resolved {
+    redirect_uri: String,
+    relay_to: Option<String>,
 }
 
 impl Redirect {
     /// `port`: the one the user chose, and where they said it (`--port` or `OAUTH2_PORT`).
+    /// With a tunnel, the local port is only the tunnel's business: a free one unless named.
     fn plan(
         configured: Option<&str>,
         port: Option<(u16, &'static str)>,
+        tunnel: bool,
     ) -> std::result::Result<Redirect, String> {
-        let chosen = port.map_or(DEFAULT_PORT, |(p, _)| p);
+        let chosen = port.map_or(if tunnel { 0 } else { DEFAULT_PORT }, |(p, _)| p);
         let Some(raw) = configured.filter(|s| !s.is_empty()) else {
             return Ok(Redirect {
                 loopback: Loopback::V4,
@@ -63,6 +75,12 @@ impl Redirect {
             .host_str()
             .and_then(Loopback::from_host)
             .filter(|_| url.scheme() == "http");
+        if loopback.is_some() && tunnel {
+            return Err(format!(
+                "redirectUrl {raw:?} is a loopback URL, which a tunnel cannot serve; remove it to \
+                 use the tunnel's URL, or set the tunnel's (or a relay's) public URL"
+            ));
+        }
         let Some(loopback) = loopback else {
             return Ok(Redirect {
                 loopback: Loopback::V4,
@@ -95,19 +113,48 @@ impl Redirect {
         })
     }
 
-    fn uri(&self, bound_port: u16) -> String {
-        match &self.fixed {
-            Some(u) => u.clone(),
-            None => format!("http://127.0.0.1:{bound_port}{}", self.path),
+    /// Once the port is bound (and the tunnel open): a redirectUrl on the tunnel's own
+    /// address is served directly; any other public one is a relay, which is told in `state`
+    /// where this login listens.
+    fn resolve(&self, bound_port: u16, tunnel_url: Option<&str>) -> Resolved {
+        let here = tunnel_url.map_or_else(
+            || format!("http://127.0.0.1:{bound_port}"),
+            |t| t.trim_end_matches('/').to_string(),
+        );
+        let Some(fixed) = &self.fixed else {
+            return Resolved {
+                redirect_uri: format!("{here}{}", self.path),
+                relay_to: None,
+            };
+        };
+        let same_origin = |a: &str, b: &str| matches!((Url::parse(a), Url::parse(b)), (Ok(a), Ok(b)) if a.origin() == b.origin());
+        let relayed = self.forwarded && !tunnel_url.is_some_and(|t| same_origin(t, fixed));
+        Resolved {
+            redirect_uri: fixed.clone(),
+            relay_to: relayed.then(|| format!("{here}{}", self.path)),
         }
     }
+}
+
+/// `state` in relay mode: the random nonce, a dot, and the URL the relay must send the
+/// browser on to, base64url without padding. The callback compares the whole value in
+/// constant time, so a relay (or anyone) that changes the URL part gets no pass.
+pub fn relay_state(nonce: &str, relay_to: &str) -> String {
+    use base64::Engine;
+    let to = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(relay_to.as_bytes());
+    format!("{nonce}.{to}")
 }
 
 impl Ctx<'_> {
     pub(super) async fn login(&self) -> Result<()> {
         let term = self.deps.terminal;
-        let redirect = Redirect::plan(self.config.redirect_url.as_deref(), self.opts.port)
-            .map_err(|m| self.invalid(m))?;
+        let tunneled = self.opts.tunnel || self.config.tunnel;
+        let redirect = Redirect::plan(
+            self.config.redirect_url.as_deref(),
+            self.opts.port,
+            tunneled,
+        )
+        .map_err(|m| self.invalid(m))?;
 
         // Bind first: a port in use must be reported before any browser opens.
         let from_redirect_url = redirect.fixed.is_some() && !redirect.forwarded;
@@ -117,16 +164,34 @@ impl Ctx<'_> {
             .local_addr()
             .map(|a| a.port())
             .unwrap_or(redirect.listen_port);
-        let redirect_uri = redirect.uri(port);
-        let (url, state, verifier) = self.authorization_url(&redirect_uri)?;
-        let mut server = callback::serve(listeners, redirect.path.clone(), state);
+        let local = format!("http://127.0.0.1:{port}{}", redirect.path);
 
         term.say(&format!(
             "Logging in to authorization \"{}\" for test account \"{}\".",
             self.authorization, self.opts.test_account
         ));
-        let local = format!("http://127.0.0.1:{port}{}", redirect.path);
-        if redirect.forwarded {
+        let mut tunnel = match tunneled {
+            true => Some(self.open_tunnel(port).await?),
+            false => None,
+        };
+        let resolved = redirect.resolve(port, tunnel.as_ref().map(|t| t.url()));
+        let redirect_uri = resolved.redirect_uri.clone();
+        let (url, state, verifier) =
+            self.authorization_url(&redirect_uri, resolved.relay_to.as_deref())?;
+        let mut server = callback::serve(listeners, redirect.path.clone(), state);
+
+        if let Some(to) = &resolved.relay_to {
+            term.say(&format!(
+                "The provider redirects to {redirect_uri}, which must send the browser on to {to} \
+                 (that address travels in the state parameter)."
+            ));
+        } else if let Some(t) = &tunnel {
+            term.say(&format!(
+                "Tunnel open: {} forwards to {local}.\nThe provider must have this redirect URL \
+                 registered: {redirect_uri}",
+                t.url()
+            ));
+        } else if redirect.forwarded {
             term.say(&format!(
                 "The provider will redirect to {redirect_uri}; it must forward the request to {local}."
             ));
@@ -143,15 +208,25 @@ impl Ctx<'_> {
         let arrival = {
             let _spinner = term.waiting(&format!(
                 "Waiting for the provider to redirect to {} (Ctrl-C to cancel)",
-                if redirect.forwarded {
+                if redirect.forwarded && tunnel.is_none() {
                     &local
                 } else {
                     &redirect_uri
                 }
             ));
+            let tunnel_closed = async {
+                match tunnel.as_mut() {
+                    Some(t) => t.closed().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 arrival = server.next() => Some(arrival),
                 _ = tokio::time::sleep(self.opts.callback_timeout) => None,
+                reason = tunnel_closed => {
+                    server.shutdown().await;
+                    return Err(Error::TunnelClosed { reason });
+                }
             }
         };
         let arrival = match arrival {
@@ -193,12 +268,33 @@ impl Ctx<'_> {
             },
         };
         let _ = arrival.reply.send(page);
+        // The last page travels back through the tunnel: close it only after the server.
         server.shutdown().await;
+        drop(tunnel);
         outcome
     }
 
+    /// Opens the tunnel to the bound callback server, on the reserved domain if one is set.
+    async fn open_tunnel(&self, port: u16) -> Result<Box<dyn crate::tunnel::OpenTunnel>> {
+        let domain = self
+            .opts
+            .tunnel_domain
+            .as_deref()
+            .or(self.config.tunnel_domain.as_deref());
+        let target = Url::parse(&format!("http://127.0.0.1:{port}")).expect("a valid URL");
+        self.deps.terminal.say(&format!(
+            "Opening a tunnel to http://127.0.0.1:{port}{}…",
+            domain.map_or(String::new(), |d| format!(" on {d}"))
+        ));
+        self.deps.tunnel.open(&target, domain).await
+    }
+
     /// The consent page's URL, with a fresh `state` and PKCE pair for this attempt only.
-    fn authorization_url(&self, redirect_uri: &str) -> Result<(Url, Secret, Secret)> {
+    fn authorization_url(
+        &self,
+        redirect_uri: &str,
+        relay_to: Option<&str>,
+    ) -> Result<(Url, Secret, Secret)> {
         let auth_url = self
             .config
             .authorization_url
@@ -225,8 +321,15 @@ impl Ctx<'_> {
         let client = BasicClient::new(ClientId::new(self.endpoint.client_id.clone()))
             .set_auth_uri(auth_url)
             .set_redirect_uri(redirect_url);
+        let state = || {
+            let nonce = CsrfToken::new_random_len(STATE_BYTES);
+            match relay_to {
+                Some(to) => CsrfToken::new(relay_state(nonce.secret(), to)),
+                None => nonce,
+            }
+        };
         let mut request = client
-            .authorize_url(|| CsrfToken::new_random_len(STATE_BYTES))
+            .authorize_url(state)
             .add_scopes(self.config.scopes.iter().cloned().map(Scope::new))
             .set_pkce_challenge(challenge);
         for (k, v) in &self.config.authorization_parameters {
@@ -283,23 +386,34 @@ mod tests {
 
     #[test]
     fn default_redirect_is_the_ip_literal_with_the_bound_port() {
-        let r = Redirect::plan(None, None).unwrap();
+        let r = Redirect::plan(None, None, false).unwrap();
         assert_eq!((r.listen_port, r.loopback), (DEFAULT_PORT, Loopback::V4));
-        assert_eq!(r.uri(40123), "http://127.0.0.1:40123/callback");
-        let r = Redirect::plan(None, Some((0, "--port"))).unwrap();
+        assert_eq!(
+            r.resolve(40123, None).redirect_uri,
+            "http://127.0.0.1:40123/callback"
+        );
+        let r = Redirect::plan(None, Some((0, "--port")), false).unwrap();
         assert_eq!(r.listen_port, 0);
     }
 
     #[test]
     fn a_loopback_redirect_url_sets_port_host_and_path_and_is_sent_verbatim() {
-        let r = Redirect::plan(Some("http://localhost:8080/oauth/cb"), None).unwrap();
+        let r = Redirect::plan(Some("http://localhost:8080/oauth/cb"), None, false).unwrap();
         assert_eq!((r.listen_port, r.path.as_str()), (8080, "/oauth/cb"));
         assert_eq!(r.loopback, Loopback::Both);
-        assert_eq!(r.uri(8080), "http://localhost:8080/oauth/cb");
+        assert_eq!(
+            r.resolve(8080, None).redirect_uri,
+            "http://localhost:8080/oauth/cb"
+        );
         assert!(!r.forwarded);
-        let r = Redirect::plan(Some("http://[::1]:7000/cb"), Some((7000, "OAUTH2_PORT"))).unwrap();
+        let r = Redirect::plan(
+            Some("http://[::1]:7000/cb"),
+            Some((7000, "OAUTH2_PORT")),
+            false,
+        )
+        .unwrap();
         assert_eq!((r.listen_port, r.loopback), (7000, Loopback::V6));
-        let e = Redirect::plan(Some("http://127.0.0.1/cb"), None).unwrap_err();
+        let e = Redirect::plan(Some("http://127.0.0.1/cb"), None, false).unwrap_err();
         assert!(e.contains("needs an explicit port"), "{e}");
     }
 
@@ -308,6 +422,7 @@ mod tests {
         let e = Redirect::plan(
             Some("http://127.0.0.1:9002/cb"),
             Some((8080, "OAUTH2_PORT")),
+            false,
         )
         .unwrap_err();
         assert!(
@@ -317,10 +432,63 @@ mod tests {
     }
 
     #[test]
+    fn a_tunnel_replaces_the_loopback_address_and_picks_a_free_local_port() {
+        let r = Redirect::plan(None, None, true).unwrap();
+        assert_eq!(r.listen_port, 0);
+        assert_eq!(
+            r.resolve(4000, Some("https://abc.ngrok.app/")),
+            Resolved {
+                redirect_uri: "https://abc.ngrok.app/callback".into(),
+                relay_to: None
+            }
+        );
+        let e = Redirect::plan(Some("http://127.0.0.1:9002/callback"), None, true).unwrap_err();
+        assert!(e.contains("a tunnel cannot serve"), "{e}");
+    }
+
+    #[test]
+    fn a_redirect_url_on_the_tunnels_domain_is_direct_and_any_other_is_a_relay() {
+        let r = Redirect::plan(Some("https://me.ngrok.app/oauth/cb"), None, true).unwrap();
+        assert_eq!(
+            r.resolve(4000, Some("https://me.ngrok.app")),
+            Resolved {
+                redirect_uri: "https://me.ngrok.app/oauth/cb".into(),
+                relay_to: None
+            }
+        );
+        let r = Redirect::plan(Some("https://platform.example/relay"), None, true).unwrap();
+        assert_eq!(
+            r.resolve(4000, Some("https://abc.ngrok.app")),
+            Resolved {
+                redirect_uri: "https://platform.example/relay".into(),
+                relay_to: Some("https://abc.ngrok.app/relay".into())
+            }
+        );
+        let r = Redirect::plan(Some("https://platform.example/relay"), None, false).unwrap();
+        assert_eq!(
+            r.resolve(9002, None).relay_to.as_deref(),
+            Some("http://127.0.0.1:9002/relay")
+        );
+    }
+
+    #[test]
+    fn relay_state_is_the_nonce_and_the_address_in_base64url() {
+        assert_eq!(
+            relay_state("n0nce", "http://127.0.0.1:9002/callback"),
+            "n0nce.aHR0cDovLzEyNy4wLjAuMTo5MDAyL2NhbGxiYWNr"
+        );
+    }
+
+    #[test]
     fn a_public_redirect_url_is_forwarded_to_our_port() {
-        let r = Redirect::plan(Some("https://relay.example/cb"), None).unwrap();
+        let r = Redirect::plan(Some("https://relay.example/cb"), None, false).unwrap();
         assert_eq!((r.listen_port, r.forwarded), (DEFAULT_PORT, true));
-        let r = Redirect::plan(Some("https://relay.example/cb"), Some((7001, "--port"))).unwrap();
+        let r = Redirect::plan(
+            Some("https://relay.example/cb"),
+            Some((7001, "--port")),
+            false,
+        )
+        .unwrap();
         assert_eq!(r.listen_port, 7001);
     }
 }

@@ -32,6 +32,10 @@ pub struct Options {
     pub callback_timeout: Duration,
     pub token_timeout: Duration,
     pub reauth: bool,
+    /// Log in through a tunnel (`--tunnel`); an authorization's `"tunnel": true` asks too.
+    pub tunnel: bool,
+    /// `--tunnel-domain` or `NGROK_DOMAIN`; else the authorization's `tunnelDomain`.
+    pub tunnel_domain: Option<String>,
 }
 
 impl Options {
@@ -73,6 +77,7 @@ pub struct Deps<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// Tells whoever handles Ctrl-C that stopping now would lose tokens.
     pub critical: &'a Critical,
+    pub tunnel: &'a dyn crate::tunnel::Tunnel,
 }
 
 /// Marks the steps that must finish once started, even on Ctrl-C: a token request already

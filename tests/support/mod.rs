@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod fakes;
 pub mod stub;
 
 use std::io::{BufRead, BufReader, Read};
@@ -162,6 +163,9 @@ impl Run {
             "UNITO_CONFIG",
             "UNITO_AUTHORIZATION",
             "UNITO_TEST_ACCOUNT",
+            "NGROK_AUTHTOKEN",
+            "NGROK_DOMAIN",
+            "NGROK_SERVER_ADDR",
         ] {
             cmd.env_remove(var);
         }
@@ -330,6 +334,90 @@ pub fn http() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// Plays a browser that resolves each `(host, address)` pair as given: a relay with a
+/// public-looking name, served on loopback.
+pub fn browse_resolving(url: &str, hosts: &[(&str, std::net::SocketAddr)]) -> (u16, String) {
+    let mut client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
+    for (host, addr) in hosts {
+        client = client.resolve(host, *addr);
+    }
+    let r = client.build().unwrap().get(url).send().unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+/// A relay, as a platform runs one: takes the provider's redirect, reads from `state` where
+/// this login listens (`<nonce>.<base64url URL>`) and sends the browser on there with the
+/// same query. Serves until dropped; `rewrite` may tamper with the state it passes on.
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    pub fn start(rewrite: fn(&str) -> String) -> Relay {
+        use base64::Engine;
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        listener.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                conn.set_nonblocking(false).unwrap();
+                let mut line = String::new();
+                BufReader::new(conn.try_clone().unwrap())
+                    .read_line(&mut line)
+                    .unwrap();
+                let target = line.split_whitespace().nth(1).unwrap_or("/");
+                let url = url::Url::parse(&format!("http://relay{target}")).unwrap();
+                let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+                let state = pairs
+                    .iter()
+                    .find(|(k, _)| k == "state")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                let back = state.split_once('.').and_then(|(_, b)| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(b)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                });
+                let reply = match back {
+                    Some(back) => {
+                        for (k, v) in pairs.iter_mut() {
+                            if k == "state" {
+                                *v = rewrite(v);
+                            }
+                        }
+                        let mut to = url::Url::parse(&back).unwrap();
+                        to.query_pairs_mut().extend_pairs(&pairs);
+                        format!(
+                            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        )
+                    }
+                    None => {
+                        "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .into()
+                    }
+                };
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        Relay { addr, stop }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Plays the browser: follows the provider's redirect to the callback and returns the page.

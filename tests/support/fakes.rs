@@ -1,0 +1,149 @@
+//! Fakes for the flow's traits: a fixed clock, a terminal that records (and can play the
+//! user), a browser that follows the login URL with plain HTTP, and no tunnel.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use integration_cli::browser::Browser;
+use integration_cli::clock::Clock;
+use integration_cli::error::Result;
+use integration_cli::flow::{self, Deps, Options};
+use integration_cli::tunnel::{BoxFuture, OpenTunnel, Tunnel};
+use integration_cli::ui::{Terminal, Waiting};
+use url::Url;
+
+use super::{Project, browse};
+
+/// For flows that must not open a tunnel.
+pub struct NoTunnel;
+impl Tunnel for NoTunnel {
+    fn open<'a>(
+        &'a self,
+        _: &'a Url,
+        _: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
+        panic!("this flow must not open a tunnel")
+    }
+}
+
+pub struct FixedClock(pub SystemTime);
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Plays the person at the terminal; when `drive` is set it also opens any login URL it is
+/// shown, as a user on SSH would by copying it.
+#[derive(Default)]
+pub struct FakeTerminal {
+    pub interactive: bool,
+    pub choice: usize,
+    pub drive: bool,
+    pub prompts: Mutex<Vec<(String, Vec<String>)>>,
+    pub said: Mutex<Vec<String>>,
+    pub results: Mutex<Vec<String>>,
+}
+
+impl Terminal for FakeTerminal {
+    fn interactive(&self) -> bool {
+        self.interactive
+    }
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        self.prompts
+            .lock()
+            .unwrap()
+            .push((prompt.into(), items.to_vec()));
+        Ok(self.choice)
+    }
+    fn say(&self, message: &str) {
+        if self.drive
+            && let Some(url) = message
+                .split_whitespace()
+                .find(|w| w.starts_with("http") && w.contains("/authorize?"))
+        {
+            let url = url.to_string();
+            std::thread::spawn(move || browse(&url));
+        }
+        self.said.lock().unwrap().push(message.into());
+    }
+    fn warn(&self, message: &str) {
+        self.said
+            .lock()
+            .unwrap()
+            .push(format!("warning: {message}"));
+    }
+    fn result(&self, message: &str) {
+        self.results.lock().unwrap().push(message.into());
+    }
+    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        self.said.lock().unwrap().push(message.into());
+        struct Nothing;
+        impl Waiting for Nothing {}
+        Box::new(Nothing)
+    }
+}
+
+pub struct FakeBrowser {
+    pub works: bool,
+}
+impl Browser for FakeBrowser {
+    fn open(&self, url: &str) -> std::result::Result<(), String> {
+        if !self.works {
+            return Err("no display".into());
+        }
+        let url = url.to_string();
+        std::thread::spawn(move || browse(&url));
+        Ok(())
+    }
+}
+
+pub fn options(project: &Project) -> Options {
+    Options {
+        config: project.path.clone(),
+        authorization: None,
+        test_account: "development".into(),
+        port: Some((0, "--port")),
+        open_browser: true,
+        callback_timeout: Duration::from_secs(30),
+        token_timeout: Duration::from_secs(10),
+        reauth: false,
+        tunnel: false,
+        tunnel_domain: None,
+    }
+}
+
+pub fn run(
+    opts: &Options,
+    terminal: &FakeTerminal,
+    browser: &FakeBrowser,
+    now: SystemTime,
+) -> Result<()> {
+    run_with(opts, terminal, browser, &NoTunnel, now)
+}
+
+/// `run`, with a tunnel.
+pub fn run_with(
+    opts: &Options,
+    terminal: &FakeTerminal,
+    browser: &dyn Browser,
+    tunnel: &dyn Tunnel,
+    now: SystemTime,
+) -> Result<()> {
+    let clock = FixedClock(now);
+    let no_env = |_: &str| None;
+    let critical = flow::Critical::default();
+    let deps = Deps {
+        browser,
+        clock: &clock,
+        terminal,
+        env: &no_env,
+        critical: &critical,
+        tunnel,
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow::oauth2(opts, &deps))
+}
