@@ -73,6 +73,131 @@ pub enum Command {
             needed (run integration-cli oauth2), 130 cancelled."
     )]
     Token(TokenArgs),
+
+    /// Run a local OAuth 2.0 server to develop against, offline
+    #[command(
+        long_about = "Run a small OAuth 2.0 authorization server on 127.0.0.1, for developing \
+            and testing without a provider account or a network.\n\n\
+            It has a consent page with Approve and Deny, a token endpoint (authorization code with \
+            PKCE S256, refresh with rotation, client credentials) and a userinfo endpoint, and it \
+            checks what a real server checks: the client secret, PKCE, the redirect URI, single-use \
+            codes. It prints an authorization to paste into .unito.json. Ctrl-C stops it.",
+        after_help = "Examples:\n  \
+            integration-cli sandbox                 serve on http://127.0.0.1:9010\n  \
+            integration-cli sandbox --port 0        serve on a free port"
+    )]
+    Sandbox(SandboxArgs),
+
+    /// Watch a whole login, refresh and token run against a built-in sandbox
+    #[command(
+        long_about = "Start the sandbox server in this process, write a throw-away .unito.json \
+            pointing at it (in a temporary folder, or --dir), and run the real oauth2 flow \
+            against it: a login, a refresh, then token. Needs no account and no network.\n\n\
+            With a display the consent page opens in your browser; with --headless (the default \
+            when there is no display) the demo presses Approve itself over plain HTTP.",
+        after_help = "Examples:\n  \
+            integration-cli demo                    run it (in the browser when there is a display)\n  \
+            integration-cli demo --headless         approve by itself\n  \
+            integration-cli demo --dir ./demo       keep the demo's .unito.json in ./demo"
+    )]
+    Demo(DemoArgs),
+
+    /// Start a .unito.json, from a provider preset or your own URLs
+    #[command(
+        long_about = "Write a first .unito.json: one authorization, from a preset with the \
+            provider's real endpoints or from URLs you give, and empty development and \
+            compliance test accounts.\n\n\
+            What flags do not say is asked when there is a terminal; without one, the client id \
+            (and the URLs, without a preset) must be given. The client secret is never written: \
+            the file reads it from an environment variable at run time. An existing file is left \
+            alone unless --force. When a .gitignore sits beside the file, .unito.json is added \
+            to it.",
+        after_help = "Presets: github, google, microsoft, atlassian, slack, salesforce, sandbox, custom.\n\n\
+            Examples:\n  \
+            integration-cli init                                         answer the questions\n  \
+            integration-cli init --preset github --client-id Iv1.abc     GitHub, secret from $GITHUB_CLIENT_SECRET\n  \
+            integration-cli init --preset custom --client-id my-id \\\n    \
+            --authorization-url https://p.example/oauth/authorize --token-url https://p.example/oauth/token"
+    )]
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The file to write
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = ".unito.json",
+        env = "UNITO_CONFIG"
+    )]
+    pub config: PathBuf,
+
+    /// Provider preset: github, google, microsoft, atlassian, slack, salesforce, sandbox, custom
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+
+    /// The connector's name (default: the folder's name)
+    #[arg(long, value_name = "NAME")]
+    pub connector: Option<String>,
+
+    /// The authorization's name (default: the preset's, or oauth2)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The OAuth client id
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Environment variable that will hold the client secret (default: NAME_CLIENT_SECRET)
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+
+    /// The provider's authorization endpoint (default: the preset's)
+    #[arg(long, value_name = "URL")]
+    pub authorization_url: Option<String>,
+
+    /// The provider's token endpoint (default: the preset's)
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// authorization_code (default) or client_credentials
+    #[arg(long, value_name = "GRANT")]
+    pub grant_type: Option<String>,
+
+    /// Space-separated scopes (default: the preset's)
+    #[arg(long, value_name = "SCOPES")]
+    pub scopes: Option<String>,
+
+    /// Replace an existing file
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1; 0 picks a free one
+    #[arg(long, value_name = "PORT", default_value_t = crate::sandbox::DEFAULT_PORT)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's .unito.json (default: a new temporary folder, kept)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Approve on the consent page without a browser (default when there is no display)
+    #[arg(long, conflicts_with = "browser")]
+    pub headless: bool,
+
+    /// Open the consent page in the browser even without a detected display
+    #[arg(long)]
+    pub browser: bool,
+
+    /// Replace a .unito.json already in --dir
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Which file, authorization and test account a command works on.

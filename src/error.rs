@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub mod exit {
     pub const OK: i32 = 0;
     pub const ERROR: i32 = 1;
-    // 2 (usage) is clap's own exit code for a bad command line.
+    /// A bad command line: clap's own exit code, and ours for what clap cannot check.
+    pub const USAGE: i32 = 2;
     pub const DENIED: i32 = 3;
     pub const TIMED_OUT: i32 = 4;
     /// No usable token without someone at a browser: run `integration-cli oauth2`.
@@ -145,6 +146,24 @@ pub enum Error {
     #[error("the tunnel closed while waiting for the browser ({reason}); nothing was saved")]
     TunnelClosed { reason: String },
 
+    #[error("port {port} on 127.0.0.1 is already in use, so the sandbox cannot listen there")]
+    SandboxPortInUse { port: u16 },
+
+    #[error("{} already exists", .path.display())]
+    DemoWouldOverwrite { path: PathBuf },
+
+    #[error("{} already exists", .path.display())]
+    InitWouldOverwrite { path: PathBuf },
+
+    #[error("no preset named \"{preset}\"")]
+    InitUnknownPreset { preset: String },
+
+    #[error("without a terminal to ask, these are needed: {flags}")]
+    InitMissing { flags: String },
+
+    #[error("{message}")]
+    InitInvalid { message: String },
+
     #[error("cancelled")]
     Interrupted,
 
@@ -243,6 +262,25 @@ impl Error {
                 "check the tokenUrl and your network connection, then run again.".into()
             }
             Error::RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
+            Error::InitWouldOverwrite { .. } => {
+                "pass --force to replace it, or --config PATH to write another file".into()
+            }
+            Error::InitUnknownPreset { .. } => format!(
+                "use one of: {}, custom",
+                crate::init::PRESETS
+                    .iter()
+                    .map(|p| p.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Error::InitMissing { .. } => "pass them as flags; see integration-cli init --help".into(),
+            Error::InitInvalid { .. } => return None,
+            Error::SandboxPortInUse { .. } => {
+                "pick another with --port (0 lets the system choose), or stop the other sandbox".into()
+            }
+            Error::DemoWouldOverwrite { .. } => {
+                "pass --force to replace it, or leave out --dir to use a temporary folder".into()
+            }
             Error::TunnelNoAuthtoken => "copy your authtoken from \
                 https://dashboard.ngrok.com/get-started/your-authtoken and run: \
                 export NGROK_AUTHTOKEN=<token>"
@@ -269,6 +307,7 @@ impl Error {
             Error::AuthorizationDenied { .. } => exit::DENIED,
             Error::CallbackTimeout { .. } => exit::TIMED_OUT,
             Error::RefreshRejected { .. } | Error::NeedsLogin { .. } => exit::NEEDS_LOGIN,
+            Error::InitUnknownPreset { .. } | Error::InitMissing { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::ERROR,
         }

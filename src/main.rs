@@ -9,7 +9,7 @@ use clap::Parser;
 use integration_cli::cli::{Cli, Command, Oauth2Args, Target};
 use integration_cli::error::{Error, Result, exit};
 use integration_cli::secret::Secret;
-use integration_cli::{browser, clock, flow, tunnel, ui};
+use integration_cli::{browser, clock, demo, flow, init, sandbox, tunnel, ui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -59,6 +59,55 @@ fn run(cli: Cli) -> Result<()> {
                 &terminal,
             ))
         }
+        Command::Init(args) => {
+            let opts = init::InitOptions {
+                config: args.config,
+                preset: args.preset,
+                connector: args.connector,
+                name: args.name,
+                client_id: args.client_id,
+                client_secret_env: args.client_secret_env,
+                authorization_url: args.authorization_url,
+                token_url: args.token_url,
+                grant_type: args.grant_type,
+                scopes: args.scopes,
+                force: args.force,
+            };
+            init::run(&opts, &ui::Console::new())
+        }
+        Command::Sandbox(args) => runtime.block_on(serve_sandbox(args.port)),
+        Command::Demo(args) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let headless = args.headless || (!args.browser && !demo::display_available());
+            let opts = demo::DemoOptions {
+                dir: args.dir,
+                headless,
+                force: args.force,
+            };
+            let system = browser::SystemBrowser {
+                browser_env: env("BROWSER"),
+            };
+            let browser: &dyn browser::Browser = if headless {
+                &demo::HeadlessApprover
+            } else {
+                &system
+            };
+            let terminal = ui::Console::new();
+            let critical = flow::Critical::default();
+            let deps = flow::Deps {
+                browser,
+                clock: &clock::SystemClock,
+                terminal: &terminal,
+                env: &env,
+                critical: &critical,
+                tunnel: &tunnel::Ngrok {
+                    authtoken: None,
+                    server_addr: None,
+                    connect_timeout: Duration::from_secs(15),
+                },
+            };
+            runtime.block_on(cancellable(demo::run(&opts, &deps), &critical, &terminal))
+        }
         Command::Token(args) => {
             let env = |name: &str| std::env::var(name).ok();
             let opts = options(args.target);
@@ -87,6 +136,30 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(|e| Error::Terminal(format!("cannot write the token to stdout: {e}")))
         }
     }
+}
+
+/// `integration-cli sandbox`: serve until Ctrl-C.
+async fn serve_sandbox(port: u16) -> Result<()> {
+    let server = sandbox::Sandbox::start(port).await?;
+    let url = &server.url;
+    let authorization = serde_json::to_string_pretty(&server.authorization("sandbox"))
+        .expect("JSON")
+        .replace('\n', "\n  ");
+    println!(
+        "Sandbox OAuth 2.0 server at {url}\n\n  \
+         authorization URL  {url}/authorize\n  \
+         token URL          {url}/token\n  \
+         userinfo           {url}/userinfo\n  \
+         client id          {id}\n  \
+         client secret      {secret}   (a fixed, public value: it opens only this sandbox)\n\n\
+         An authorization for .unito.json:\n\n  {authorization}\n\n\
+         Ctrl-C to stop.",
+        id = sandbox::CLIENT_ID,
+        secret = sandbox::CLIENT_SECRET,
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    server.stop();
+    Ok(())
 }
 
 /// Options for a run that never opens a browser or a callback server.

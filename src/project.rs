@@ -371,7 +371,7 @@ fn io_error(action: &'static str, path: &Path, source: io::Error) -> Error {
 /// Temp file in the same folder, fsync, rename: a crash or Ctrl-C at any moment leaves either
 /// the old file or the new one. The temp file is created 0600, so the secrets it holds are
 /// never readable by others, not even for an instant.
-fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
+pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".unito.json.")

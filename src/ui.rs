@@ -13,6 +13,8 @@ pub trait Terminal {
     /// Whether a person can answer prompts (stdin and stderr are terminals).
     fn interactive(&self) -> bool;
     fn choose(&self, prompt: &str, items: &[String]) -> Result<usize>;
+    /// A line of text, `default` when the user just presses Enter.
+    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String>;
     /// A progress line, on stderr.
     fn say(&self, message: &str);
     fn warn(&self, message: &str);
@@ -62,6 +64,22 @@ impl Terminal for Console {
         match choice {
             Ok(Some(i)) => Ok(i),
             Ok(None) => Err(Error::Interrupted),
+            Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                Err(Error::Interrupted)
+            }
+            Err(e) => Err(Error::Terminal(format!("prompt failed: {e}"))),
+        }
+    }
+
+    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        let mut input = dialoguer::Input::<String>::new().with_prompt(prompt);
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        let answer = input.interact_text();
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        match answer {
+            Ok(a) => Ok(a.trim().to_string()),
             Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
                 Err(Error::Interrupted)
             }
@@ -119,6 +137,10 @@ impl Terminal for Quiet<'_> {
 
     fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
         self.0.choose(prompt, items)
+    }
+
+    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        self.0.input(prompt, default)
     }
 
     fn say(&self, _message: &str) {}

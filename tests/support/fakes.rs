@@ -43,6 +43,8 @@ pub struct FakeTerminal {
     pub prompts: Mutex<Vec<(String, Vec<String>)>>,
     pub said: Mutex<Vec<String>>,
     pub results: Mutex<Vec<String>>,
+    /// What the user types at `input` prompts, in order; Enter (the default) when empty.
+    pub answers: Mutex<std::collections::VecDeque<String>>,
 }
 
 impl Terminal for FakeTerminal {
@@ -55,6 +57,14 @@ impl Terminal for FakeTerminal {
             .unwrap()
             .push((prompt.into(), items.to_vec()));
         Ok(self.choice)
+    }
+    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        let answer = self.answers.lock().unwrap().pop_front();
+        self.prompts.lock().unwrap().push((
+            prompt.into(),
+            default.into_iter().map(str::to_string).collect(),
+        ));
+        Ok(answer.unwrap_or_else(|| default.unwrap_or_default().to_string()))
     }
     fn say(&self, message: &str) {
         if self.drive

@@ -1,0 +1,188 @@
+//! `integration-cli demo`: the whole story on one machine, no account, no network. The
+//! sandbox runs in this process; a throw-away `.unito.json` points at it; then the real
+//! `oauth2` flow runs (a login, then a refresh) and `token` reads the result, through exactly
+//! the code paths a real provider gets.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::error::{Error, Result};
+use crate::flow::{self, Deps, Options};
+use crate::sandbox::Sandbox;
+use crate::secret::Secret;
+
+pub struct DemoOptions {
+    /// Where to write `.unito.json`; a new temporary folder (kept, for a look) otherwise.
+    pub dir: Option<PathBuf>,
+    /// Approve on the consent page over plain HTTP instead of opening a browser.
+    pub headless: bool,
+    /// Overwrite a `.unito.json` already in `dir`.
+    pub force: bool,
+}
+
+/// Plays the user on the sandbox's consent page with plain HTTP: fetch the page, press
+/// Approve, follow the redirect to the callback. It runs beside the flow on its runtime.
+pub struct HeadlessApprover;
+
+impl Browser for HeadlessApprover {
+    fn open(&self, url: &str) -> std::result::Result<(), String> {
+        let url = url.to_string();
+        let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
+        handle.spawn(async move {
+            if let Err(e) = approve(&url).await {
+                eprintln!("warning: the headless approver failed: {e}");
+            }
+        });
+        Ok(())
+    }
+}
+
+async fn approve(url: &str) -> std::result::Result<(), String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let page = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let consent = page
+        .split("name=\"consent\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no consent form on the page")?;
+    let base = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let decided = http
+        .post(
+            base.join("/authorize/decision")
+                .map_err(|e| e.to_string())?,
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("consent={consent}&decision=approve"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let callback = decided
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .ok_or("the sandbox did not redirect")?
+        .to_string();
+    http.get(callback).send().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Whether this machine can show a browser: on Linux and the BSDs, only with a display.
+pub fn display_available() -> bool {
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+}
+
+pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
+    let term = deps.terminal;
+    let sandbox = Sandbox::start(0).await?;
+    term.say(&format!(
+        "The sandbox OAuth 2.0 server is running at {}.",
+        sandbox.url
+    ));
+
+    let dir = match &opts.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+            dir.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("integration-cli-demo-")
+            .tempdir()
+            .map_err(|e| io("create", Path::new("a temporary folder"), e))?
+            .keep(),
+    };
+    let config = dir.join(".unito.json");
+    if config.exists() && !opts.force {
+        return Err(Error::DemoWouldOverwrite { path: config });
+    }
+    let file = json!({
+        "name": "demo-connector",
+        "authorizations": [sandbox.authorization("sandbox")],
+        "testAccounts": {"development": {}, "compliance": {}}
+    });
+    let text = serde_json::to_string_pretty(&file).expect("JSON") + "\n";
+    crate::project::write_atomic(&config, &text).map_err(|e| io("write", &config, e))?;
+    term.say(&format!("Wrote {} for it.", config.display()));
+
+    let options = Options {
+        config: config.clone(),
+        authorization: None,
+        test_account: "development".into(),
+        port: Some((0, "--port")),
+        open_browser: true,
+        callback_timeout: Duration::from_secs(300),
+        token_timeout: Duration::from_secs(30),
+        reauth: false,
+        tunnel: false,
+        tunnel_domain: None,
+    };
+
+    term.say(&format!(
+        "\nStep 1 of 3: log in (authorization code with PKCE).{}",
+        if opts.headless {
+            " Approving on the consent page by itself (--headless)."
+        } else {
+            " Press Approve in the browser."
+        }
+    ));
+    flow::oauth2(&options, deps).await?;
+
+    term.say("\nStep 2 of 3: run it again: the stored refresh token gets a new access token, no browser.");
+    flow::oauth2(&options, deps).await?;
+
+    term.say("\nStep 3 of 3: `integration-cli token` hands the access token to a script; the sandbox's userinfo accepts it:");
+    let token = flow::token(&options, deps).await?;
+    let who = userinfo(&sandbox.url, &token).await?;
+    term.result(&format!("  userinfo says: {who}"));
+
+    term.result(&format!(
+        "\nDone. Look at {} (the development test account), or try:\n  integration-cli oauth2 --config {} --reauth",
+        config.display(),
+        config.display()
+    ));
+    Ok(())
+}
+
+async fn userinfo(base: &str, token: &Secret) -> Result<String> {
+    let url = format!("{base}/userinfo");
+    let failed = |detail: String| Error::Network {
+        url: url.clone(),
+        detail,
+    };
+    let response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("answered {}", response.status())));
+    }
+    response.text().await.map_err(|e| failed(e.to_string()))
+}
+
+fn io(action: &'static str, path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        action,
+        path: path.into(),
+        source,
+    }
+}
