@@ -134,7 +134,7 @@ pub enum Error {
         retry: String,
     },
 
-    #[error("a tunnel needs an ngrok authtoken, and NGROK_AUTHTOKEN is not set")]
+    #[error("a tunnel needs an ngrok authtoken, and NGROK_AUTHTOKEN is not set (or is blank)")]
     TunnelNoAuthtoken,
 
     #[error("could not open the ngrok tunnel: {detail}")]

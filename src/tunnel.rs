@@ -15,6 +15,12 @@ use crate::secret::Secret;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 pub trait Tunnel {
+    /// Whether `open` can be tried at all (credentials present), checked before anything
+    /// else happens so a missing setting is reported first.
+    fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Opens a public endpoint that forwards to `target` (`http://127.0.0.1:PORT`), on
     /// `domain` when one is reserved, so the registered redirect URL stays the same.
     fn open<'a>(
@@ -30,6 +36,10 @@ pub trait OpenTunnel {
     fn url(&self) -> &str;
     /// Resolves if the tunnel stops forwarding, with why.
     fn closed(&mut self) -> BoxFuture<'_, String>;
+    /// Closes it and waits (briefly) for that to be done; dropping also closes, eventually.
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// ngrok, through its agent SDK. Nothing touches the network before the authtoken is known.
@@ -42,34 +52,56 @@ pub struct Ngrok {
     pub connect_timeout: Duration,
 }
 
+impl Ngrok {
+    fn authtoken(&self) -> Result<&Secret> {
+        self.authtoken
+            .as_ref()
+            .filter(|t| !t.expose().trim().is_empty())
+            .ok_or(Error::TunnelNoAuthtoken)
+    }
+}
+
+/// ngrok's own connector, but once: on a lost connection ngrok would retry for ever (with
+/// waits that grow past an hour), and a login waiting on a dead tunnel must say so instead.
+async fn connect_once(
+    host: String,
+    port: u16,
+    tls: std::sync::Arc<rustls::ClientConfig>,
+    lost: Option<ngrok::tunnel::AcceptError>,
+) -> std::result::Result<Box<dyn ngrok::session::IoStream>, ngrok::session::ConnectError> {
+    if lost.is_some() {
+        return Err(ngrok::session::ConnectError::Canceled);
+    }
+    ngrok::session::default_connect(host, port, tls, None).await
+}
+
 impl Tunnel for Ngrok {
+    fn ready(&self) -> Result<()> {
+        self.authtoken().map(|_| ())
+    }
+
     fn open<'a>(
         &'a self,
         target: &'a Url,
         domain: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
         Box::pin(async move {
-            let authtoken = self
-                .authtoken
-                .as_ref()
-                .filter(|t| !t.expose().trim().is_empty())
-                .ok_or(Error::TunnelNoAuthtoken)?;
+            let authtoken = self.authtoken()?;
             let secs = self.connect_timeout.as_secs().max(1);
             let opened = tokio::time::timeout(self.connect_timeout, async {
                 use ngrok::config::ForwarderBuilder;
                 use ngrok::prelude::*;
 
                 let mut builder = ngrok::Session::builder();
-                builder.authtoken(authtoken.expose().trim());
+                builder
+                    .authtoken(authtoken.expose().trim())
+                    .connector(connect_once);
                 if let Some(addr) = &self.server_addr {
                     builder
                         .server_addr(addr.clone())
-                        .map_err(|e| self.failed(authtoken, &e))?;
+                        .map_err(|e| failed(authtoken, &e))?;
                 }
-                let session = builder
-                    .connect()
-                    .await
-                    .map_err(|e| self.failed(authtoken, &e))?;
+                let session = builder.connect().await.map_err(|e| failed(authtoken, &e))?;
                 let mut endpoint = session.http_endpoint();
                 if let Some(domain) = domain {
                     endpoint.domain(domain);
@@ -77,12 +109,12 @@ impl Tunnel for Ngrok {
                 let forwarder = endpoint
                     .listen_and_forward(target.clone())
                     .await
-                    .map_err(|e| self.failed(authtoken, &e))?;
+                    .map_err(|e| failed(authtoken, &e))?;
                 let url = forwarder.url().trim_end_matches('/').to_string();
                 Ok::<_, crate::error::Error>(NgrokTunnel {
                     url,
                     forwarder,
-                    _session: session,
+                    session,
                 })
             })
             .await
@@ -92,30 +124,31 @@ impl Tunnel for Ngrok {
     }
 }
 
-impl Ngrok {
-    /// ngrok's own words, innermost cause included, with the authtoken taken out.
-    fn failed(&self, authtoken: &Secret, e: &dyn std::error::Error) -> Error {
-        let mut detail = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !detail.contains(&text) {
-                detail = format!("{detail}: {text}");
-            }
-            cause = c.source();
+/// ngrok's own words, innermost cause included, with the authtoken taken out.
+fn failed(authtoken: &Secret, e: &dyn std::error::Error) -> Error {
+    let mut detail = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !detail.contains(&text) {
+            detail = format!("{detail}: {text}");
         }
-        let detail = detail.replace(authtoken.expose().trim(), "[redacted]");
-        Error::TunnelConnect {
-            detail: printable(&detail),
-        }
+        cause = c.source();
+    }
+    let token = authtoken.expose().trim();
+    if token.len() >= 4 {
+        detail = detail.replace(token, "[redacted]");
+    }
+    Error::TunnelConnect {
+        detail: printable(&detail),
     }
 }
 
 struct NgrokTunnel {
     url: String,
     forwarder: ngrok::forwarder::Forwarder<ngrok::tunnel::HttpTunnel>,
-    /// Held so the session lives as long as the endpoint.
-    _session: ngrok::Session,
+    /// Held so the session lives as long as the endpoint, and closed with it.
+    session: ngrok::Session,
 }
 
 impl OpenTunnel for NgrokTunnel {
@@ -131,5 +164,52 @@ impl OpenTunnel for NgrokTunnel {
                 Err(e) => printable(&e.to_string()),
             }
         })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.session.close()).await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Leaky(String);
+    impl std::fmt::Display for Leaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    impl std::error::Error for Leaky {}
+
+    #[test]
+    fn the_authtoken_is_taken_out_of_ngroks_errors() {
+        let token = Secret::new("fake-ngrok-authtoken-0123456789");
+        let e = failed(
+            &token,
+            &Leaky(
+                "authentication failed for fake-ngrok-authtoken-0123456789 (ERR_NGROK_105)".into(),
+            ),
+        );
+        let msg = e.to_string();
+        assert!(!msg.contains("fake-ngrok-authtoken"), "{msg}");
+        assert!(
+            msg.contains("authentication failed for [redacted] (ERR_NGROK_105)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_blank_authtoken_is_no_authtoken() {
+        let ngrok = Ngrok {
+            authtoken: Some(Secret::new("   ")),
+            server_addr: None,
+            connect_timeout: Duration::from_secs(1),
+        };
+        assert!(matches!(ngrok.ready(), Err(Error::TunnelNoAuthtoken)));
     }
 }

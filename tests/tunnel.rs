@@ -364,11 +364,12 @@ fn an_ngrok_server_that_never_answers_times_out() {
     // Accepts connections and says nothing, as a black-holed network would.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap().to_string();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stop.clone();
     let held = std::thread::spawn(move || {
         let mut conns = Vec::new();
         silent.set_nonblocking(true).unwrap();
-        let until = std::time::Instant::now() + Duration::from_secs(10);
-        while std::time::Instant::now() < until {
+        while !stopping.load(Ordering::SeqCst) {
             if let Ok((c, _)) = silent.accept() {
                 conns.push(c);
             }
@@ -397,7 +398,36 @@ fn an_ngrok_server_that_never_answers_times_out() {
         "error: ngrok did not open the tunnel within 1 s",
     );
     assert_has(&done.stderr, "--tunnel-timeout");
-    drop(held);
+    stop.store(true, Ordering::SeqCst);
+    assert!(
+        held.join().unwrap() >= 1,
+        "the client never reached the server"
+    );
+}
+
+#[test]
+fn a_redirect_url_on_an_ngrok_domain_opens_the_tunnel_on_that_domain() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config_with(
+        &stub,
+        "redirectUrl",
+        json!("https://my-reserved.ngrok.app/oauth/callback"),
+    ));
+    let tunnel = LoopbackTunnel {
+        drop_after: Some(Duration::from_millis(100)),
+        ..LoopbackTunnel::default()
+    };
+    let _ = run_with(
+        &tunnel_options(&project),
+        &FakeTerminal::default(),
+        &FakeBrowser { works: false },
+        &tunnel,
+        SystemTime::now(),
+    );
+    assert_eq!(
+        tunnel.opened.lock().unwrap()[0].1.as_deref(),
+        Some("my-reserved.ngrok.app")
+    );
 }
 
 #[test]

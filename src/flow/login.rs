@@ -136,6 +136,21 @@ impl Redirect {
     }
 }
 
+/// A `redirectUrl` on an ngrok domain is the developer's reserved one: open the tunnel there,
+/// rather than on a random address the provider has never heard of.
+fn ngrok_domain_of(redirect_url: &str) -> Option<String> {
+    const NGROK: [&str; 5] = [
+        ".ngrok.app",
+        ".ngrok-free.app",
+        ".ngrok.dev",
+        ".ngrok-free.dev",
+        ".ngrok.io",
+    ];
+    let url = Url::parse(redirect_url).ok()?;
+    let host = url.host_str()?;
+    (url.scheme() == "https" && NGROK.iter().any(|d| host.ends_with(d))).then(|| host.to_string())
+}
+
 /// `state` in relay mode: the random nonce, a dot, and the URL the relay must send the
 /// browser on to, base64url without padding. The callback compares the whole value in
 /// constant time, so a relay (or anyone) that changes the URL part gets no pass.
@@ -155,6 +170,9 @@ impl Ctx<'_> {
             tunneled,
         )
         .map_err(|m| self.invalid(m))?;
+        if tunneled {
+            self.deps.tunnel.ready()?;
+        }
 
         // Bind first: a port in use must be reported before any browser opens.
         let from_redirect_url = redirect.fixed.is_some() && !redirect.forwarded;
@@ -190,10 +208,6 @@ impl Ctx<'_> {
                 "Tunnel open: {} forwards to {local}.\nThe provider must have this redirect URL \
                  registered: {redirect_uri}",
                 t.url()
-            ));
-        } else if redirect.forwarded {
-            term.say(&format!(
-                "The provider will redirect to {redirect_uri}; it must forward the request to {local}."
             ));
         }
         term.say(&format!(
@@ -270,7 +284,9 @@ impl Ctx<'_> {
         let _ = arrival.reply.send(page);
         // The last page travels back through the tunnel: close it only after the server.
         server.shutdown().await;
-        drop(tunnel);
+        if let Some(t) = tunnel.as_mut() {
+            t.close().await;
+        }
         outcome
     }
 
@@ -279,8 +295,10 @@ impl Ctx<'_> {
         let domain = self
             .opts
             .tunnel_domain
-            .as_deref()
-            .or(self.config.tunnel_domain.as_deref());
+            .clone()
+            .or(self.config.tunnel_domain.clone())
+            .or_else(|| ngrok_domain_of(self.config.redirect_url.as_deref()?));
+        let domain = domain.as_deref();
         let target = Url::parse(&format!("http://127.0.0.1:{port}")).expect("a valid URL");
         self.deps.terminal.say(&format!(
             "Opening a tunnel to http://127.0.0.1:{port}{}…",
@@ -469,6 +487,20 @@ mod tests {
             r.resolve(9002, None).relay_to.as_deref(),
             Some("http://127.0.0.1:9002/relay")
         );
+    }
+
+    #[test]
+    fn a_redirect_url_on_an_ngrok_domain_names_the_tunnels_domain() {
+        assert_eq!(
+            ngrok_domain_of("https://me.ngrok.app/callback").as_deref(),
+            Some("me.ngrok.app")
+        );
+        assert_eq!(
+            ngrok_domain_of("https://me.ngrok-free.app/callback").as_deref(),
+            Some("me.ngrok-free.app")
+        );
+        assert_eq!(ngrok_domain_of("https://platform.example/relay"), None);
+        assert_eq!(ngrok_domain_of("http://me.ngrok.app/callback"), None);
     }
 
     #[test]
