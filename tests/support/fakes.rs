@@ -64,7 +64,10 @@ impl Terminal for FakeTerminal {
             prompt.into(),
             default.into_iter().map(str::to_string).collect(),
         ));
-        Ok(answer.unwrap_or_else(|| default.unwrap_or_default().to_string()))
+        // Enter on an empty line takes the default, as dialoguer does.
+        Ok(answer
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| default.unwrap_or_default().to_string()))
     }
     fn say(&self, message: &str) {
         if self.drive

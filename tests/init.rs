@@ -1,0 +1,271 @@
+//! `integration-cli init`: presets with real endpoints, flags when nobody can be asked,
+//! prompts when someone can, never an overwrite without --force, never a secret in the file.
+
+mod support;
+
+use std::process::Command;
+
+use integration_cli::init::{InitOptions, run};
+use serde_json::{Value, json};
+use support::fakes::FakeTerminal;
+use support::*;
+
+fn init(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("init")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("UNITO_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn written(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(".unito.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn each_preset_writes_its_providers_real_endpoints_and_a_secret_reference() {
+    for (preset, auth_url, token_url) in [
+        (
+            "github",
+            "https://github.com/login/oauth/authorize",
+            "https://github.com/login/oauth/access_token",
+        ),
+        (
+            "google",
+            "https://accounts.google.com/o/oauth2/v2/auth",
+            "https://oauth2.googleapis.com/token",
+        ),
+        (
+            "microsoft",
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        ),
+        (
+            "atlassian",
+            "https://auth.atlassian.com/authorize",
+            "https://auth.atlassian.com/oauth/token",
+        ),
+        (
+            "slack",
+            "https://slack.com/oauth/v2/authorize",
+            "https://slack.com/api/oauth.v2.access",
+        ),
+        (
+            "salesforce",
+            "https://login.salesforce.com/services/oauth2/authorize",
+            "https://login.salesforce.com/services/oauth2/token",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (code, stdout, stderr) = init(
+            dir.path(),
+            &["--preset", preset, "--client-id", "fake-client-id"],
+        );
+        assert_eq!(code, 0, "{preset}: {stdout}{stderr}");
+        let file = written(dir.path());
+        let oauth2 = &file["authorizations"][0]["oauth2"];
+        assert_eq!(oauth2["authorizationUrl"], auth_url, "{preset}");
+        assert_eq!(oauth2["tokenUrl"], token_url, "{preset}");
+        assert_eq!(oauth2["clientId"], "fake-client-id");
+        let env = format!("{}_CLIENT_SECRET", preset.to_uppercase());
+        assert_eq!(oauth2["clientSecret"], format!("${{{env}}}"), "{preset}");
+        assert_has(&stdout, &format!("export {env}=<your secret>"));
+        assert_eq!(file["authorizations"][0]["name"], preset);
+        assert_eq!(
+            file["testAccounts"],
+            json!({"development": {}, "compliance": {}})
+        );
+    }
+}
+
+#[test]
+fn provider_quirks_come_with_the_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["--preset", "google", "--client-id", "x"]);
+    let oauth2 = written(dir.path())["authorizations"][0]["oauth2"].clone();
+    assert_eq!(
+        oauth2["authorizationParameters"],
+        json!({"access_type": "offline", "prompt": "consent"})
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = init(dir.path(), &["--preset", "slack", "--client-id", "x"]);
+    assert_eq!(
+        written(dir.path())["authorizations"][0]["oauth2"]["tunnel"],
+        true
+    );
+    assert_has(&stdout, "Slack accepts only HTTPS redirect URLs");
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &["--preset", "microsoft", "--client-id", "x"]);
+    assert_eq!(
+        written(dir.path())["authorizations"][0]["oauth2"]["redirectUrl"],
+        "http://localhost:9002/callback"
+    );
+}
+
+#[test]
+fn the_written_file_is_one_oauth2_understands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[
+            "--preset",
+            "custom",
+            "--client-id",
+            "fake-client-id",
+            "--authorization-url",
+            "https://p.example/auth",
+            "--token-url",
+            "https://p.example/token",
+            "--scopes",
+            "read write",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let file = written(dir.path());
+    assert_eq!(
+        file["authorizations"][0]["oauth2"]["scopes"],
+        json!([{"name": "read"}, {"name": "write"}])
+    );
+    let oauth2 = |secret: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["oauth2", "--no-browser", "--port", "0", "--timeout", "1"])
+            .current_dir(dir.path())
+            .env_remove("UNITO_CONFIG")
+            .env_remove("OAUTH2_CLIENT_SECRET");
+        if let Some(s) = secret {
+            cmd.env("OAUTH2_CLIENT_SECRET", s);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stderr).into_owned()
+    };
+    // Without the variable init named, the run says which one to set.
+    assert_has(&oauth2(None), "OAUTH2_CLIENT_SECRET");
+    // With it, the login starts with what init wrote.
+    let stderr = oauth2(Some("fake-secret"));
+    assert_has(
+        &stderr,
+        "https://p.example/auth?response_type=code&client_id=fake-client-id",
+    );
+    assert_has(&stderr, "scope=read+write");
+}
+
+#[test]
+fn an_existing_file_is_never_overwritten_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".unito.json"), "{\"mine\": true}").unwrap();
+    let (code, _, stderr) = init(dir.path(), &["--preset", "github", "--client-id", "x"]);
+    assert_eq!(code, 1);
+    assert_has(&stderr, ".unito.json already exists");
+    assert_has(&stderr, "--force");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".unito.json")).unwrap(),
+        "{\"mine\": true}"
+    );
+    let (code, _, _) = init(
+        dir.path(),
+        &["--preset", "github", "--client-id", "x", "--force"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(written(dir.path())["authorizations"][0]["name"], "github");
+}
+
+#[test]
+fn a_gitignore_beside_it_gets_the_file_once_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target/").unwrap();
+    let (code, stdout, _) = init(dir.path(), &["--preset", "github", "--client-id", "x"]);
+    assert_eq!(code, 0);
+    assert_has(&stdout, "Added .unito.json and .unito.json.lock to");
+    let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    assert!(ignore.starts_with("target/\n"), "{ignore}");
+    assert_has(&ignore, "\n.unito.json\n.unito.json.lock\n");
+    init(
+        dir.path(),
+        &["--preset", "github", "--client-id", "x", "--force"],
+    );
+    let again = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    assert_eq!(again, ignore, "added twice");
+
+    let bare = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = init(bare.path(), &["--preset", "github", "--client-id", "x"]);
+    assert_has(&stdout, "There is no .gitignore here");
+    assert!(!bare.path().join(".gitignore").exists());
+}
+
+#[test]
+fn without_a_terminal_missing_values_are_named_as_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(dir.path(), &[]);
+    assert_eq!(code, 2);
+    assert_has(
+        &stderr,
+        "without a terminal to ask, these are needed: --client-id, --authorization-url, --token-url",
+    );
+    assert!(!dir.path().join(".unito.json").exists());
+    let (code, _, stderr) = init(dir.path(), &["--preset", "nope", "--client-id", "x"]);
+    assert_eq!(code, 2);
+    assert_has(&stderr, "no preset named \"nope\"");
+    assert_has(&stderr, "github, google, microsoft");
+}
+
+#[test]
+fn client_credentials_needs_no_authorization_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[
+            "--grant-type",
+            "client_credentials",
+            "--client-id",
+            "x",
+            "--token-url",
+            "https://p.example/token",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let oauth2 = written(dir.path())["authorizations"][0]["oauth2"].clone();
+    assert!(oauth2.get("authorizationUrl").is_none());
+    assert_eq!(oauth2["grantType"], "client_credentials");
+}
+
+#[test]
+fn at_a_terminal_it_asks_with_the_presets_answers_as_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(".unito.json");
+    let terminal = FakeTerminal {
+        interactive: true,
+        choice: 0, // GitHub
+        ..FakeTerminal::default()
+    };
+    // Connector name, authorization name, grant type: Enter; then the client id.
+    terminal.answers.lock().unwrap().extend(
+        ["", "", "", "fake-typed-client-id"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    run(
+        &InitOptions {
+            config: config.clone(),
+            ..InitOptions::default()
+        },
+        &terminal,
+    )
+    .unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let oauth2 = &file["authorizations"][0]["oauth2"];
+    assert_eq!(oauth2["clientId"], "fake-typed-client-id");
+    assert_eq!(
+        oauth2["tokenUrl"],
+        "https://github.com/login/oauth/access_token"
+    );
+    let prompts = terminal.prompts.lock().unwrap();
+    assert_eq!(prompts[0].0, "Which provider?");
+    assert!(prompts.iter().any(|(p, d)| p == "Token URL"
+        && d.first().map(String::as_str) == Some("https://github.com/login/oauth/access_token")));
+}
