@@ -211,6 +211,8 @@ impl Server {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+    // The path only: the query holds the code and the state.
+    tracing::debug!(%method, path = uri.path(), "request to the callback server");
     if method != Method::GET || uri.path() != shared.path {
         return page(
             StatusCode::NOT_FOUND,
@@ -231,6 +233,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
 
     // An error must carry our state too: otherwise any page could end the login.
     let callback = if !state_matches {
+        tracing::debug!("callback refused: its state is not this login's");
         return state_mismatch();
     } else if let Some(error) = params.error {
         Callback::Denied {

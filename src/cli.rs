@@ -25,6 +25,15 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log each step (HTTP requests, callbacks, file writes) to stderr; values that could be
+    /// secrets are never logged
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print nothing but errors (and what a command exists to print, such as the token)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +129,49 @@ pub enum Command {
             --authorization-url https://p.example/oauth/authorize --token-url https://p.example/oauth/token"
     )]
     Init(InitArgs),
+
+    /// Show each test account's tokens (masked) and what the next run would do
+    #[command(
+        long_about = "Show, for each OAuth 2.0 authorization, what every test account holds: \
+            its access token (masked), when it expires, its scopes, whether a refresh token is \
+            stored, and what the next oauth2 and token runs would do with it. Reads the file \
+            only: no network, no changes.",
+        after_help = "Examples:\n  \
+            integration-cli status\n  \
+            integration-cli status --json | jq '.authorizations[0].testAccounts'"
+    )]
+    Status(StatusArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  \
+            integration-cli completions bash > ~/.local/share/bash-completion/completions/integration-cli\n  \
+            integration-cli completions zsh > \"${fpath[1]}/_integration-cli\"\n  \
+            integration-cli completions fish > ~/.config/fish/completions/integration-cli.fish")]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The project file to read
+    #[arg(
+        long,
+        visible_alias = "config-path",
+        value_name = "PATH",
+        default_value = ".unito.json",
+        env = "UNITO_CONFIG"
+    )]
+    pub config: PathBuf,
+
+    /// Only this authorization
+    #[arg(long, short = 'a', value_name = "NAME", env = "UNITO_AUTHORIZATION")]
+    pub authorization: Option<String>,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +289,10 @@ pub struct Target {
 pub struct TokenArgs {
     #[command(flatten)]
     pub target: Target,
+
+    /// Print {"accessToken", "tokenType", "expiresAt", "testAccount"} instead of the bare token
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +334,10 @@ pub struct Oauth2Args {
     /// The ngrok domain reserved for the tunnel, so the registered redirect URL stays the same
     #[arg(long, value_name = "DOMAIN", env = "NGROK_DOMAIN")]
     pub tunnel_domain: Option<String>,
+
+    /// Print the result as one JSON object (tokens masked); errors too, on stdout
+    #[arg(long)]
+    pub json: bool,
 
     /// Seconds to wait for ngrok to open the tunnel
     #[arg(long, value_name = "SECS", default_value_t = 15,

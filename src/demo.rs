@@ -133,6 +133,7 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         reauth: false,
         tunnel: false,
         tunnel_domain: None,
+        json: false,
     };
 
     term.say(&format!(

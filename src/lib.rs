@@ -12,6 +12,7 @@ pub mod init;
 pub mod project;
 pub mod sandbox;
 pub mod secret;
+pub mod status;
 pub mod token;
 pub mod tunnel;
 pub mod ui;

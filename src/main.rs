@@ -9,16 +9,34 @@ use clap::Parser;
 use integration_cli::cli::{Cli, Command, Oauth2Args, Target};
 use integration_cli::error::{Error, Result, exit};
 use integration_cli::secret::Secret;
-use integration_cli::{browser, clock, demo, flow, init, sandbox, tunnel, ui};
+use integration_cli::{browser, clock, demo, flow, init, sandbox, status, tunnel, ui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = match &cli.command {
+        Command::Oauth2(a) => a.json,
+        Command::Token(a) => a.json,
+        Command::Status(a) => a.json,
+        _ => false,
+    };
     let code = match run(cli) {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("error: {e}");
+            let paint = ui::Paint::for_stderr();
+            eprintln!("{} {e}", paint.error("error:"));
             if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
+                eprintln!("{} {hint}", paint.hint("hint:"));
+            }
+            if json {
+                // Scripts that asked for JSON get the failure in JSON too.
+                let _ = write_stdout(
+                    &serde_json::json!({"error": {
+                        "message": e.to_string(),
+                        "hint": e.hint(),
+                        "exitCode": e.exit_code(),
+                    }})
+                    .to_string(),
+                );
             }
             e.exit_code()
         }
@@ -26,7 +44,26 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// `-v`: this crate's debug events on stderr. Other crates stay silent: their logs may carry
+/// request bodies and headers, which is where the secrets are.
+fn log_verbosely() {
+    use tracing_subscriber::prelude::*;
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            m.target().starts_with("integration_cli") && *m.level() <= tracing::Level::DEBUG
+        }));
+    tracing_subscriber::registry().with(layer).init();
+}
+
 fn run(cli: Cli) -> Result<()> {
+    if cli.verbose {
+        log_verbosely();
+    }
+    let quiet = cli.quiet;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -43,21 +80,23 @@ fn run(cli: Cli) -> Result<()> {
             let browser = browser::SystemBrowser {
                 browser_env: env("BROWSER"),
             };
-            let terminal = ui::Console::new();
+            let console = ui::Console::new();
+            let (quieted, no_progress) = (ui::Quiet(&console), ui::NoProgress(&console));
+            let terminal: &dyn ui::Terminal = match (quiet, opts.json) {
+                (false, _) => &console,
+                (true, false) => &quieted,
+                (true, true) => &no_progress,
+            };
             let critical = flow::Critical::default();
             let deps = flow::Deps {
                 browser: &browser,
                 clock: &clock::SystemClock,
-                terminal: &terminal,
+                terminal,
                 env: &env,
                 critical: &critical,
                 tunnel: &tunnel,
             };
-            runtime.block_on(cancellable(
-                flow::oauth2(&opts, &deps),
-                &critical,
-                &terminal,
-            ))
+            runtime.block_on(cancellable(flow::oauth2(&opts, &deps), &critical, terminal))
         }
         Command::Init(args) => {
             let opts = init::InitOptions {
@@ -74,6 +113,26 @@ fn run(cli: Cli) -> Result<()> {
                 force: args.force,
             };
             init::run(&opts, &ui::Console::new())
+        }
+        Command::Status(args) => {
+            let text = status::run(
+                &args.config,
+                args.authorization.as_deref(),
+                &clock::SystemClock,
+                args.json,
+            )?;
+            write_stdout(&text)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(
+                shell,
+                &mut command,
+                "integration-cli",
+                &mut std::io::stdout(),
+            );
+            Ok(())
         }
         Command::Sandbox(args) => runtime.block_on(serve_sandbox(args.port)),
         Command::Demo(args) => {
@@ -131,11 +190,30 @@ fn run(cli: Cli) -> Result<()> {
             let token =
                 runtime.block_on(cancellable(flow::token(&opts, &deps), &critical, &terminal))?;
             // The one place a token is printed: the user asked for exactly this value.
-            use std::io::Write;
-            writeln!(std::io::stdout(), "{}", token.expose())
-                .map_err(|e| Error::Terminal(format!("cannot write the token to stdout: {e}")))
+            if !args.json {
+                return write_stdout(token.expose());
+            }
+            let project = integration_cli::project::Project::load(&opts.config)?;
+            let account = project.test_account(&opts.test_account);
+            let field = |k: &str| account.and_then(|a| a.get(k)).cloned();
+            write_stdout(
+                &serde_json::json!({
+                    "accessToken": token.expose(),
+                    "tokenType": field("tokenType").unwrap_or_else(|| "Bearer".into()),
+                    "expiresAt": field("expiresAt"),
+                    "testAccount": opts.test_account,
+                })
+                .to_string(),
+            )
         }
     }
+}
+
+/// A line on stdout; a closed pipe is an error to report, not a panic.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout(), "{text}")
+        .map_err(|e| Error::Terminal(format!("cannot write to stdout: {e}")))
 }
 
 /// `integration-cli sandbox`: serve until Ctrl-C.
@@ -175,6 +253,7 @@ fn options(target: Target) -> flow::Options {
         reauth: false,
         tunnel: false,
         tunnel_domain: None,
+        json: false,
     }
 }
 
@@ -226,6 +305,7 @@ fn oauth2_options(args: Oauth2Args, env: &dyn Fn(&str) -> Option<String>) -> Res
         reauth: args.reauth,
         tunnel: args.tunnel,
         tunnel_domain: args.tunnel_domain.filter(|d| !d.trim().is_empty()),
+        json: args.json,
         ..options(args.target)
     })
 }

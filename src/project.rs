@@ -239,6 +239,15 @@ impl Project {
         })
     }
 
+    /// The test accounts in the file, in its order; `development` and `compliance` first
+    /// when the file has none yet, as the platform always has those two.
+    pub fn test_account_names(&self) -> Vec<String> {
+        match self.root.get("testAccounts").and_then(Value::as_object) {
+            Some(m) if !m.is_empty() => m.keys().cloned().collect(),
+            _ => vec!["development".into(), "compliance".into()],
+        }
+    }
+
     pub fn test_account(&self, name: &str) -> Option<&Map<String, Value>> {
         self.root.get("testAccounts")?.get(name)?.as_object()
     }
@@ -255,7 +264,9 @@ impl Project {
     /// properties whose values differ, then replaces the file atomically.
     pub fn save_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<()> {
         let text = self.with_test_account(name, account)?;
-        write_atomic(&self.real_path, &text).map_err(|e| io_error("write", &self.path, e))
+        write_atomic(&self.real_path, &text).map_err(|e| io_error("write", &self.path, e))?;
+        tracing::debug!(path = %self.real_path.display(), bytes = text.len(), "saved (temporary file, fsync, rename)");
+        Ok(())
     }
 
     fn with_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<String> {

@@ -191,6 +191,19 @@ impl TokenClient {
             }
         }
 
+        // Names and shapes only: values here are codes, verifiers and secrets.
+        tracing::debug!(
+            url = %endpoint.url,
+            grant = match grant {
+                Grant::AuthorizationCode { .. } => "authorization_code",
+                Grant::RefreshToken { .. } => "refresh_token",
+                Grant::ClientCredentials { .. } => "client_credentials",
+            },
+            client_auth = ?endpoint.auth,
+            body = ?endpoint.format,
+            fields = ?body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            "token request"
+        );
         let mut request = self
             .http
             .post(&endpoint.url)
@@ -269,6 +282,7 @@ impl TokenClient {
                 });
             }
         }
+        tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
         interpret(&endpoint.url, status, &content_type, &bytes, &secrets)
     }
 }

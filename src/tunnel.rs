@@ -111,6 +111,7 @@ impl Tunnel for Ngrok {
                     .await
                     .map_err(|e| failed(authtoken, &e))?;
                 let url = forwarder.url().trim_end_matches('/').to_string();
+                tracing::debug!(%url, %target, "ngrok tunnel open");
                 Ok::<_, crate::error::Error>(NgrokTunnel {
                     url,
                     forwarder,

@@ -92,11 +92,23 @@ impl Terminal for Console {
     }
 
     fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        eprintln!("{} {message}", Paint::for_stderr().warning("warning:"));
     }
 
     fn result(&self, message: &str) {
-        println!("{message}");
+        // The first line says what happened; the rest are details.
+        let (first, rest) = message.split_once('\n').unwrap_or((message, ""));
+        let paint = Paint::for_stdout();
+        let first = if first.starts_with('{') {
+            first.to_string()
+        } else {
+            paint.success(first)
+        };
+        if rest.is_empty() {
+            println!("{first}");
+        } else {
+            println!("{first}\n{rest}");
+        }
     }
 
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
@@ -150,6 +162,88 @@ impl Terminal for Quiet<'_> {
     }
 
     fn result(&self, _message: &str) {}
+
+    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        self.0.waiting(message)
+    }
+}
+
+/// Colour for one output stream: only on a terminal (and not `TERM=dumb`), never when
+/// `NO_COLOR` is set to anything (no-color.org), always when `CLICOLOR_FORCE` is set to
+/// something other than 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint(bool);
+
+impl Paint {
+    pub fn for_stdout() -> Paint {
+        Paint::decide(std::io::stdout().is_terminal())
+    }
+
+    pub fn for_stderr() -> Paint {
+        Paint::decide(std::io::stderr().is_terminal())
+    }
+
+    fn decide(is_terminal: bool) -> Paint {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        if set("NO_COLOR") {
+            return Paint(false);
+        }
+        if std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0") {
+            return Paint(true);
+        }
+        Paint(is_terminal && std::env::var("TERM").map_or(true, |t| t != "dumb"))
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn error(self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+
+    pub fn warning(self, text: &str) -> String {
+        self.wrap("1;33", text)
+    }
+
+    pub fn hint(self, text: &str) -> String {
+        self.wrap("36", text)
+    }
+
+    pub fn success(self, text: &str) -> String {
+        self.wrap("1;32", text)
+    }
+}
+
+/// `-q` with `--json`: no progress, but the JSON result, which is what was asked for.
+pub struct NoProgress<'a>(pub &'a dyn Terminal);
+
+impl Terminal for NoProgress<'_> {
+    fn interactive(&self) -> bool {
+        self.0.interactive()
+    }
+
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        self.0.choose(prompt, items)
+    }
+
+    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        self.0.input(prompt, default)
+    }
+
+    fn say(&self, _message: &str) {}
+
+    fn warn(&self, message: &str) {
+        self.0.warn(message);
+    }
+
+    fn result(&self, message: &str) {
+        self.0.result(message);
+    }
 
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
         self.0.waiting(message)

@@ -197,6 +197,12 @@ impl Ctx<'_> {
         let (url, state, verifier) =
             self.authorization_url(&redirect_uri, resolved.relay_to.as_deref())?;
         let mut server = callback::serve(listeners, redirect.path.clone(), state);
+        tracing::debug!(
+            callback = %local,
+            redirect_uri = %redirect_uri,
+            authorization_endpoint = %url[..url::Position::AfterPath],
+            "login prepared (state and PKCE verifier kept in memory only)"
+        );
 
         if let Some(to) = &resolved.relay_to {
             term.say(&format!(

@@ -36,6 +36,8 @@ pub struct Options {
     pub tunnel: bool,
     /// `--tunnel-domain` or `NGROK_DOMAIN`; else the authorization's `tunnelDomain`.
     pub tunnel_domain: Option<String>,
+    /// `--json`: the result on stdout as one JSON object instead of text.
+    pub json: bool,
 }
 
 impl Options {
@@ -255,7 +257,7 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
 }
 
 /// What the test account holds, as far as using it now goes.
-enum Stored {
+pub enum Stored {
     Usable(Secret),
     /// Why not, in words for an error message.
     Stale(String),
@@ -264,7 +266,7 @@ enum Stored {
 /// The stored access token, unless it has expired or is within `EXPIRY_MARGIN` of it. A
 /// token without an `expiresAt` is taken as valid: the provider did not say otherwise. One
 /// whose `expiresAt` cannot be read is treated as stale, so a refresh writes a good one.
-fn stored_token(project: &Project, test_account: &str, clock: &dyn Clock) -> Stored {
+pub fn stored_token(project: &Project, test_account: &str, clock: &dyn Clock) -> Stored {
     let Some(account) = project.test_account(test_account) else {
         return Stored::Stale("none is stored".into());
     };
@@ -355,6 +357,16 @@ impl Ctx<'_> {
                 .and_then(crate::clock::parse_rfc3339)
             && at > self.deps.clock.now() + EXPIRY_MARGIN
         {
+            if self.opts.json {
+                let account = project
+                    .test_account(&self.opts.test_account)
+                    .cloned()
+                    .unwrap_or_default();
+                self.deps
+                    .terminal
+                    .result(&store::summary_json("kept", self, &project, &account, None));
+                return Ok(());
+            }
             self.deps.terminal.result(&format!(
                 "The client-credentials token of test account \"{}\" is still valid (expires {}); nothing to do. Use --reauth to request a new one.",
                 self.opts.test_account,

@@ -92,18 +92,32 @@ pub fn save_locked(
         ctx.deps.terminal.warn(warning);
     }
 
-    let refresh = match (&t.refresh_token, &old_refresh) {
-        (Some(new), Some(old)) if new.expose() != old => "rotated, new one saved",
-        (Some(_), Some(_)) => "unchanged",
-        (Some(_), None) => "saved",
-        (None, Some(_)) if source == Source::Refresh => "kept (the provider sent no new one)",
-        (None, _) => "none (the provider sent none)",
+    let (refresh_word, refresh) = match (&t.refresh_token, &old_refresh) {
+        (Some(new), Some(old)) if new.expose() != old => ("rotated", "rotated, new one saved"),
+        (Some(_), Some(_)) => ("unchanged", "unchanged"),
+        (Some(_), None) => ("saved", "saved"),
+        (None, Some(_)) if source == Source::Refresh => {
+            ("kept", "kept (the provider sent no new one)")
+        }
+        (None, _) => ("none", "none (the provider sent none)"),
     };
-    let expires = match account
-        .get("expiresAt")
-        .and_then(Value::as_str)
-        .and_then(clock::parse_rfc3339)
-    {
+    let expires_at = account.get("expiresAt").and_then(Value::as_str);
+    if ctx.opts.json {
+        let action = match (source, ctx.config.grant_type.as_str()) {
+            (Source::Refresh, _) => "refresh",
+            (_, "client_credentials") => "client_credentials",
+            _ => "login",
+        };
+        ctx.deps.terminal.result(&summary_json(
+            action,
+            ctx,
+            project,
+            &account,
+            Some(refresh_word),
+        ));
+        return Ok(());
+    }
+    let expires = match expires_at.and_then(clock::parse_rfc3339) {
         Some(at) => format!(
             "{} ({})",
             clock::rfc3339(at),
@@ -139,6 +153,29 @@ pub fn save_locked(
     }
     ctx.deps.terminal.result(&lines.join("\n"));
     Ok(())
+}
+
+/// What `--json` prints after a run: the test account as it now is, with the token masked.
+pub fn summary_json(
+    action: &str,
+    ctx: &Ctx<'_>,
+    project: &Project,
+    account: &serde_json::Map<String, Value>,
+    refresh_token: Option<&str>,
+) -> String {
+    let text = |k: &str| account.get(k).and_then(Value::as_str);
+    serde_json::json!({
+        "action": action,
+        "authorization": ctx.authorization,
+        "testAccount": ctx.opts.test_account,
+        "file": project.path().display().to_string(),
+        "accessToken": text("accessToken").map(crate::secret::mask),
+        "tokenType": text("tokenType"),
+        "expiresAt": text("expiresAt"),
+        "scope": text("scope"),
+        "refreshToken": refresh_token,
+    })
+    .to_string()
 }
 
 /// Takes the lock, re-reads the file and saves: used after a browser login, which must not

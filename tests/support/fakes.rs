@@ -123,6 +123,7 @@ pub fn options(project: &Project) -> Options {
         reauth: false,
         tunnel: false,
         tunnel_domain: None,
+        json: false,
     }
 }
 

@@ -166,6 +166,8 @@ impl Run {
             "NGROK_AUTHTOKEN",
             "NGROK_DOMAIN",
             "NGROK_SERVER_ADDR",
+            "NO_COLOR",
+            "CLICOLOR_FORCE",
         ] {
             cmd.env_remove(var);
         }

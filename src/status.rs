@@ -1,0 +1,137 @@
+//! `integration-cli status`: what each test account holds, and what the next `oauth2` (and
+//! `token`) run would do with it, without touching the file or the network.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::clock::{self, Clock};
+use crate::error::{Error, Result, printable};
+use crate::flow::{Stored, stored_token};
+use crate::project::Project;
+use crate::secret;
+
+pub fn run(config: &Path, only: Option<&str>, clock: &dyn Clock, as_json: bool) -> Result<String> {
+    let project = Project::load(config)?;
+    let mut authorizations: Vec<_> = project
+        .authorizations()?
+        .into_iter()
+        .filter_map(|a| Some((a.name, a.oauth2?)))
+        .collect();
+    if let Some(name) = only {
+        let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
+        authorizations.retain(|(n, _)| n == name);
+        if authorizations.is_empty() {
+            return Err(Error::AuthorizationNotFound {
+                name: name.into(),
+                available,
+            });
+        }
+    }
+    if authorizations.is_empty() {
+        return Err(Error::NoAuthorization {
+            path: config.into(),
+        });
+    }
+    let accounts = project.test_account_names();
+    let mut report = Vec::new();
+    for (name, config) in &authorizations {
+        let rows: Vec<Value> = accounts
+            .iter()
+            .map(|account| row(&project, account, &config.grant_type, clock))
+            .collect();
+        report.push(json!({
+            "authorization": name,
+            "grantType": config.grant_type,
+            "testAccounts": rows,
+        }));
+    }
+    if as_json {
+        return Ok(serde_json::to_string_pretty(&json!({
+            "file": config.display().to_string(),
+            "authorizations": report,
+        }))
+        .expect("JSON"));
+    }
+    let mut out = String::new();
+    for a in &report {
+        out.push_str(&format!(
+            "Authorization \"{}\" ({})\n",
+            printable(a["authorization"].as_str().unwrap_or_default()),
+            a["grantType"].as_str().unwrap_or_default()
+        ));
+        for r in a["testAccounts"].as_array().into_iter().flatten() {
+            let token = match r["accessToken"].as_str() {
+                None => "no access token".to_string(),
+                Some(masked) => {
+                    let mut t = format!("token {masked}");
+                    match r["expiresAt"].as_str() {
+                        Some(at) => t.push_str(&format!(
+                            ", {} {at}{}",
+                            if r["expired"] == true {
+                                "expired"
+                            } else {
+                                "expires"
+                            },
+                            r["expiresIn"]
+                                .as_str()
+                                .map_or(String::new(), |rel| format!(" ({rel})"))
+                        )),
+                        None => t.push_str(", no expiry stated"),
+                    }
+                    if let Some(scope) = r["scope"].as_str() {
+                        t.push_str(&format!(", scope {}", printable(scope)));
+                    }
+                    t
+                }
+            };
+            let refresh = if r["refreshToken"] == true {
+                ", refresh token stored"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "  {:<12} {token}{refresh}\n  {:<12} next: {}\n",
+                printable(r["testAccount"].as_str().unwrap_or_default()),
+                "",
+                r["next"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(out.trim_end().to_string())
+}
+
+fn row(project: &Project, account: &str, grant: &str, clock: &dyn Clock) -> Value {
+    let stored = project.test_account(account);
+    let token = stored
+        .and_then(|a| a.get("accessToken"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    let refresh = project.refresh_token(account).is_some();
+    let usable = matches!(stored_token(project, account, clock), Stored::Usable(_));
+    let at = stored
+        .and_then(|a| a.get("expiresAt"))
+        .and_then(Value::as_str)
+        .and_then(clock::parse_rfc3339);
+    let next = match (grant, token.is_some(), usable, refresh) {
+        ("client_credentials", _, true, _) if at.is_some() => "oauth2 keeps it; token prints it",
+        ("client_credentials", ..) => "oauth2 and token request a new one",
+        ("authorization_code", _, true, true) => "oauth2 refreshes it; token prints it as is",
+        ("authorization_code", _, false, true) => "oauth2 and token refresh it (no browser)",
+        ("authorization_code", true, true, false) => {
+            "token prints it; oauth2 logs in again (browser)"
+        }
+        ("authorization_code", _, _, false) => "oauth2 logs in (browser); token cannot help",
+        _ => "not supported by this version",
+    };
+    json!({
+        "testAccount": account,
+        "accessToken": token.map(secret::mask),
+        "expiresAt": at.map(clock::rfc3339),
+        "expiresIn": at.map(|at| clock::relative(at, clock.now())),
+        "expired": at.is_some_and(|at| at <= clock.now()),
+        "scope": stored.and_then(|a| a.get("scope")).and_then(Value::as_str),
+        "refreshToken": refresh,
+        "next": next,
+    })
+}
