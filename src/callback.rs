@@ -383,6 +383,36 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Bounded: a fixed number of cases, so CI time is fixed too. Failures are kept in
+        // proptest-regressions/ and replayed first on every later run.
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Any query, around a real code and state: parsing never panics, an error never
+        /// repeats a code or state, and a page never carries markup from the query.
+        #[test]
+        fn any_callback_query_is_parsed_or_refused_without_echoing_secrets(
+            before in "\\PC{0,200}",
+            after in "[a-z_=&%0-9A-F<>\"']{0,200}",
+            code in "[A-Za-z0-9_-]{16,43}",
+            state in "[A-Za-z0-9_-]{16,43}",
+        ) {
+            let query = format!("{before}&code={code}&state={state}&{after}");
+            match Params::parse(&query) {
+                Ok(p) => {
+                    for text in [p.error, p.error_description, p.error_uri].into_iter().flatten() {
+                        let html = Page::Failure { heading: "x".into(), message: text }.render();
+                        prop_assert!(!html.contains("<script"));
+                    }
+                }
+                Err(message) => {
+                    prop_assert!(!message.contains(&code) && !message.contains(&state));
+                }
+            }
+        }
+    }
 
     #[test]
     fn provider_text_is_escaped_in_pages() {

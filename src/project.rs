@@ -506,7 +506,88 @@ pub fn resolve_client_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// JSON values as connector files hold them, nested a little.
+    fn values() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            (-1e9f64..1e9).prop_map(|f| json!(f)),
+            "\\PC{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z_$ -]{1,10}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// Any file with a test account to fill, compact, pretty or tab-indented: the edit
+        /// changes that account only, the result parses, and an error never holds the value
+        /// being written.
+        #[test]
+        fn editing_any_file_changes_only_the_test_account(
+            top in prop::collection::btree_map("[a-zA-Z]{1,8}", values(), 0..5),
+            accounts in prop::collection::btree_map("[a-z]{1,8}", values(), 0..3),
+            secret in "[A-Za-z0-9_-]{20,40}",
+            pretty in any::<bool>(),
+            odd_spacing in any::<bool>(),
+        ) {
+            let mut root: serde_json::Map<String, Value> = top.into_iter().collect();
+            root.insert("testAccounts".into(), Value::Object(accounts.into_iter().collect()));
+            let mut text = if pretty {
+                serde_json::to_string_pretty(&Value::Object(root.clone())).unwrap()
+            } else {
+                serde_json::to_string(&Value::Object(root.clone())).unwrap()
+            };
+            if odd_spacing {
+                // Tabs for the indentation only: a tab inside a string is not JSON.
+                let tabbed: Vec<String> = text
+                    .lines()
+                    .map(|l| {
+                        let body = l.trim_start_matches(' ');
+                        format!("{}{body}", "\t".repeat((l.len() - body.len()) / 2))
+                    })
+                    .collect();
+                text = format!("{}\n\n", tabbed.join("\n"));
+            }
+            let p = project(&text);
+            // Compared with the file as read, not as generated: serde_json's float parsing is
+            // not an exact round trip, whatever the edit does.
+            let root = parse_root(Path::new("x"), &text).unwrap();
+            let account: Map<String, Value> =
+                [("accessToken".to_string(), json!(secret.clone()))].into_iter().collect();
+            match p.with_test_account("development", &account) {
+                Ok(out) => {
+                    let edited = parse_root(Path::new("x"), &out).unwrap();
+                    prop_assert_eq!(&edited["testAccounts"]["development"], &Value::Object(account));
+                    for (k, v) in &root {
+                        if k != "testAccounts" {
+                            prop_assert_eq!(&edited[k], v);
+                        }
+                    }
+                    for (k, v) in root["testAccounts"].as_object().unwrap() {
+                        if k != "development" {
+                            prop_assert_eq!(&edited["testAccounts"][k], v);
+                        }
+                    }
+                }
+                Err(e) => {
+                    prop_assert!(!e.to_string().contains(&secret));
+                    // Only a development account that is not an object may be refused.
+                    prop_assert!(root["testAccounts"].get("development").is_some_and(|d| !d.is_object()), "{}", e);
+                }
+            }
+        }
+    }
 
     fn project(text: &str) -> Project {
         Project {

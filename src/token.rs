@@ -542,6 +542,57 @@ fn describe_reqwest(e: &reqwest::Error, timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Bodies as providers and proxies send them, around a secret we sent.
+    fn bodies(secret: String) -> impl Strategy<Value = String> {
+        let s = secret;
+        prop_oneof![
+            "\\PC{0,300}".prop_map({
+                let s = s.clone();
+                move |noise| format!("{noise}{s}{noise}")
+            }),
+            "\\PC{0,100}".prop_map({
+                let s = s.clone();
+                move |d| format!(r#"{{"error":"invalid_grant","error_description":"{d} {s}"}}"#)
+            }),
+            "\\PC{0,100}".prop_map({
+                let s = s.clone();
+                move |d| format!("error=bad&error_description={d}+{}", form_encode(&s))
+            }),
+            "\\PC{0,100}".prop_map({
+                let s = s.clone();
+                move |d| format!(r#"{{"access_token":{d:?},"refresh_token":"{s}","#)
+            }),
+            "\\PC{0,100}".prop_map(move |d| format!("<html><body>{d} {s}</body></html>")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Whatever comes back, parsing never panics and no error text carries a secret we
+        /// sent, raw or form-encoded.
+        #[test]
+        fn any_token_response_is_interpreted_without_echoing_a_sent_secret(
+            (secret, body) in "[A-Za-z0-9+/=_.~-]{12,48}".prop_flat_map(|s| (Just(s.clone()), bodies(s))),
+            status in prop_oneof![Just(200u16), Just(201), Just(400), Just(401), Just(500), Just(503), 100u16..600],
+            content_type in prop_oneof![
+                Just("application/json".to_string()),
+                Just("application/x-www-form-urlencoded".to_string()),
+                Just("text/html; charset=utf-8".to_string()),
+                Just("text/plain".to_string()),
+                "\\PC{0,40}",
+            ],
+        ) {
+            let sent = Secret::new(secret.clone());
+            if let Err(e) = interpret("http://t", status, &content_type, body.as_bytes(), &[&sent]) {
+                let text = format!("{e} {}", e.hint().unwrap_or_default());
+                prop_assert!(!text.contains(&secret), "{}", text);
+                prop_assert!(!text.contains(&form_encode(&secret)), "{}", text);
+            }
+        }
+    }
 
     fn ok(ct: &str, body: &str) -> TokenResponse {
         interpret("http://t", 200, ct, body.as_bytes(), &[]).unwrap()

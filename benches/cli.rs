@@ -1,0 +1,360 @@
+//! `scripts/bench.sh`: the release binary, timed as a user meets it, each figure a median over
+//! repeated runs beside a baseline measured in the same run, so the ratio means something on
+//! any machine:
+//!
+//! - start-up (`--version`, `oauth2 --help`) against spawning `true`;
+//! - a refresh against a local token endpoint, against `curl` making the same single POST;
+//! - callback to saved file, against the token endpoint's own time;
+//! - peak RSS of a full login, against `true`'s; the binary's size;
+//! - refresh time with 10, 1,000 and 10,000 test accounts in the file, against 10.
+//!
+//! No timing here is a pass/fail test: targets are printed beside the figures.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_integration-cli");
+
+/// A token endpoint that answers every POST at once with the same tokens, and keeps the
+/// time it spent on each answer (from the request's first byte to the response sent).
+struct TokenServer {
+    url: String,
+    handled_ns: Arc<AtomicU64>,
+    handled: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TokenServer {
+    fn start() -> TokenServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handled_ns = Arc::new(AtomicU64::new(0));
+        let handled = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ns, n, stopping) = (handled_ns.clone(), handled.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let (ns, n) = (ns.clone(), n.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let started = Instant::now();
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        if header == "\r\n" || header.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let json = r#"{"access_token":"bench-access-token-0123456789","token_type":"Bearer","expires_in":3600,"refresh_token":"bench-refresh-token-0123456789","scope":"read"}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                        json.len()
+                    );
+                    conn.write_all(reply.as_bytes()).unwrap();
+                    ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::SeqCst);
+                    n.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        TokenServer {
+            url,
+            handled_ns,
+            handled,
+            stop,
+        }
+    }
+
+    /// Mean time spent per answer since the last call.
+    fn take_mean(&self) -> Duration {
+        let ns = self.handled_ns.swap(0, Ordering::SeqCst);
+        let n = self.handled.swap(0, Ordering::SeqCst).max(1);
+        Duration::from_nanos(ns / n)
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time_runs(runs: usize, mut f: impl FnMut()) -> Duration {
+    f(); // warm the page cache
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn run_quiet(cmd: &mut Command) {
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+/// A project whose development account holds a refresh token, with `extra` more accounts.
+fn project(dir: &Path, token_url: &str, extra: usize) -> PathBuf {
+    let mut accounts = serde_json::Map::new();
+    accounts.insert(
+        "development".into(),
+        serde_json::json!({"accessToken": "bench-old-access", "refreshToken": "bench-refresh-token-0123456789"}),
+    );
+    for i in 0..extra {
+        accounts.insert(
+            format!("account-{i:05}"),
+            serde_json::json!({"accessToken": format!("bench-access-{i}"), "refreshToken": format!("bench-refresh-{i}"), "expiresAt": "2030-01-01T00:00:00Z", "scope": "read write"}),
+        );
+    }
+    let file = serde_json::json!({
+        "name": "bench-connector",
+        "authorizations": [{"name": "bench", "method": "oauth2", "oauth2": {
+            "clientId": "bench-client", "clientSecret": "bench-secret",
+            "authorizationUrl": format!("{token_url}/authorize"),
+            "tokenUrl": format!("{token_url}/token"), "scopes": ["read"]}}],
+        "testAccounts": accounts,
+    });
+    let path = dir.join(".unito.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    path
+}
+
+fn refresh(config: &Path) {
+    run_quiet(
+        Command::new(BIN)
+            .args(["oauth2", "--no-browser", "--config"])
+            .arg(config),
+    );
+}
+
+/// One login with `--no-browser`, the callback sent by hand. Returns the time from sending
+/// the callback to its answer (the answer comes once the file is saved), and the peak RSS in
+/// KiB when run under GNU time.
+fn login(config: &Path, with_time: bool) -> (Duration, Option<u64>) {
+    let mut cmd = if with_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.args(["-f", "maxrss-kib=%M", BIN]);
+        c
+    } else {
+        Command::new(BIN)
+    };
+    let mut child = cmd
+        .args([
+            "oauth2",
+            "--no-browser",
+            "--reauth",
+            "--port",
+            "0",
+            "--config",
+        ])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("a login URL").unwrap();
+        if let Some(u) = line
+            .trim()
+            .strip_prefix("http")
+            .filter(|u| u.contains("/authorize?"))
+        {
+            break format!("http{u}");
+        }
+    };
+    let url = url::Url::parse(&url).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let callback = url::Url::parse(&q["redirect_uri"]).unwrap();
+    let started = Instant::now();
+    let mut conn =
+        std::net::TcpStream::connect((callback.host_str().unwrap(), callback.port().unwrap()))
+            .unwrap();
+    write!(
+        conn,
+        "GET {}?code=bench-code&state={} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        callback.path(),
+        q["state"]
+    )
+    .unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    let took = started.elapsed();
+    assert!(page.contains("Signed in"), "{page}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().unwrap().success(), "{rest:?}");
+    let rss = rest
+        .iter()
+        .find_map(|l| l.strip_prefix("maxrss-kib="))
+        .and_then(|v| v.trim().parse().ok());
+    (took, rss)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(figure: &str, value: &str, baseline: &str, ratio: f64, target: &str) {
+    println!("| {figure} | {value} | {baseline} | {ratio:.2}x | {target} |");
+}
+
+fn main() {
+    // `cargo bench` passes --bench; any other argument is ignored.
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let server = TokenServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "integration-cli {} (release), {runs} runs per figure, medians; {cpu}, {cores} cores\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("| figure | median | baseline, same run | ratio | target |");
+    println!("| --- | --- | --- | --- | --- |");
+
+    let spawn_true = time_runs(runs, || run_quiet(&mut Command::new("true")));
+    let version = time_runs(runs, || run_quiet(Command::new(BIN).arg("--version")));
+    row(
+        "start-up: `--version`",
+        &ms(version),
+        &format!("`true`: {}", ms(spawn_true)),
+        version.as_secs_f64() / spawn_true.as_secs_f64(),
+        "< 5 ms",
+    );
+    let help = time_runs(runs, || {
+        run_quiet(Command::new(BIN).args(["oauth2", "--help"]))
+    });
+    row(
+        "start-up: `oauth2 --help`",
+        &ms(help),
+        &format!("`true`: {}", ms(spawn_true)),
+        help.as_secs_f64() / spawn_true.as_secs_f64(),
+        "< 5 ms",
+    );
+
+    let config = project(dir.path(), &server.url, 0);
+    let token_url = format!("{}/token", server.url);
+    let curl = time_runs(runs, || {
+        run_quiet(Command::new("curl").args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-u",
+            "bench-client:bench-secret",
+            "-d",
+            "grant_type=refresh_token",
+            "-d",
+            "refresh_token=bench-refresh-token-0123456789",
+            &token_url,
+        ]))
+    });
+    let ours = time_runs(runs, || refresh(&config));
+    row(
+        "refresh (read, POST, save)",
+        &ms(ours),
+        &format!("`curl`, same POST: {}", ms(curl)),
+        ours.as_secs_f64() / curl.as_secs_f64(),
+        "<= 1.5x",
+    );
+
+    server.take_mean();
+    let callback = median((0..runs).map(|_| login(&config, false).0).collect());
+    let endpoint = server.take_mean();
+    row(
+        "callback to saved file",
+        &ms(callback),
+        &format!("token endpoint's own time: {}", ms(endpoint)),
+        callback.as_secs_f64() / endpoint.as_secs_f64().max(1e-9),
+        &format!(
+            "< 5 ms beyond it (here {})",
+            ms(callback.saturating_sub(endpoint))
+        ),
+    );
+
+    if Path::new("/usr/bin/time").exists() {
+        let (_, rss) = login(&config, true);
+        let true_rss = {
+            let out = Command::new("/usr/bin/time")
+                .args(["-f", "%M", "true"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+        };
+        if let Some(rss) = rss {
+            row(
+                "peak RSS, full login",
+                &format!("{:.1} MiB", rss as f64 / 1024.0),
+                &format!("`true`: {:.1} MiB", true_rss as f64 / 1024.0),
+                rss as f64 / true_rss.max(1) as f64,
+                "< 20 MiB",
+            );
+        }
+    }
+    let size = std::fs::metadata(BIN).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "| release binary size | {:.1} MiB | | | |",
+        size as f64 / (1024.0 * 1024.0)
+    );
+
+    let mut base = None;
+    for accounts in [10, 1_000, 10_000] {
+        let d = tempfile::tempdir().unwrap();
+        let config = project(d.path(), &server.url, accounts);
+        let bytes = std::fs::metadata(&config).unwrap().len();
+        let t = time_runs(runs.min(15), || refresh(&config));
+        let base_t = *base.get_or_insert(t);
+        row(
+            &format!("refresh, {accounts} test accounts ({} KiB)", bytes / 1024),
+            &ms(t),
+            &format!("10 accounts: {}", ms(base_t)),
+            t.as_secs_f64() / base_t.as_secs_f64(),
+            "no worse than linear",
+        );
+    }
+}
