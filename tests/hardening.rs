@@ -177,3 +177,34 @@ fn kill_9_at_any_moment_of_a_refresh_leaves_the_old_file_or_the_new_one() {
     eprintln!("kill -9 outcomes over 200 runs: {outcomes:?}");
     assert_eq!(outcomes.values().sum::<usize>(), 200);
 }
+
+#[test]
+fn two_refreshes_of_different_accounts_at_once_both_survive() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(300),
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    for account in ["development", "compliance"] {
+        cfg["testAccounts"][account] = json!({"accessToken": format!("fake-old-{account}"), "refreshToken": stub.issue_refresh_token()});
+    }
+    let project = Project::new(&cfg);
+    let dev = project.oauth2(&["oauth2", "--no-browser", "--port", "0", "-t", "development"]);
+    let comp = project.oauth2(&["oauth2", "--no-browser", "--port", "0", "-t", "compliance"]);
+    let (dev, comp) = (dev.finish(&stub), comp.finish(&stub));
+    assert_eq!(
+        (dev.code, comp.code),
+        (0, 0),
+        "{}\n{}",
+        dev.all(),
+        comp.all()
+    );
+    let issued = stub.seen(|s| s.access_tokens.clone());
+    for account in ["development", "compliance"] {
+        let token = project.account(account)["accessToken"].clone();
+        assert!(
+            issued.iter().any(|t| token == t.as_str()),
+            "{account} lost its refresh: {token}"
+        );
+    }
+}
