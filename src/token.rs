@@ -126,9 +126,25 @@ pub struct TokenClient {
     timeout: Duration,
 }
 
+/// Whether `url` points at this machine: such requests never go through a proxy from
+/// `HTTP_PROXY` or `ALL_PROXY`, which could not reach our loopback anyway.
+pub fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    })
+}
+
 impl TokenClient {
-    pub fn new(timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+    /// `url`: the token endpoint, to decide whether a proxy may be used.
+    pub fn new(timeout: Duration, url: &str) -> Self {
+        let mut builder = reqwest::Client::builder();
+        if is_loopback(url) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .user_agent(concat!("integration-cli/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             // A redirected POST would carry the code, the verifier and perhaps the client
@@ -191,9 +207,10 @@ impl TokenClient {
             }
         }
 
-        // Names and shapes only: values here are codes, verifiers and secrets.
+        // Names and shapes only: values here are codes, verifiers and secrets (and a query
+        // string could hold any of them).
         tracing::debug!(
-            url = %endpoint.url,
+            url = %endpoint.url.split('?').next().unwrap_or_default(),
             grant = match grant {
                 Grant::AuthorizationCode { .. } => "authorization_code",
                 Grant::RefreshToken { .. } => "refresh_token",
@@ -335,7 +352,17 @@ pub fn interpret(
     let access_token = match fields.shift_remove("access_token") {
         Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
         _ => {
-            let names: Vec<_> = fields.keys().map(|k| printable(k)).collect();
+            // Names only when they look like names: a body parsed as a form by mistake has
+            // its whole text as one "name", and that text may hold a token.
+            let names: Vec<_> = fields
+                .keys()
+                .filter(|k| {
+                    k.len() <= 40
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                })
+                .map(|k| printable(&mask_token_like(&redact(k, secrets))))
+                .collect();
             return Err(Error::TokenResponse {
                 url: url.into(),
                 message: format!(
@@ -404,7 +431,10 @@ fn parse_body(content_type: &str, body: &[u8]) -> Option<Map<String, Value>> {
         }
         // Said JSON, sent a form (a provider's content type, or a configured one, can be wrong).
     }
-    let looks_like_form = content_type.contains("x-www-form-urlencoded")
+    // A form has at least one `name=value`; text without one is not a form, whatever the
+    // content type says.
+    let has_pair = trimmed.contains(&b'=');
+    let looks_like_form = (content_type.contains("x-www-form-urlencoded") && has_pair)
         || (!trimmed.is_empty()
             && !trimmed.starts_with(b"<")
             && std::str::from_utf8(trimmed).is_ok_and(|s| {
@@ -772,6 +802,28 @@ mod tests {
             msg.contains("<p>word word") && !msg.contains("TAIL"),
             "{msg}"
         );
+    }
+
+    /// Found by the fuzz property: text labelled as a form, with no `name=value` in it, was
+    /// parsed as one field named after the whole text, and that name was then printed.
+    #[test]
+    fn text_labelled_as_a_form_is_not_quoted_as_field_names() {
+        let secret = Secret::new("fake-known-secret-0001");
+        let body = b"<html><body> fake-known-secret-0001 fresh0token0here0000 </body></html>";
+        let e = interpret(
+            "http://t",
+            200,
+            "application/x-www-form-urlencoded",
+            body,
+            &[&secret],
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            !msg.contains("fake-known-secret") && !msg.contains("fresh0token0here"),
+            "{msg}"
+        );
+        assert!(msg.contains("expected JSON or a form body"), "{msg}");
     }
 
     #[test]
