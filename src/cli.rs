@@ -1,6 +1,8 @@
-//! What the user can type: clap definitions and help text only. Nothing here does the work.
+//! What the user can type: clap definitions and help text, and their translation into each
+//! command's options. Nothing here does the work.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -185,8 +187,10 @@ pub struct InitArgs {
     )]
     pub config: PathBuf,
 
-    /// Provider preset: github, google, microsoft, atlassian, slack, salesforce, sandbox, custom
-    #[arg(long, value_name = "NAME")]
+    /// Provider preset
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(
+        ["github", "google", "microsoft", "atlassian", "slack", "salesforce", "sandbox", "custom"]
+    ))]
     pub preset: Option<String>,
 
     /// The connector's name (default: the folder's name)
@@ -343,4 +347,79 @@ pub struct Oauth2Args {
     #[arg(long, value_name = "SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub tunnel_timeout: u64,
+}
+
+impl Target {
+    /// Options for a run that never opens a browser or a callback server.
+    pub fn options(self) -> crate::flow::Options {
+        crate::flow::Options {
+            config: self.config,
+            authorization: self.authorization,
+            test_account: self.test_account,
+            port: None,
+            open_browser: false,
+            callback_timeout: Duration::from_secs(300),
+            token_timeout: Duration::from_secs(self.token_timeout),
+            reauth: false,
+            tunnel: false,
+            tunnel_domain: None,
+            json: false,
+        }
+    }
+}
+
+impl Oauth2Args {
+    /// `OAUTH2_PORT` is read here, not by clap, so that an error can say which of the two
+    /// gave a bad value.
+    pub fn options(
+        self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> crate::error::Result<crate::flow::Options> {
+        let port = match (
+            self.port,
+            env("OAUTH2_PORT").filter(|v| !v.trim().is_empty()),
+        ) {
+            (Some(value), _) => Some((parse_port(&value, "--port")?, "--port")),
+            (None, Some(value)) => Some((parse_port(&value, "OAUTH2_PORT")?, "OAUTH2_PORT")),
+            (None, None) => None,
+        };
+        Ok(crate::flow::Options {
+            port,
+            open_browser: !self.no_browser,
+            callback_timeout: Duration::from_secs(self.timeout),
+            reauth: self.reauth,
+            tunnel: self.tunnel,
+            tunnel_domain: self.tunnel_domain.filter(|d| !d.trim().is_empty()),
+            json: self.json,
+            ..self.target.options()
+        })
+    }
+}
+
+fn parse_port(value: &str, origin: &'static str) -> crate::error::Result<u16> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| crate::error::Error::InvalidPort {
+            value: value.into(),
+            origin,
+        })
+}
+
+impl InitArgs {
+    pub fn options(self) -> crate::init::InitOptions {
+        crate::init::InitOptions {
+            config: self.config,
+            preset: self.preset,
+            connector: self.connector,
+            name: self.name,
+            client_id: self.client_id,
+            client_secret_env: self.client_secret_env,
+            authorization_url: self.authorization_url,
+            token_url: self.token_url,
+            grant_type: self.grant_type,
+            scopes: self.scopes,
+            force: self.force,
+        }
+    }
 }

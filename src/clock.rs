@@ -52,7 +52,13 @@ pub fn relative(at: SystemTime, now: SystemTime) -> String {
     } else {
         Duration::from_secs(secs)
     };
-    let text = humantime::format_duration(rounded).to_string();
+    // The two largest units are what a person reads ("6years 10months", "2h 3m").
+    let text = humantime::format_duration(rounded)
+        .to_string()
+        .split(' ')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
     if future {
         format!("in {text}")
     } else {

@@ -32,16 +32,57 @@ impl Browser for HeadlessApprover {
         let url = url.to_string();
         let handle = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
         handle.spawn(async move {
-            if let Err(e) = approve(&url).await {
-                eprintln!("warning: the headless approver failed: {e}");
+            if let Err(why) = approve(&url).await {
+                give_up(&url, &why).await;
             }
         });
         Ok(())
     }
 }
 
+/// The demo's browser when there is a display: the real one, or, if it cannot be opened,
+/// the headless approver, so the demo never sits waiting for a window that will not come.
+pub struct BrowserOrHeadless<'a>(pub &'a dyn Browser);
+
+impl Browser for BrowserOrHeadless<'_> {
+    fn open(&self, url: &str) -> std::result::Result<(), String> {
+        self.0.open(url).or_else(|why| {
+            eprintln!("{why}; approving without a browser instead (as --headless does).");
+            HeadlessApprover.open(url)
+        })
+    }
+}
+
+/// Ends the waiting login with an error callback (it carries the login's own state, so the
+/// flow takes it) instead of leaving it to time out.
+async fn give_up(authorize_url: &str, why: &str) {
+    let Ok(url) = url::Url::parse(authorize_url) else {
+        return;
+    };
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let (Some(redirect), Some(state)) = (q.get("redirect_uri"), q.get("state")) else {
+        return;
+    };
+    let Ok(mut callback) = url::Url::parse(redirect) else {
+        return;
+    };
+    callback
+        .query_pairs_mut()
+        .append_pair("error", "temporarily_unavailable")
+        .append_pair(
+            "error_description",
+            &format!("the demo could not approve by itself: {why}"),
+        )
+        .append_pair("state", state);
+    if let Ok(http) = reqwest::Client::builder().no_proxy().build() {
+        let _ = http.get(callback).send().await;
+    }
+}
+
 async fn approve(url: &str) -> std::result::Result<(), String> {
+    // Everything here is on loopback: a proxy from the environment could not reach it.
     let http = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
@@ -128,7 +169,8 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         test_account: "development".into(),
         port: Some((0, "--port")),
         open_browser: true,
-        callback_timeout: Duration::from_secs(300),
+        // Headless, the approval takes milliseconds; a person gets the usual five minutes.
+        callback_timeout: Duration::from_secs(if opts.headless { 60 } else { 300 }),
         token_timeout: Duration::from_secs(30),
         reauth: false,
         tunnel: false,
@@ -155,7 +197,8 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     term.result(&format!("  userinfo says: {who}"));
 
     term.result(&format!(
-        "\nDone. Look at {} (the development test account), or try:\n  integration-cli oauth2 --config {} --reauth",
+        "\nDone. Look at {} (the development test account), or run:\n  integration-cli status --config {}\n\
+         The sandbox stopped with the demo; `integration-cli sandbox` serves one for as long as you like.",
         config.display(),
         config.display()
     ));
@@ -168,7 +211,10 @@ async fn userinfo(base: &str, token: &Secret) -> Result<String> {
         url: url.clone(),
         detail,
     };
-    let response = reqwest::Client::new()
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| failed(e.to_string()))?
         .get(&url)
         .bearer_auth(token.expose())
         .send()

@@ -307,7 +307,9 @@ impl Error {
             Error::AuthorizationDenied { .. } => exit::DENIED,
             Error::CallbackTimeout { .. } => exit::TIMED_OUT,
             Error::RefreshRejected { .. } | Error::NeedsLogin { .. } => exit::NEEDS_LOGIN,
-            Error::InitUnknownPreset { .. } | Error::InitMissing { .. } => exit::USAGE,
+            Error::InitUnknownPreset { .. }
+            | Error::InitMissing { .. }
+            | Error::InitInvalid { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::ERROR,
         }

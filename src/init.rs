@@ -26,6 +26,8 @@ pub struct Preset {
     pub tunnel: bool,
     /// What to register with the provider, in a sentence.
     pub note: &'static str,
+    /// A client id everyone shares (the sandbox's); real providers issue one per app.
+    pub client_id: Option<&'static str>,
 }
 
 pub const PRESETS: &[Preset] = &[
@@ -39,6 +41,7 @@ pub const PRESETS: &[Preset] = &[
         redirect_url: None,
         tunnel: false,
         note: "register http://127.0.0.1:9002/callback as the callback URL (GitHub accepts any port on loopback)",
+        client_id: None,
     },
     Preset {
         key: "google",
@@ -50,6 +53,7 @@ pub const PRESETS: &[Preset] = &[
         redirect_url: None,
         tunnel: false,
         note: "create a Desktop app OAuth client (loopback redirects on any port are allowed)",
+        client_id: None,
     },
     Preset {
         key: "microsoft",
@@ -61,6 +65,7 @@ pub const PRESETS: &[Preset] = &[
         redirect_url: Some("http://localhost:9002/callback"),
         tunnel: false,
         note: "add http://localhost:9002/callback as a redirect URI of the app registration",
+        client_id: None,
     },
     Preset {
         key: "atlassian",
@@ -72,6 +77,7 @@ pub const PRESETS: &[Preset] = &[
         redirect_url: Some("http://localhost:9002/callback"),
         tunnel: false,
         note: "set the app's callback URL to http://localhost:9002/callback",
+        client_id: None,
     },
     Preset {
         key: "slack",
@@ -83,6 +89,7 @@ pub const PRESETS: &[Preset] = &[
         redirect_url: None,
         tunnel: true,
         note: "Slack accepts only HTTPS redirect URLs: reserve an ngrok domain, set NGROK_DOMAIN, and register https://<domain>/callback",
+        client_id: None,
     },
     Preset {
         key: "salesforce",
@@ -94,6 +101,7 @@ pub const PRESETS: &[Preset] = &[
         redirect_url: Some("http://localhost:9002/callback"),
         tunnel: false,
         note: "set the connected app's callback URL to http://localhost:9002/callback",
+        client_id: None,
     },
     Preset {
         key: "sandbox",
@@ -104,6 +112,7 @@ pub const PRESETS: &[Preset] = &[
         authorization_parameters: &[],
         redirect_url: None,
         tunnel: false,
+        client_id: Some("sandbox-client"),
         note: "start it with `integration-cli sandbox`; client id sandbox-client, and export SANDBOX_CLIENT_SECRET=sandbox-secret-not-a-real-secret",
     },
 ];
@@ -180,13 +189,32 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
         "Authorization name",
         Some(preset.map_or("oauth2", |p| p.key)),
     )?;
-    let grant_type = ask.value(
-        &opts.grant_type,
-        "--grant-type",
-        "Grant type (authorization_code or client_credentials)",
-        Some("authorization_code"),
+    const GRANTS: [&str; 2] = ["authorization_code", "client_credentials"];
+    let grant_type = match &opts.grant_type {
+        Some(g) => g.trim().to_string(),
+        None if term.interactive() => GRANTS[term.choose(
+            "Grant type",
+            &[
+                "authorization_code: a person logs in through the browser".into(),
+                "client_credentials: the app itself, no person".into(),
+            ],
+        )?]
+        .to_string(),
+        None => GRANTS[0].to_string(),
+    };
+    if !GRANTS.contains(&grant_type.as_str()) {
+        return Err(Error::InitInvalid {
+            message: format!(
+                "grant type {grant_type:?} is not one integration-cli handles (authorization_code, client_credentials)"
+            ),
+        });
+    }
+    let client_id = ask.value(
+        &opts.client_id,
+        "--client-id",
+        "Client id",
+        preset.and_then(|p| p.client_id),
     )?;
-    let client_id = ask.value(&opts.client_id, "--client-id", "Client id", None)?;
     let default_env = format!(
         "{}_CLIENT_SECRET",
         name.to_ascii_uppercase()
@@ -194,27 +222,36 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect::<String>()
     );
-    let secret_env = ask.value(
+    let secret_env = ask.checked(
         &opts.client_secret_env,
         "--client-secret-env",
         "Environment variable that will hold the client secret",
         Some(&default_env),
+        |v| {
+            (!v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .then_some(())
+                .ok_or_else(|| {
+                    format!("{v:?} is not an environment variable name (letters, digits and _)")
+                })
+        },
     )?;
     let authorization_url = if grant_type == "client_credentials" {
         None
     } else {
-        Some(ask.value(
+        Some(ask.checked(
             &opts.authorization_url,
             "--authorization-url",
             "Authorization URL",
             preset.map(|p| p.authorization_url),
+            url_check,
         )?)
     };
-    let token_url = ask.value(
+    let token_url = ask.checked(
         &opts.token_url,
         "--token-url",
         "Token URL",
         preset.map(|p| p.token_url),
+        url_check,
     )?;
     let default_scopes = preset.map(|p| p.scopes.join(" "));
     let scopes = ask.value(
@@ -228,40 +265,6 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
             flags: ask.missing.join(", "),
         });
     }
-    if !matches!(
-        grant_type.as_str(),
-        "authorization_code" | "client_credentials"
-    ) {
-        return Err(Error::InitInvalid {
-            message: format!(
-                "grant type {grant_type:?} is not one integration-cli handles (authorization_code, client_credentials)"
-            ),
-        });
-    }
-    for (flag, url) in [
-        ("--authorization-url", authorization_url.as_deref()),
-        ("--token-url", Some(token_url.as_str())),
-    ] {
-        if let Some(url) = url
-            && url::Url::parse(url).is_err()
-        {
-            return Err(Error::InitInvalid {
-                message: format!("{flag} {url:?} is not a URL"),
-            });
-        }
-    }
-    if secret_env.is_empty()
-        || !secret_env
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(Error::InitInvalid {
-            message: format!(
-                "{secret_env:?} is not an environment variable name (letters, digits and _)"
-            ),
-        });
-    }
-
     let mut oauth2 = serde_json::Map::new();
     oauth2.insert("clientId".into(), json!(client_id));
     oauth2.insert("clientSecret".into(), json!(format!("${{{secret_env}}}")));
@@ -340,7 +343,39 @@ struct Asker<'a> {
     missing: Vec<&'static str>,
 }
 
+fn url_check(v: &str) -> std::result::Result<(), String> {
+    match url::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(format!("{v:?} is not an http(s) URL")),
+    }
+}
+
 impl Asker<'_> {
+    /// `value`, checked as it is typed: a person is asked again (keeping every earlier
+    /// answer); a flag that fails the check is a usage error.
+    fn checked(
+        &mut self,
+        given: &Option<String>,
+        flag: &'static str,
+        prompt: &str,
+        default: Option<&str>,
+        check: impl Fn(&str) -> std::result::Result<(), String>,
+    ) -> Result<String> {
+        loop {
+            let v = self.value(given, flag, prompt, default)?;
+            if v.is_empty() && self.missing.contains(&flag) {
+                return Ok(v);
+            }
+            match check(&v) {
+                Ok(()) => return Ok(v),
+                Err(message) if given.is_none() && self.term.interactive() => {
+                    self.term.warn(&message);
+                }
+                Err(message) => return Err(Error::InitInvalid { message }),
+            }
+        }
+    }
+
     fn value(
         &mut self,
         given: &Option<String>,

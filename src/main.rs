@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use integration_cli::cli::{Cli, Command, Oauth2Args, Target};
+use integration_cli::cli::{Cli, Command};
 use integration_cli::error::{Error, Result, exit};
 use integration_cli::secret::Secret;
 use integration_cli::{browser, clock, demo, flow, init, sandbox, status, tunnel, ui};
@@ -76,7 +76,7 @@ fn run(cli: Cli) -> Result<()> {
                 server_addr: env("NGROK_SERVER_ADDR").filter(|a| !a.trim().is_empty()),
                 connect_timeout: Duration::from_secs(args.tunnel_timeout),
             };
-            let opts = oauth2_options(args, &env)?;
+            let opts = args.options(&env)?;
             let browser = browser::SystemBrowser {
                 browser_env: env("BROWSER"),
             };
@@ -99,20 +99,9 @@ fn run(cli: Cli) -> Result<()> {
             runtime.block_on(cancellable(flow::oauth2(&opts, &deps), &critical, terminal))
         }
         Command::Init(args) => {
-            let opts = init::InitOptions {
-                config: args.config,
-                preset: args.preset,
-                connector: args.connector,
-                name: args.name,
-                client_id: args.client_id,
-                client_secret_env: args.client_secret_env,
-                authorization_url: args.authorization_url,
-                token_url: args.token_url,
-                grant_type: args.grant_type,
-                scopes: args.scopes,
-                force: args.force,
-            };
-            init::run(&opts, &ui::Console::new())
+            let console = ui::Console::new();
+            let quieted = ui::Quiet(&console);
+            init::run(&args.options(), if quiet { &quieted } else { &console })
         }
         Command::Status(args) => {
             let text = status::run(
@@ -136,7 +125,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Sandbox(args) => runtime.block_on(serve_sandbox(args.port)),
         Command::Demo(args) => {
-            let env = |name: &str| std::env::var(name).ok();
+            // The sandbox has its own client secret: one meant for the user's provider must
+            // not replace it.
+            let env = |name: &str| {
+                (name != "UNITO_CLIENT_SECRET")
+                    .then(|| std::env::var(name).ok())
+                    .flatten()
+            };
             let headless = args.headless || (!args.browser && !demo::display_available());
             let opts = demo::DemoOptions {
                 dir: args.dir,
@@ -146,10 +141,11 @@ fn run(cli: Cli) -> Result<()> {
             let system = browser::SystemBrowser {
                 browser_env: env("BROWSER"),
             };
+            let fallback = demo::BrowserOrHeadless(&system);
             let browser: &dyn browser::Browser = if headless {
                 &demo::HeadlessApprover
             } else {
-                &system
+                &fallback
             };
             let terminal = ui::Console::new();
             let critical = flow::Critical::default();
@@ -169,7 +165,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Token(args) => {
             let env = |name: &str| std::env::var(name).ok();
-            let opts = options(args.target);
+            let opts = args.target.options();
             let console = ui::Console::new();
             let terminal = ui::Quiet(&console);
             let critical = flow::Critical::default();
@@ -190,21 +186,11 @@ fn run(cli: Cli) -> Result<()> {
             let token =
                 runtime.block_on(cancellable(flow::token(&opts, &deps), &critical, &terminal))?;
             // The one place a token is printed: the user asked for exactly this value.
-            if !args.json {
-                return write_stdout(token.expose());
+            if args.json {
+                write_stdout(&flow::token_json(&opts, &token)?)
+            } else {
+                write_stdout(token.expose())
             }
-            let project = integration_cli::project::Project::load(&opts.config)?;
-            let account = project.test_account(&opts.test_account);
-            let field = |k: &str| account.and_then(|a| a.get(k)).cloned();
-            write_stdout(
-                &serde_json::json!({
-                    "accessToken": token.expose(),
-                    "tokenType": field("tokenType").unwrap_or_else(|| "Bearer".into()),
-                    "expiresAt": field("expiresAt"),
-                    "testAccount": opts.test_account,
-                })
-                .to_string(),
-            )
         }
     }
 }
@@ -219,42 +205,10 @@ fn write_stdout(text: &str) -> Result<()> {
 /// `integration-cli sandbox`: serve until Ctrl-C.
 async fn serve_sandbox(port: u16) -> Result<()> {
     let server = sandbox::Sandbox::start(port).await?;
-    let url = &server.url;
-    let authorization = serde_json::to_string_pretty(&server.authorization("sandbox"))
-        .expect("JSON")
-        .replace('\n', "\n  ");
-    println!(
-        "Sandbox OAuth 2.0 server at {url}\n\n  \
-         authorization URL  {url}/authorize\n  \
-         token URL          {url}/token\n  \
-         userinfo           {url}/userinfo\n  \
-         client id          {id}\n  \
-         client secret      {secret}   (a fixed, public value: it opens only this sandbox)\n\n\
-         An authorization for .unito.json:\n\n  {authorization}\n\n\
-         Ctrl-C to stop.",
-        id = sandbox::CLIENT_ID,
-        secret = sandbox::CLIENT_SECRET,
-    );
+    write_stdout(&server.banner())?;
     let _ = tokio::signal::ctrl_c().await;
     server.stop();
     Ok(())
-}
-
-/// Options for a run that never opens a browser or a callback server.
-fn options(target: Target) -> flow::Options {
-    flow::Options {
-        config: target.config,
-        authorization: target.authorization,
-        test_account: target.test_account,
-        port: None,
-        open_browser: false,
-        callback_timeout: Duration::from_secs(300),
-        token_timeout: Duration::from_secs(target.token_timeout),
-        reauth: false,
-        tunnel: false,
-        tunnel_domain: None,
-        json: false,
-    }
 }
 
 /// Ctrl-C stops the flow wherever it waits: the callback server and the file lock go with
@@ -287,32 +241,4 @@ async fn cancellable<T>(
         // fall back to a login): the first Ctrl-C applies now.
         _ = critical.left() => Err(Error::Interrupted),
     }
-}
-
-fn oauth2_options(args: Oauth2Args, env: &dyn Fn(&str) -> Option<String>) -> Result<flow::Options> {
-    let port = match (
-        args.port,
-        env("OAUTH2_PORT").filter(|v| !v.trim().is_empty()),
-    ) {
-        (Some(value), _) => Some((parse_port(&value, "--port")?, "--port")),
-        (None, Some(value)) => Some((parse_port(&value, "OAUTH2_PORT")?, "OAUTH2_PORT")),
-        (None, None) => None,
-    };
-    Ok(flow::Options {
-        port,
-        open_browser: !args.no_browser,
-        callback_timeout: Duration::from_secs(args.timeout),
-        reauth: args.reauth,
-        tunnel: args.tunnel,
-        tunnel_domain: args.tunnel_domain.filter(|d| !d.trim().is_empty()),
-        json: args.json,
-        ..options(args.target)
-    })
-}
-
-fn parse_port(value: &str, origin: &'static str) -> Result<u16> {
-    value.trim().parse().map_err(|_| Error::InvalidPort {
-        value: value.into(),
-        origin,
-    })
 }

@@ -32,8 +32,21 @@ pub const CLIENT_SECRET: &str = "sandbox-secret-not-a-real-secret";
 /// The default port of `integration-cli sandbox`.
 pub const DEFAULT_PORT: u16 = 9010;
 
-const CODE_TTL: Duration = Duration::from_secs(60);
-const ACCESS_TTL: u64 = 3600;
+/// How long codes and access tokens live; settable so their expiry can be tested.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub code: Duration,
+    pub access_token: Duration,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code: Duration::from_secs(60),
+            access_token: Duration::from_secs(3600),
+        }
+    }
+}
 const SCOPES: [&str; 4] = ["read", "write", "profile", "offline_access"];
 
 struct PendingConsent {
@@ -65,6 +78,7 @@ struct Store {
     /// access token -> (grant or 0 for client credentials, scope, expiry)
     access: HashMap<String, (u64, String, Instant)>,
     next_grant: u64,
+    lifetimes: Lifetimes,
 }
 
 impl Store {
@@ -75,18 +89,15 @@ impl Store {
 
     fn issue(&mut self, grant: u64, scope: &str, with_refresh: bool) -> Value {
         let access = random();
+        let ttl = self.lifetimes.access_token;
         self.access.insert(
             access.clone(),
-            (
-                grant,
-                scope.to_string(),
-                Instant::now() + Duration::from_secs(ACCESS_TTL),
-            ),
+            (grant, scope.to_string(), Instant::now() + ttl),
         );
         let mut body = json!({
             "access_token": access,
             "token_type": "Bearer",
-            "expires_in": ACCESS_TTL,
+            "expires_in": ttl.as_secs(),
             "scope": scope,
         });
         if with_refresh {
@@ -113,6 +124,10 @@ pub struct Sandbox {
 impl Sandbox {
     /// Binds 127.0.0.1:`port` (0 picks one) and serves on the current runtime.
     pub async fn start(port: u16) -> Result<Sandbox> {
+        Sandbox::start_with(port, Lifetimes::default()).await
+    }
+
+    pub async fn start_with(port: u16, lifetimes: Lifetimes) -> Result<Sandbox> {
         let listener =
             TcpListener::bind(("127.0.0.1", port))
                 .await
@@ -130,7 +145,16 @@ impl Sandbox {
             source,
         })?;
         let url = format!("http://{addr}");
-        let store = Arc::new(Mutex::new(Store::default()));
+        let store = Arc::new(Mutex::new(Store {
+            lifetimes,
+            ..Store::default()
+        }));
+        // DNS rebinding: a page on some other name that resolves to 127.0.0.1 must not drive
+        // the sandbox, so only our own host names are served.
+        let hosts: Arc<[String]> = Arc::from(vec![
+            format!("127.0.0.1:{}", addr.port()),
+            format!("localhost:{}", addr.port()),
+        ]);
         let app = Router::new()
             .route("/authorize", get(authorize))
             .route("/authorize/decision", post(decision))
@@ -143,7 +167,8 @@ impl Sandbox {
                     move || async move { json_response(200, metadata(&url)) }
                 }),
             )
-            .with_state(store);
+            .with_state(store)
+            .layer(axum::middleware::from_fn_with_state(hosts, only_our_host));
         let (stop, mut stopping) = watch::channel(false);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -162,6 +187,25 @@ impl Sandbox {
 
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// What `integration-cli sandbox` prints: where it is, its client, and an authorization
+    /// to paste.
+    pub fn banner(&self) -> String {
+        let url = &self.url;
+        let authorization = serde_json::to_string_pretty(&self.authorization("sandbox"))
+            .expect("JSON")
+            .replace('\n', "\n  ");
+        format!(
+            "Sandbox OAuth 2.0 server at {url}\n\n  \
+             authorization URL  {url}/authorize\n  \
+             token URL          {url}/token\n  \
+             userinfo           {url}/userinfo\n  \
+             client id          {CLIENT_ID}\n  \
+             client secret      {CLIENT_SECRET}   (a fixed, public value: it opens only this sandbox)\n\n\
+             An authorization for .unito.json:\n\n  {authorization}\n\n\
+             Ctrl-C to stop."
+        )
     }
 
     /// An authorization for `.unito.json` that uses this sandbox.
@@ -190,6 +234,38 @@ impl Drop for Sandbox {
         self.stop();
         self.task.abort();
     }
+}
+
+async fn only_our_host(
+    State(hosts): State<Arc<[String]>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "not this sandbox's host name",
+        )
+            .into_response();
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'",
+        ),
+    );
+    response
 }
 
 fn metadata(url: &str) -> Value {
@@ -429,7 +505,7 @@ async fn token(
                 return oauth_error(400, "invalid_grant", "unknown code");
             };
             store.spent_codes.insert(presented.to_string(), code.grant);
-            if code.issued.elapsed() > CODE_TTL {
+            if code.issued.elapsed() > store.lifetimes.code {
                 return oauth_error(400, "invalid_grant", "code expired");
             }
             if get("redirect_uri") != code.redirect_uri {
@@ -437,6 +513,14 @@ async fn token(
                     400,
                     "invalid_grant",
                     "redirect_uri does not match the authorization request",
+                );
+            }
+            // RFC 7636 §4.1: 43 to 128 characters.
+            if !(43..=128).contains(&get("code_verifier").len()) {
+                return oauth_error(
+                    400,
+                    "invalid_grant",
+                    "code_verifier must be 43 to 128 characters",
                 );
             }
             let verifier = oauth2::PkceCodeVerifier::new(get("code_verifier").to_string());

@@ -1,5 +1,6 @@
-//! `integration-cli status`: what each test account holds, and what the next `oauth2` (and
-//! `token`) run would do with it, without touching the file or the network.
+//! `integration-cli status`: what each test account holds, and what the next `oauth2` and
+//! `token` runs would do with it under each authorization, without touching the file or the
+//! network. Test accounts belong to the file, not to an authorization, so each is shown once.
 
 use std::path::Path;
 
@@ -13,10 +14,10 @@ use crate::secret;
 
 pub fn run(config: &Path, only: Option<&str>, clock: &dyn Clock, as_json: bool) -> Result<String> {
     let project = Project::load(config)?;
-    let mut authorizations: Vec<_> = project
+    let mut authorizations: Vec<(String, String)> = project
         .authorizations()?
         .into_iter()
-        .filter_map(|a| Some((a.name, a.oauth2?)))
+        .filter_map(|a| Some((a.name, a.oauth2?.grant_type)))
         .collect();
     if let Some(name) = only {
         let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
@@ -33,75 +34,69 @@ pub fn run(config: &Path, only: Option<&str>, clock: &dyn Clock, as_json: bool) 
             path: config.into(),
         });
     }
-    let accounts = project.test_account_names();
-    let mut report = Vec::new();
-    for (name, config) in &authorizations {
-        let rows: Vec<Value> = accounts
-            .iter()
-            .map(|account| row(&project, account, &config.grant_type, clock))
-            .collect();
-        report.push(json!({
-            "authorization": name,
-            "grantType": config.grant_type,
-            "testAccounts": rows,
-        }));
-    }
+    let accounts: Vec<Value> = project
+        .test_account_names()
+        .iter()
+        .map(|account| describe(&project, account, &authorizations, clock))
+        .collect();
     if as_json {
         return Ok(serde_json::to_string_pretty(&json!({
             "file": config.display().to_string(),
-            "authorizations": report,
+            "testAccounts": accounts,
         }))
         .expect("JSON"));
     }
     let mut out = String::new();
-    for a in &report {
-        out.push_str(&format!(
-            "Authorization \"{}\" ({})\n",
-            printable(a["authorization"].as_str().unwrap_or_default()),
-            a["grantType"].as_str().unwrap_or_default()
-        ));
-        for r in a["testAccounts"].as_array().into_iter().flatten() {
-            let token = match r["accessToken"].as_str() {
-                None => "no access token".to_string(),
-                Some(masked) => {
-                    let mut t = format!("token {masked}");
-                    match r["expiresAt"].as_str() {
-                        Some(at) => t.push_str(&format!(
-                            ", {} {at}{}",
-                            if r["expired"] == true {
-                                "expired"
-                            } else {
-                                "expires"
-                            },
-                            r["expiresIn"]
-                                .as_str()
-                                .map_or(String::new(), |rel| format!(" ({rel})"))
-                        )),
-                        None => t.push_str(", no expiry stated"),
-                    }
-                    if let Some(scope) = r["scope"].as_str() {
-                        t.push_str(&format!(", scope {}", printable(scope)));
-                    }
-                    t
+    for a in &accounts {
+        let token = match a["accessToken"].as_str() {
+            None => "no access token".to_string(),
+            Some(masked) => {
+                let mut t = format!("token {masked}");
+                match a["expiresAt"].as_str() {
+                    Some(at) => t.push_str(&format!(
+                        ", {} {at} ({})",
+                        if a["expired"] == true {
+                            "expired"
+                        } else {
+                            "expires"
+                        },
+                        a["expiresIn"].as_str().unwrap_or_default()
+                    )),
+                    None => t.push_str(", no expiry stated"),
                 }
-            };
-            let refresh = if r["refreshToken"] == true {
-                ", refresh token stored"
-            } else {
-                ""
-            };
+                if let Some(scope) = a["scope"].as_str() {
+                    t.push_str(&format!(", scope {}", printable(scope)));
+                }
+                t
+            }
+        };
+        let refresh = if a["refreshToken"] == true {
+            ", refresh token stored"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "Test account \"{}\": {token}{refresh}\n",
+            printable(a["testAccount"].as_str().unwrap_or_default())
+        ));
+        for next in a["next"].as_array().into_iter().flatten() {
             out.push_str(&format!(
-                "  {:<12} {token}{refresh}\n  {:<12} next: {}\n",
-                printable(r["testAccount"].as_str().unwrap_or_default()),
-                "",
-                r["next"].as_str().unwrap_or_default()
+                "  with \"{}\" ({}): {}\n",
+                printable(next["authorization"].as_str().unwrap_or_default()),
+                next["grantType"].as_str().unwrap_or_default(),
+                next["action"].as_str().unwrap_or_default()
             ));
         }
     }
     Ok(out.trim_end().to_string())
 }
 
-fn row(project: &Project, account: &str, grant: &str, clock: &dyn Clock) -> Value {
+fn describe(
+    project: &Project,
+    account: &str,
+    authorizations: &[(String, String)],
+    clock: &dyn Clock,
+) -> Value {
     let stored = project.test_account(account);
     let token = stored
         .and_then(|a| a.get("accessToken"))
@@ -113,17 +108,31 @@ fn row(project: &Project, account: &str, grant: &str, clock: &dyn Clock) -> Valu
         .and_then(|a| a.get("expiresAt"))
         .and_then(Value::as_str)
         .and_then(clock::parse_rfc3339);
-    let next = match (grant, token.is_some(), usable, refresh) {
-        ("client_credentials", _, true, _) if at.is_some() => "oauth2 keeps it; token prints it",
-        ("client_credentials", ..) => "oauth2 and token request a new one",
-        ("authorization_code", _, true, true) => "oauth2 refreshes it; token prints it as is",
-        ("authorization_code", _, false, true) => "oauth2 and token refresh it (no browser)",
-        ("authorization_code", true, true, false) => {
-            "token prints it; oauth2 logs in again (browser)"
-        }
-        ("authorization_code", _, _, false) => "oauth2 logs in (browser); token cannot help",
-        _ => "not supported by this version",
-    };
+    let next: Vec<Value> = authorizations
+        .iter()
+        .map(|(name, grant)| {
+            let action = match (grant.as_str(), token.is_some(), usable, refresh) {
+                ("client_credentials", _, true, _) if at.is_some() => {
+                    "oauth2 keeps it; token prints it"
+                }
+                ("client_credentials", ..) => "oauth2 and token request a new one",
+                ("authorization_code", _, true, true) => {
+                    "oauth2 refreshes it; token prints it as is"
+                }
+                ("authorization_code", _, false, true) => {
+                    "oauth2 and token refresh it (no browser)"
+                }
+                ("authorization_code", true, true, false) => {
+                    "token prints it; oauth2 logs in again (browser)"
+                }
+                ("authorization_code", _, _, false) => {
+                    "oauth2 logs in (browser); token cannot help"
+                }
+                _ => "not supported by this version",
+            };
+            json!({"authorization": name, "grantType": grant, "action": action})
+        })
+        .collect();
     json!({
         "testAccount": account,
         "accessToken": token.map(secret::mask),

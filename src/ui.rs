@@ -17,6 +17,11 @@ pub trait Terminal {
     fn input(&self, prompt: &str, default: Option<&str>) -> Result<String>;
     /// A progress line, on stderr.
     fn say(&self, message: &str);
+    /// A line the user needs to act on (the login URL, the redirect URL to register): on
+    /// stderr like progress, but shown even with `-q`.
+    fn needed(&self, message: &str) {
+        self.say(message);
+    }
     fn warn(&self, message: &str);
     /// The result of the run, on stdout.
     fn result(&self, message: &str);
@@ -157,6 +162,10 @@ impl Terminal for Quiet<'_> {
 
     fn say(&self, _message: &str) {}
 
+    fn needed(&self, message: &str) {
+        self.0.needed(message);
+    }
+
     fn warn(&self, message: &str) {
         self.0.warn(message);
     }
@@ -236,6 +245,10 @@ impl Terminal for NoProgress<'_> {
     }
 
     fn say(&self, _message: &str) {}
+
+    fn needed(&self, message: &str) {
+        self.0.needed(message);
+    }
 
     fn warn(&self, message: &str) {
         self.0.warn(message);

@@ -210,8 +210,21 @@ fn without_a_terminal_missing_values_are_named_as_flags() {
     assert!(!dir.path().join(".unito.json").exists());
     let (code, _, stderr) = init(dir.path(), &["--preset", "nope", "--client-id", "x"]);
     assert_eq!(code, 2);
-    assert_has(&stderr, "no preset named \"nope\"");
+    assert_has(&stderr, "invalid value 'nope' for '--preset <NAME>'");
     assert_has(&stderr, "github, google, microsoft");
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[
+            "--client-id",
+            "x",
+            "--authorization-url",
+            "p.example/auth",
+            "--token-url",
+            "https://p.example/token",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_has(&stderr, "\"p.example/auth\" is not an http(s) URL");
 }
 
 #[test]
@@ -243,9 +256,10 @@ fn at_a_terminal_it_asks_with_the_presets_answers_as_defaults() {
         choice: 0, // GitHub
         ..FakeTerminal::default()
     };
-    // Connector name, authorization name, grant type: Enter; then the client id.
+    // Connector name, authorization name: Enter (the grant type is a list choice, the
+    // first); then the client id, then a token URL typed wrong, then Enter for the preset's.
     terminal.answers.lock().unwrap().extend(
-        ["", "", "", "fake-typed-client-id"]
+        ["", "", "fake-typed-client-id", "", "", "not a url", ""]
             .iter()
             .map(|s| s.to_string()),
     );
@@ -266,6 +280,9 @@ fn at_a_terminal_it_asks_with_the_presets_answers_as_defaults() {
     );
     let prompts = terminal.prompts.lock().unwrap();
     assert_eq!(prompts[0].0, "Which provider?");
+    assert!(prompts.iter().any(|(p, _)| p == "Grant type"));
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert_has(&said, "warning: \"not a url\" is not an http(s) URL");
     assert!(prompts.iter().any(|(p, d)| p == "Token URL"
         && d.first().map(String::as_str) == Some("https://github.com/login/oauth/access_token")));
 }

@@ -101,9 +101,12 @@ fn token_json_carries_the_token_and_its_expiry() {
 }
 
 #[test]
-fn status_shows_each_account_masked_and_what_runs_next() {
+fn status_shows_each_account_once_masked_with_what_runs_next() {
     let stub = Stub::start(Behaviour::default());
     let mut cfg = config(&stub);
+    let mut service = authorization(&stub, "service");
+    service["oauth2"]["grantType"] = json!("client_credentials");
+    cfg["authorizations"] = json!([authorization(&stub, "oauth2"), service]);
     cfg["testAccounts"]["development"] = json!({
         "accessToken": "fake-status-access-0001", "refreshToken": "fake-status-refresh",
         "expiresAt": "2999-01-01T00:00:00Z", "scope": "read"
@@ -111,29 +114,43 @@ fn status_shows_each_account_masked_and_what_runs_next() {
     let project = Project::new(&cfg);
     let text = project.oauth2(&["status"]).finish(&stub);
     assert_eq!(text.code, 0, "{}", text.all());
-    assert_has(
-        &text.stdout,
-        "Authorization \"oauth2\" (authorization_code)",
+    assert_eq!(
+        text.stdout.matches("fake… (23 chars)").count(),
+        1,
+        "{}",
+        text.stdout
     );
     assert_has(
         &text.stdout,
-        "token fake… (23 chars), expires 2999-01-01T00:00:00Z",
+        "Test account \"development\": token fake… (23 chars), expires 2999-01-01T00:00:00Z",
     );
     assert_has(
         &text.stdout,
-        "next: oauth2 refreshes it; token prints it as is",
+        "  with \"oauth2\" (authorization_code): oauth2 refreshes it; token prints it as is",
     );
-    assert_has(&text.stdout, "next: oauth2 logs in (browser)");
+    assert_has(
+        &text.stdout,
+        "  with \"service\" (client_credentials): oauth2 keeps it; token prints it",
+    );
+    assert_has(&text.stdout, "Test account \"compliance\": no access token");
     assert!(!text.stdout.contains("fake-status"), "{}", text.stdout);
 
     let v = parse(&project.oauth2(&["status", "--json"]).wait().stdout);
-    let rows = &v["authorizations"][0]["testAccounts"];
+    let rows = &v["testAccounts"];
     assert_eq!(rows[0]["testAccount"], "development");
     assert_eq!(rows[0]["accessToken"], "fake… (23 chars)");
     assert_eq!(rows[0]["refreshToken"], true);
     assert_eq!(rows[0]["expired"], false);
+    assert_eq!(rows[0]["next"][1]["authorization"], "service");
     assert_eq!(rows[1]["testAccount"], "compliance");
     assert_eq!(rows[1]["accessToken"], Value::Null);
+    let only = parse(
+        &project
+            .oauth2(&["status", "--json", "-a", "service"])
+            .wait()
+            .stdout,
+    );
+    assert_eq!(only["testAccounts"][0]["next"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -205,6 +222,11 @@ fn quiet_prints_nothing_on_success_but_still_the_json_asked_for() {
     let project = Project::new(&config(&stub));
     let done = login(&project, &stub, &[]);
     assert_eq!(done.code, 0);
+    // Quiet still shows what the user must act on: the login URL.
+    let run = project.oauth2(&["-q", "oauth2", "--no-browser", "--port", "0", "--reauth"]);
+    browse(&run.login_url());
+    let relogin = run.finish(&stub);
+    assert_eq!((relogin.code, relogin.stdout.as_str()), (0, ""));
     let quiet = project.run(&stub, &["-q"]);
     assert_eq!(
         (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),

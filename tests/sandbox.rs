@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
-use integration_cli::sandbox::{CLIENT_ID, CLIENT_SECRET, Sandbox};
+use integration_cli::sandbox::{CLIENT_ID, CLIENT_SECRET, Lifetimes, Sandbox};
 use serde_json::Value;
 use sha2::Digest;
 use support::*;
@@ -23,6 +23,10 @@ struct Running {
 
 impl Running {
     fn start() -> Running {
+        Running::start_with(Lifetimes::default())
+    }
+
+    fn start_with(lifetimes: Lifetimes) -> Running {
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -31,7 +35,7 @@ impl Running {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let sandbox = Sandbox::start(0).await.unwrap();
+                let sandbox = Sandbox::start_with(0, lifetimes).await.unwrap();
                 url_tx.send(sandbox.url.clone()).unwrap();
                 let _ = stopped.await;
             });
@@ -189,6 +193,62 @@ fn a_login_refresh_and_userinfo_work_and_refresh_tokens_rotate() {
     );
     assert_eq!(status, 400);
     assert_eq!(userinfo(&s, renewed["access_token"].as_str().unwrap()), 401);
+}
+
+#[test]
+fn an_expired_code_and_an_expired_access_token_are_refused() {
+    let s = Running::start_with(Lifetimes {
+        code: Duration::ZERO,
+        access_token: Duration::ZERO,
+    });
+    let code = code_for(&s, VERIFIER);
+    let (status, body) = exchange(&s, &code, VERIFIER, REDIRECT);
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("code expired"))
+    );
+
+    let s = Running::start_with(Lifetimes {
+        code: Duration::from_secs(60),
+        access_token: Duration::ZERO,
+    });
+    let code = code_for(&s, VERIFIER);
+    let (status, tokens) = exchange(&s, &code, VERIFIER, REDIRECT);
+    assert_eq!(status, 200);
+    assert_eq!(userinfo(&s, tokens["access_token"].as_str().unwrap()), 401);
+}
+
+#[test]
+fn a_verifier_outside_43_to_128_characters_is_refused() {
+    let s = Running::start();
+    let short = "fake-short-verifier";
+    let code = code_for(&s, short);
+    let (status, body) = exchange(&s, &code, short, REDIRECT);
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error_description"],
+        "code_verifier must be 43 to 128 characters"
+    );
+}
+
+#[test]
+fn another_host_name_is_refused_and_the_consent_page_cannot_be_framed() {
+    let s = Running::start();
+    let rebound = client()
+        .get(format!("{}/.well-known/oauth-authorization-server", s.url))
+        .header("host", "evil.example")
+        .send()
+        .unwrap();
+    assert_eq!(rebound.status(), 421);
+    let challenge = challenge(VERIFIER);
+    let page = consent_page(&s, &login_query(VERIFIER, &challenge));
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
 }
 
 #[test]
@@ -359,13 +419,40 @@ fn the_sandbox_command_prints_what_to_paste_and_serves() {
 
 #[test]
 fn the_demo_logs_in_refreshes_and_reads_the_token_with_no_browser() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["demo", "--headless", "--dir"])
-        .arg(dir.path())
+    // The README's command as is, with no display, a client secret meant for another
+    // provider, and proxies that lead nowhere: none of it may matter.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("demo")
+        .env("TMPDIR", tmp.path())
+        .env("UNITO_CLIENT_SECRET", "fake-secret-for-another-provider")
         .env_remove("BROWSER")
-        .output()
-        .unwrap();
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY");
+    for proxy in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(proxy, "http://127.0.0.1:1");
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    let out = cmd.output().unwrap();
+    let demo_dir = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("integration-cli-demo-")
+        })
+        .expect("the demo's folder")
+        .path();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(demo_dir.join(".unito.json"), dir.path().join(".unito.json")).unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -374,6 +461,7 @@ fn the_demo_logs_in_refreshes_and_reads_the_token_with_no_browser() {
     assert_has(&stdout, "Saved tokens for test account \"development\"");
     assert_has(&stdout, "refresh token  rotated, new one saved");
     assert_has(&stdout, r#"userinfo says: {"sub":"sandbox-user""#);
+    assert_has(&stderr, "Approving on the consent page by itself");
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join(".unito.json")).unwrap())
             .unwrap();

@@ -205,18 +205,18 @@ impl Ctx<'_> {
         );
 
         if let Some(to) = &resolved.relay_to {
-            term.say(&format!(
+            term.needed(&format!(
                 "The provider redirects to {redirect_uri}, which must send the browser on to {to} \
                  (that address travels in the state parameter)."
             ));
         } else if let Some(t) = &tunnel {
-            term.say(&format!(
+            term.needed(&format!(
                 "Tunnel open: {} forwards to {local}.\nThe provider must have this redirect URL \
                  registered: {redirect_uri}",
                 t.url()
             ));
         }
-        term.say(&format!(
+        term.needed(&format!(
             "Open this URL in a browser to log in:\n\n  {url}\n"
         ));
         if self.opts.open_browser

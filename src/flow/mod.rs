@@ -144,7 +144,7 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     let (name, config) =
         select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
     let endpoint = endpoint(&config, &opts.config, deps)?;
-    let tokens = TokenClient::new(opts.token_timeout);
+    let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
     let ctx = Ctx {
         opts,
         deps,
@@ -206,7 +206,7 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
     let (name, config) =
         select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
     let endpoint = endpoint(&config, &opts.config, deps)?;
-    let tokens = TokenClient::new(opts.token_timeout);
+    let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
     let ctx = Ctx {
         opts,
         deps,
@@ -254,6 +254,20 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
         .filter(|t| !t.is_empty())
         .map(|t| Secret::new(t.to_string()))
         .ok_or_else(|| needs_login("none is stored".into()))
+}
+
+/// `token --json`: the token (asked for, so in full) with what a script needs beside it.
+pub fn token_json(opts: &Options, token: &Secret) -> Result<String> {
+    let project = Project::load(&opts.config)?;
+    let account = project.test_account(&opts.test_account);
+    let field = |k: &str| account.and_then(|a| a.get(k)).cloned();
+    Ok(serde_json::json!({
+        "accessToken": token.expose(),
+        "tokenType": field("tokenType").unwrap_or_else(|| "Bearer".into()),
+        "expiresAt": field("expiresAt"),
+        "testAccount": opts.test_account,
+    })
+    .to_string())
 }
 
 /// What the test account holds, as far as using it now goes.
