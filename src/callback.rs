@@ -113,7 +113,55 @@ pub enum Callback {
 /// A callback, and the way to tell the waiting browser how it all ended.
 pub struct Arrival {
     pub callback: Callback,
+    /// RFC 9207's `iss`, when the provider sent one.
+    pub iss: Option<String>,
     pub reply: oneshot::Sender<Page>,
+}
+
+/// A callback query that carries this login's `state`.
+#[derive(Debug)]
+pub struct Accepted {
+    pub callback: Callback,
+    pub iss: Option<String>,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Refused {
+    /// Not this login's `state` (or none): ignored, the login goes on waiting.
+    WrongState,
+    /// Malformed: a repeated parameter, or neither a code nor an error.
+    Malformed(String),
+}
+
+/// The checks every callback passes, whether it reaches the server or is pasted: the state
+/// (compared in constant time, an error callback included, so no page can end the login),
+/// then a code or an error.
+pub fn accept(query: &str, state: &Secret) -> std::result::Result<Accepted, Refused> {
+    let params = Params::parse(query).map_err(Refused::Malformed)?;
+    let ours = params
+        .state
+        .as_ref()
+        .is_some_and(|s| constant_time_eq(s.expose().as_bytes(), state.expose().as_bytes()));
+    if !ours {
+        return Err(Refused::WrongState);
+    }
+    let callback = if let Some(error) = params.error {
+        Callback::Denied {
+            error,
+            description: params.error_description,
+            uri: params.error_uri,
+        }
+    } else if let Some(code) = params.code {
+        Callback::Code { code }
+    } else {
+        return Err(Refused::Malformed(
+            "The callback carries neither a code nor an error.".into(),
+        ));
+    };
+    Ok(Accepted {
+        callback,
+        iss: params.iss,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -222,29 +270,13 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
             },
         );
     }
-    let params = match Params::parse(uri.query().unwrap_or("")) {
-        Ok(p) => p,
-        Err(message) => return bad_request(message),
-    };
-    let state_matches = params
-        .state
-        .as_ref()
-        .is_some_and(|s| constant_time_eq(s.expose().as_bytes(), shared.state.expose().as_bytes()));
-
-    // An error must carry our state too: otherwise any page could end the login.
-    let callback = if !state_matches {
-        tracing::debug!("callback refused: its state is not this login's");
-        return state_mismatch();
-    } else if let Some(error) = params.error {
-        Callback::Denied {
-            error,
-            description: params.error_description,
-            uri: params.error_uri,
+    let Accepted { callback, iss } = match accept(uri.query().unwrap_or(""), &shared.state) {
+        Ok(a) => a,
+        Err(Refused::WrongState) => {
+            tracing::debug!("callback refused: its state is not this login's");
+            return state_mismatch();
         }
-    } else if let Some(code) = params.code {
-        Callback::Code { code }
-    } else {
-        return bad_request("The callback carries neither a code nor an error.".into());
+        Err(Refused::Malformed(message)) => return bad_request(message),
     };
 
     if shared.done.swap(true, Ordering::SeqCst) {
@@ -276,6 +308,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
         .arrivals
         .send(Arrival {
             callback,
+            iss,
             reply: reply_tx,
         })
         .await
@@ -341,6 +374,7 @@ struct Params {
     error: Option<String>,
     error_description: Option<String>,
     error_uri: Option<String>,
+    iss: Option<String>,
 }
 
 impl Params {
@@ -355,6 +389,7 @@ impl Params {
                 "error" => p.error.replace(printable(&value)).is_some(),
                 "error_description" => p.error_description.replace(printable(&value)).is_some(),
                 "error_uri" => p.error_uri.replace(printable(&value)).is_some(),
+                "iss" => p.iss.replace(value).is_some(),
                 _ => false,
             };
             if slot_taken {

@@ -343,6 +343,17 @@ pub struct Oauth2Args {
     #[arg(long)]
     pub json: bool,
 
+    /// Refresh (or request again) every test account that needs no browser, in parallel
+    #[arg(long, conflicts_with_all = ["reauth", "paste", "tunnel"])]
+    pub all: bool,
+
+    /// Start no callback server: paste the address the browser was sent to (or the code)
+    ///
+    /// For SSH sessions, containers and cloud IDEs, where the browser runs elsewhere and
+    /// cannot reach this machine. Without a terminal, one line is read from stdin.
+    #[arg(long, conflicts_with = "tunnel")]
+    pub paste: bool,
+
     /// Seconds to wait for ngrok to open the tunnel
     #[arg(long, value_name = "SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -364,6 +375,7 @@ impl Target {
             tunnel: false,
             tunnel_domain: None,
             json: false,
+            paste: false,
         }
     }
 }
@@ -391,6 +403,7 @@ impl Oauth2Args {
             tunnel: self.tunnel,
             tunnel_domain: self.tunnel_domain.filter(|d| !d.trim().is_empty()),
             json: self.json,
+            paste: self.paste,
             ..self.target.options()
         })
     }

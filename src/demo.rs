@@ -176,6 +176,7 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         tunnel: false,
         tunnel_domain: None,
         json: false,
+        paste: false,
     };
 
     term.say(&format!(

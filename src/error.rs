@@ -164,6 +164,17 @@ pub enum Error {
     #[error("{message}")]
     InitInvalid { message: String },
 
+    #[error("{why}")]
+    PasteRefused { why: String },
+
+    #[error("{failed} test account(s) could not be brought up to date; see the lines above")]
+    SomeAccountsFailed { failed: usize },
+
+    #[error(
+        "the callback came from issuer {got}, not {expected}: a possible mix-up attack (RFC 9207), so the code was not used"
+    )]
+    IssuerMismatch { expected: String, got: String },
+
     #[error("cancelled")]
     Interrupted,
 
@@ -281,6 +292,14 @@ impl Error {
             Error::DemoWouldOverwrite { .. } => {
                 "pass --force to replace it, or leave out --dir to use a temporary folder".into()
             }
+            Error::SomeAccountsFailed { .. } => return None,
+            Error::PasteRefused { .. } => "paste the whole address from the browser's address bar \
+                after logging in (it starts with the redirect URL), or the code the provider shows"
+                .into(),
+            Error::IssuerMismatch { .. } => "if the provider's issuer really changed, correct the \
+                authorization's issuer in .unito.json; otherwise another authorization server \
+                answered this login: log in again, and check the browser's address bar"
+                .into(),
             Error::TunnelNoAuthtoken => "copy your authtoken from \
                 https://dashboard.ngrok.com/get-started/your-authtoken and run: \
                 export NGROK_AUTHTOKEN=<token>"

@@ -76,6 +76,7 @@ fn run(cli: Cli) -> Result<()> {
                 server_addr: env("NGROK_SERVER_ADDR").filter(|a| !a.trim().is_empty()),
                 connect_timeout: Duration::from_secs(args.tunnel_timeout),
             };
+            let all = args.all;
             let opts = args.options(&env)?;
             let browser = browser::SystemBrowser {
                 browser_env: env("BROWSER"),
@@ -96,7 +97,15 @@ fn run(cli: Cli) -> Result<()> {
                 critical: &critical,
                 tunnel: &tunnel,
             };
-            runtime.block_on(cancellable(flow::oauth2(&opts, &deps), &critical, terminal))
+            if all {
+                runtime.block_on(cancellable(
+                    flow::refresh_all(&opts, &deps),
+                    &critical,
+                    terminal,
+                ))
+            } else {
+                runtime.block_on(cancellable(flow::oauth2(&opts, &deps), &critical, terminal))
+            }
         }
         Command::Init(args) => {
             let console = ui::Console::new();

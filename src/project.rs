@@ -57,6 +57,14 @@ pub struct OAuth2Config {
     pub tunnel: bool,
     /// integration-cli extension: the reserved tunnel domain, as `--tunnel-domain`.
     pub tunnel_domain: Option<String>,
+    /// The authorization server's issuer (RFC 9207): a callback whose `iss` differs is a
+    /// mix-up and is refused.
+    pub issuer: Option<String>,
+    /// `127.0.0.1` (default), `localhost` or `[::1]`: the redirect URI's host, for providers
+    /// that accept only one spelling.
+    pub redirect_host: Option<String>,
+    /// The redirect URI's path (default `/callback`).
+    pub redirect_path: Option<String>,
 }
 
 /// Parameter values may be credentials a provider wants beside the client secret (an API key,
@@ -89,6 +97,9 @@ impl fmt::Debug for OAuth2Config {
             )
             .field("tunnel", &self.tunnel)
             .field("tunnel_domain", &self.tunnel_domain)
+            .field("issuer", &self.issuer)
+            .field("redirect_host", &self.redirect_host)
+            .field("redirect_path", &self.redirect_path)
             .finish_non_exhaustive()
     }
 }
@@ -235,6 +246,9 @@ impl Project {
                 Some(_) => return Err(self.invalid(format!("{at}.tunnel must be true or false"))),
             },
             tunnel_domain: string("tunnelDomain")?.filter(|s| !s.trim().is_empty()),
+            issuer: string("issuer")?.filter(|s| !s.trim().is_empty()),
+            redirect_host: string("redirectHost")?.filter(|s| !s.trim().is_empty()),
+            redirect_path: string("redirectPath")?.filter(|s| !s.trim().is_empty()),
             origin: at,
         })
     }

@@ -27,6 +27,12 @@ pub trait Terminal {
     fn result(&self, message: &str);
     /// Shown until the returned guard is dropped.
     fn waiting(&self, message: &str) -> Box<dyn Waiting>;
+    /// Lines the user pastes while a login waits (paste-back): read when someone is at the
+    /// terminal, or from stdin whatever it is when `forced` (`--paste`). `None`: no reading.
+    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        let _ = forced;
+        None
+    }
 }
 
 pub trait Waiting {}
@@ -116,6 +122,24 @@ impl Terminal for Console {
         }
     }
 
+    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        if !forced && !self.interactive {
+            return None;
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // A thread of its own, not the runtime's blocking pool: a read that never ends (the
+        // callback came first) must not keep the process from exiting.
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Some(rx)
+    }
+
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
         if !self.stderr_is_terminal {
             eprintln!("{message}");
@@ -174,6 +198,10 @@ impl Terminal for Quiet<'_> {
 
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
         self.0.waiting(message)
+    }
+
+    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        self.0.paste_lines(forced)
     }
 }
 
@@ -260,5 +288,9 @@ impl Terminal for NoProgress<'_> {
 
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
         self.0.waiting(message)
+    }
+
+    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        self.0.paste_lines(forced)
     }
 }

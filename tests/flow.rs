@@ -155,3 +155,49 @@ fn a_client_credentials_token_is_requested_once_and_reused_until_it_nears_expiry
         clock::rfc3339(later + Duration::from_secs(3600))
     );
 }
+
+#[test]
+fn at_a_terminal_a_pasted_address_completes_the_login_when_the_callback_cannot_come() {
+    // The browser is elsewhere: it never reaches the callback server, the user pastes.
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let terminal = FakeTerminal {
+        interactive: true,
+        paste_back: true,
+        ..FakeTerminal::default()
+    };
+    run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: false },
+        SystemTime::now(),
+    )
+    .unwrap();
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert_has(
+        &said,
+        "If the browser runs on another machine, paste here the address it was sent to",
+    );
+    assert_eq!(
+        project.account("development")["accessToken"],
+        stub.seen(|s| s.access_tokens[0].clone())
+    );
+}
+
+#[test]
+fn at_a_terminal_the_real_callback_still_wins_when_nothing_is_pasted() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let terminal = FakeTerminal {
+        interactive: true,
+        ..FakeTerminal::default()
+    };
+    run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: true },
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert!(project.account("development")["accessToken"].is_string());
+}

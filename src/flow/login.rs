@@ -160,28 +160,50 @@ pub fn relay_state(nonce: &str, relay_to: &str) -> String {
     format!("{nonce}.{to}")
 }
 
+/// What woke the wait up.
+enum Event {
+    Server(Option<callback::Arrival>),
+    Pasted(Option<String>),
+    Timeout,
+    TunnelClosed(String),
+}
+
+/// What ended the wait.
+enum Got {
+    Callback(callback::Arrival),
+    Pasted(callback::Accepted),
+}
+
 impl Ctx<'_> {
     pub(super) async fn login(&self) -> Result<()> {
         let term = self.deps.terminal;
         let tunneled = self.opts.tunnel || self.config.tunnel;
-        let redirect = Redirect::plan(
-            self.config.redirect_url.as_deref(),
-            self.opts.port,
-            tunneled,
-        )
-        .map_err(|m| self.invalid(m))?;
+        let setting = self.redirect_setting()?;
+        let redirect = Redirect::plan(setting.as_deref(), self.opts.port, tunneled)
+            .map_err(|m| self.invalid(m))?;
         if tunneled {
             self.deps.tunnel.ready()?;
         }
 
-        // Bind first: a port in use must be reported before any browser opens.
+        // Bind first: a port in use must be reported before any browser opens. With
+        // --paste nothing listens, and the redirect URI only has to match the registered one.
         let from_redirect_url = redirect.fixed.is_some() && !redirect.forwarded;
-        let listeners =
-            callback::bind(redirect.loopback, redirect.listen_port, from_redirect_url).await?;
-        let port = listeners[0]
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or(redirect.listen_port);
+        let (listeners, port) = if self.opts.paste {
+            if redirect.listen_port == 0 {
+                return Err(self.invalid(
+                    "--paste needs the port the provider redirects to: give --port or OAUTH2_PORT a real one".into(),
+                ));
+            }
+            (Vec::new(), redirect.listen_port)
+        } else {
+            let listeners =
+                callback::bind(redirect.loopback, redirect.listen_port, from_redirect_url).await?;
+            let port = listeners[0]
+                .local_addr()
+                .map(|a| a.port())
+                .unwrap_or(redirect.listen_port);
+            (listeners, port)
+        };
         let local = format!("http://127.0.0.1:{port}{}", redirect.path);
 
         term.say(&format!(
@@ -196,7 +218,8 @@ impl Ctx<'_> {
         let redirect_uri = resolved.redirect_uri.clone();
         let (url, state, verifier) =
             self.authorization_url(&redirect_uri, resolved.relay_to.as_deref())?;
-        let mut server = callback::serve(listeners, redirect.path.clone(), state);
+        let mut server = (!self.opts.paste)
+            .then(|| callback::serve(listeners, redirect.path.clone(), state.clone()));
         tracing::debug!(
             callback = %local,
             redirect_uri = %redirect_uri,
@@ -225,75 +248,200 @@ impl Ctx<'_> {
             term.warn(&format!("{why}; open the URL above yourself."));
         }
 
-        let arrival = {
-            let _spinner = term.waiting(&format!(
-                "Waiting for the provider to redirect to {} (Ctrl-C to cancel)",
-                if redirect.forwarded && tunnel.is_none() {
-                    &local
-                } else {
-                    &redirect_uri
-                }
-            ));
-            let tunnel_closed = async {
-                match tunnel.as_mut() {
-                    Some(t) => t.closed().await,
-                    None => std::future::pending().await,
+        // Paste-back: the browser may be on another machine (SSH, a container), where the
+        // redirect to this one fails; its address bar still holds the code and the state.
+        let mut pastes = term.paste_lines(self.opts.paste);
+        if self.opts.paste {
+            term.needed(
+                "After logging in, the browser is sent to an address that will not load. Paste \
+                 that address here (or the code the provider shows) and press Enter:",
+            );
+        } else if pastes.is_some() {
+            term.needed(
+                "If the browser runs on another machine, paste here the address it was sent to \
+                 (or the code the provider shows) and press Enter.",
+            );
+        }
+        let waiting_for = if redirect.forwarded && tunnel.is_none() {
+            &local
+        } else {
+            &redirect_uri
+        };
+        let deadline = tokio::time::sleep(self.opts.callback_timeout);
+        tokio::pin!(deadline);
+        let got = loop {
+            // The spinner would draw over what is being pasted; a plain line instead.
+            let _spinner = match pastes {
+                Some(_) => None,
+                None => Some(term.waiting(&format!(
+                    "Waiting for the provider to redirect to {waiting_for} (Ctrl-C to cancel)"
+                ))),
+            };
+            let event = {
+                let tunnel_closed = async {
+                    match tunnel.as_mut() {
+                        Some(t) => t.closed().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let from_server = async {
+                    match server.as_mut() {
+                        Some(s) => s.next().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let pasted = async {
+                    match pastes.as_mut() {
+                        Some(p) => p.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    arrival = from_server => Event::Server(arrival),
+                    line = pasted => Event::Pasted(line),
+                    _ = &mut deadline => Event::Timeout,
+                    reason = tunnel_closed => Event::TunnelClosed(reason),
                 }
             };
-            tokio::select! {
-                arrival = server.next() => Some(arrival),
-                _ = tokio::time::sleep(self.opts.callback_timeout) => None,
-                reason = tunnel_closed => {
-                    server.shutdown().await;
-                    return Err(Error::TunnelClosed { reason });
+            let failed = match event {
+                Event::Server(Some(arrival)) => break Got::Callback(arrival),
+                Event::Server(None) => {
+                    Error::Terminal("the callback server stopped unexpectedly".into())
                 }
-            }
-        };
-        let arrival = match arrival {
-            Some(Some(arrival)) => arrival,
-            Some(None) => {
-                return Err(Error::Terminal(
-                    "the callback server stopped unexpectedly".into(),
-                ));
-            }
-            None => {
-                server.shutdown().await;
-                return Err(Error::CallbackTimeout {
+                Event::Pasted(None) => {
+                    // stdin closed: nothing more will be pasted.
+                    pastes = None;
+                    if server.is_some() {
+                        continue;
+                    }
+                    Error::PasteRefused {
+                        why: "stdin ended before an address or a code was pasted".into(),
+                    }
+                }
+                Event::Pasted(Some(line)) => match self.pasted(&line, &redirect.path, &state) {
+                    Ok(Some(accepted)) => break Got::Pasted(accepted),
+                    Ok(None) => continue,
+                    Err(why) if term.interactive() => {
+                        term.warn(&format!("{why}; paste again, or wait for the browser."));
+                        continue;
+                    }
+                    Err(why) => Error::PasteRefused { why },
+                },
+                Event::Timeout => Error::CallbackTimeout {
                     secs: self.opts.callback_timeout.as_secs(),
-                });
+                },
+                Event::TunnelClosed(reason) => Error::TunnelClosed { reason },
+            };
+            if let Some(s) = server.take() {
+                s.shutdown().await;
             }
+            return Err(failed);
+        };
+        let (callback, iss, reply) = match got {
+            Got::Callback(a) => (a.callback, a.iss, Some(a.reply)),
+            Got::Pasted(a) => (a.callback, a.iss, None),
         };
 
         // From here on the code is being spent: let the exchange, the save and the browser's
         // last page finish even if Ctrl-C comes (see `Critical`).
         let _critical =
-            matches!(arrival.callback, Callback::Code { .. }).then(|| self.deps.critical.enter());
-        let outcome = self
-            .complete(arrival.callback, verifier, redirect_uri)
-            .await;
-        let page = match &outcome {
-            Ok(()) => Page::Success {
-                message: format!(
-                    "integration-cli saved the tokens for test account \"{}\".",
-                    self.opts.test_account
-                ),
-            },
-            Err(e @ Error::AuthorizationDenied { .. }) => Page::Failure {
-                heading: "Authorization refused".into(),
-                message: e.to_string(),
-            },
-            Err(e) => Page::Failure {
-                heading: "Sign-in failed".into(),
-                message: e.to_string(),
-            },
-        };
-        let _ = arrival.reply.send(page);
+            matches!(callback, Callback::Code { .. }).then(|| self.deps.critical.enter());
+        let outcome = self.complete(callback, iss, verifier, redirect_uri).await;
+        if let Some(reply) = reply {
+            let page = match &outcome {
+                Ok(()) => Page::Success {
+                    message: format!(
+                        "integration-cli saved the tokens for test account \"{}\".",
+                        self.opts.test_account
+                    ),
+                },
+                Err(e @ Error::AuthorizationDenied { .. }) => Page::Failure {
+                    heading: "Authorization refused".into(),
+                    message: e.to_string(),
+                },
+                Err(e) => Page::Failure {
+                    heading: "Sign-in failed".into(),
+                    message: e.to_string(),
+                },
+            };
+            let _ = reply.send(page);
+        }
         // The last page travels back through the tunnel: close it only after the server.
-        server.shutdown().await;
+        if let Some(s) = server.take() {
+            s.shutdown().await;
+        }
         if let Some(t) = tunnel.as_mut() {
             t.close().await;
         }
         outcome
+    }
+
+    /// A pasted line: the address the browser was sent to (checked like a callback: path,
+    /// then state, error and code), or a bare code. `Ok(None)`: an empty line, ignored.
+    fn pasted(
+        &self,
+        line: &str,
+        path: &str,
+        state: &Secret,
+    ) -> std::result::Result<Option<callback::Accepted>, String> {
+        let line = line.trim();
+        if line.is_empty() {
+            return Ok(None);
+        }
+        if line.contains("://") || line.starts_with('?') || line.starts_with('/') {
+            let url = Url::parse(line)
+                .or_else(|_| Url::parse("http://pasted.invalid").and_then(|b| b.join(line)))
+                .map_err(|_| "the pasted text is not an address".to_string())?;
+            if !line.starts_with('?') && url.path() != path {
+                return Err(format!(
+                    "the pasted address goes to {}, but this login's callback is {path}",
+                    crate::error::printable(url.path())
+                ));
+            }
+            return match callback::accept(url.query().unwrap_or(""), state) {
+                Ok(a) => Ok(Some(a)),
+                Err(callback::Refused::WrongState) => {
+                    Err("the pasted address is not from this login (its state differs)".to_string())
+                }
+                Err(callback::Refused::Malformed(m)) => Err(m),
+            };
+        }
+        if line.chars().any(char::is_whitespace) || line.len() > 4096 {
+            return Err("the pasted text is neither an address nor a code".into());
+        }
+        // A bare code: the provider showed it on a page; there is no state to compare.
+        Ok(Some(callback::Accepted {
+            callback: Callback::Code {
+                code: Secret::new(line.to_string()),
+            },
+            iss: None,
+        }))
+    }
+
+    /// The redirect settings: `redirectUrl`, or one built from `redirectHost` and
+    /// `redirectPath` for providers that want `localhost` or another path.
+    fn redirect_setting(&self) -> Result<Option<String>> {
+        let (host, path) = (&self.config.redirect_host, &self.config.redirect_path);
+        if host.is_none() && path.is_none() {
+            return Ok(self.config.redirect_url.clone());
+        }
+        if self.config.redirect_url.is_some() {
+            return Err(self.invalid(
+                "give either redirectUrl, or redirectHost and redirectPath, not both".into(),
+            ));
+        }
+        let host = host.as_deref().unwrap_or("127.0.0.1");
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(self.invalid(format!(
+                "redirectHost {host:?} must be 127.0.0.1, localhost or [::1]"
+            )));
+        }
+        let path = path.as_deref().unwrap_or("/callback");
+        if !path.starts_with('/') {
+            return Err(self.invalid(format!("redirectPath {path:?} must start with /")));
+        }
+        let port = self.opts.port.map_or(DEFAULT_PORT, |(p, _)| p);
+        Ok(Some(format!("http://{host}:{port}{path}")))
     }
 
     /// Opens the tunnel to the bound callback server, on the reserved domain if one is set.
@@ -371,9 +519,24 @@ impl Ctx<'_> {
     async fn complete(
         &self,
         callback: Callback,
+        iss: Option<String>,
         verifier: Secret,
         redirect_uri: String,
     ) -> Result<()> {
+        // RFC 9207: an answer from another issuer than the one configured is a mix-up, error
+        // or code alike; the code must not reach this authorization's token endpoint.
+        match (&self.config.issuer, iss) {
+            (Some(expected), Some(got)) if *expected != got => {
+                return Err(Error::IssuerMismatch {
+                    expected: expected.clone(),
+                    got: crate::error::printable(&got),
+                });
+            }
+            (Some(expected), None) => self.deps.terminal.warn(&format!(
+                "the provider sent no iss with its answer, so the issuer {expected} could not be checked"
+            )),
+            _ => {}
+        }
         let code = match callback {
             Callback::Denied {
                 error,

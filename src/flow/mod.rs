@@ -6,6 +6,7 @@ mod login;
 pub use login::DEFAULT_PORT;
 mod select;
 mod store;
+use store::Source;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,6 +39,8 @@ pub struct Options {
     pub tunnel_domain: Option<String>,
     /// `--json`: the result on stdout as one JSON object instead of text.
     pub json: bool,
+    /// `--paste`: no callback server; the redirect's address (or the code) is pasted.
+    pub paste: bool,
 }
 
 impl Options {
@@ -256,6 +259,175 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
         .ok_or_else(|| needs_login("none is stored".into()))
 }
 
+/// How many token requests `--all` has in flight at once.
+const ALL_AT_ONCE: usize = 4;
+
+/// `oauth2 --all`: every test account that can be brought up to date without a browser,
+/// with the chosen authorization. The token requests run in parallel (a few at a time), the
+/// whole run holds the file lock, and each answer is saved as it comes, from the file as it
+/// is then, so one account's failure never costs another its new tokens.
+pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
+    use futures_util::stream::{self, StreamExt};
+
+    let project = Project::load(&opts.config)?;
+    let (name, config) =
+        select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
+    let endpoint = endpoint(&config, &opts.config, deps)?;
+    let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
+    let ctx = Ctx {
+        opts,
+        deps,
+        authorization: &name,
+        config: &config,
+        endpoint: &endpoint,
+        tokens: &tokens,
+    };
+    let _lock = ctx.lock().await?;
+    let project = Project::load(&opts.config)?;
+
+    enum Plan {
+        Request(Grant, Source),
+        Skip(String),
+    }
+    let cc = config.grant_type == "client_credentials";
+    if !cc && config.grant_type != "authorization_code" {
+        return Err(Error::UnsupportedGrant {
+            grant: config.grant_type.clone(),
+        });
+    }
+    let plans: Vec<(String, Plan)> = project
+        .test_account_names()
+        .into_iter()
+        .map(|account| {
+            let plan = if cc {
+                match stored_token(&project, &account, deps.clock) {
+                    Stored::Usable(_)
+                        if project
+                            .test_account(&account)
+                            .is_some_and(|a| a.contains_key("expiresAt")) =>
+                    {
+                        Plan::Skip("still valid".into())
+                    }
+                    _ => Plan::Request(
+                        Grant::ClientCredentials {
+                            scope: (!config.scopes.is_empty()).then(|| config.scopes.join(" ")),
+                        },
+                        Source::NewGrant,
+                    ),
+                }
+            } else {
+                match project.refresh_token(&account) {
+                    Some(rt) => Plan::Request(
+                        Grant::RefreshToken {
+                            refresh_token: Secret::new(rt.to_string()),
+                        },
+                        Source::Refresh,
+                    ),
+                    None => Plan::Skip(format!(
+                        "no refresh token; log in with: {}",
+                        Options {
+                            test_account: account.clone(),
+                            ..opts.clone()
+                        }
+                        .login_command(false)
+                    )),
+                }
+            };
+            (account, plan)
+        })
+        .collect();
+
+    let _critical = deps.critical.enter();
+    let mut failed = 0;
+    let mut lines = Vec::new();
+    let mut pending = Vec::new();
+    for (account, plan) in plans {
+        match plan {
+            Plan::Skip(why) => lines.push(format!("{account}: skipped, {why}")),
+            Plan::Request(grant, source) => pending.push((account, grant, source)),
+        }
+    }
+    let params = |source: Source| match source {
+        Source::Refresh => &config.refresh_request_parameters,
+        Source::NewGrant => &config.token_request_parameters,
+    };
+    let mut answers = stream::iter(pending)
+        .map(|(account, grant, source)| {
+            let ctx = &ctx;
+            async move {
+                let answer = ctx
+                    .tokens
+                    .request(ctx.endpoint, &grant, params(source))
+                    .await;
+                (account, source, answer)
+            }
+        })
+        .buffer_unordered(ALL_AT_ONCE);
+    while let Some((account, source, answer)) = answers.next().await {
+        let outcome = match answer {
+            Ok(response) => Project::load(&opts.config).and_then(|now| {
+                store::save_account(&ctx, &now, &account, &response, source).map(|_| {
+                    let expires = Project::load(&opts.config)
+                        .ok()
+                        .and_then(|p| {
+                            p.test_account(&account)
+                                .and_then(|a| a.get("expiresAt"))
+                                .and_then(|v| v.as_str())
+                                .map(str::to_string)
+                        })
+                        .map_or(String::new(), |at| format!(", expires {at}"));
+                    format!(
+                        "{account}: {}{expires}",
+                        if source == Source::Refresh {
+                            "refreshed"
+                        } else {
+                            "new token"
+                        }
+                    )
+                })
+            }),
+            Err(e) => Err(e),
+        };
+        lines.push(match outcome {
+            Ok(line) => line,
+            Err(Error::TokenEndpoint {
+                error, description, ..
+            }) if error == "invalid_grant" => {
+                failed += 1;
+                let refused = Error::RefreshRejected {
+                    error,
+                    description,
+                    retry: Options {
+                        test_account: account.clone(),
+                        ..opts.clone()
+                    }
+                    .login_command(true),
+                };
+                format!(
+                    "{account}: needs a login: {refused}; run {}",
+                    refused
+                        .hint()
+                        .unwrap_or_default()
+                        .trim_start_matches("log in again with: ")
+                )
+            }
+            Err(e) => {
+                failed += 1;
+                format!("{account}: error: {e}")
+            }
+        });
+    }
+    lines.sort();
+    deps.terminal.result(&format!(
+        "Test accounts of authorization \"{name}\":\n  {}",
+        lines.join("\n  ")
+    ));
+    if failed > 0 {
+        return Err(Error::SomeAccountsFailed { failed });
+    }
+    Ok(())
+}
+
 /// `token --json`: the token (asked for, so in full) with what a script needs beside it.
 pub fn token_json(opts: &Options, token: &Secret) -> Result<String> {
     let project = Project::load(&opts.config)?;
@@ -376,9 +548,14 @@ impl Ctx<'_> {
                     .test_account(&self.opts.test_account)
                     .cloned()
                     .unwrap_or_default();
-                self.deps
-                    .terminal
-                    .result(&store::summary_json("kept", self, &project, &account, None));
+                self.deps.terminal.result(&store::summary_json(
+                    "kept",
+                    self,
+                    &project,
+                    &self.opts.test_account,
+                    &account,
+                    None,
+                ));
                 return Ok(());
             }
             self.deps.terminal.result(&format!(

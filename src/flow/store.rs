@@ -83,7 +83,20 @@ pub fn save_locked(
     t: &TokenResponse,
     source: Source,
 ) -> Result<()> {
-    let name = &ctx.opts.test_account;
+    let saved = save_account(ctx, project, &ctx.opts.test_account, t, source)?;
+    ctx.deps.terminal.result(&saved);
+    Ok(())
+}
+
+/// Saves `t` into test account `name` (the file lock held) and returns what to tell the
+/// user: the summary, or the JSON object with `--json`.
+pub fn save_account(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    name: &str,
+    t: &TokenResponse,
+    source: Source,
+) -> Result<String> {
     let old = project.test_account(name);
     let old_refresh = project.refresh_token(name).map(str::to_string);
     let account = merged(old, t, ctx.deps.clock, source);
@@ -108,14 +121,14 @@ pub fn save_locked(
             (_, "client_credentials") => "client_credentials",
             _ => "login",
         };
-        ctx.deps.terminal.result(&summary_json(
+        return Ok(summary_json(
             action,
             ctx,
             project,
+            name,
             &account,
             Some(refresh_word),
         ));
-        return Ok(());
     }
     let expires = match expires_at.and_then(clock::parse_rfc3339) {
         Some(at) => format!(
@@ -151,8 +164,7 @@ pub fn save_locked(
     {
         lines.push(format!("  scope          {}", printable(scope)));
     }
-    ctx.deps.terminal.result(&lines.join("\n"));
-    Ok(())
+    Ok(lines.join("\n"))
 }
 
 /// What `--json` prints after a run: the test account as it now is, with the token masked.
@@ -160,6 +172,7 @@ pub fn summary_json(
     action: &str,
     ctx: &Ctx<'_>,
     project: &Project,
+    name: &str,
     account: &serde_json::Map<String, Value>,
     refresh_token: Option<&str>,
 ) -> String {
@@ -167,7 +180,7 @@ pub fn summary_json(
     serde_json::json!({
         "action": action,
         "authorization": ctx.authorization,
-        "testAccount": ctx.opts.test_account,
+        "testAccount": name,
         "file": project.path().display().to_string(),
         "accessToken": text("accessToken").map(crate::secret::mask),
         "tokenType": text("tokenType"),

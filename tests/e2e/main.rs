@@ -76,6 +76,7 @@ const TESTS: &[(&str, fn())] = tests![
     client_credentials_with_client_secret_basic,
     client_credentials_with_client_secret_post,
     token_command_refreshes_and_prints_a_working_token,
+    issuer_checked_against_the_servers_iss,
 ];
 
 static PREREQS: OnceLock<Result<Prereqs, String>> = OnceLock::new();
@@ -409,6 +410,43 @@ fn token_command_refreshes_and_prints_a_working_token() {
     assert_ne!(after["accessToken"], before["accessToken"]);
     assert_ne!(after["refreshToken"], before["refreshToken"]);
     case.assert_token_works(after["accessToken"].as_str().unwrap());
+}
+
+/// node-oidc-provider sends RFC 9207's `iss` with every authorization response: with the
+/// right issuer configured the login passes (and nothing says it could not be checked); with
+/// another, it is stopped as a mix-up before the code is used, and nothing is written.
+fn issuer_checked_against_the_servers_iss() {
+    let mut case = Case::new(Client::Basic);
+    let issuer = case.server.issuer.clone();
+    let mut cfg = case.project.json();
+    cfg["authorizations"][0]["oauth2"]["issuer"] = json!(issuer);
+    std::fs::write(
+        &case.project.path,
+        serde_json::to_string_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    case.original = cfg;
+    let login = case.login(&[], &[], Choice::Approve);
+    case.assert_ok(&login.finished);
+    assert!(query_param(&login.page.callback_url, "iss").is_some_and(|i| i == issuer));
+    assert!(!login.finished.stderr.contains("could not be checked"));
+
+    let mut cfg = case.project.json();
+    cfg["authorizations"][0]["oauth2"]["issuer"] = json!("https://someone-else.example");
+    std::fs::write(
+        &case.project.path,
+        serde_json::to_string_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    let before = case.project.text();
+    let again = case.login(&["--reauth"], &[], Choice::Approve);
+    assert_eq!(again.finished.code, 1, "{}", case.context(&again.finished));
+    assert_has(
+        &again.finished.stderr,
+        &format!("the callback came from issuer {issuer}, not https://someone-else.example"),
+    );
+    assert_eq!(again.page.result, "fail");
+    assert_eq!(case.project.text(), before);
 }
 
 // ---- the harness ----

@@ -45,6 +45,11 @@ pub struct FakeTerminal {
     pub results: Mutex<Vec<String>>,
     /// What the user types at `input` prompts, in order; Enter (the default) when empty.
     pub answers: Mutex<std::collections::VecDeque<String>>,
+    /// Plays the user on another machine: when shown the login URL, follows it in a
+    /// "browser" that cannot reach the callback, and pastes the address it was sent to.
+    pub paste_back: bool,
+    /// The last login URL shown.
+    pub login_url: Mutex<Option<String>>,
 }
 
 impl Terminal for FakeTerminal {
@@ -68,6 +73,43 @@ impl Terminal for FakeTerminal {
         Ok(answer
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| default.unwrap_or_default().to_string()))
+    }
+    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+        if !forced && !self.interactive {
+            return None;
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if self.paste_back
+            && let Some(url) = self.login_url.lock().unwrap().clone()
+        {
+            std::thread::spawn(move || {
+                let address = reqwest::blocking::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap()
+                    .get(&url)
+                    .send()
+                    .unwrap()
+                    .headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                let _ = tx.send(address);
+            });
+        } else {
+            // Kept open: a user who pastes nothing.
+            std::mem::forget(tx);
+        }
+        Some(rx)
+    }
+    fn needed(&self, message: &str) {
+        if let Some(url) = message
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains("/authorize?"))
+        {
+            *self.login_url.lock().unwrap() = Some(url.to_string());
+        }
+        self.say(message);
     }
     fn say(&self, message: &str) {
         if self.drive
@@ -124,6 +166,7 @@ pub fn options(project: &Project) -> Options {
         tunnel: false,
         tunnel_domain: None,
         json: false,
+        paste: false,
     }
 }
 

@@ -58,6 +58,11 @@ impl Project {
         Run::start(self.dir.path(), args, env)
     }
 
+    /// A run whose stdin the test writes to (`Run::type_line`), as a script would.
+    pub fn oauth2_stdin(&self, args: &[&str]) -> Run {
+        Run::start_with_stdin(self.dir.path(), args, &[], true)
+    }
+
     /// Takes the lock another integration-cli run would hold; released when dropped.
     pub fn hold_lock(&self) -> std::fs::File {
         let path = self
@@ -130,6 +135,7 @@ pub fn config(stub: &Stub) -> Value {
 
 pub struct Run {
     child: Child,
+    stdin: Option<std::process::ChildStdin>,
     lines: Receiver<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -150,10 +156,14 @@ impl Finished {
 
 impl Run {
     fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run::start_with_stdin(dir, args, env, false)
+    }
+
+    fn start_with_stdin(dir: &Path, args: &[&str], env: &[(&str, &str)], piped: bool) -> Run {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(dir)
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(if piped { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for var in [
@@ -173,6 +183,7 @@ impl Run {
         }
         cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("the binary starts");
+        let stdin = child.stdin.take();
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let (tx, lines) = channel();
@@ -196,11 +207,23 @@ impl Run {
         ];
         Run {
             child,
+            stdin,
             lines,
             stdout,
             stderr,
             readers,
         }
+    }
+
+    /// Writes one line to the run's stdin (see `Project::oauth2_stdin`).
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .expect("a run started with oauth2_stdin");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
     }
 
     pub fn pid(&self) -> u32 {

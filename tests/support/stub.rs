@@ -49,6 +49,8 @@ pub struct Behaviour {
     pub json_requests: bool,
     /// Answer form-encoded whatever the Accept header says, as GitHub's classic apps do.
     pub form_responses: bool,
+    /// RFC 9207's `iss`, added to the authorization response when set.
+    pub iss: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -66,6 +68,7 @@ impl Default for Behaviour {
             refresh_token_on_login: true,
             json_requests: false,
             form_responses: false,
+            iss: None,
         }
     }
 }
@@ -260,6 +263,9 @@ async fn authorize(State(inner): State<Arc<Mutex<Inner>>>, RawQuery(raw): RawQue
             .query_pairs_mut()
             .append_pair("code", &code)
             .append_pair("state", &get("state"));
+    }
+    if let Some(iss) = &inner.behaviour.iss {
+        target.query_pairs_mut().append_pair("iss", iss);
     }
     Redirect::to(target.as_str()).into_response()
 }
