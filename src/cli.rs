@@ -344,7 +344,7 @@ pub struct Oauth2Args {
     pub json: bool,
 
     /// Refresh (or request again) every test account that needs no browser, in parallel
-    #[arg(long, conflicts_with_all = ["reauth", "paste", "tunnel"])]
+    #[arg(long, conflicts_with_all = ["reauth", "paste", "tunnel", "json"])]
     pub all: bool,
 
     /// Start no callback server: paste the address the browser was sent to (or the code)

@@ -174,10 +174,7 @@ fn at_a_terminal_a_pasted_address_completes_the_login_when_the_callback_cannot_c
     )
     .unwrap();
     let said = terminal.said.lock().unwrap().join("\n");
-    assert_has(
-        &said,
-        "If the browser runs on another machine, paste here the address it was sent to",
-    );
+    assert_has(&said, "Or paste the URL your browser was sent to");
     assert_eq!(
         project.account("development")["accessToken"],
         stub.seen(|s| s.access_tokens[0].clone())
@@ -199,5 +196,30 @@ fn at_a_terminal_the_real_callback_still_wins_when_nothing_is_pasted() {
         SystemTime::now(),
     )
     .unwrap();
+    assert!(project.account("development")["accessToken"].is_string());
+}
+
+#[test]
+fn at_a_terminal_a_wrong_paste_is_warned_about_and_the_next_one_taken() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let terminal = FakeTerminal {
+        interactive: true,
+        paste_back: true,
+        paste_wrong_first: true,
+        ..FakeTerminal::default()
+    };
+    run(
+        &options(&project),
+        &terminal,
+        &FakeBrowser { works: false },
+        SystemTime::now(),
+    )
+    .unwrap();
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert_has(
+        &said,
+        "warning: the pasted address is not from this login (its state differs); paste again",
+    );
     assert!(project.account("development")["accessToken"].is_string());
 }

@@ -127,6 +127,7 @@ fn redirect_host_localhost_is_sent_as_registered_and_served_on_ipv4_and_ipv6() {
             .port()
             .to_string();
         let run = project.oauth2(&["oauth2", "--no-browser", "--port", &port]);
+        // (Port 0 cannot be registered: refused before anything starts.)
         let login = run.login_url();
         let registered = format!("http://localhost:{port}/oauth/done");
         assert_eq!(
@@ -249,6 +250,117 @@ fn all_refreshes_every_account_it_can_and_one_failure_costs_the_others_nothing()
         );
     }
     assert_eq!(project.account("qa")["accessToken"], "fake-old-qa");
-    // Three requests of 200 ms each, in parallel: well under their 600 ms in a row.
+    assert!(
+        stub.seen(|s| s.max_in_flight) >= 2,
+        "the requests ran one by one"
+    );
     eprintln!("--all took {took:?}");
+}
+
+#[test]
+fn ctrl_c_during_all_saves_what_was_sent_and_starts_nothing_new() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(800),
+        rotate_refresh_tokens: true,
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    let mut accounts = serde_json::Map::new();
+    for i in 0..8 {
+        accounts.insert(
+            format!("account-{i}"),
+            json!({"accessToken": "fake-old", "refreshToken": stub.issue_refresh_token()}),
+        );
+    }
+    cfg["testAccounts"] = serde_json::Value::Object(accounts);
+    let project = Project::new(&cfg);
+    let run = project.oauth2(&["oauth2", "--all", "--no-browser"]);
+    eventually("four requests in flight", || {
+        stub.seen(|s| s.token_forms.len()) >= 4
+    });
+    run.interrupt();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 130, "{}", done.all());
+    assert_eq!(
+        stub.seen(|s| s.token_forms.len()),
+        4,
+        "a new request started after Ctrl-C"
+    );
+    assert_eq!(
+        done.stdout.matches(": refreshed").count(),
+        4,
+        "{}",
+        done.stdout
+    );
+    assert_eq!(done.stdout.matches("not attempted (cancelled)").count(), 4);
+    // Each rotated refresh token that came back was saved.
+    let json = project.json();
+    let saved = json["testAccounts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|a| a["accessToken"] != "fake-old")
+        .count();
+    assert_eq!(saved, 4);
+}
+
+#[test]
+fn metadata_that_promises_iss_is_held_to_it_without_configuration() {
+    let metadata = json!({
+        "issuer": "https://provider.example",
+        "authorization_response_iss_parameter_supported": true
+    });
+    for (sent, passes) in [
+        (Some("https://provider.example"), true),
+        (Some("https://attacker.example"), false),
+        (None, false),
+    ] {
+        let stub = Stub::start(Behaviour {
+            iss: sent.map(str::to_string),
+            metadata: Some(metadata.clone()),
+            ..Behaviour::default()
+        });
+        let project = Project::new(&config(&stub));
+        let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+        browse(&run.login_url());
+        let done = run.finish(&stub);
+        if passes {
+            assert_eq!(done.code, 0, "{sent:?}: {}", done.all());
+        } else {
+            assert_eq!(done.code, 1, "{sent:?}: {}", done.all());
+            assert_has(
+                &done.stderr,
+                "not https://provider.example: a possible mix-up attack",
+            );
+            assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
+        }
+    }
+}
+
+#[test]
+fn an_address_pasted_without_its_scheme_works_and_a_stray_word_is_refused() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let mut run = project.oauth2_stdin(PASTE);
+    let address = redirect_of(&run.login_url());
+    run.type_line(address.trim_start_matches("http://"));
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.all());
+
+    let mut run = project.oauth2_stdin(&[
+        "oauth2",
+        "--paste",
+        "--no-browser",
+        "--port",
+        "45999",
+        "--reauth",
+    ]);
+    run.login_url();
+    run.type_line("y");
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1);
+    assert_has(
+        &done.stderr,
+        "the pasted text is neither an address nor a code",
+    );
 }

@@ -160,6 +160,13 @@ pub fn relay_state(nonce: &str, relay_to: &str) -> String {
     format!("{nonce}.{to}")
 }
 
+/// The issuer a login's answer must come from (RFC 9207).
+struct Issuer {
+    expected: String,
+    /// The server's metadata says every answer carries `iss`: one without it is refused.
+    promised: bool,
+}
+
 /// What woke the wait up.
 enum Event {
     Server(Option<callback::Arrival>),
@@ -182,6 +189,11 @@ impl Ctx<'_> {
         let redirect = Redirect::plan(setting.as_deref(), self.opts.port, tunneled)
             .map_err(|m| self.invalid(m))?;
         if tunneled {
+            if self.opts.paste {
+                return Err(self.invalid(
+                    "--paste and a tunnel do not go together: the tunnel exists to bring the callback here".into(),
+                ));
+            }
             self.deps.tunnel.ready()?;
         }
 
@@ -218,6 +230,7 @@ impl Ctx<'_> {
         let redirect_uri = resolved.redirect_uri.clone();
         let (url, state, verifier) =
             self.authorization_url(&redirect_uri, resolved.relay_to.as_deref())?;
+        let issuer = self.expected_issuer(&url).await;
         let mut server = (!self.opts.paste)
             .then(|| callback::serve(listeners, redirect.path.clone(), state.clone()));
         tracing::debug!(
@@ -258,8 +271,8 @@ impl Ctx<'_> {
             );
         } else if pastes.is_some() {
             term.needed(
-                "If the browser runs on another machine, paste here the address it was sent to \
-                 (or the code the provider shows) and press Enter.",
+                "Or paste the URL your browser was sent to (when it runs on another machine and \
+                 that page does not load), or the code the provider shows, and press Enter:",
             );
         }
         let waiting_for = if redirect.forwarded && tunnel.is_none() {
@@ -269,6 +282,11 @@ impl Ctx<'_> {
         };
         let deadline = tokio::time::sleep(self.opts.callback_timeout);
         tokio::pin!(deadline);
+        if pastes.is_some() && !self.opts.paste {
+            term.say(&format!(
+                "Waiting for the provider to redirect to {waiting_for} (Ctrl-C to cancel)…"
+            ));
+        }
         let got = loop {
             // The spinner would draw over what is being pasted; a plain line instead.
             let _spinner = match pastes {
@@ -346,7 +364,9 @@ impl Ctx<'_> {
         // last page finish even if Ctrl-C comes (see `Critical`).
         let _critical =
             matches!(callback, Callback::Code { .. }).then(|| self.deps.critical.enter());
-        let outcome = self.complete(callback, iss, verifier, redirect_uri).await;
+        let outcome = self
+            .complete(callback, iss, issuer, verifier, redirect_uri)
+            .await;
         if let Some(reply) = reply {
             let page = match &outcome {
                 Ok(()) => Page::Success {
@@ -376,6 +396,56 @@ impl Ctx<'_> {
         outcome
     }
 
+    /// The configured `issuer`; or else the one the authorization server's metadata names, if
+    /// it promises to send `iss` (`authorization_response_iss_parameter_supported`). The
+    /// metadata is looked for at the authorization URL's origin, briefly: a server without it
+    /// only means no check.
+    async fn expected_issuer(&self, authorize: &Url) -> Option<Issuer> {
+        if let Some(expected) = &self.config.issuer {
+            return Some(Issuer {
+                expected: expected.clone(),
+                promised: false,
+            });
+        }
+        let origin = authorize.origin().ascii_serialization();
+        let mut http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none());
+        if crate::token::is_loopback(&origin) {
+            http = http.no_proxy();
+        }
+        let http = http.build().ok()?;
+        for path in [
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/openid-configuration",
+        ] {
+            let Ok(r) = http.get(format!("{origin}{path}")).send().await else {
+                continue;
+            };
+            if !r.status().is_success() {
+                continue;
+            }
+            let Some(meta) = r
+                .bytes()
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            else {
+                continue;
+            };
+            let promised = meta["authorization_response_iss_parameter_supported"] == true;
+            tracing::debug!(%path, promised, "authorization server metadata");
+            if let (true, Some(issuer)) = (promised, meta["issuer"].as_str()) {
+                return Some(Issuer {
+                    expected: issuer.to_string(),
+                    promised: true,
+                });
+            }
+            return None;
+        }
+        None
+    }
+
     /// A pasted line: the address the browser was sent to (checked like a callback: path,
     /// then state, error and code), or a bare code. `Ok(None)`: an empty line, ignored.
     fn pasted(
@@ -388,10 +458,27 @@ impl Ctx<'_> {
         if line.is_empty() {
             return Ok(None);
         }
-        if line.contains("://") || line.starts_with('?') || line.starts_with('/') {
+        // An address: with or without its scheme (browsers hide it), or just its query.
+        let looks_like_address = line.contains("://")
+            || line.starts_with('?')
+            || line.starts_with('/')
+            || line.contains('?')
+            || line.contains('=');
+        if looks_like_address {
             let url = Url::parse(line)
-                .or_else(|_| Url::parse("http://pasted.invalid").and_then(|b| b.join(line)))
-                .map_err(|_| "the pasted text is not an address".to_string())?;
+                .ok()
+                .filter(|u| u.has_host())
+                .or_else(|| {
+                    Url::parse(&format!("http://{line}"))
+                        .ok()
+                        .filter(|_| !line.starts_with(['/', '?']))
+                })
+                .or_else(|| {
+                    Url::parse("http://pasted.invalid")
+                        .and_then(|b| b.join(line))
+                        .ok()
+                })
+                .ok_or_else(|| "the pasted text is not an address".to_string())?;
             if !line.starts_with('?') && url.path() != path {
                 return Err(format!(
                     "the pasted address goes to {}, but this login's callback is {path}",
@@ -406,7 +493,13 @@ impl Ctx<'_> {
                 Err(callback::Refused::Malformed(m)) => Err(m),
             };
         }
-        if line.chars().any(char::is_whitespace) || line.len() > 4096 {
+        // A code is one long word: "y" or "ok" typed by mistake must not spend the login.
+        if line.len() < 8
+            || line.len() > 4096
+            || line
+                .chars()
+                .any(|c| c.is_whitespace() || "&=?/:".contains(c))
+        {
             return Err("the pasted text is neither an address nor a code".into());
         }
         // A bare code: the provider showed it on a page; there is no state to compare.
@@ -441,6 +534,11 @@ impl Ctx<'_> {
             return Err(self.invalid(format!("redirectPath {path:?} must start with /")));
         }
         let port = self.opts.port.map_or(DEFAULT_PORT, |(p, _)| p);
+        if port == 0 {
+            return Err(self.invalid(
+                "redirectHost is registered with a port: give --port or OAUTH2_PORT a real one, not 0".into(),
+            ));
+        }
         Ok(Some(format!("http://{host}:{port}{path}")))
     }
 
@@ -520,21 +618,30 @@ impl Ctx<'_> {
         &self,
         callback: Callback,
         iss: Option<String>,
+        issuer: Option<Issuer>,
         verifier: Secret,
         redirect_uri: String,
     ) -> Result<()> {
-        // RFC 9207: an answer from another issuer than the one configured is a mix-up, error
-        // or code alike; the code must not reach this authorization's token endpoint.
-        match (&self.config.issuer, iss) {
-            (Some(expected), Some(got)) if *expected != got => {
+        // RFC 9207: an answer from another issuer than the expected one is a mix-up, error or
+        // code alike; the code must not reach this authorization's token endpoint.
+        match (issuer, iss) {
+            (Some(Issuer { expected, .. }), Some(got)) if expected != got => {
                 return Err(Error::IssuerMismatch {
-                    expected: expected.clone(),
+                    expected,
                     got: crate::error::printable(&got),
                 });
             }
-            (Some(expected), None) => self.deps.terminal.warn(&format!(
-                "the provider sent no iss with its answer, so the issuer {expected} could not be checked"
-            )),
+            (Some(Issuer { expected, promised: true }), None) => {
+                return Err(Error::IssuerMismatch {
+                    expected,
+                    got: "none (the answer carries no iss, though the server's metadata says it sends one)".into(),
+                });
+            }
+            (Some(Issuer { expected, promised: false }), None) => {
+                self.deps.terminal.warn(&format!(
+                    "the provider sent no iss with its answer, so the issuer {expected} could not be checked"
+                ))
+            }
             _ => {}
         }
         let code = match callback {

@@ -355,6 +355,10 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         .map(|(account, grant, source)| {
             let ctx = &ctx;
             async move {
+                // After a Ctrl-C, requests already sent finish and are saved; no new one starts.
+                if ctx.deps.critical.stop_requested() {
+                    return (account, source, Err(Error::Interrupted));
+                }
                 let answer = ctx
                     .tokens
                     .request(ctx.endpoint, &grant, params(source))
@@ -411,6 +415,10 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
                         .trim_start_matches("log in again with: ")
                 )
             }
+            Err(Error::Interrupted) => {
+                failed += 1;
+                format!("{account}: not attempted (cancelled)")
+            }
             Err(e) => {
                 failed += 1;
                 format!("{account}: error: {e}")
@@ -422,6 +430,9 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         "Test accounts of authorization \"{name}\":\n  {}",
         lines.join("\n  ")
     ));
+    if deps.critical.stop_requested() {
+        return Err(Error::Interrupted);
+    }
     if failed > 0 {
         return Err(Error::SomeAccountsFailed { failed });
     }

@@ -48,6 +48,8 @@ pub struct FakeTerminal {
     /// Plays the user on another machine: when shown the login URL, follows it in a
     /// "browser" that cannot reach the callback, and pastes the address it was sent to.
     pub paste_back: bool,
+    /// Before the right address, paste one from another login (a forged state).
+    pub paste_wrong_first: bool,
     /// The last login URL shown.
     pub login_url: Mutex<Option<String>>,
 }
@@ -79,6 +81,7 @@ impl Terminal for FakeTerminal {
             return None;
         }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let paste_wrong_first = self.paste_wrong_first;
         if self.paste_back
             && let Some(url) = self.login_url.lock().unwrap().clone()
         {
@@ -94,6 +97,15 @@ impl Terminal for FakeTerminal {
                     .to_str()
                     .unwrap()
                     .to_string();
+                if paste_wrong_first {
+                    let state = url::Url::parse(&address)
+                        .unwrap()
+                        .query_pairs()
+                        .find(|(k, _)| k == "state")
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap();
+                    let _ = tx.send(address.replace(&state, "fake-state-of-another-login"));
+                }
                 let _ = tx.send(address);
             });
         } else {

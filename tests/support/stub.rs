@@ -51,6 +51,8 @@ pub struct Behaviour {
     pub form_responses: bool,
     /// RFC 9207's `iss`, added to the authorization response when set.
     pub iss: Option<String>,
+    /// Served at /.well-known/oauth-authorization-server when set.
+    pub metadata: Option<Value>,
 }
 
 impl Default for Behaviour {
@@ -69,6 +71,7 @@ impl Default for Behaviour {
             json_requests: false,
             form_responses: false,
             iss: None,
+            metadata: None,
         }
     }
 }
@@ -94,6 +97,8 @@ pub struct Seen {
     pub secrets: Vec<String>,
     pub access_tokens: Vec<String>,
     pub refresh_tokens: Vec<String>,
+    /// The most token requests ever in progress at once.
+    pub max_in_flight: usize,
 }
 
 struct Inner {
@@ -102,6 +107,7 @@ struct Inner {
     live_refresh: HashSet<String>,
     spent_refresh: HashSet<String>,
     counter: u64,
+    in_flight: usize,
     seen: Seen,
 }
 
@@ -120,6 +126,7 @@ impl Stub {
             live_refresh: HashSet::new(),
             spent_refresh: HashSet::new(),
             counter: 0,
+            in_flight: 0,
             seen: Seen {
                 secrets: vec![CLIENT_SECRET.to_string()],
                 ..Seen::default()
@@ -128,6 +135,15 @@ impl Stub {
         let app = Router::new()
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(|State(inner): State<Arc<Mutex<Inner>>>| async move {
+                    match inner.lock().unwrap().behaviour.metadata.clone() {
+                        Some(m) => json_response(200, m),
+                        None => StatusCode::NOT_FOUND.into_response(),
+                    }
+                }),
+            )
             .route(
                 "/token-moved",
                 post(|| async { Redirect::temporary("/token").into_response() }),
@@ -355,8 +371,14 @@ async fn token(
         (delay, inner.behaviour.form_responses)
     };
     // Outside the lock, so concurrent requests really overlap.
+    {
+        let mut inner = inner.lock().unwrap();
+        inner.in_flight += 1;
+        inner.seen.max_in_flight = inner.seen.max_in_flight.max(inner.in_flight);
+    }
     tokio::time::sleep(delay).await;
     let mut inner = inner.lock().unwrap();
+    inner.in_flight -= 1;
     let answer = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let code = form.get("code").cloned().unwrap_or_default();
