@@ -82,7 +82,10 @@ fn run(cli: Cli) -> Result<()> {
                 browser_env: env("BROWSER"),
             };
             let console = ui::Console::new();
-            let (quieted, no_progress) = (ui::Quiet(&console), ui::NoProgress(&console));
+            let (quieted, no_progress) = (
+                ui::Quiet::new(&console),
+                ui::Quiet::keeping_results(&console),
+            );
             let terminal: &dyn ui::Terminal = match (quiet, opts.json) {
                 (false, _) => &console,
                 (true, false) => &quieted,
@@ -109,7 +112,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Init(args) => {
             let console = ui::Console::new();
-            let quieted = ui::Quiet(&console);
+            let quieted = ui::Quiet::new(&console);
             init::run(&args.options(), if quiet { &quieted } else { &console })
         }
         Command::Status(args) => {
@@ -176,7 +179,7 @@ fn run(cli: Cli) -> Result<()> {
             let env = |name: &str| std::env::var(name).ok();
             let opts = args.target.options();
             let console = ui::Console::new();
-            let terminal = ui::Quiet(&console);
+            let terminal = ui::Quiet::new(&console);
             let critical = flow::Critical::default();
             let deps = flow::Deps {
                 // Never used: this command does not log in.

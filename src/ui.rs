@@ -167,41 +167,65 @@ impl Drop for Spinner {
     }
 }
 
-/// For commands whose stdout is a value a script captures (`token`): progress and results
-/// are dropped, so the value is all there is; warnings, prompts and errors still reach stderr.
-pub struct Quiet<'a>(pub &'a dyn Terminal);
+/// Progress dropped: for `-q`, and for commands whose stdout is a value a script captures
+/// (`token`). Warnings, prompts, errors and what the user must act on still reach stderr;
+/// results only when `keep_results` (the JSON asked for with `-q --json`).
+pub struct Quiet<'a> {
+    inner: &'a dyn Terminal,
+    keep_results: bool,
+}
+
+impl<'a> Quiet<'a> {
+    pub fn new(inner: &'a dyn Terminal) -> Quiet<'a> {
+        Quiet {
+            inner,
+            keep_results: false,
+        }
+    }
+
+    pub fn keeping_results(inner: &'a dyn Terminal) -> Quiet<'a> {
+        Quiet {
+            inner,
+            keep_results: true,
+        }
+    }
+}
 
 impl Terminal for Quiet<'_> {
     fn interactive(&self) -> bool {
-        self.0.interactive()
+        self.inner.interactive()
     }
 
     fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
-        self.0.choose(prompt, items)
+        self.inner.choose(prompt, items)
     }
 
     fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        self.0.input(prompt, default)
+        self.inner.input(prompt, default)
     }
 
     fn say(&self, _message: &str) {}
 
     fn needed(&self, message: &str) {
-        self.0.needed(message);
+        self.inner.needed(message);
     }
 
     fn warn(&self, message: &str) {
-        self.0.warn(message);
+        self.inner.warn(message);
     }
 
-    fn result(&self, _message: &str) {}
+    fn result(&self, message: &str) {
+        if self.keep_results {
+            self.inner.result(message);
+        }
+    }
 
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
-        self.0.waiting(message)
+        self.inner.waiting(message)
     }
 
     fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
-        self.0.paste_lines(forced)
+        self.inner.paste_lines(forced)
     }
 }
 
@@ -253,44 +277,5 @@ impl Paint {
 
     pub fn success(self, text: &str) -> String {
         self.wrap("1;32", text)
-    }
-}
-
-/// `-q` with `--json`: no progress, but the JSON result, which is what was asked for.
-pub struct NoProgress<'a>(pub &'a dyn Terminal);
-
-impl Terminal for NoProgress<'_> {
-    fn interactive(&self) -> bool {
-        self.0.interactive()
-    }
-
-    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
-        self.0.choose(prompt, items)
-    }
-
-    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        self.0.input(prompt, default)
-    }
-
-    fn say(&self, _message: &str) {}
-
-    fn needed(&self, message: &str) {
-        self.0.needed(message);
-    }
-
-    fn warn(&self, message: &str) {
-        self.0.warn(message);
-    }
-
-    fn result(&self, message: &str) {
-        self.0.result(message);
-    }
-
-    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
-        self.0.waiting(message)
-    }
-
-    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
-        self.0.paste_lines(forced)
     }
 }

@@ -144,18 +144,9 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     let project = Project::load(&opts.config)?;
-    let (name, config) =
-        select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
-    let endpoint = endpoint(&config, &opts.config, deps)?;
-    let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
-    let ctx = Ctx {
-        opts,
-        deps,
-        authorization: &name,
-        config: &config,
-        endpoint: &endpoint,
-        tokens: &tokens,
-    };
+    let chosen = Chosen::new(&project, opts, deps)?;
+    let config = &chosen.config;
+    let ctx = chosen.ctx(opts, deps);
     match config.grant_type.as_str() {
         "authorization_code" => {}
         "client_credentials" => return ctx.client_credentials().await,
@@ -206,18 +197,9 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
         Stored::Usable(token) => return Ok(token),
         Stored::Stale(why) => why,
     };
-    let (name, config) =
-        select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
-    let endpoint = endpoint(&config, &opts.config, deps)?;
-    let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
-    let ctx = Ctx {
-        opts,
-        deps,
-        authorization: &name,
-        config: &config,
-        endpoint: &endpoint,
-        tokens: &tokens,
-    };
+    let chosen = Chosen::new(&project, opts, deps)?;
+    let config = &chosen.config;
+    let ctx = chosen.ctx(opts, deps);
     let needs_login = |reason: String| Error::NeedsLogin {
         test_account: opts.test_account.clone(),
         reason,
@@ -270,18 +252,9 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     use futures_util::stream::{self, StreamExt};
 
     let project = Project::load(&opts.config)?;
-    let (name, config) =
-        select::authorization(&project, opts.authorization.as_deref(), deps.terminal)?;
-    let endpoint = endpoint(&config, &opts.config, deps)?;
-    let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
-    let ctx = Ctx {
-        opts,
-        deps,
-        authorization: &name,
-        config: &config,
-        endpoint: &endpoint,
-        tokens: &tokens,
-    };
+    let chosen = Chosen::new(&project, opts, deps)?;
+    let (name, config) = (&chosen.name, &chosen.config);
+    let ctx = chosen.ctx(opts, deps);
     let _lock = ctx.lock().await?;
     let project = Project::load(&opts.config)?;
 
@@ -492,6 +465,40 @@ pub fn stored_token(project: &Project, test_account: &str, clock: &dyn Clock) ->
             )),
             Some(_) => Stored::Usable(Secret::new(token.to_string())),
         },
+    }
+}
+
+/// The authorization a run works with, ready to talk to its token endpoint.
+struct Chosen {
+    name: String,
+    config: OAuth2Config,
+    endpoint: Endpoint,
+    tokens: TokenClient,
+}
+
+impl Chosen {
+    fn new(project: &Project, opts: &Options, deps: &Deps<'_>) -> Result<Chosen> {
+        let (name, config) =
+            select::authorization(project, opts.authorization.as_deref(), deps.terminal)?;
+        let endpoint = endpoint(&config, &opts.config, deps)?;
+        let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
+        Ok(Chosen {
+            name,
+            config,
+            endpoint,
+            tokens,
+        })
+    }
+
+    fn ctx<'a>(&'a self, opts: &'a Options, deps: &'a Deps<'a>) -> Ctx<'a> {
+        Ctx {
+            opts,
+            deps,
+            authorization: &self.name,
+            config: &self.config,
+            endpoint: &self.endpoint,
+            tokens: &self.tokens,
+        }
     }
 }
 
