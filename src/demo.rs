@@ -80,21 +80,24 @@ async fn give_up(authorize_url: &str, why: &str) {
 }
 
 async fn approve(url: &str) -> std::result::Result<(), String> {
+    // reqwest's errors quote their URL, and these URLs carry the state and, on the last
+    // request, the code: the text must not, since it ends up on the terminal.
+    let quiet = |e: reqwest::Error| e.without_url().to_string();
     // Everything here is on loopback: a proxy from the environment could not reach it.
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(quiet)?;
     let page = http
         .get(url)
         .send()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(quiet)?
         .text()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(quiet)?;
     let consent = page
         .split("name=\"consent\" value=\"")
         .nth(1)
@@ -110,14 +113,14 @@ async fn approve(url: &str) -> std::result::Result<(), String> {
         .body(format!("consent={consent}&decision=approve"))
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(quiet)?;
     let callback = decided
         .headers()
         .get("location")
         .and_then(|l| l.to_str().ok())
         .ok_or("the sandbox did not redirect")?
         .to_string();
-    http.get(callback).send().await.map_err(|e| e.to_string())?;
+    http.get(callback).send().await.map_err(quiet)?;
     Ok(())
 }
 
@@ -232,5 +235,25 @@ fn io(action: &'static str, path: &Path, source: std::io::Error) -> Error {
         action,
         path: path.into(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_approval_says_why_without_quoting_the_url_it_carried() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let why = rt
+            .block_on(approve(
+                "http://127.0.0.1:1/authorize?state=fake-state-0001&code=fake-code-0001",
+            ))
+            .unwrap_err();
+        assert!(!why.contains("fake-"), "{why}");
+        assert!(why.contains("error sending request"), "{why}");
     }
 }
