@@ -167,11 +167,7 @@ fn run(cli: Cli) -> Result<()> {
                 terminal: &terminal,
                 env: &env,
                 critical: &critical,
-                tunnel: &tunnel::Ngrok {
-                    authtoken: None,
-                    server_addr: None,
-                    connect_timeout: Duration::from_secs(15),
-                },
+                tunnel: &tunnel::Disabled,
             };
             runtime.block_on(cancellable(demo::run(&opts, &deps), &critical, &terminal))
         }
@@ -188,12 +184,7 @@ fn run(cli: Cli) -> Result<()> {
                 terminal: &terminal,
                 env: &env,
                 critical: &critical,
-                // Never used either: no login, no tunnel.
-                tunnel: &tunnel::Ngrok {
-                    authtoken: None,
-                    server_addr: None,
-                    connect_timeout: Duration::from_secs(15),
-                },
+                tunnel: &tunnel::Disabled,
             };
             let token =
                 runtime.block_on(cancellable(flow::token(&opts, &deps), &critical, &terminal))?;

@@ -42,6 +42,19 @@ pub trait OpenTunnel {
     }
 }
 
+/// For commands that never log in (`token`, `demo`): opening is an error, not a panic.
+pub struct Disabled;
+
+impl Tunnel for Disabled {
+    fn open<'a>(
+        &'a self,
+        _: &'a Url,
+        _: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
+        Box::pin(async { Err(Error::Terminal("this command does not open tunnels".into())) })
+    }
+}
+
 /// ngrok, through its agent SDK. Nothing touches the network before the authtoken is known.
 pub struct Ngrok {
     /// `NGROK_AUTHTOKEN`.

@@ -47,6 +47,11 @@ impl Options {
     /// The `oauth2` command that logs this test account in, as the user would type it: the
     /// hint after an error must not send them to another account or file.
     pub fn login_command(&self, reauth: bool) -> String {
+        self.login_command_for(&self.test_account, reauth)
+    }
+
+    /// `login_command`, for another test account of the same file and authorization.
+    pub fn login_command_for(&self, test_account: &str, reauth: bool) -> String {
         let quote = |v: &str| {
             if !v.is_empty()
                 && v.chars()
@@ -64,8 +69,8 @@ impl Options {
         if let Some(a) = &self.authorization {
             command += &format!(" -a {}", quote(a));
         }
-        if self.test_account != "development" {
-            command += &format!(" -t {}", quote(&self.test_account));
+        if test_account != "development" {
+            command += &format!(" -t {}", quote(test_account));
         }
         if reauth {
             command += " --reauth";
@@ -298,11 +303,7 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
                     ),
                     None => Plan::Skip(format!(
                         "no refresh token; log in with: {}",
-                        Options {
-                            test_account: account.clone(),
-                            ..opts.clone()
-                        }
-                        .login_command(false)
+                        opts.login_command_for(&account, false)
                     )),
                 }
             };
@@ -343,15 +344,10 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     while let Some((account, source, answer)) = answers.next().await {
         let outcome = match answer {
             Ok(response) => Project::load(&opts.config).and_then(|now| {
-                store::save_account(&ctx, &now, &account, &response, source).map(|_| {
-                    let expires = Project::load(&opts.config)
-                        .ok()
-                        .and_then(|p| {
-                            p.test_account(&account)
-                                .and_then(|a| a.get("expiresAt"))
-                                .and_then(|v| v.as_str())
-                                .map(str::to_string)
-                        })
+                store::save_account(&ctx, &now, &account, &response, source).map(|(_, saved)| {
+                    let expires = saved
+                        .get("expiresAt")
+                        .and_then(|v| v.as_str())
                         .map_or(String::new(), |at| format!(", expires {at}"));
                     format!(
                         "{account}: {}{expires}",
@@ -371,22 +367,13 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
                 error, description, ..
             }) if error == "invalid_grant" => {
                 failed += 1;
+                let retry = opts.login_command_for(&account, true);
                 let refused = Error::RefreshRejected {
                     error,
                     description,
-                    retry: Options {
-                        test_account: account.clone(),
-                        ..opts.clone()
-                    }
-                    .login_command(true),
+                    retry: retry.clone(),
                 };
-                format!(
-                    "{account}: needs a login: {refused}; run {}",
-                    refused
-                        .hint()
-                        .unwrap_or_default()
-                        .trim_start_matches("log in again with: ")
-                )
+                format!("{account}: needs a login: {refused}; run {retry}")
             }
             Err(Error::Interrupted) => {
                 failed += 1;

@@ -83,20 +83,20 @@ pub fn save_locked(
     t: &TokenResponse,
     source: Source,
 ) -> Result<()> {
-    let saved = save_account(ctx, project, &ctx.opts.test_account, t, source)?;
-    ctx.deps.terminal.result(&saved);
+    let (summary, _) = save_account(ctx, project, &ctx.opts.test_account, t, source)?;
+    ctx.deps.terminal.result(&summary);
     Ok(())
 }
 
 /// Saves `t` into test account `name` (the file lock held) and returns what to tell the
-/// user: the summary, or the JSON object with `--json`.
+/// user (the summary, or the JSON object with `--json`) and the account as saved.
 pub fn save_account(
     ctx: &Ctx<'_>,
     project: &Project,
     name: &str,
     t: &TokenResponse,
     source: Source,
-) -> Result<String> {
+) -> Result<(String, Map<String, Value>)> {
     let old = project.test_account(name);
     let old_refresh = project.refresh_token(name).map(str::to_string);
     let account = merged(old, t, ctx.deps.clock, source);
@@ -121,14 +121,8 @@ pub fn save_account(
             (_, "client_credentials") => "client_credentials",
             _ => "login",
         };
-        return Ok(summary_json(
-            action,
-            ctx,
-            project,
-            name,
-            &account,
-            Some(refresh_word),
-        ));
+        let summary = summary_json(action, ctx, project, name, &account, Some(refresh_word));
+        return Ok((summary, account));
     }
     let expires = match expires_at.and_then(clock::parse_rfc3339) {
         Some(at) => format!(
@@ -164,7 +158,7 @@ pub fn save_account(
     {
         lines.push(format!("  scope          {}", printable(scope)));
     }
-    Ok(lines.join("\n"))
+    Ok((lines.join("\n"), account))
 }
 
 /// What `--json` prints after a run: the test account as it now is, with the token masked.
