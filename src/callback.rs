@@ -16,7 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::error::{Error, Result, printable};
+use crate::error::{Error, Result};
+use crate::redact::printable;
 use crate::secret::{Secret, constant_time_eq};
 
 const TEMPLATE: &str = include_str!("../templates/page.html");
@@ -206,42 +207,160 @@ pub struct Server {
 /// speculative connections open that would otherwise hold the exit back.
 const DRAIN: Duration = Duration::from_millis(500);
 
+/// How long a connection may take to send a request's headers: a browser sends them at
+/// once, and a local process that holds a connection half-sent is dropped after this.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections one listener keeps open at once. Past it, the oldest one that has not yet
+/// sent a whole request is dropped for the newcomer, so idle or half-sent connections can
+/// never keep the real callback out.
+pub const MAX_CONNECTIONS: usize = 64;
+
 struct Shared {
     path: String,
     state: Secret,
+    /// `Host` values this server answers to (lower case): its loopback names with its port,
+    /// and the tunnel's host when tunnelling. Anything else is another site's name pointed
+    /// at loopback (DNS rebinding), answered 421.
+    hosts: Vec<String>,
     arrivals: mpsc::Sender<Arrival>,
     done: AtomicBool,
 }
 
-pub fn serve(listeners: Vec<TcpListener>, path: String, state: Secret) -> Server {
+/// Serves the callback on `listeners`. `tunnel`: the tunnel's public URL, whose host the
+/// forwarded requests carry.
+pub fn serve(
+    listeners: Vec<TcpListener>,
+    path: String,
+    state: Secret,
+    tunnel: Option<&str>,
+) -> Server {
     let (tx, rx) = mpsc::channel(1);
+    let mut hosts: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .flat_map(|a| {
+            let port = a.port();
+            ["127.0.0.1", "localhost", "[::1]"].map(|h| format!("{h}:{port}"))
+        })
+        .collect();
+    if let Some(url) = tunnel.and_then(|t| url::Url::parse(t).ok())
+        && let Some(host) = url.host_str()
+    {
+        hosts.push(host.to_ascii_lowercase());
+        if let Some(port) = url.port_or_known_default() {
+            hosts.push(format!("{}:{port}", host.to_ascii_lowercase()));
+        }
+    }
     let shared = Arc::new(Shared {
         path,
         state,
+        hosts,
         arrivals: tx,
         done: AtomicBool::new(false),
     });
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .fallback(handle)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            only_our_host,
+        ))
         .with_state(shared);
     let (stopping, _) = watch::channel(false);
     let mut servers = JoinSet::new();
     for listener in listeners {
-        let mut stopping = stopping.subscribe();
-        let app = app.clone();
-        servers.spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        servers.spawn(accept_loop(listener, app.clone(), stopping.subscribe()));
     }
     Server {
         arrivals: rx,
         stopping,
         servers,
+    }
+}
+
+/// One open connection, as the accept loop tracks it.
+struct Slot {
+    /// Set once a whole request (its headers) has arrived.
+    requested: Arc<AtomicBool>,
+    /// Dropped by the connection's task when it ends; sent to drop the connection.
+    evict: oneshot::Sender<()>,
+}
+
+/// Accepts connections until told to stop, each served with a header-read timeout, at most
+/// `MAX_CONNECTIONS` at once; then lets the open ones finish what they are answering.
+async fn accept_loop(listener: TcpListener, app: Router, mut stopping: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    let mut open: std::collections::VecDeque<Slot> = std::collections::VecDeque::new();
+    loop {
+        let stop = async {
+            let _ = stopping.wait_for(|s| *s).await;
+        };
+        let stream = tokio::select! {
+            _ = stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors, say: let connections end before trying again.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        open.retain(|slot| !slot.evict.is_closed());
+        if open.len() >= MAX_CONNECTIONS
+            && let Some(i) = open
+                .iter()
+                .position(|slot| !slot.requested.load(Ordering::SeqCst))
+            && let Some(oldest) = open.remove(i)
+        {
+            let _ = oldest.evict.send(());
+        }
+        let requested = Arc::new(AtomicBool::new(false));
+        let (evict, evicted) = oneshot::channel();
+        open.push_back(Slot {
+            requested: requested.clone(),
+            evict,
+        });
+        connections.spawn(connection(
+            stream,
+            app.clone(),
+            requested,
+            evicted,
+            stopping.clone(),
+        ));
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    requested: Arc<AtomicBool>,
+    evicted: oneshot::Receiver<()>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let app = hyper_util::service::TowerToHyperService::new(app);
+    let service = hyper::service::service_fn(move |request| {
+        requested.store(true, Ordering::SeqCst);
+        hyper::service::Service::call(&app, request)
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let stop = async {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = evicted => {}
+        _ = stop => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
     }
 }
 
@@ -255,6 +374,40 @@ impl Server {
         self.stopping.send_replace(true);
         let all_done = async { while self.servers.join_next().await.is_some() {} };
         let _ = tokio::time::timeout(DRAIN, all_done).await;
+    }
+}
+
+/// Answers only requests addressed to this server by name: a page on another site whose
+/// name resolves to 127.0.0.1 (DNS rebinding) gets 421, whatever its path.
+async fn only_our_host(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .map(str::to_ascii_lowercase);
+    let authority_ok = request.uri().authority().is_none_or(|a| {
+        shared
+            .hosts
+            .iter()
+            .any(|h| *h == a.as_str().to_ascii_lowercase())
+    });
+    match host {
+        Some(h) if authority_ok && shared.hosts.contains(&h) => next.run(request).await,
+        _ => {
+            tracing::debug!("request refused: not addressed to this server's host");
+            page(
+                StatusCode::MISDIRECTED_REQUEST,
+                Page::Failure {
+                    heading: "Wrong address".into(),
+                    message: "This server answers only at its own loopback address.".into(),
+                },
+            )
+        }
     }
 }
 

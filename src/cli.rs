@@ -55,7 +55,8 @@ pub enum Command {
             integration-cli oauth2 -a github-dev          use the authorization named github-dev\n  \
             OAUTH2_PORT=8080 integration-cli oauth2       receive the callback on port 8080\n  \
             integration-cli oauth2 --tunnel               receive it through a public ngrok tunnel\n  \
-            integration-cli oauth2 --no-browser           print the login URL instead of opening it\n\n\
+            integration-cli oauth2 --no-browser           print the login URL instead of opening it\n  \
+            integration-cli oauth2 --recover              save tokens a failed save set aside\n\n\
             Environment:\n  \
             OAUTH2_PORT           callback port when --port is not given (default 9002)\n  \
             UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \
@@ -354,6 +355,15 @@ pub struct Oauth2Args {
     #[arg(long, conflicts_with = "tunnel")]
     pub paste: bool,
 
+    /// Put the tokens an earlier run could not save (a full disk, say) into the file
+    ///
+    /// When a save fails after the provider answered, the new tokens are written to a
+    /// recovery file (mode 0600) in $XDG_STATE_HOME/integration-cli/recovery (or
+    /// ~/.local/state/…), beside .unito.json, or in the temporary folder, and the error says
+    /// where. At a terminal the next run offers to take them; this takes them without asking.
+    #[arg(long, conflicts_with_all = ["all", "paste", "tunnel"])]
+    pub recover: bool,
+
     /// Seconds to wait for ngrok to open the tunnel
     #[arg(long, value_name = "SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -376,6 +386,7 @@ impl Target {
             tunnel_domain: None,
             json: false,
             paste: false,
+            recover: false,
         }
     }
 }
@@ -404,6 +415,7 @@ impl Oauth2Args {
             tunnel_domain: self.tunnel_domain.filter(|d| !d.trim().is_empty()),
             json: self.json,
             paste: self.paste,
+            recover: self.recover,
             ..self.target.options()
         })
     }

@@ -74,22 +74,15 @@ async fn give_up(authorize_url: &str, why: &str) {
             &format!("the demo could not approve by itself: {why}"),
         )
         .append_pair("state", state);
-    if let Ok(http) = reqwest::Client::builder().no_proxy().build() {
-        let _ = http.get(callback).send().await;
-    }
+    let http = crate::http::client(callback.as_str(), Duration::from_secs(10));
+    let _ = http.get(callback).send().await;
 }
 
 async fn approve(url: &str) -> std::result::Result<(), String> {
     // reqwest's errors quote their URL, and these URLs carry the state and, on the last
     // request, the code: the text must not, since it ends up on the terminal.
     let quiet = |e: reqwest::Error| e.without_url().to_string();
-    // Everything here is on loopback: a proxy from the environment could not reach it.
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(quiet)?;
+    let http = crate::http::client(url, Duration::from_secs(30));
     let page = http
         .get(url)
         .send()
@@ -180,6 +173,7 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         tunnel_domain: None,
         json: false,
         paste: false,
+        recover: false,
     };
 
     term.say(&format!(
@@ -215,10 +209,7 @@ async fn userinfo(base: &str, token: &Secret) -> Result<String> {
         url: url.clone(),
         detail,
     };
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .map_err(|e| failed(e.to_string()))?
+    let response = crate::http::client(&url, Duration::from_secs(30))
         .get(&url)
         .bearer_auth(token.expose())
         .send()

@@ -14,7 +14,12 @@ pub mod exit {
     pub const TIMED_OUT: i32 = 4;
     /// No usable token without someone at a browser: run `integration-cli oauth2`.
     pub const NEEDS_LOGIN: i32 = 5;
+    /// Ctrl-C (SIGINT).
     pub const INTERRUPTED: i32 = 130;
+    /// SIGHUP: the terminal was closed.
+    pub const HANGUP: i32 = 129;
+    /// SIGTERM: `timeout`, `docker stop`, a CI cancellation, systemd.
+    pub const TERMINATED: i32 = 143;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +37,61 @@ pub enum Error {
 
     #[error("{}: {message}", .path.display())]
     ConfigInvalid { path: PathBuf, message: String },
+
+    #[error("{}: {message} at line {line}, column {column}", .path.display())]
+    ConfigDuplicateKey {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    #[error("{} cannot be used as the project file: {why}", .path.display())]
+    ConfigRefused { path: PathBuf, why: String },
+
+    #[error("tokens could not be saved into {}: {why}; nothing was sent to the provider", .path.display())]
+    CannotSave { path: PathBuf, why: String },
+
+    #[error(
+        "the new tokens could not be saved into {} ({cause}); they were written to {} instead",
+        .path.display(), .recovery.display()
+    )]
+    SavedAside {
+        path: PathBuf,
+        recovery: PathBuf,
+        cause: String,
+        /// The command that puts them into the file, as the user would type it.
+        retry: String,
+    },
+
+    #[error(
+        "the new tokens could not be saved into {} ({cause}), nor set aside ({tried}); they are lost",
+        .path.display()
+    )]
+    TokensLost {
+        path: PathBuf,
+        cause: String,
+        tried: String,
+        retry: String,
+    },
+
+    #[error(
+        "tokens from an earlier run that could not save them are waiting in {}, and the file's may be spent",
+        .recovery.display()
+    )]
+    RecoveryPending { recovery: PathBuf, retry: String },
+
+    #[error("no tokens set aside for test account \"{test_account}\" of {}", .path.display())]
+    NothingToRecover { test_account: String, path: PathBuf },
+
+    #[error(
+        "the tokens in {} are older than test account \"{test_account}\" in the file (it changed after they were set aside), so they were not used",
+        .recovery.display()
+    )]
+    RecoveryStale {
+        recovery: PathBuf,
+        test_account: String,
+    },
 
     #[error("cannot {action} {}: {source}", .path.display())]
     Io {
@@ -65,6 +125,12 @@ pub enum Error {
 
     #[error("{field} refers to ${{{var}}}, but the environment variable {var} is not set")]
     MissingEnvVar { field: String, var: String },
+
+    #[error(
+        "{field} refers to ${{{var}}}, which integration-cli does not expand: only variables named \
+         *_CLIENT_ID, *_CLIENT_SECRET, *_SECRET or UNITO_* are"
+    )]
+    EnvVarNotAllowed { field: String, var: String },
 
     #[error("{value:?} from {origin} is not a port number (0-65535)")]
     InvalidPort { value: String, origin: &'static str },
@@ -178,22 +244,12 @@ pub enum Error {
     #[error("cancelled")]
     Interrupted,
 
+    /// SIGTERM or SIGHUP: `timeout`, `docker stop`, a CI cancellation, a closed terminal.
+    #[error("stopped by {signal}")]
+    Stopped { signal: &'static str, code: i32 },
+
     #[error("{0}")]
     Terminal(String),
-}
-
-/// Text from a provider or a URL, made safe to print: control characters (a terminal escape
-/// sequence could rewrite what the user sees) are shown as `\u{..}` instead.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                format!("\\u{{{:x}}}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 fn describe(description: &Option<String>, uri: &Option<String>) -> String {
@@ -219,6 +275,35 @@ impl Error {
             Error::ConfigMalformed { .. } => {
                 "fix the file by hand; integration-cli did not change it.".into()
             }
+            Error::ConfigDuplicateKey { .. } => "remove one of the two; integration-cli did not \
+                change the file."
+                .into(),
+            Error::ConfigRefused { .. } => {
+                "point --config (or UNITO_CONFIG) at your connector's .unito.json.".into()
+            }
+            Error::CannotSave { .. } => "integration-cli saves by writing a temporary file beside \
+                the file and renaming it over it: the folder and the file must be writable by you \
+                (ls -ld on both shows who may)."
+                .into(),
+            Error::SavedAside { retry, .. } => format!(
+                "fix the cause (free some disk space, say), then put them into the file with: {retry}"
+            ),
+            Error::TokensLost { retry, .. } => format!(
+                "fix the cause (free some disk space, say), then log in again with: {retry}"
+            ),
+            Error::RecoveryPending { retry, .. } => format!(
+                "put them into the file with: {retry} (a refresh with the file's own refresh \
+                 token could be refused, or revoke the grant)"
+            ),
+            Error::NothingToRecover { .. } => return None,
+            Error::RecoveryStale { recovery, .. } => format!(
+                "delete {} once you are sure the file's tokens work",
+                recovery.display()
+            ),
+            Error::EnvVarNotAllowed { .. } => "so that a project file cannot send your other \
+                secrets to a server it names; export the value under a name such as \
+                MY_CONNECTOR_CLIENT_SECRET, and write that name in the file."
+                .into(),
             Error::ConfigInvalid { .. } => {
                 "see .unito.json.example in the integration-cli repository for every field.".into()
             }
@@ -315,7 +400,11 @@ impl Error {
                 random ngrok domain, register its new redirect URL with the provider first)"
                 .into(),
             Error::NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
-            Error::Io { .. } | Error::NotOAuth2 { .. } | Error::Interrupted | Error::Terminal(_) => {
+            Error::Io { .. }
+            | Error::NotOAuth2 { .. }
+            | Error::Interrupted
+            | Error::Stopped { .. }
+            | Error::Terminal(_) => {
                 return None;
             }
         })
@@ -330,6 +419,7 @@ impl Error {
             | Error::InitMissing { .. }
             | Error::InitInvalid { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Stopped { code, .. } => *code,
             _ => exit::ERROR,
         }
     }

@@ -228,11 +228,19 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
         "Environment variable that will hold the client secret",
         Some(&default_env),
         |v| {
-            (!v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                .then_some(())
-                .ok_or_else(|| {
-                    format!("{v:?} is not an environment variable name (letters, digits and _)")
-                })
+            if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "{v:?} is not an environment variable name (letters, digits and _)"
+                ));
+            }
+            if !crate::project::expandable(v) {
+                return Err(format!(
+                    "{v} would not be expanded: only names ending in _CLIENT_ID, _CLIENT_SECRET \
+                     or _SECRET, or starting with UNITO_, are (so a project file cannot send \
+                     your other secrets anywhere)"
+                ));
+            }
+            Ok(())
         },
     )?;
     let authorization_url = if grant_type == "client_credentials" {
@@ -399,7 +407,7 @@ impl Asker<'_> {
     }
 }
 
-/// Adds `.unito.json` (and its lock file) to the `.gitignore` beside it, when there is one
+/// Adds `.unito.json` (and its lock and recovery files) to the `.gitignore` beside it, when there is one
 /// that does not ignore it yet. Returns what it did, to tell the user.
 fn ignore_in_git(config: &Path) -> Result<Option<String>> {
     let dir = config
@@ -424,7 +432,13 @@ fn ignore_in_git(config: &Path) -> Result<Option<String>> {
             .any(|l| l == entry || l == format!("/{entry}"))
     };
     let mut add = Vec::new();
-    for entry in [file_name.clone(), format!("{file_name}.lock")] {
+    let entries = [
+        file_name.clone(),
+        format!("{file_name}.lock"),
+        // Where tokens a failed save could not write may wait (see `recovery`).
+        format!("{file_name}.recovery-*"),
+    ];
+    for entry in entries {
         if !ignored(&entry) {
             add.push(entry);
         }
@@ -452,9 +466,9 @@ fn ignore_in_git(config: &Path) -> Result<Option<String>> {
             path: gitignore.clone(),
             source,
         })?;
-    Ok(Some(format!(
-        "Added {} to {}.",
-        add.join(" and "),
-        gitignore.display()
-    )))
+    let listed = match add.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => add.join(""),
+    };
+    Ok(Some(format!("Added {listed} to {}.", gitignore.display())))
 }

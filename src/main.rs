@@ -8,8 +8,9 @@ use clap::Parser;
 
 use integration_cli::cli::{Cli, Command};
 use integration_cli::error::{Error, Result, exit};
+use integration_cli::redact::{json_safe, terminal_safe};
 use integration_cli::secret::Secret;
-use integration_cli::{browser, clock, demo, flow, init, sandbox, status, tunnel, ui};
+use integration_cli::{browser, clock, demo, flow, init, sandbox, signals, status, tunnel, ui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,9 +24,13 @@ fn main() -> ExitCode {
         Ok(()) => exit::OK,
         Err(e) => {
             let paint = ui::Paint::for_stderr();
-            eprintln!("{} {e}", paint.error("error:"));
+            eprintln!(
+                "{} {}",
+                paint.error("error:"),
+                terminal_safe(&e.to_string())
+            );
             if let Some(hint) = e.hint() {
-                eprintln!("{} {hint}", paint.hint("hint:"));
+                eprintln!("{} {}", paint.hint("hint:"), terminal_safe(&hint));
             }
             if json {
                 // Scripts that asked for JSON get the failure in JSON too.
@@ -49,7 +54,7 @@ fn main() -> ExitCode {
 fn log_verbosely() {
     use tracing_subscriber::prelude::*;
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| SafeStderr)
         .without_time()
         .with_target(false)
         .with_ansi(false)
@@ -57,6 +62,22 @@ fn log_verbosely() {
             m.target().starts_with("integration_cli") && *m.level() <= tracing::Level::DEBUG
         }));
     tracing_subscriber::registry().with(layer).init();
+}
+
+/// stderr for `-v` logs, with control characters escaped: a logged path or header value
+/// came from outside and must not drive the terminal.
+struct SafeStderr;
+
+impl std::io::Write for SafeStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(terminal_safe(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -120,6 +141,7 @@ fn run(cli: Cli) -> Result<()> {
                 &args.config,
                 args.authorization.as_deref(),
                 &clock::SystemClock,
+                &|name| std::env::var(name).ok(),
                 args.json,
             )?;
             write_stdout(&text)
@@ -198,50 +220,64 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// A line on stdout; a closed pipe is an error to report, not a panic.
+/// A line on stdout; a closed pipe is an error to report, not a panic. JSON keeps its
+/// escapes; anything else has control characters shown, not sent.
 fn write_stdout(text: &str) -> Result<()> {
     use std::io::Write;
+    let text = if text.starts_with('{') {
+        json_safe(text)
+    } else {
+        terminal_safe(text)
+    };
     writeln!(std::io::stdout(), "{text}")
         .map_err(|e| Error::Terminal(format!("cannot write to stdout: {e}")))
 }
 
 /// `integration-cli sandbox`: serve until Ctrl-C.
 async fn serve_sandbox(port: u16) -> Result<()> {
+    let mut signals = signals::Signals::new()?;
     let server = sandbox::Sandbox::start(port).await?;
     write_stdout(&server.banner())?;
-    let _ = tokio::signal::ctrl_c().await;
+    signals.next().await;
     server.stop();
     Ok(())
 }
 
-/// Ctrl-C stops the flow wherever it waits: the callback server and the file lock go with
-/// it, and a save is never cut in half (it has no await point, and it renames). Inside a
-/// critical section the flow is let run until it leaves the section (or ends), unless
-/// Ctrl-C comes a second time.
+/// Ctrl-C (and SIGTERM, SIGHUP) stops the flow wherever it waits: the callback server and
+/// the file lock go with it, and a save is never cut in half (it has no await point, and it
+/// renames). Inside a critical section the flow is let run until it leaves the section (or
+/// ends), unless a second signal comes.
 async fn cancellable<T>(
     flow: impl std::future::Future<Output = Result<T>>,
     critical: &flow::Critical,
     terminal: &dyn ui::Terminal,
 ) -> Result<T> {
+    let mut signals = signals::Signals::new()?;
     tokio::pin!(flow);
-    tokio::select! {
+    let first = tokio::select! {
         biased;
-        _ = tokio::signal::ctrl_c() => {}
+        stop = signals.next() => stop,
         result = &mut flow => return result,
-    }
+    };
     if !critical.active() {
-        return Err(Error::Interrupted);
+        return Err(first.error());
     }
     critical.request_stop();
-    terminal.warn(
-        "finishing the token request already sent, so its tokens are not lost (Ctrl-C again to stop now)",
-    );
+    terminal.warn(&format!(
+        "{}: finishing the token request already sent, so its tokens are not lost ({} again to stop now)",
+        first.name(),
+        first.again()
+    ));
     tokio::select! {
         biased;
-        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-        result = &mut flow => result,
+        second = signals.next() => Err(second.error()),
+        // The flow's own "cancelled" means this signal stopped it.
+        result = &mut flow => result.map_err(|e| match e {
+            Error::Interrupted => first.error(),
+            other => other,
+        }),
         // Out of the critical part without finishing (say, a refused refresh token about to
-        // fall back to a login): the first Ctrl-C applies now.
-        _ = critical.left() => Err(Error::Interrupted),
+        // fall back to a login): the first signal applies now.
+        _ = critical.left() => Err(first.error()),
     }
 }

@@ -3,19 +3,25 @@
 //! byte (unknown keys, order, spacing, number spelling) is kept by editing a concrete syntax
 //! tree instead of re-serialising the document.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use jsonc_parser::cst::{CstInputValue, CstRootNode};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::redact::printable;
 use crate::secret::Secret;
 
 pub const SECRET_ENV: &str = "UNITO_CLIENT_SECRET";
 const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";
+/// Past this, a file is no project file: refused before it is read, rather than read whole.
+const MAX_FILE_BYTES: u64 = 64 << 20;
+/// A UTF-8 byte order mark, which some Windows editors put first: read past, and kept.
+const BOM: char = '\u{feff}';
 
 /// The file as read: its text (for surgical edits) and its parsed value (for reading).
 pub struct Project {
@@ -23,8 +29,10 @@ pub struct Project {
     path: PathBuf,
     /// Where the bytes live: a symlinked `.unito.json` is written through, not replaced.
     real_path: PathBuf,
+    /// Without the byte order mark, if the file has one.
     text: String,
     root: Map<String, Value>,
+    bom: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -113,14 +121,25 @@ impl Project {
             }
             Err(source) => return Err(io_error("read", path, source)),
         };
-        let text = fs::read_to_string(&real_path).map_err(|e| io_error("read", path, e))?;
+        let raw = read_regular_file(path, &real_path)?;
+        let (bom, text) = match raw.strip_prefix(BOM) {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, raw),
+        };
         let root = parse_root(path, &text)?;
+        check_duplicate_keys(path, &text)?;
         Ok(Project {
             path: path.into(),
             real_path,
             text,
             root,
+            bom,
         })
+    }
+
+    /// The file's own path (links resolved), which names it in recovery files.
+    pub fn real_path(&self) -> &Path {
+        &self.real_path
     }
 
     pub fn path(&self) -> &Path {
@@ -224,13 +243,23 @@ impl Project {
             Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
             Some(_) => return Err(self.invalid(format!("{at}.scopes must be an array"))),
         };
+        let token_url = required("tokenUrl")?;
+        if url::Url::parse(&token_url)
+            .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+        {
+            return Err(self.invalid(format!(
+                "{at}.tokenUrl holds credentials (user:password@ before the host): put the \
+                 client's in clientId and clientSecret instead, since the URL's would be sent \
+                 in their place"
+            )));
+        }
         Ok(OAuth2Config {
             client_id: required("clientId")?,
             client_secret: string("clientSecret")?
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
             authorization_url: string("authorizationUrl")?,
-            token_url: required("tokenUrl")?,
+            token_url,
             scopes,
             grant_type: string("grantType")?.unwrap_or_else(|| "authorization_code".into()),
             redirect_url: string("redirectUrl")?,
@@ -277,13 +306,52 @@ impl Project {
     /// Writes `account` as the whole new content of `testAccounts.<name>`, changing only the
     /// properties whose values differ, then replaces the file atomically.
     pub fn save_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<()> {
-        let text = self.with_test_account(name, account)?;
+        let mut text = self.with_test_account(name, account)?;
+        if self.bom {
+            text.insert(0, BOM);
+        }
         write_atomic(&self.real_path, &text).map_err(|e| io_error("write", &self.path, e))?;
         tracing::debug!(path = %self.real_path.display(), bytes = text.len(), "saved (temporary file, fsync, rename)");
         Ok(())
     }
 
-    fn with_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<String> {
+    /// Proves, before a token request is sent, that its answer can be saved: the test
+    /// account can be edited, the file may be replaced, and a temporary file can be made
+    /// beside it. A token the provider has issued must never meet a save that cannot happen.
+    pub fn check_save(&self, account: &str) -> Result<()> {
+        self.check_editable(account)?;
+        let cannot = |why: String| Error::CannotSave {
+            path: self.path.clone(),
+            why,
+        };
+        let meta = fs::metadata(&self.real_path).map_err(|e| cannot(e.to_string()))?;
+        if meta.permissions().readonly() {
+            return Err(cannot(format!(
+                "it is read-only ({}), and integration-cli does not replace a read-only file",
+                mode_text(&meta)
+            )));
+        }
+        // Write access as the system decides it: owner, ACLs, a read-only mount.
+        OpenOptions::new()
+            .write(true)
+            .open(&self.real_path)
+            .map_err(|e| cannot(format!("it cannot be written: {e}")))?;
+        let dir = self.real_path.parent().unwrap_or(Path::new("."));
+        tempfile::Builder::new()
+            .prefix(".unito.json.")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                cannot(format!(
+                    "no temporary file can be created in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        Ok(())
+    }
+
+    /// `testAccounts` and the account are objects (or absent), so the edit can be made.
+    pub fn check_editable(&self, name: &str) -> Result<()> {
         if let Some(v) = self.root.get("testAccounts")
             && !v.is_object()
         {
@@ -292,17 +360,28 @@ impl Project {
         if let Some(v) = self.root.get("testAccounts").and_then(|t| t.get(name))
             && !v.is_object()
         {
-            return Err(self.invalid(format!("testAccounts.{name} must be an object")));
+            return Err(self.invalid(format!(
+                "testAccounts.{} must be an object",
+                printable(name)
+            )));
         }
+        Ok(())
+    }
+
+    fn with_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<String> {
+        self.check_editable(name)?;
         let cst = CstRootNode::parse(&self.text, &Default::default())
             .map_err(|e| self.invalid(format!("cannot edit the file: {e}")))?;
         let accounts = cst
             .object_value_or_set()
             .object_value_or_create("testAccounts")
             .ok_or_else(|| self.invalid("\"testAccounts\" must be an object"))?;
-        let target = accounts
-            .object_value_or_create(name)
-            .ok_or_else(|| self.invalid(format!("testAccounts.{name} must be an object")))?;
+        let target = accounts.object_value_or_create(name).ok_or_else(|| {
+            self.invalid(format!(
+                "testAccounts.{} must be an object",
+                printable(name)
+            ))
+        })?;
         let old = self.test_account(name).cloned().unwrap_or_default();
         for prop in target.properties() {
             let key = prop.name().and_then(|n| n.decoded_value().ok());
@@ -372,6 +451,183 @@ fn parse_root(path: &Path, text: &str) -> Result<Map<String, Value>> {
     }
 }
 
+/// The file's text, read only if it is a regular file of a sane size: a FIFO or a device
+/// (`--config /dev/zero`) would block or never end. Opened without blocking, then checked
+/// on the open file, so what is checked is what is read.
+fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
+    let refused = |why: String| Error::ConfigRefused {
+        path: shown.into(),
+        why,
+    };
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(real).map_err(|e| io_error("read", shown, e))?;
+    let meta = file.metadata().map_err(|e| io_error("read", shown, e))?;
+    if !meta.is_file() {
+        return Err(refused(format!(
+            "it is {}, not a regular file",
+            kind_of(&meta)
+        )));
+    }
+    let too_large = || {
+        refused(format!(
+            "it is larger than {} MiB, far more than a project file holds",
+            MAX_FILE_BYTES >> 20
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error("read", shown, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        refused(format!(
+            "it is not UTF-8 text (byte {} is not)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "something other than a file"
+    }
+}
+
+fn mode_text(meta: &fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        format!("mode {:04o}", meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        "read-only attribute".into()
+    }
+}
+
+/// Refuses duplicate keys where they would make our edit ambiguous: the top level,
+/// `testAccounts`, and each test account (serde_json reads the last copy, the text edit
+/// would change the first). Elsewhere the last copy wins, as it does for the platform's
+/// own CLI (`JSON.parse`), so files it accepts keep working.
+fn check_duplicate_keys(path: &Path, text: &str) -> Result<()> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    KeysOf::Root.deserialize(&mut de).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m)
+            .to_string();
+        Error::ConfigDuplicateKey {
+            path: path.into(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    })
+}
+
+/// Which object's keys are being checked.
+#[derive(Clone, Copy)]
+enum KeysOf {
+    Root,
+    TestAccounts,
+    TestAccount,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeysOf {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeysOf {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::{Error as _, IgnoredAny};
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                let place = match self {
+                    KeysOf::Root => "at the top level",
+                    KeysOf::TestAccounts => "in testAccounts",
+                    KeysOf::TestAccount => "in a test account",
+                };
+                return Err(A::Error::custom(format!(
+                    "the key \"{}\" appears twice {place}, so which one is meant is ambiguous",
+                    printable(&key)
+                )));
+            }
+            match (self, key.as_str()) {
+                (KeysOf::Root, "testAccounts") => map.next_value_seed(KeysOf::TestAccounts)?,
+                (KeysOf::TestAccounts, _) => map.next_value_seed(KeysOf::TestAccount)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 fn to_cst(value: &Value) -> CstInputValue {
     match value {
         Value::Null => CstInputValue::Null,
@@ -396,8 +652,11 @@ fn io_error(action: &'static str, path: &Path, source: io::Error) -> Error {
 /// Temp file in the same folder, fsync, rename: a crash or Ctrl-C at any moment leaves either
 /// the old file or the new one. The temp file is created 0600, so the secrets it holds are
 /// never readable by others, not even for an instant.
+/// The file keeps its owner and group: after `sudo integration-cli oauth2` on a file that
+/// belongs to a developer, the developer's own next run must still be able to write it.
 pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    let existing = fs::metadata(path).ok();
     let mut tmp = tempfile::Builder::new()
         .prefix(".unito.json.")
         .suffix(".tmp")
@@ -408,6 +667,9 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(fs::Permissions::from_mode(0o600))?;
+        if let Some(meta) = &existing {
+            keep_owner(tmp.as_file(), meta);
+        }
     }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -417,6 +679,21 @@ pub fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Gives `file` the owner and group of `like` where they differ and we may (as root), so a
+/// file we replace or create beside another stays its owner's. Best effort: without the
+/// right to, the file stays ours.
+#[cfg(unix)]
+pub fn keep_owner(file: &File, like: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ours) = file.metadata() else { return };
+    if (ours.uid(), ours.gid()) == (like.uid(), like.gid()) {
+        return;
+    }
+    if std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid())).is_err() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(like.gid()));
+    }
 }
 
 /// Held while a run reads, refreshes and writes, so two runs never present the same rotating
@@ -440,11 +717,31 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // A lock file planted as a link must not make us create or open anything elsewhere.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    let file = options
-        .open(&lock_path)
-        .map_err(|e| io_error("create the lock file", &lock_path, e))?;
+    let file = options.open(&lock_path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return Error::CannotSave {
+                path: lock_path.clone(),
+                why: "it is a symbolic link, which integration-cli does not follow for its lock \
+                      file; remove the link"
+                    .into(),
+            };
+        }
+        Error::CannotSave {
+            path: path.into(),
+            why: format!(
+                "the lock file {} cannot be opened: {e}",
+                lock_path.display()
+            ),
+        }
+    })?;
+    #[cfg(unix)]
+    if let Ok(meta) = fs::metadata(&real) {
+        keep_owner(&file, &meta);
+    }
     let mut on_wait = Some(on_wait);
     loop {
         match file.try_lock() {
@@ -458,6 +755,16 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
             Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", &lock_path, e)),
         }
     }
+}
+
+/// Whether `${VAR}` may name this variable: only names that say they hold a client's
+/// credentials. A cloned project's file must not be able to send `${AWS_SECRET_ACCESS_KEY}`
+/// or `${GITHUB_TOKEN}` to a token URL of its choosing.
+pub fn expandable(var: &str) -> bool {
+    var.ends_with("_CLIENT_ID")
+        || var.ends_with("_CLIENT_SECRET")
+        || var.ends_with("_SECRET")
+        || var.starts_with("UNITO_")
 }
 
 /// Expands `${VAR}` references from the environment, so a secret need not sit in the file.
@@ -474,6 +781,12 @@ pub fn expand_env(
         };
         let var = &rest[start + 2..start + 2 + len];
         out.push_str(&rest[..start]);
+        if !expandable(var) {
+            return Err(Error::EnvVarNotAllowed {
+                field: field.into(),
+                var: printable(var),
+            });
+        }
         let found = lookup(var).ok_or_else(|| Error::MissingEnvVar {
             field: field.into(),
             var: var.into(),
@@ -609,6 +922,7 @@ mod tests {
             real_path: ".unito.json".into(),
             text: text.into(),
             root: parse_root(Path::new(".unito.json"), text).unwrap(),
+            bom: false,
         }
     }
 
@@ -679,14 +993,44 @@ mod tests {
 
     #[test]
     fn expand_env_replaces_references_and_names_missing_ones() {
-        let lookup = |k: &str| (k == "A").then(|| "1".to_string());
-        assert_eq!(expand_env("x${A}y${A}", "f", &lookup).unwrap(), "x1y1");
+        let lookup = |k: &str| (k == "A_SECRET").then(|| "1".to_string());
+        assert_eq!(
+            expand_env("x${A_SECRET}y${A_SECRET}", "f", &lookup).unwrap(),
+            "x1y1"
+        );
         assert_eq!(expand_env("plain", "f", &lookup).unwrap(), "plain");
-        match expand_env("${B}", "f", &lookup).unwrap_err() {
+        match expand_env("${B_SECRET}", "f", &lookup).unwrap_err() {
             Error::MissingEnvVar { var, field } => {
-                assert_eq!((var.as_str(), field.as_str()), ("B", "f"))
+                assert_eq!((var.as_str(), field.as_str()), ("B_SECRET", "f"))
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_variables_named_for_client_credentials_are_expanded() {
+        let lookup = |_: &str| Some("value".to_string());
+        for ok in [
+            "GH_CLIENT_ID",
+            "GH_CLIENT_SECRET",
+            "MY_SECRET",
+            "UNITO_ANYTHING",
+        ] {
+            assert!(
+                expand_env(&format!("${{{ok}}}"), "f", &lookup).is_ok(),
+                "{ok}"
+            );
+        }
+        for refused in [
+            "AWS_SECRET_ACCESS_KEY",
+            "GITHUB_TOKEN",
+            "HOME",
+            "SECRET_KEY",
+        ] {
+            match expand_env(&format!("a${{{refused}}}"), "f", &lookup).unwrap_err() {
+                Error::EnvVarNotAllowed { var, .. } => assert_eq!(var, refused),
+                other => panic!("unexpected {other:?}"),
+            }
         }
     }
 

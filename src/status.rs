@@ -7,13 +7,21 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::clock::{self, Clock};
-use crate::error::{Error, Result, printable};
+use crate::error::{Error, Result};
 use crate::flow::{Stored, stored_token};
 use crate::project::Project;
+use crate::redact::printable;
 use crate::secret;
 
-pub fn run(config: &Path, only: Option<&str>, clock: &dyn Clock, as_json: bool) -> Result<String> {
+pub fn run(
+    config: &Path,
+    only: Option<&str>,
+    clock: &dyn Clock,
+    env: &dyn Fn(&str) -> Option<String>,
+    as_json: bool,
+) -> Result<String> {
     let project = Project::load(config)?;
+    let set_aside = crate::recovery::scan(project.real_path(), env);
     let mut authorizations: Vec<(String, String)> = project
         .authorizations()?
         .into_iter()
@@ -37,7 +45,15 @@ pub fn run(config: &Path, only: Option<&str>, clock: &dyn Clock, as_json: bool) 
     let accounts: Vec<Value> = project
         .test_account_names()
         .iter()
-        .map(|account| describe(&project, account, &authorizations, clock))
+        .map(|account| {
+            let mut described = describe(&project, account, &authorizations, clock);
+            described["setAside"] = set_aside
+                .iter()
+                .find(|(a, _)| a == account)
+                .map(|(_, r)| r.path.display().to_string())
+                .into();
+            described
+        })
         .collect();
     if as_json {
         return Ok(serde_json::to_string_pretty(&json!({
@@ -79,6 +95,11 @@ pub fn run(config: &Path, only: Option<&str>, clock: &dyn Clock, as_json: bool) 
             "Test account \"{}\": {token}{refresh}\n",
             printable(a["testAccount"].as_str().unwrap_or_default())
         ));
+        if let Some(path) = a["setAside"].as_str() {
+            out.push_str(&format!(
+                "  tokens a failed save set aside wait in {path}: take them with oauth2 --recover\n"
+            ));
+        }
         for next in a["next"].as_array().into_iter().flatten() {
             out.push_str(&format!(
                 "  with \"{}\" ({}): {}\n",

@@ -9,12 +9,15 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result, printable};
+use crate::error::{Error, Result};
+use crate::redact::{
+    Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
+    printable, snippet,
+};
 use crate::secret::Secret;
 
 /// Bodies beyond this are not token responses; reading them whole would only cost memory.
 const MAX_BODY: usize = 1 << 20;
-const SNIPPET: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -99,7 +102,11 @@ pub struct TokenResponse {
     pub access_token: Secret,
     pub token_type: Option<String>,
     pub refresh_token: Option<Secret>,
+    /// The lifetime in seconds, when the provider stated a sensible one.
     pub expires_in: Option<u64>,
+    /// `expires_in` as sent when it could not be used (unreadable, or absurdly long): stored
+    /// as it came, with no expiry computed from it.
+    pub expires_in_as_sent: Option<Value>,
     /// Some servers (Doorkeeper) say when the token was issued; better than our clock.
     pub created_at: Option<u64>,
     pub scope: Option<String>,
@@ -126,121 +133,117 @@ pub struct TokenClient {
     timeout: Duration,
 }
 
-/// Whether `url` points at this machine: such requests never go through a proxy from
-/// `HTTP_PROXY` or `ALL_PROXY`, which could not reach our loopback anyway.
-pub fn is_loopback(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    })
-}
-
 impl TokenClient {
     /// `url`: the token endpoint, to decide whether a proxy may be used.
     pub fn new(timeout: Duration, url: &str) -> Self {
-        let mut builder = reqwest::Client::builder();
-        if is_loopback(url) {
-            builder = builder.no_proxy();
+        TokenClient {
+            http: crate::http::client(url, timeout),
+            timeout,
         }
-        let http = builder
-            .user_agent(concat!("integration-cli/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // A redirected POST would carry the code, the verifier and perhaps the client
-            // secret to wherever `Location` points: a token endpoint must answer itself.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .build()
-            .expect("TLS backend initialises");
-        TokenClient { http, timeout }
     }
 
+    /// Sends one token request and reads its answer: tokens, or the provider's own error
+    /// with everything we sent redacted from it.
     pub async fn request(
         &self,
         endpoint: &Endpoint,
         grant: &Grant,
         extra: &[(String, String)],
     ) -> Result<TokenResponse> {
-        let mut body: Vec<(&str, String)> = Vec::new();
-        let mut secrets: Vec<&Secret> = Vec::new();
-        match grant {
-            Grant::AuthorizationCode {
-                code,
-                verifier,
-                redirect_uri,
-            } => {
-                body.push(("grant_type", "authorization_code".into()));
-                body.push(("code", code.expose().into()));
-                body.push(("redirect_uri", redirect_uri.clone()));
-                body.push(("code_verifier", verifier.expose().into()));
-                secrets.extend([code, verifier]);
-            }
-            Grant::RefreshToken { refresh_token } => {
-                body.push(("grant_type", "refresh_token".into()));
-                body.push(("refresh_token", refresh_token.expose().into()));
-                secrets.push(refresh_token);
-            }
-            Grant::ClientCredentials { scope } => {
-                body.push(("grant_type", "client_credentials".into()));
-                if let Some(scope) = scope {
-                    body.push(("scope", scope.clone()));
-                }
-            }
+        let prepared = Prepared::new(endpoint, grant, extra);
+        let shown = display_url(&endpoint.url);
+        // Names and shapes only: values here are codes, verifiers and secrets (and a query
+        // string could hold any of them).
+        tracing::debug!(
+            url = %shown,
+            grant = grant.name(),
+            client_auth = ?endpoint.auth,
+            body = ?endpoint.format,
+            fields = ?prepared.body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            "token request"
+        );
+        let network = |e: reqwest::Error| Error::Network {
+            url: shown.clone(),
+            // Without the URL: reqwest quotes it whole, query and credentials included.
+            detail: describe_reqwest(&e.without_url(), self.timeout),
+        };
+        let response = prepared
+            .http_request(&self.http, endpoint)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(redirected(&shown, &response, &prepared.redactor));
         }
+        let content_type = content_type(&response, endpoint);
+        let bytes = read_capped(response, &shown, network).await?;
+        tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
+        interpret(&shown, status, &content_type, &bytes, &prepared.redactor)
+    }
+}
+
+/// A token request's fields, how the client authenticates, and what must never be echoed.
+struct Prepared<'a> {
+    body: Vec<(&'a str, String)>,
+    /// HTTP Basic credentials, form-encoded as RFC 6749 §2.3.1 says.
+    basic: Option<(String, String)>,
+    redactor: Redactor,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(endpoint: &Endpoint, grant: &Grant, extra: &'a [(String, String)]) -> Prepared<'a> {
+        let mut redactor = Redactor::default();
+        let mut body = grant.fields(&mut redactor);
         let secret = endpoint.client_secret.as_ref();
-        secrets.extend(secret);
         // A public client (no secret) identifies itself in the body whatever the setting.
         let use_basic = endpoint.auth != ClientAuth::Post && secret.is_some();
         if !use_basic || endpoint.auth == ClientAuth::Both {
             body.push(("client_id", endpoint.client_id.clone()));
         }
-        if !use_basic && let Some(secret) = secret {
-            body.push(("client_secret", secret.expose().into()));
+        let mut basic = None;
+        if let Some(secret) = secret {
+            redactor.add(secret.expose());
+            if use_basic {
+                redactor.add_basic(&endpoint.client_id, secret.expose());
+                basic = Some((
+                    form_encode(&endpoint.client_id),
+                    form_encode(secret.expose()),
+                ));
+            } else {
+                body.push(("client_secret", secret.expose().into()));
+            }
         }
         // Extra parameters may be credentials too (an assertion, an API key): never echo them.
-        let extra_values: Vec<Secret> = extra.iter().map(|(_, v)| Secret::new(v.clone())).collect();
-        secrets.extend(extra_values.iter().filter(|v| v.expose().len() >= 4));
         for (key, value) in extra {
+            redactor.add(value);
             if !body.iter().any(|(k, _)| k == key) {
                 body.push((key.as_str(), value.clone()));
             }
         }
-
-        // Names and shapes only: values here are codes, verifiers and secrets (and a query
-        // string could hold any of them).
-        tracing::debug!(
-            url = %endpoint.url.split('?').next().unwrap_or_default(),
-            grant = match grant {
-                Grant::AuthorizationCode { .. } => "authorization_code",
-                Grant::RefreshToken { .. } => "refresh_token",
-                Grant::ClientCredentials { .. } => "client_credentials",
-            },
-            client_auth = ?endpoint.auth,
-            body = ?endpoint.format,
-            fields = ?body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-            "token request"
-        );
-        let mut request = self
-            .http
-            .post(&endpoint.url)
-            .header(ACCEPT, "application/json");
-        if let (true, Some(secret)) = (use_basic, secret) {
-            request = request.basic_auth(
-                form_encode(&endpoint.client_id),
-                Some(form_encode(secret.expose())),
-            );
+        Prepared {
+            body,
+            basic,
+            redactor,
         }
-        request = match endpoint.format {
+    }
+
+    fn http_request(&self, http: &reqwest::Client, endpoint: &Endpoint) -> reqwest::RequestBuilder {
+        let mut request = http.post(&endpoint.url).header(ACCEPT, "application/json");
+        if let Some((id, secret)) = &self.basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        match endpoint.format {
             BodyFormat::Form => request
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(
                     url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(body.iter().map(|(k, v)| (*k, v.as_str())))
+                        .extend_pairs(self.body.iter().map(|(k, v)| (*k, v.as_str())))
                         .finish(),
                 ),
             BodyFormat::Json => {
-                let map: Map<String, Value> = body
+                let map: Map<String, Value> = self
+                    .body
                     .iter()
                     .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
                     .collect();
@@ -248,85 +251,121 @@ impl TokenClient {
                     .header(CONTENT_TYPE, "application/json")
                     .body(Value::Object(map).to_string())
             }
-        };
-
-        let network = |e: reqwest::Error| Error::Network {
-            url: endpoint.url.clone(),
-            detail: describe_reqwest(&e, self.timeout),
-        };
-        let mut response = request.send().await.map_err(network)?;
-        let status = response.status().as_u16();
-        if response.status().is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map_or_else(
-                    || "nowhere".to_string(),
-                    |l| redact(&printable(l), &secrets),
-                );
-            return Err(Error::TokenResponse {
-                url: endpoint.url.clone(),
-                message: format!(
-                    "it redirects ({status}) to {location}; redirects are not followed, since the request \
-                     carries the code and the client's credentials: set tokenUrl to the final address"
-                ),
-            });
         }
-        let content_type = match response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(ct)
-                if !ct.starts_with("text/plain") && !ct.starts_with("application/octet-stream") =>
-            {
-                ct.to_string()
-            }
-            sent => endpoint
-                .response_type
-                .clone()
-                .or(sent.map(str::to_string))
-                .unwrap_or_else(|| "no content type".into()),
-        };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(network)? {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_BODY {
-                return Err(Error::TokenResponse {
-                    url: endpoint.url.clone(),
-                    message: format!("the body is larger than {MAX_BODY} bytes"),
-                });
-            }
-        }
-        tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
-        interpret(&endpoint.url, status, &content_type, &bytes, &secrets)
     }
 }
 
+impl Grant {
+    fn name(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::RefreshToken { .. } => "refresh_token",
+            Grant::ClientCredentials { .. } => "client_credentials",
+        }
+    }
+
+    /// The grant's own fields; its credentials also go to `redactor`.
+    fn fields(&self, redactor: &mut Redactor) -> Vec<(&'static str, String)> {
+        let mut body = vec![("grant_type", self.name().to_string())];
+        match self {
+            Grant::AuthorizationCode {
+                code,
+                verifier,
+                redirect_uri,
+            } => {
+                body.push(("code", code.expose().into()));
+                body.push(("redirect_uri", redirect_uri.clone()));
+                body.push(("code_verifier", verifier.expose().into()));
+                redactor.add(code.expose());
+                redactor.add(verifier.expose());
+            }
+            Grant::RefreshToken { refresh_token } => {
+                body.push(("refresh_token", refresh_token.expose().into()));
+                redactor.add(refresh_token.expose());
+            }
+            Grant::ClientCredentials { scope } => {
+                if let Some(scope) = scope {
+                    body.push(("scope", scope.clone()));
+                }
+            }
+        }
+        body
+    }
+}
+
+/// A token endpoint must answer itself: a redirected POST would carry the code, the
+/// verifier and perhaps the client secret to wherever `Location` points.
+fn redirected(shown: &str, response: &reqwest::Response, redactor: &Redactor) -> Error {
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(
+            || "nowhere".to_string(),
+            |l| display_url(&redactor.redact(l)),
+        );
+    Error::TokenResponse {
+        url: shown.into(),
+        message: format!(
+            "it redirects ({status}) to {location}; redirects are not followed, since the request \
+             carries the code and the client's credentials: set tokenUrl to the final address"
+        ),
+    }
+}
+
+/// The response's content type, or what the authorization says to expect when the response
+/// does not say (no or a generic type).
+fn content_type(response: &reqwest::Response, endpoint: &Endpoint) -> String {
+    match response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(ct)
+            if !ct.starts_with("text/plain") && !ct.starts_with("application/octet-stream") =>
+        {
+            ct.to_string()
+        }
+        sent => endpoint
+            .response_type
+            .clone()
+            .or(sent.map(str::to_string))
+            .unwrap_or_else(|| "no content type".into()),
+    }
+}
+
+/// The body, refused past `MAX_BODY` without reading the rest.
+async fn read_capped(
+    response: reqwest::Response,
+    shown: &str,
+    network: impl Fn(reqwest::Error) -> Error,
+) -> Result<Vec<u8>> {
+    crate::http::read_capped(response, MAX_BODY)
+        .await
+        .map_err(|e| match e {
+            crate::http::ReadError::TooLarge => Error::TokenResponse {
+                url: shown.into(),
+                message: format!("the body is larger than {MAX_BODY} bytes"),
+            },
+            crate::http::ReadError::Failed(e) => network(e),
+        })
+}
+
 /// Turns a raw HTTP answer into tokens or the provider's own error, in the provider's words.
+/// `url` is the endpoint as it may be shown (see `display_url`).
 pub fn interpret(
     url: &str,
     status: u16,
     content_type: &str,
     body: &[u8],
-    secrets: &[&Secret],
+    redactor: &Redactor,
 ) -> Result<TokenResponse> {
     let fields = parse_body(content_type, body);
-    let provider_text = |v: &Value| text(v).map(|t| printable(&redact(&t, secrets)));
     if let Some(fields) = &fields
-        && let Some(error) = fields
-            .get("error")
-            .and_then(provider_text)
-            .filter(|e| !e.trim().is_empty())
+        && let Some(error) = provider_error(url, status, fields, redactor)
     {
-        return Err(Error::TokenEndpoint {
-            url: url.into(),
-            status,
-            error,
-            description: fields.get("error_description").and_then(provider_text),
-            uri: fields.get("error_uri").and_then(provider_text),
-        });
+        return Err(error);
     }
     if !(200..300).contains(&status) {
         // An error page says what went wrong; show its start, with what we sent redacted.
@@ -334,64 +373,32 @@ pub fn interpret(
             url: url.into(),
             status,
             content_type: content_type.into(),
-            snippet: snippet(body, |s| redact(s, secrets)),
+            snippet: snippet(body, |s| redactor.redact(s)),
         });
     }
+    let unusable = |message: String| Error::TokenResponse {
+        url: url.into(),
+        message,
+    };
     let Some(mut fields) = fields else {
         // Often a login page at the wrong URL; its start says so. But a success body may
         // hold fresh tokens in a shape we cannot parse, so token-like words are masked too.
-        return Err(Error::TokenResponse {
-            url: url.into(),
-            message: format!(
-                "expected JSON or a form body, got {content_type} ({} bytes): {}",
-                body.len(),
-                snippet(body, |s| mask_token_like(&redact(s, secrets)))
-            ),
-        });
+        return Err(unusable(format!(
+            "expected JSON or a form body, got {content_type} ({} bytes): {}",
+            body.len(),
+            snippet(body, |s| mask_token_like(&redactor.redact(s)))
+        )));
     };
-    let access_token = match fields.shift_remove("access_token") {
-        Some(Value::String(s)) if !s.is_empty() => Secret::new(s),
-        _ => {
-            // Names only when they look like names: a body parsed as a form by mistake has
-            // its whole text as one "name", and that text may hold a token.
-            let names: Vec<_> = fields
-                .keys()
-                .filter(|k| {
-                    k.len() <= 40
-                        && k.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                })
-                .map(|k| printable(&mask_token_like(&redact(k, secrets))))
-                .collect();
-            return Err(Error::TokenResponse {
-                url: url.into(),
-                message: format!(
-                    "no access_token in it (fields: {})",
-                    if names.is_empty() {
-                        "none".into()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-            });
-        }
-    };
-    // `expires` (an old alias) and `created_at` stay in the account as the provider sent them.
-    let mut warnings = Vec::new();
-    let raw_expires_in = fields
-        .shift_remove("expires_in")
-        .or_else(|| fields.get("expires").cloned());
-    let expires_in = raw_expires_in.as_ref().and_then(seconds);
-    if let (Some(raw), None) = (&raw_expires_in, expires_in)
-        && !raw.is_null()
-    {
-        warnings.push(format!(
-            "the provider's expires_in {} is not a number of seconds, so no expiry was stored",
-            printable(&raw.to_string())
-        ));
-    }
-    let created_at = fields.get("created_at").and_then(seconds);
+    let access_token = access_token(&mut fields, redactor).map_err(unusable)?;
     let token_type = fields.shift_remove("token_type").as_ref().and_then(text);
+    if let Some(t) = token_type.as_deref().filter(|t| !is_header_safe(t)) {
+        return Err(unusable(format!(
+            "its token_type cannot go in an Authorization header: {}; nothing was saved",
+            header_unsafe_reason(t)
+        )));
+    }
+    let expiry = Expiry::read(&mut fields);
+    let created_at = fields.get("created_at").and_then(seconds);
     let refresh_token = match fields.shift_remove("refresh_token") {
         Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
         _ => None,
@@ -411,12 +418,126 @@ pub fn interpret(
         access_token,
         token_type,
         refresh_token,
-        expires_in,
+        expires_in: expiry.seconds,
+        expires_in_as_sent: expiry.as_sent,
         created_at,
         scope,
         extra: fields,
-        warnings,
+        warnings: expiry.warning.into_iter().collect(),
     })
+}
+
+/// An `error` field, whatever the status: the provider's words, with what we sent taken out.
+fn provider_error(
+    url: &str,
+    status: u16,
+    fields: &Map<String, Value>,
+    redactor: &Redactor,
+) -> Option<Error> {
+    let provider_text = |v: &Value| text(v).map(|t| printable(&redactor.redact(&t)));
+    let error = fields
+        .get("error")
+        .and_then(provider_text)
+        .filter(|e| !e.trim().is_empty())?;
+    Some(Error::TokenEndpoint {
+        url: url.into(),
+        status,
+        error,
+        description: fields.get("error_description").and_then(provider_text),
+        uri: fields.get("error_uri").and_then(provider_text),
+    })
+}
+
+/// The access token, which must be usable as a bearer token in a header and printable as
+/// is (`token` prints it for `$(…)`); otherwise why not, without quoting it.
+fn access_token(
+    fields: &mut Map<String, Value>,
+    redactor: &Redactor,
+) -> std::result::Result<Secret, String> {
+    match fields.shift_remove("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => {
+            if is_header_safe(&s) {
+                Ok(Secret::new(s))
+            } else {
+                Err(format!(
+                    "its access_token cannot be a bearer token (RFC 6750): {}; nothing was saved",
+                    header_unsafe_reason(&s)
+                ))
+            }
+        }
+        _ => {
+            // Names only when they look like names: a body parsed as a form by mistake has
+            // its whole text as one "name", and that text may hold a token.
+            let names: Vec<_> = fields
+                .keys()
+                .filter(|k| {
+                    k.len() <= 40
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                })
+                .map(|k| printable(&mask_token_like(&redactor.redact(k))))
+                .collect();
+            Err(format!(
+                "no access_token in it (fields: {})",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        }
+    }
+}
+
+/// The longest lifetime taken at its word: beyond it, a provider's `expires_in` is a bug or
+/// a "never" spelled as a number, and computing an expiry from it would be a lie.
+const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// What the provider said about the token's lifetime.
+struct Expiry {
+    seconds: Option<u64>,
+    /// Sent but not usable: stored as it came.
+    as_sent: Option<Value>,
+    warning: Option<String>,
+}
+
+impl Expiry {
+    /// `expires_in` (or its old alias `expires`, which then stays in the account as sent).
+    fn read(fields: &mut Map<String, Value>) -> Expiry {
+        let raw = fields
+            .shift_remove("expires_in")
+            .or_else(|| fields.get("expires").cloned())
+            .filter(|v| !v.is_null());
+        let Some(raw) = raw else {
+            return Expiry {
+                seconds: None,
+                as_sent: None,
+                warning: None,
+            };
+        };
+        let shown = printable(&raw.to_string());
+        let warning = match seconds(&raw) {
+            Some(secs) if secs <= MAX_LIFETIME_SECS => {
+                return Expiry {
+                    seconds: Some(secs),
+                    as_sent: None,
+                    warning: None,
+                };
+            }
+            Some(_) => format!(
+                "the provider's expires_in {shown} is beyond any sensible lifetime (over 10 years), \
+                 so the token is taken as having no known expiry"
+            ),
+            None => format!(
+                "the provider's expires_in {shown} is not a number of seconds, so no expiry was stored"
+            ),
+        };
+        Expiry {
+            seconds: None,
+            as_sent: Some(raw),
+            warning: Some(warning),
+        }
+    }
 }
 
 /// JSON when it is JSON, form-encoded when it is that (GitHub's default); `None` otherwise.
@@ -476,75 +597,6 @@ fn seconds(v: &Value) -> Option<u64> {
     }
 }
 
-/// Removes every secret we sent from provider text, as written and as form-encoded (servers
-/// echo request bodies both ways).
-fn redact(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().map(|s| s.expose()).filter(|s| !s.is_empty()) {
-        out = out.replace(s, "[redacted]");
-        let encoded = form_encode(s);
-        if encoded != s {
-            out = out.replace(&encoded, "[redacted]");
-        }
-    }
-    out
-}
-
-/// The body's start for an error message: `clean` applied to the whole body first (so a
-/// secret that straddles the cut is still caught), then cut to `SNIPPET` bytes, whitespace
-/// folded, control characters escaped.
-fn snippet(body: &[u8], clean: impl Fn(&str) -> String) -> String {
-    let whole = clean(&String::from_utf8_lossy(body));
-    let mut cut = whole.len().min(SNIPPET);
-    while !whole.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let folded = whole[..cut]
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if folded.is_empty() {
-        "(empty body)".into()
-    } else {
-        printable(&folded)
-    }
-}
-
-/// Masks every word that could be a credential we did not know of. A word is any run of
-/// characters other than whitespace and the punctuation that delimits values in JSON, HTML
-/// and forms, so percent-encoded or escaped tokens stay whole. Masked, as `Secret::mask`
-/// masks a token (its first four characters and its length): any word of 24 or more
-/// characters, of 12 or more unless it is a lower-case identifier (`refresh_token`), of 8 or
-/// more with a digit. What stays readable is markup, field names and prose.
-fn mask_token_like(text: &str) -> String {
-    let delimiter = |c: char| c.is_whitespace() || "<>\"'{}[](),;&=".contains(c);
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(|c: char| !delimiter(c)) {
-        out.push_str(&rest[..start]);
-        let run = &rest[start..];
-        let len = run.find(delimiter).unwrap_or(run.len());
-        let word = &run[..len];
-        let chars = word.chars().count();
-        let identifier = word
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-');
-        let digits = word.contains(|c: char| c.is_ascii_digit());
-        if chars >= 24 || (chars >= 12 && !identifier) || (chars >= 8 && digits) {
-            out.push_str(&crate::secret::mask(word));
-        } else {
-            out.push_str(word);
-        }
-        rest = &run[len..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// The innermost cause is the useful one ("connection refused"), the outer ones repeat the URL.
 fn describe_reqwest(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
@@ -594,15 +646,31 @@ mod tests {
                 let s = s.clone();
                 move |d| format!(r#"{{"access_token":{d:?},"refresh_token":"{s}","#)
             }),
-            "\\PC{0,100}".prop_map(move |d| format!("<html><body>{d} {s}</body></html>")),
+            "\\PC{0,100}".prop_map({
+                let s = s.clone();
+                move |d| format!("<html><body>{d} {s}</body></html>")
+            }),
+            // The HTTP Basic header, echoed back by a careless server.
+            "\\PC{0,100}".prop_map(move |d| format!("{d} Basic {}", basic_header(&s))),
         ]
+    }
+
+    const ECHO_ID: &str = "fake client/id";
+
+    fn basic_header(secret: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            form_encode(ECHO_ID),
+            form_encode(secret)
+        ))
     }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
         /// Whatever comes back, parsing never panics and no error text carries a secret we
-        /// sent, raw or form-encoded.
+        /// sent, raw, form-encoded or inside the HTTP Basic header.
         #[test]
         fn any_token_response_is_interpreted_without_echoing_a_sent_secret(
             (secret, body) in "[A-Za-z0-9+/=_.~-]{12,48}".prop_flat_map(|s| (Just(s.clone()), bodies(s))),
@@ -615,17 +683,19 @@ mod tests {
                 "\\PC{0,40}",
             ],
         ) {
-            let sent = Secret::new(secret.clone());
-            if let Err(e) = interpret("http://t", status, &content_type, body.as_bytes(), &[&sent]) {
+            let mut redactor = Redactor::new(&[&Secret::new(secret.clone())]);
+            redactor.add_basic(ECHO_ID, &secret);
+            if let Err(e) = interpret("http://t", status, &content_type, body.as_bytes(), &redactor) {
                 let text = format!("{e} {}", e.hint().unwrap_or_default());
                 prop_assert!(!text.contains(&secret), "{}", text);
                 prop_assert!(!text.contains(&form_encode(&secret)), "{}", text);
+                prop_assert!(!text.contains(&basic_header(&secret)), "{}", text);
             }
         }
     }
 
     fn ok(ct: &str, body: &str) -> TokenResponse {
-        interpret("http://t", 200, ct, body.as_bytes(), &[]).unwrap()
+        interpret("http://t", 200, ct, body.as_bytes(), &Redactor::default()).unwrap()
     }
 
     #[test]
@@ -658,7 +728,7 @@ mod tests {
             200,
             "application/json",
             br#"{"ok":false,"error":"invalid_code"}"#,
-            &[],
+            &Redactor::default(),
         )
         .unwrap_err();
         assert!(matches!(e, Error::TokenEndpoint { ref error, .. } if error == "invalid_code"));
@@ -671,7 +741,7 @@ mod tests {
             200,
             "application/json",
             br#"{"token_type":"bearer"}"#,
-            &[],
+            &Redactor::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("no access_token"), "{e}");
@@ -684,7 +754,7 @@ mod tests {
             400,
             "application/json",
             br#"{"error":"invalid_grant","error_description":"code expired"}"#,
-            &[],
+            &Redactor::default(),
         )
         .unwrap_err();
         assert_eq!(
@@ -704,7 +774,7 @@ mod tests {
             502,
             "text/html",
             b"<html>\n bad gateway s3cr3t value/+ s3cr3t+value%2F%2B </html>",
-            &[&secret],
+            &Redactor::new(&[&secret]),
         )
         .unwrap_err();
         let msg = e.to_string();
@@ -719,7 +789,14 @@ mod tests {
     fn an_unparseable_success_body_is_shown_with_tokens_masked() {
         let body = br#"{"access_token":"fresh2token4abcdef","refresh_token":"Zm9vYmFyYmF6cXV4cXV1eHh4eHl5eXo","code":"s3cr3t-known",}"#;
         let known = Secret::new("s3cr3t-known");
-        let e = interpret("http://t", 200, "application/json", body, &[&known]).unwrap_err();
+        let e = interpret(
+            "http://t",
+            200,
+            "application/json",
+            body,
+            &Redactor::new(&[&known]),
+        )
+        .unwrap_err();
         let msg = e.to_string();
         for leaked in [
             "fresh2token4abcdef",
@@ -739,7 +816,14 @@ mod tests {
     #[test]
     fn an_html_success_page_is_shown_readably() {
         let body = b"<!DOCTYPE html>\n<html><head><title>Sign in to Example</title></head>";
-        let e = interpret("http://t", 200, "text/html; charset=utf-8", body, &[]).unwrap_err();
+        let e = interpret(
+            "http://t",
+            200,
+            "text/html; charset=utf-8",
+            body,
+            &Redactor::default(),
+        )
+        .unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("text/html") && msg.contains("<title>Sign in to Example</title>"),
@@ -787,16 +871,37 @@ mod tests {
     fn a_secret_across_the_snippet_cut_is_still_redacted() {
         let secret = Secret::new("fake-client-secret-straddling");
         let body = format!("{}{}", "x ".repeat(95), secret.expose());
-        let e = interpret("http://t", 400, "text/plain", body.as_bytes(), &[&secret]).unwrap_err();
+        let e = interpret(
+            "http://t",
+            400,
+            "text/plain",
+            body.as_bytes(),
+            &Redactor::new(&[&secret]),
+        )
+        .unwrap_err();
         assert!(!e.to_string().contains("fake-client"), "{e}");
-        let e = interpret("http://t", 200, "text/plain", body.as_bytes(), &[]).unwrap_err();
+        let e = interpret(
+            "http://t",
+            200,
+            "text/plain",
+            body.as_bytes(),
+            &Redactor::default(),
+        )
+        .unwrap_err();
         assert!(!e.to_string().contains("fake-client-se"), "{e}");
     }
 
     #[test]
     fn only_the_first_200_bytes_are_shown() {
         let body = format!("<p>{}</p><p>TAIL</p>", "word ".repeat(60));
-        let e = interpret("http://t", 502, "text/html", body.as_bytes(), &[]).unwrap_err();
+        let e = interpret(
+            "http://t",
+            502,
+            "text/html",
+            body.as_bytes(),
+            &Redactor::default(),
+        )
+        .unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("<p>word word") && !msg.contains("TAIL"),
@@ -815,7 +920,7 @@ mod tests {
             200,
             "application/x-www-form-urlencoded",
             body,
-            &[&secret],
+            &Redactor::new(&[&secret]),
         )
         .unwrap_err();
         let msg = e.to_string();
@@ -881,7 +986,7 @@ mod tests {
             400,
             "application/json",
             b"{\"error\":\"bad\",\"error_description\":\"x\\u001b[31my\"}",
-            &[],
+            &Redactor::default(),
         )
         .unwrap_err();
         let msg = e.to_string();

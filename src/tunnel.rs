@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, Result, printable};
+use crate::error::{Error, Result};
+use crate::redact::printable;
 use crate::secret::Secret;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;

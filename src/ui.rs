@@ -8,6 +8,15 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{Error, Result};
+use crate::redact::{json_safe, terminal_safe};
+
+/// A line pasted while a login waits, or why reading stopped (a line too long, not text).
+pub type Pasted = std::result::Result<String, String>;
+pub type PasteLines = tokio::sync::mpsc::UnboundedReceiver<Pasted>;
+
+/// The longest pasted line taken: an address with its code and state is a few hundred bytes,
+/// and `--paste < /dev/zero` must end at once, not allocate until the process dies.
+pub const MAX_PASTE: usize = 64 * 1024;
 
 pub trait Terminal {
     /// Whether a person can answer prompts (stdin and stderr are terminals).
@@ -29,7 +38,7 @@ pub trait Terminal {
     fn waiting(&self, message: &str) -> Box<dyn Waiting>;
     /// Lines the user pastes while a login waits (paste-back): read when someone is at the
     /// terminal, or from stdin whatever it is when `forced` (`--paste`). `None`: no reading.
-    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+    fn paste_lines(&self, forced: bool) -> Option<PasteLines> {
         let _ = forced;
         None
     }
@@ -64,9 +73,10 @@ impl Terminal for Console {
     }
 
     fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        let items: Vec<String> = items.iter().map(|i| terminal_safe(i)).collect();
         let choice = dialoguer::Select::new()
-            .with_prompt(prompt)
-            .items(items)
+            .with_prompt(terminal_safe(prompt))
+            .items(&items)
             .default(0)
             .interact_opt();
         // The prompt hides the cursor; Ctrl-C (a key in raw mode, not a signal) or Esc must
@@ -83,9 +93,9 @@ impl Terminal for Console {
     }
 
     fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
-        let mut input = dialoguer::Input::<String>::new().with_prompt(prompt);
+        let mut input = dialoguer::Input::<String>::new().with_prompt(terminal_safe(prompt));
         if let Some(d) = default {
-            input = input.default(d.to_string());
+            input = input.default(terminal_safe(d));
         }
         let answer = input.interact_text();
         let _ = dialoguer::console::Term::stderr().show_cursor();
@@ -99,22 +109,26 @@ impl Terminal for Console {
     }
 
     fn say(&self, message: &str) {
-        eprintln!("{message}");
+        eprintln!("{}", terminal_safe(message));
     }
 
     fn warn(&self, message: &str) {
-        eprintln!("{} {message}", Paint::for_stderr().warning("warning:"));
+        eprintln!(
+            "{} {}",
+            Paint::for_stderr().warning("warning:"),
+            terminal_safe(message)
+        );
     }
 
     fn result(&self, message: &str) {
+        if message.starts_with('{') {
+            println!("{}", json_safe(message));
+            return;
+        }
         // The first line says what happened; the rest are details.
-        let (first, rest) = message.split_once('\n').unwrap_or((message, ""));
-        let paint = Paint::for_stdout();
-        let first = if first.starts_with('{') {
-            first.to_string()
-        } else {
-            paint.success(first)
-        };
+        let message = terminal_safe(message);
+        let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
+        let first = Paint::for_stdout().success(first);
         if rest.is_empty() {
             println!("{first}");
         } else {
@@ -122,7 +136,7 @@ impl Terminal for Console {
         }
     }
 
-    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+    fn paste_lines(&self, forced: bool) -> Option<PasteLines> {
         if !forced && !self.interactive {
             return None;
         }
@@ -130,17 +144,13 @@ impl Terminal for Console {
         // A thread of its own, not the runtime's blocking pool: a read that never ends (the
         // callback came first) must not keep the process from exiting.
         std::thread::spawn(move || {
-            for line in std::io::stdin().lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
+            read_lines(std::io::stdin().lock(), |line| tx.send(line).is_ok())
         });
         Some(rx)
     }
 
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        let message = terminal_safe(message);
         if !self.stderr_is_terminal {
             eprintln!("{message}");
             return Box::new(Plain);
@@ -153,6 +163,43 @@ impl Terminal for Console {
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         Box::new(Spinner(bar))
+    }
+}
+
+/// Feeds `send` the lines of `input`, each at most `MAX_PASTE` bytes, until it ends, a line
+/// is too long or not text (said once, then reading stops), or `send` says stop.
+pub fn read_lines(mut input: impl std::io::BufRead, send: impl Fn(Pasted) -> bool) {
+    use std::io::{BufRead, Read};
+    loop {
+        let mut line = Vec::new();
+        let read = (&mut input)
+            .take(MAX_PASTE as u64 + 1)
+            .read_until(b'\n', &mut line);
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let ended = line.ends_with(b"\n");
+        if !ended && line.len() > MAX_PASTE {
+            send(Err(format!(
+                "a pasted line is longer than {} KiB, so it is no address or code",
+                MAX_PASTE / 1024
+            )));
+            return;
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        let sent = match String::from_utf8(line) {
+            Ok(text) => send(Ok(text)),
+            Err(_) => {
+                send(Err("the pasted text is not UTF-8".into()));
+                return;
+            }
+        };
+        if !sent {
+            return;
+        }
     }
 }
 
@@ -224,7 +271,7 @@ impl Terminal for Quiet<'_> {
         self.inner.waiting(message)
     }
 
-    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+    fn paste_lines(&self, forced: bool) -> Option<PasteLines> {
         self.inner.paste_lines(forced)
     }
 }
@@ -277,5 +324,42 @@ impl Paint {
 
     pub fn success(self, text: &str) -> String {
         self.wrap("1;32", text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn lines_of(input: impl std::io::BufRead) -> Vec<Pasted> {
+        let got = Mutex::new(Vec::new());
+        read_lines(input, |p| {
+            got.lock().unwrap().push(p);
+            true
+        });
+        got.into_inner().unwrap()
+    }
+
+    #[test]
+    fn pasted_lines_are_read_one_by_one() {
+        let got = lines_of(std::io::Cursor::new("first\r\nsecond\nlast"));
+        assert_eq!(
+            got,
+            [Ok("first".into()), Ok("second".into()), Ok("last".into())]
+        );
+    }
+
+    #[test]
+    fn an_endless_line_ends_the_reading_at_the_cap() {
+        // /dev/zero: no newline, ever.
+        let got = lines_of(std::io::BufReader::new(std::io::repeat(0)));
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].as_ref().unwrap_err().contains("longer than 64 KiB"),
+            "{got:?}"
+        );
+        let exactly = format!("{}\n", "a".repeat(MAX_PASTE));
+        assert_eq!(lines_of(std::io::Cursor::new(exactly)).len(), 1);
     }
 }

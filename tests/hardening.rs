@@ -56,11 +56,11 @@ fn ten_thousand_bogus_requests_leave_the_real_callback_working_and_memory_bounde
         .collect();
 
     let huge_query = format!(
-        "GET /callback?state=wrong&x={} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /callback?state=wrong&x={} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
         "A".repeat(64 * 1024)
     );
     let huge_header = format!(
-        "GET /callback HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "GET /callback HTTP/1.1\r\nHost: {addr}\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
         "B".repeat(1024 * 1024)
     );
     let started = Instant::now();
@@ -71,12 +71,14 @@ fn ten_thousand_bogus_requests_leave_the_real_callback_working_and_memory_bounde
                 let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
                 for i in 0..1250 {
                     let request = match i % 5 {
-                        0 => b"GET /favicon.ico HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".to_vec(),
-                        1 => format!("GET /callback?code=fake-{t}-{i}&state=forged-{i} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").into_bytes(),
-                        2 => b"POST /callback HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello".to_vec(),
+                        // Another site's name resolved to loopback (DNS rebinding).
+                        0 if i % 10 == 5 => format!("GET /callback?code=fake-{t}-{i}&state=forged HTTP/1.1\r\nHost: rebind.example\r\nConnection: close\r\n\r\n").into_bytes(),
+                        0 => format!("GET /favicon.ico HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes(),
+                        1 => format!("GET /callback?code=fake-{t}-{i}&state=forged-{i} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes(),
+                        2 => format!("POST /callback HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello").into_bytes(),
                         3 if i % 50 == 3 => huge_header.clone().into_bytes(),
                         3 => huge_query.clone().into_bytes(),
-                        _ => b"GET /callback?code=a&code=b&state=x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".to_vec(),
+                        _ => format!("GET /callback?code=a&code=b&state=x HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes(),
                     };
                     *statuses.entry(raw(&addr, &request)).or_default() += 1;
                 }
@@ -92,8 +94,14 @@ fn ten_thousand_bogus_requests_leave_the_real_callback_working_and_memory_bounde
     }
     let flood = started.elapsed();
     assert_eq!(statuses.values().sum::<usize>(), 10_000);
-    // Nothing in the flood was taken for the callback; oversized headers were refused.
+    // Nothing in the flood was taken for the callback; each kind got its refusal.
     assert!(!statuses.contains_key(&200), "{statuses:?}");
+    for status in [400, 404, 414, 421] {
+        assert!(
+            statuses.contains_key(&status),
+            "no {status} in {statuses:?}"
+        );
+    }
     assert!(
         statuses.get(&431).copied().unwrap_or(0) + statuses.get(&0).copied().unwrap_or(0) >= 25,
         "{statuses:?}"

@@ -181,10 +181,16 @@ fn a_gitignore_beside_it_gets_the_file_once_and_says_so() {
     std::fs::write(dir.path().join(".gitignore"), "target/").unwrap();
     let (code, stdout, _) = init(dir.path(), &["--preset", "github", "--client-id", "x"]);
     assert_eq!(code, 0);
-    assert_has(&stdout, "Added .unito.json and .unito.json.lock to");
+    assert_has(
+        &stdout,
+        "Added .unito.json, .unito.json.lock and .unito.json.recovery-* to",
+    );
     let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
     assert!(ignore.starts_with("target/\n"), "{ignore}");
-    assert_has(&ignore, "\n.unito.json\n.unito.json.lock\n");
+    assert_has(
+        &ignore,
+        "\n.unito.json\n.unito.json.lock\n.unito.json.recovery-*\n",
+    );
     init(
         dir.path(),
         &["--preset", "github", "--client-id", "x", "--force"],
@@ -285,4 +291,26 @@ fn at_a_terminal_it_asks_with_the_presets_answers_as_defaults() {
     assert_has(&said, "warning: \"not a url\" is not an http(s) URL");
     assert!(prompts.iter().any(|(p, d)| p == "Token URL"
         && d.first().map(String::as_str) == Some("https://github.com/login/oauth/access_token")));
+}
+
+#[test]
+fn a_secret_variable_the_oauth2_command_would_not_expand_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--preset", "github", "--client-id", "Iv1.fake"];
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[&args[..], &["--client-secret-env", "GITHUB_TOKEN"]].concat(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_has(&stderr, "GITHUB_TOKEN would not be expanded");
+    assert!(!dir.path().join(".unito.json").exists());
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[&args[..], &["--client-secret-env", "MY_GH_SECRET"]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        written(dir.path())["authorizations"][0]["oauth2"]["clientSecret"],
+        "${MY_GH_SECRET}"
+    );
 }

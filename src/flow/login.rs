@@ -27,6 +27,9 @@ const RESERVED: [&str; 7] = [
 /// 32 random bytes: well past the 128 bits RFC 9700 asks of `state`.
 const STATE_BYTES: u32 = 32;
 
+/// The most of an authorization server's metadata document that is read.
+const MAX_METADATA: usize = 1 << 20;
+
 /// The callback port when neither `--port`, `OAUTH2_PORT` nor a `redirectUrl` names one.
 pub const DEFAULT_PORT: u16 = 9002;
 
@@ -170,7 +173,7 @@ struct Issuer {
 /// What woke the wait up.
 enum Event {
     Server(Option<callback::Arrival>),
-    Pasted(Option<String>),
+    Pasted(Option<crate::ui::Pasted>),
     Timeout,
     TunnelClosed(String),
 }
@@ -183,6 +186,9 @@ enum Got {
 
 impl Ctx<'_> {
     pub(super) async fn login(&self) -> Result<()> {
+        // A person is about to spend minutes in a browser: prove first that the tokens
+        // they bring can be saved.
+        crate::project::Project::load(&self.opts.config)?.check_save(&self.opts.test_account)?;
         let term = self.deps.terminal;
         let tunneled = self.opts.tunnel || self.config.tunnel;
         let setting = self.redirect_setting()?;
@@ -231,12 +237,18 @@ impl Ctx<'_> {
         let (url, state, verifier) =
             self.authorization_url(&redirect_uri, resolved.relay_to.as_deref())?;
         let issuer = self.expected_issuer(&url).await;
-        let mut server = (!self.opts.paste)
-            .then(|| callback::serve(listeners, redirect.path.clone(), state.clone()));
+        let mut server = (!self.opts.paste).then(|| {
+            callback::serve(
+                listeners,
+                redirect.path.clone(),
+                state.clone(),
+                tunnel.as_ref().map(|t| t.url()),
+            )
+        });
         tracing::debug!(
             callback = %local,
             redirect_uri = %redirect_uri,
-            authorization_endpoint = %url[..url::Position::AfterPath],
+            authorization_endpoint = %crate::redact::display_url(&url[..url::Position::AfterPath]),
             "login prepared (state and PKCE verifier kept in memory only)"
         );
 
@@ -336,7 +348,16 @@ impl Ctx<'_> {
                         why: "stdin ended before an address or a code was pasted".into(),
                     }
                 }
-                Event::Pasted(Some(line)) => match self.pasted(&line, &redirect.path, &state) {
+                Event::Pasted(Some(Err(why))) => {
+                    // Nothing more is read; the browser may still come back.
+                    pastes = None;
+                    if term.interactive() && server.is_some() {
+                        term.warn(&format!("{why}; waiting for the browser."));
+                        continue;
+                    }
+                    Error::PasteRefused { why }
+                }
+                Event::Pasted(Some(Ok(line))) => match self.pasted(&line, &redirect.path, &state) {
                     Ok(Some(accepted)) => break Got::Pasted(accepted),
                     Ok(None) => continue,
                     Err(why) if term.interactive() => {
@@ -408,13 +429,7 @@ impl Ctx<'_> {
             });
         }
         let origin = authorize.origin().ascii_serialization();
-        let mut http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none());
-        if crate::token::is_loopback(&origin) {
-            http = http.no_proxy();
-        }
-        let http = http.build().ok()?;
+        let http = crate::http::client(&origin, std::time::Duration::from_secs(3));
         for path in [
             "/.well-known/oauth-authorization-server",
             "/.well-known/openid-configuration",
@@ -425,8 +440,8 @@ impl Ctx<'_> {
             if !r.status().is_success() {
                 continue;
             }
-            let Some(meta) = r
-                .bytes()
+            // Metadata is a few KiB; a server that sends more is not to be believed.
+            let Some(meta) = crate::http::read_capped(r, MAX_METADATA)
                 .await
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
@@ -482,7 +497,7 @@ impl Ctx<'_> {
             if !line.starts_with('?') && url.path() != path {
                 return Err(format!(
                     "the pasted address goes to {}, but this login's callback is {path}",
-                    crate::error::printable(url.path())
+                    crate::redact::printable(url.path())
                 ));
             }
             return match callback::accept(url.query().unwrap_or(""), state) {
@@ -628,7 +643,7 @@ impl Ctx<'_> {
             (Some(Issuer { expected, .. }), Some(got)) if expected != got => {
                 return Err(Error::IssuerMismatch {
                     expected,
-                    got: crate::error::printable(&got),
+                    got: crate::redact::printable(&got),
                 });
             }
             (Some(Issuer { expected, promised: true }), None) => {

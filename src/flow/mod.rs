@@ -4,13 +4,14 @@
 
 mod login;
 pub use login::DEFAULT_PORT;
+mod recover;
 mod select;
 mod store;
 use store::Source;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::browser::Browser;
 use crate::clock::Clock;
@@ -41,6 +42,8 @@ pub struct Options {
     pub json: bool,
     /// `--paste`: no callback server; the redirect's address (or the code) is pasted.
     pub paste: bool,
+    /// `--recover`: put tokens an earlier run set aside into the file.
+    pub recover: bool,
 }
 
 impl Options {
@@ -52,6 +55,12 @@ impl Options {
 
     /// `login_command`, for another test account of the same file and authorization.
     pub fn login_command_for(&self, test_account: &str, reauth: bool) -> String {
+        self.command_for(test_account, if reauth { "--reauth" } else { "" })
+    }
+
+    /// The `oauth2` command for `test_account` of this file and authorization, ending in
+    /// `flag` (`--reauth`, `--recover`, or nothing).
+    pub fn command_for(&self, test_account: &str, flag: &str) -> String {
         let quote = |v: &str| {
             if !v.is_empty()
                 && v.chars()
@@ -72,10 +81,11 @@ impl Options {
         if test_account != "development" {
             command += &format!(" -t {}", quote(test_account));
         }
-        if reauth {
-            command += " --reauth";
+        if !flag.is_empty() {
+            command += " ";
+            command += flag;
         }
-        crate::error::printable(&command)
+        crate::redact::printable(&command)
     }
 }
 
@@ -152,6 +162,9 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     let chosen = Chosen::new(&project, opts, deps)?;
     let config = &chosen.config;
     let ctx = chosen.ctx(opts, deps);
+    if ctx.recovered().await? && !opts.reauth {
+        return Ok(());
+    }
     match config.grant_type.as_str() {
         "authorization_code" => {}
         "client_credentials" => return ctx.client_credentials().await,
@@ -205,6 +218,9 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
     let chosen = Chosen::new(&project, opts, deps)?;
     let config = &chosen.config;
     let ctx = chosen.ctx(opts, deps);
+    // Tokens an earlier run set aside are newer than the file's refresh token, which may
+    // be spent: presenting it could get the whole grant revoked.
+    ctx.recovered().await?;
     let needs_login = |reason: String| Error::NeedsLogin {
         test_account: opts.test_account.clone(),
         reason,
@@ -237,13 +253,11 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
         }
     }
     // Whatever was just saved, even a token the provider gives less than the margin to live.
-    Project::load(&opts.config)?
-        .test_account(&opts.test_account)
-        .and_then(|a| a.get("accessToken"))
-        .and_then(|v| v.as_str())
-        .filter(|t| !t.is_empty())
-        .map(|t| Secret::new(t.to_string()))
-        .ok_or_else(|| needs_login("none is stored".into()))
+    let project = Project::load(&opts.config)?;
+    match stored_token_at(&project, &opts.test_account, None) {
+        Stored::Usable(token) => Ok(token),
+        Stored::Stale(why) => Err(needs_login(why)),
+    }
 }
 
 /// How many token requests `--all` has in flight at once.
@@ -266,7 +280,9 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     enum Plan {
         Request(Grant, Source),
         Skip(String),
+        Fail(String),
     }
+    let set_aside = crate::recovery::scan(project.real_path(), deps.env);
     let cc = config.grant_type == "client_credentials";
     if !cc && config.grant_type != "authorization_code" {
         return Err(Error::UnsupportedGrant {
@@ -277,7 +293,16 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         .test_account_names()
         .into_iter()
         .map(|account| {
-            let plan = if cc {
+            let waiting = set_aside.iter().find(|(a, _)| *a == account);
+            let plan = if let Some((_, r)) = waiting {
+                Plan::Fail(format!(
+                    "tokens set aside in {} wait to be saved; run: {}",
+                    r.path.display(),
+                    opts.command_for(&account, "--recover")
+                ))
+            } else if let Err(e) = project.check_editable(&account) {
+                Plan::Fail(e.to_string())
+            } else if cc {
                 match stored_token(&project, &account, deps.clock) {
                     Stored::Usable(_)
                         if project
@@ -311,6 +336,10 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         })
         .collect();
 
+    // Every answer must be savable before any request is sent.
+    if let Some((account, _)) = plans.iter().find(|(_, p)| matches!(p, Plan::Request(..))) {
+        project.check_save(account)?;
+    }
     let _critical = deps.critical.enter();
     let mut failed = 0;
     let mut lines = Vec::new();
@@ -318,6 +347,10 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     for (account, plan) in plans {
         match plan {
             Plan::Skip(why) => lines.push(format!("{account}: skipped, {why}")),
+            Plan::Fail(why) => {
+                failed += 1;
+                lines.push(format!("{account}: error: {why}"));
+            }
             Plan::Request(grant, source) => pending.push((account, grant, source)),
         }
     }
@@ -424,6 +457,13 @@ pub enum Stored {
 /// token without an `expiresAt` is taken as valid: the provider did not say otherwise. One
 /// whose `expiresAt` cannot be read is treated as stale, so a refresh writes a good one.
 pub fn stored_token(project: &Project, test_account: &str, clock: &dyn Clock) -> Stored {
+    stored_token_at(project, test_account, Some(clock.now()))
+}
+
+/// `stored_token`, with expiry checked against `now` when given. A token that could not go
+/// in an Authorization header as is (a cloned file can hold anything) is never usable:
+/// `token` prints it for `$(…)`, where a control character could inject a header.
+fn stored_token_at(project: &Project, test_account: &str, now: Option<SystemTime>) -> Stored {
     let Some(account) = project.test_account(test_account) else {
         return Stored::Stale("none is stored".into());
     };
@@ -434,20 +474,25 @@ pub fn stored_token(project: &Project, test_account: &str, clock: &dyn Clock) ->
     else {
         return Stored::Stale("none is stored".into());
     };
+    if !crate::redact::is_header_safe(token) {
+        return Stored::Stale(format!(
+            "the stored one cannot be a bearer token: {}",
+            crate::redact::header_unsafe_reason(token)
+        ));
+    }
+    let Some(now) = now else {
+        return Stored::Usable(Secret::new(token.to_string()));
+    };
     match account.get("expiresAt") {
         None => Stored::Usable(Secret::new(token.to_string())),
         Some(raw) => match raw.as_str().and_then(crate::clock::parse_rfc3339) {
             None => Stored::Stale(format!(
                 "its expiresAt {} is not an RFC 3339 time such as 2026-01-31T12:00:00Z",
-                crate::error::printable(&raw.to_string())
+                crate::redact::printable(&raw.to_string())
             )),
-            Some(at) if at <= clock.now() + EXPIRY_MARGIN => Stored::Stale(format!(
+            Some(at) if at <= now + EXPIRY_MARGIN => Stored::Stale(format!(
                 "it {} at {}",
-                if at > clock.now() {
-                    "expires"
-                } else {
-                    "expired"
-                },
+                if at > now { "expires" } else { "expired" },
                 crate::clock::rfc3339(at)
             )),
             Some(_) => Stored::Usable(Secret::new(token.to_string())),
@@ -516,6 +561,7 @@ impl Ctx<'_> {
         let Some(refresh_token) = project.refresh_token(&self.opts.test_account) else {
             return Ok(false);
         };
+        project.check_save(&self.opts.test_account)?;
         self.deps.terminal.say(&format!(
             "Refreshing the access token of test account \"{}\" (authorization \"{}\")…",
             self.opts.test_account, self.authorization
@@ -570,6 +616,7 @@ impl Ctx<'_> {
             ));
             return Ok(());
         }
+        project.check_save(&self.opts.test_account)?;
         self.deps.terminal.say(&format!(
             "Requesting a client-credentials token for test account \"{}\"…",
             self.opts.test_account

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::clock::{self, Clock};
-use crate::error::{Result, printable};
+use crate::error::Result;
 use crate::project::Project;
+use crate::redact::printable;
 use crate::token::TokenResponse;
 
 /// Names we write ourselves; a provider field that happens to share one does not overwrite it.
@@ -56,14 +57,18 @@ pub fn merged(
     account.shift_remove("expiresIn");
     account.shift_remove("expiresAt");
     if let Some(secs) = t.expires_in {
+        // An issue time past what a date can say is a provider's bug, not a time.
         let issued = t
             .created_at
-            .map(clock::from_epoch)
+            .and_then(|secs| clock::after(std::time::UNIX_EPOCH, secs))
             .unwrap_or_else(|| clock.now());
         account.insert("expiresIn".into(), secs.into());
         if let Some(at) = clock::after(issued, secs) {
             account.insert("expiresAt".into(), clock::rfc3339(at).into());
         }
+    } else if let Some(sent) = &t.expires_in_as_sent {
+        // Unusable as a lifetime, kept as the provider wrote it.
+        account.insert("expiresIn".into(), sent.clone());
     }
     if let Some(scope) = &t.scope {
         account.insert("scope".into(), scope.clone().into());
@@ -100,7 +105,9 @@ pub fn save_account(
     let old = project.test_account(name);
     let old_refresh = project.refresh_token(name).map(str::to_string);
     let account = merged(old, t, ctx.deps.clock, source);
-    project.save_test_account(name, &account)?;
+    if let Err(cause) = project.save_test_account(name, &account) {
+        return Err(set_aside(ctx, project, name, &account, cause));
+    }
     for warning in &t.warnings {
         ctx.deps.terminal.warn(warning);
     }
@@ -130,6 +137,9 @@ pub fn save_account(
             clock::rfc3339(at),
             clock::relative(at, ctx.deps.clock.now())
         ),
+        None if t.expires_in_as_sent.is_some() => {
+            "unknown (the provider's expires_in could not be used; see the warning above)".into()
+        }
         None => "not stated by the provider".into(),
     };
     let mut lines = vec![
@@ -159,6 +169,42 @@ pub fn save_account(
         lines.push(format!("  scope          {}", printable(scope)));
     }
     Ok((lines.join("\n"), account))
+}
+
+/// The save failed after the provider answered: its tokens go to a recovery file, since
+/// the file's refresh token may already be spent.
+fn set_aside(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    name: &str,
+    account: &Map<String, Value>,
+    cause: crate::error::Error,
+) -> crate::error::Error {
+    use crate::error::Error;
+    let cause = cause.to_string();
+    let written = crate::recovery::SetAside {
+        project: project.real_path(),
+        test_account: name,
+        account,
+        before: project.test_account(name),
+        reason: &cause,
+        saved_at: clock::rfc3339(ctx.deps.clock.now()),
+    }
+    .write(ctx.deps.env);
+    match written {
+        Ok(recovery) => Error::SavedAside {
+            path: project.path().into(),
+            recovery,
+            cause,
+            retry: ctx.opts.command_for(name, "--recover"),
+        },
+        Err(tried) => Error::TokensLost {
+            path: project.path().into(),
+            cause,
+            tried,
+            retry: ctx.opts.command_for(name, "--reauth"),
+        },
+    }
 }
 
 /// What `--json` prints after a run: the test account as it now is, with the token masked.
@@ -213,6 +259,7 @@ mod tests {
             token_type: None,
             refresh_token: refresh.map(Secret::new),
             expires_in,
+            expires_in_as_sent: None,
             created_at: None,
             scope: None,
             extra: Map::new(),
@@ -294,10 +341,11 @@ mod tests {
             assert_eq!(m["expiresIn"], secs);
             assert!(!m.contains_key("expiresAt"));
         }
+        // An issue time past year 9999 is a provider's bug: the expiry counts from now.
         let mut r = response(None, Some(10));
         r.created_at = Some(u64::MAX);
         let m = merged(None, &r, &At(0), Source::NewGrant);
-        assert!(!m.contains_key("expiresAt"));
+        assert_eq!(m["expiresAt"], clock::rfc3339(clock::from_epoch(10)));
     }
 
     #[test]

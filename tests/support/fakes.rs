@@ -76,7 +76,7 @@ impl Terminal for FakeTerminal {
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| default.unwrap_or_default().to_string()))
     }
-    fn paste_lines(&self, forced: bool) -> Option<tokio::sync::mpsc::UnboundedReceiver<String>> {
+    fn paste_lines(&self, forced: bool) -> Option<integration_cli::ui::PasteLines> {
         if !forced && !self.interactive {
             return None;
         }
@@ -104,9 +104,9 @@ impl Terminal for FakeTerminal {
                         .find(|(k, _)| k == "state")
                         .map(|(_, v)| v.into_owned())
                         .unwrap();
-                    let _ = tx.send(address.replace(&state, "fake-state-of-another-login"));
+                    let _ = tx.send(Ok(address.replace(&state, "fake-state-of-another-login")));
                 }
-                let _ = tx.send(address);
+                let _ = tx.send(Ok(address));
             });
         } else {
             // Kept open: a user who pastes nothing.
@@ -179,6 +179,7 @@ pub fn options(project: &Project) -> Options {
         tunnel_domain: None,
         json: false,
         paste: false,
+        recover: false,
     }
 }
 

@@ -63,6 +63,16 @@ impl Project {
         Run::start_with_stdin(self.dir.path(), args, &[], true)
     }
 
+    /// A run whose command the test shapes first (another user, limits, a stdin file).
+    pub fn oauth2_with(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        shape: impl FnOnce(&mut Command),
+    ) -> Run {
+        Run::start_shaped(self.dir.path(), args, env, false, shape)
+    }
+
     /// Takes the lock another integration-cli run would hold; released when dropped.
     pub fn hold_lock(&self) -> std::fs::File {
         let path = self
@@ -160,6 +170,16 @@ impl Run {
     }
 
     fn start_with_stdin(dir: &Path, args: &[&str], env: &[(&str, &str)], piped: bool) -> Run {
+        Run::start_shaped(dir, args, env, piped, |_| {})
+    }
+
+    fn start_shaped(
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        piped: bool,
+        shape: impl FnOnce(&mut Command),
+    ) -> Run {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(dir)
             .args(args)
@@ -182,6 +202,7 @@ impl Run {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied());
+        shape(&mut cmd);
         let mut child = cmd.spawn().expect("the binary starts");
         let stdin = child.stdin.take();
         let stdout = Arc::new(Mutex::new(String::new()));

@@ -53,6 +53,11 @@ pub struct Behaviour {
     pub iss: Option<String>,
     /// Served at /.well-known/oauth-authorization-server when set.
     pub metadata: Option<Value>,
+    /// Served there instead, as is (a document of any size or shape).
+    pub metadata_text: Option<String>,
+    /// The token endpoint answers this status and content type, with a body that quotes the
+    /// request's Authorization header (`{header}` in the template), as careless servers do.
+    pub echo_authorization: Option<(u16, String, String)>,
 }
 
 impl Default for Behaviour {
@@ -72,6 +77,8 @@ impl Default for Behaviour {
             form_responses: false,
             iss: None,
             metadata: None,
+            metadata_text: None,
+            echo_authorization: None,
         }
     }
 }
@@ -138,9 +145,16 @@ impl Stub {
             .route(
                 "/.well-known/oauth-authorization-server",
                 get(|State(inner): State<Arc<Mutex<Inner>>>| async move {
-                    match inner.lock().unwrap().behaviour.metadata.clone() {
-                        Some(m) => json_response(200, m),
-                        None => StatusCode::NOT_FOUND.into_response(),
+                    let behaviour = inner.lock().unwrap().behaviour.clone();
+                    match (behaviour.metadata_text, behaviour.metadata) {
+                        (Some(text), _) => (
+                            StatusCode::OK,
+                            [(header::CONTENT_TYPE, "application/json")],
+                            text,
+                        )
+                            .into_response(),
+                        (None, Some(m)) => json_response(200, m),
+                        (None, None) => StatusCode::NOT_FOUND.into_response(),
                     }
                 }),
             )
@@ -338,6 +352,25 @@ async fn token(
             if let Some(v) = form.get(key).filter(|v| !v.is_empty()) {
                 inner.seen.secrets.push(v.clone());
             }
+        }
+        if let Some(encoded) = basic.as_deref().and_then(|h| h.strip_prefix("Basic ")) {
+            inner.seen.secrets.push(encoded.to_string());
+            if let Some(decoded) = STANDARD
+                .decode(encoded)
+                .ok()
+                .and_then(|d| String::from_utf8(d).ok())
+            {
+                inner.seen.secrets.push(decoded);
+            }
+        }
+        if let Some((status, ct, template)) = inner.behaviour.echo_authorization.clone() {
+            let header = basic.clone().unwrap_or_default();
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                [(header::CONTENT_TYPE, ct)],
+                template.replace("{header}", &header),
+            )
+                .into_response();
         }
         if let Some((status, ct, body)) = inner.behaviour.token_failure.take() {
             return (

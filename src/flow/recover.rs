@@ -1,0 +1,116 @@
+//! Tokens an earlier run could not save (see `recovery`): before a run uses the file's
+//! tokens, it looks for them, and puts them into the file when the user says so (or with
+//! `--recover`). The file's refresh token may already be spent, and presenting a spent one
+//! can get the whole grant revoked.
+
+use super::Ctx;
+use super::store;
+use crate::error::{Error, Result};
+use crate::project::Project;
+use crate::recovery::{self, Recovery};
+
+impl Ctx<'_> {
+    /// `Ok(true)`: tokens set aside were saved into the file. `Ok(false)`: there were none
+    /// to use, and the run goes on as usual.
+    pub(super) async fn recovered(&self) -> Result<bool> {
+        let name = &self.opts.test_account;
+        let real = std::fs::canonicalize(&self.opts.config).unwrap_or(self.opts.config.clone());
+        let mut found = recovery::find(&real, name, self.deps.env);
+        if found.is_empty() {
+            if self.opts.recover {
+                return Err(Error::NothingToRecover {
+                    test_account: name.clone(),
+                    path: self.opts.config.clone(),
+                });
+            }
+            return Ok(false);
+        }
+        let newest = found.remove(0);
+        let _lock = self.lock().await?;
+        let project = Project::load(&self.opts.config)?;
+        if !newest.fits(project.test_account(name)) {
+            let stale = Error::RecoveryStale {
+                recovery: newest.path.clone(),
+                test_account: name.clone(),
+            };
+            if self.opts.recover {
+                return Err(stale);
+            }
+            self.deps.terminal.warn(&format!(
+                "{stale}; delete it once you are sure the file's tokens work"
+            ));
+            return Ok(false);
+        }
+        if !self.opts.recover && !self.agreed(&newest)? {
+            return Ok(false);
+        }
+        project.check_save(name)?;
+        project.save_test_account(name, &newest.account)?;
+        if let Err(e) = newest.discard() {
+            self.deps.terminal.warn(&format!(
+                "the tokens are in the file now, but {} could not be removed ({e}); delete it",
+                newest.path.display()
+            ));
+        }
+        self.announce(&project, &newest);
+        Ok(true)
+    }
+
+    /// Whether to put the tokens into the file now. A new login (`--reauth`) needs none of
+    /// them; anything else would use the file's possibly spent tokens, so without a person
+    /// to ask the run stops and says how to recover.
+    fn agreed(&self, found: &Recovery) -> Result<bool> {
+        let pending = Error::RecoveryPending {
+            recovery: found.path.clone(),
+            retry: self.opts.command_for(&self.opts.test_account, "--recover"),
+        };
+        if self.opts.reauth {
+            self.deps.terminal.warn(&format!(
+                "{pending}; the new login replaces them (delete {} afterwards)",
+                found.path.display()
+            ));
+            return Ok(false);
+        }
+        if !self.deps.terminal.interactive() {
+            return Err(pending);
+        }
+        let choice = self.deps.terminal.choose(
+            &format!(
+                "Tokens for test account \"{}\" that an earlier run could not save (at {}) are in {}. \
+                 Save them into the file now?",
+                crate::redact::printable(&self.opts.test_account),
+                crate::redact::printable(&found.saved_at),
+                found.path.display()
+            ),
+            &[
+                "Yes, save them into the file".into(),
+                "No, stop here".into(),
+            ],
+        )?;
+        match choice {
+            0 => Ok(true),
+            _ => Err(pending),
+        }
+    }
+
+    fn announce(&self, project: &Project, found: &Recovery) {
+        let name = &self.opts.test_account;
+        if self.opts.json {
+            self.deps.terminal.result(&store::summary_json(
+                "recovered",
+                self,
+                project,
+                name,
+                &found.account,
+                None,
+            ));
+            return;
+        }
+        self.deps.terminal.result(&format!(
+            "Saved the tokens set aside at {} into test account \"{}\" of {}",
+            crate::redact::printable(&found.saved_at),
+            crate::redact::printable(name),
+            project.path().display()
+        ));
+    }
+}
