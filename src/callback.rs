@@ -213,7 +213,7 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections one listener keeps open at once. Past it, the oldest one that has not yet
 /// sent a whole request is dropped for the newcomer, so idle or half-sent connections can
-/// never keep the real callback out.
+/// never keep the real callback out; each connection serves one request, then closes.
 pub const MAX_CONNECTIONS: usize = 64;
 
 struct Shared {
@@ -309,13 +309,20 @@ async fn accept_loop(listener: TcpListener, app: Router, mut stopping: watch::Re
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         open.retain(|slot| !slot.evict.is_closed());
-        if open.len() >= MAX_CONNECTIONS
-            && let Some(i) = open
+        if open.len() >= MAX_CONNECTIONS {
+            match open
                 .iter()
                 .position(|slot| !slot.requested.load(Ordering::SeqCst))
-            && let Some(oldest) = open.remove(i)
-        {
-            let _ = oldest.evict.send(());
+            {
+                Some(i) => {
+                    if let Some(oldest) = open.remove(i) {
+                        let _ = oldest.evict.send(());
+                    }
+                }
+                // Every open one is being answered (and will close, see keep-alive below):
+                // this one waits for the browser to retry, rather than past the cap.
+                None => continue,
+            }
         }
         let requested = Arc::new(AtomicBool::new(false));
         let (evict, evicted) = oneshot::channel();
@@ -349,6 +356,9 @@ async fn connection(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        // One request per connection: a connection kept alive between requests could not
+        // be told from a slow one, and would hold a place under the cap for nothing.
+        .keep_alive(false)
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
     tokio::pin!(connection);
     let stop = async {

@@ -47,7 +47,9 @@ pub struct BrowserOrHeadless<'a>(pub &'a dyn Browser);
 impl Browser for BrowserOrHeadless<'_> {
     fn open(&self, url: &str) -> std::result::Result<(), String> {
         self.0.open(url).or_else(|why| {
-            eprintln!("{why}; approving without a browser instead (as --headless does).");
+            crate::ui::to_stderr(&format!(
+                "{why}; approving without a browser instead (as --headless does)."
+            ));
             HeadlessApprover.open(url)
         })
     }

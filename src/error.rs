@@ -127,10 +127,13 @@ pub enum Error {
     MissingEnvVar { field: String, var: String },
 
     #[error(
-        "{field} refers to ${{{var}}}, which integration-cli does not expand: only variables named \
-         *_CLIENT_ID, *_CLIENT_SECRET, *_SECRET or UNITO_* are"
+        "{field} refers to ${{{var}}}, which integration-cli does not expand there: only variables named {rule} are"
     )]
-    EnvVarNotAllowed { field: String, var: String },
+    EnvVarNotAllowed {
+        field: String,
+        var: String,
+        rule: &'static str,
+    },
 
     #[error("{value:?} from {origin} is not a port number (0-65535)")]
     InvalidPort { value: String, origin: &'static str },

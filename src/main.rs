@@ -24,13 +24,13 @@ fn main() -> ExitCode {
         Ok(()) => exit::OK,
         Err(e) => {
             let paint = ui::Paint::for_stderr();
-            eprintln!(
+            ui::to_stderr(&format!(
                 "{} {}",
                 paint.error("error:"),
                 terminal_safe(&e.to_string())
-            );
+            ));
             if let Some(hint) = e.hint() {
-                eprintln!("{} {}", paint.hint("hint:"), terminal_safe(&hint));
+                ui::to_stderr(&format!("{} {}", paint.hint("hint:"), terminal_safe(&hint)));
             }
             if json {
                 // Scripts that asked for JSON get the failure in JSON too.

@@ -244,14 +244,9 @@ impl Project {
             Some(_) => return Err(self.invalid(format!("{at}.scopes must be an array"))),
         };
         let token_url = required("tokenUrl")?;
-        if url::Url::parse(&token_url)
-            .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
-        {
-            return Err(self.invalid(format!(
-                "{at}.tokenUrl holds credentials (user:password@ before the host): put the \
-                 client's in clientId and clientSecret instead, since the URL's would be sent \
-                 in their place"
-            )));
+        self.check_url(&at, "tokenUrl", &token_url)?;
+        if let Some(url) = string("authorizationUrl")?.filter(|u| !u.is_empty()) {
+            self.check_url(&at, "authorizationUrl", &url)?;
         }
         Ok(OAuth2Config {
             client_id: required("clientId")?,
@@ -280,6 +275,28 @@ impl Project {
             redirect_path: string("redirectPath")?.filter(|s| !s.trim().is_empty()),
             origin: at,
         })
+    }
+
+    /// A provider URL must be one (an unparseable one would be sent who knows where, and
+    /// could not be shown safely), and a token URL must not carry credentials, which would be
+    /// sent instead of the client's.
+    fn check_url(&self, at: &str, key: &str, raw: &str) -> Result<()> {
+        let shown = crate::redact::display_url(raw);
+        let url = match url::Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(_) => {
+                return Err(self.invalid(format!("{at}.{key} {shown} is not an http(s) URL")));
+            }
+            Err(e) => return Err(self.invalid(format!("{at}.{key} {shown} is not a URL: {e}"))),
+        };
+        if key == "tokenUrl" && (!url.username().is_empty() || url.password().is_some()) {
+            return Err(self.invalid(format!(
+                "{at}.tokenUrl holds credentials (user:password@ before the host): put the \
+                 client's in clientId and clientSecret instead, since the URL's would be sent \
+                 in their place"
+            )));
+        }
+        Ok(())
     }
 
     /// The test accounts in the file, in its order; `development` and `compliance` first
@@ -757,20 +774,41 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
     }
 }
 
-/// Whether `${VAR}` may name this variable: only names that say they hold a client's
-/// credentials. A cloned project's file must not be able to send `${AWS_SECRET_ACCESS_KEY}`
-/// or `${GITHUB_TOKEN}` to a token URL of its choosing.
-pub fn expandable(var: &str) -> bool {
-    var.ends_with("_CLIENT_ID")
-        || var.ends_with("_CLIENT_SECRET")
-        || var.ends_with("_SECRET")
-        || var.starts_with("UNITO_")
+/// What a field expanded from `${VAR}` holds, which decides the variables it may name: only
+/// names that say they hold that. A cloned project's file must not be able to send
+/// `${AWS_SECRET_ACCESS_KEY}` or `${GITHUB_TOKEN}` to a token URL of its choosing, nor put a
+/// secret in `clientId`, which travels in the login URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    ClientId,
+    Secret,
+}
+
+impl Holds {
+    pub fn allows(self, var: &str) -> bool {
+        match self {
+            Holds::ClientId => {
+                (var.ends_with("_CLIENT_ID") || var.starts_with("UNITO_"))
+                    && !var.ends_with("_SECRET")
+            }
+            Holds::Secret => var.ends_with("_SECRET") || var.starts_with("UNITO_"),
+        }
+    }
+
+    /// The rule, for an error message.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Holds::ClientId => "*_CLIENT_ID or UNITO_* (and not *_SECRET)",
+            Holds::Secret => "*_CLIENT_SECRET, *_SECRET or UNITO_*",
+        }
+    }
 }
 
 /// Expands `${VAR}` references from the environment, so a secret need not sit in the file.
 pub fn expand_env(
     value: &str,
     field: &str,
+    holds: Holds,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String> {
     let mut out = String::with_capacity(value.len());
@@ -781,10 +819,11 @@ pub fn expand_env(
         };
         let var = &rest[start + 2..start + 2 + len];
         out.push_str(&rest[..start]);
-        if !expandable(var) {
+        if !holds.allows(var) {
             return Err(Error::EnvVarNotAllowed {
                 field: field.into(),
                 var: printable(var),
+                rule: holds.rule(),
             });
         }
         let found = lookup(var).ok_or_else(|| Error::MissingEnvVar {
@@ -811,7 +850,7 @@ pub fn resolve_client_secret(
         return Ok(None);
     };
     let field = format!("{}.clientSecret", config.origin);
-    let value = expand_env(raw.expose(), &field, lookup)?;
+    let value = expand_env(raw.expose(), &field, Holds::Secret, lookup)?;
     if value.starts_with(ENCRYPTED_PREFIX) {
         return Err(Error::EncryptedSecret { field });
     }
@@ -823,7 +862,7 @@ pub fn resolve_client_id(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String> {
     let field = format!("{}.clientId", config.origin);
-    let value = expand_env(&config.client_id, &field, lookup)?;
+    let value = expand_env(&config.client_id, &field, Holds::ClientId, lookup)?;
     if value.starts_with(ENCRYPTED_PREFIX) {
         return Err(Error::EncryptedSecret { field });
     }
@@ -995,11 +1034,14 @@ mod tests {
     fn expand_env_replaces_references_and_names_missing_ones() {
         let lookup = |k: &str| (k == "A_SECRET").then(|| "1".to_string());
         assert_eq!(
-            expand_env("x${A_SECRET}y${A_SECRET}", "f", &lookup).unwrap(),
+            expand_env("x${A_SECRET}y${A_SECRET}", "f", Holds::Secret, &lookup).unwrap(),
             "x1y1"
         );
-        assert_eq!(expand_env("plain", "f", &lookup).unwrap(), "plain");
-        match expand_env("${B_SECRET}", "f", &lookup).unwrap_err() {
+        assert_eq!(
+            expand_env("plain", "f", Holds::Secret, &lookup).unwrap(),
+            "plain"
+        );
+        match expand_env("${B_SECRET}", "f", Holds::Secret, &lookup).unwrap_err() {
             Error::MissingEnvVar { var, field } => {
                 assert_eq!((var.as_str(), field.as_str()), ("B_SECRET", "f"))
             }
@@ -1008,28 +1050,36 @@ mod tests {
     }
 
     #[test]
-    fn only_variables_named_for_client_credentials_are_expanded() {
+    fn only_variables_named_for_what_the_field_holds_are_expanded() {
         let lookup = |_: &str| Some("value".to_string());
-        for ok in [
-            "GH_CLIENT_ID",
-            "GH_CLIENT_SECRET",
-            "MY_SECRET",
-            "UNITO_ANYTHING",
+        for (holds, ok, refused) in [
+            (
+                Holds::Secret,
+                &["GH_CLIENT_SECRET", "MY_SECRET", "UNITO_ANYTHING"][..],
+                &[
+                    "AWS_SECRET_ACCESS_KEY",
+                    "GITHUB_TOKEN",
+                    "HOME",
+                    "GH_CLIENT_ID",
+                ][..],
+            ),
+            (
+                Holds::ClientId,
+                &["GH_CLIENT_ID", "UNITO_CLIENT_ID"][..],
+                &["GH_CLIENT_SECRET", "UNITO_CLIENT_SECRET", "GITHUB_TOKEN"][..],
+            ),
         ] {
-            assert!(
-                expand_env(&format!("${{{ok}}}"), "f", &lookup).is_ok(),
-                "{ok}"
-            );
-        }
-        for refused in [
-            "AWS_SECRET_ACCESS_KEY",
-            "GITHUB_TOKEN",
-            "HOME",
-            "SECRET_KEY",
-        ] {
-            match expand_env(&format!("a${{{refused}}}"), "f", &lookup).unwrap_err() {
-                Error::EnvVarNotAllowed { var, .. } => assert_eq!(var, refused),
-                other => panic!("unexpected {other:?}"),
+            for var in ok {
+                assert!(
+                    expand_env(&format!("${{{var}}}"), "f", holds, &lookup).is_ok(),
+                    "{var}"
+                );
+            }
+            for var in refused {
+                match expand_env(&format!("a${{{var}}}"), "f", holds, &lookup).unwrap_err() {
+                    Error::EnvVarNotAllowed { var: named, .. } => assert_eq!(named, *var),
+                    other => panic!("unexpected {other:?}"),
+                }
             }
         }
     }

@@ -44,6 +44,9 @@ struct Place {
     prefix: String,
     /// A folder in a place others can write (the temporary directory): it must be ours alone.
     shared_parent: bool,
+    /// Files here are given to the project file's owner (written as root beside a
+    /// developer's file, they must be theirs); elsewhere they stay in the writer's folder.
+    owners_folder: bool,
 }
 
 /// Where recovery files may go, in the order tried: the user's state directory (outside
@@ -56,6 +59,7 @@ fn places(project: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<Place> {
             dir: state.join("integration-cli").join("recovery"),
             prefix: "recovery-".into(),
             shared_parent: false,
+            owners_folder: false,
         });
     }
     if let (Some(dir), Some(name)) = (project.parent(), project.file_name()) {
@@ -63,12 +67,14 @@ fn places(project: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<Place> {
             dir: dir.to_path_buf(),
             prefix: format!("{}.recovery-", name.to_string_lossy()),
             shared_parent: false,
+            owners_folder: true,
         });
     }
     places.push(Place {
         dir: std::env::temp_dir().join(format!("integration-cli-recovery-{}", user_id())),
         prefix: "recovery-".into(),
         shared_parent: true,
+        owners_folder: false,
     });
     places
 }
@@ -142,11 +148,11 @@ fn write_new(place: &Place, text: &str, owner: Option<&fs::Metadata>) -> io::Res
         .tempfile_in(&place.dir)?;
     tmp.write_all(text.as_bytes())?;
     #[cfg(unix)]
-    if let Some(owner) = owner {
+    if let Some(owner) = owner.filter(|_| place.owners_folder) {
         crate::project::keep_owner(tmp.as_file(), owner);
     }
     #[cfg(not(unix))]
-    let _ = (owner, shared_parent);
+    let _ = owner;
     tmp.as_file().sync_all()?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -171,6 +177,8 @@ fn make_dir(dir: &Path, shared_parent: bool) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)?;
+    #[cfg(not(unix))]
+    let _ = shared_parent;
     #[cfg(unix)]
     if shared_parent {
         use std::os::unix::fs::MetadataExt;
@@ -199,10 +207,11 @@ pub fn find(
 
 /// Every recovery file for this project file, with its test account, newest first.
 pub fn scan(project: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, Recovery)> {
+    let owner = project_owner(project);
     let mut found: Vec<(String, Recovery)> = places(project, env)
         .iter()
         .flat_map(candidates)
-        .filter_map(|path| read(&path, project))
+        .filter_map(|path| read(&path, project, owner))
         .collect();
     found.sort_by(|(_, a), (_, b)| (&b.saved_at, &b.path).cmp(&(&a.saved_at, &a.path)));
     found
@@ -223,7 +232,21 @@ fn candidates(place: &Place) -> Vec<PathBuf> {
         .collect()
 }
 
-fn read(path: &Path, project: &Path) -> Option<(String, Recovery)> {
+/// Who owns the project file: recovery files written beside it as root are theirs.
+fn project_owner(project: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(project).ok().map(|m| m.uid())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = project;
+        None
+    }
+}
+
+fn read(path: &Path, project: &Path, owner: Option<u32>) -> Option<(String, Recovery)> {
     let meta = fs::symlink_metadata(path).ok()?;
     if !meta.is_file() || meta.len() > MAX_BYTES {
         return None;
@@ -231,10 +254,13 @@ fn read(path: &Path, project: &Path) -> Option<(String, Recovery)> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if meta.uid() != user_id() || meta.mode() & 0o077 != 0 {
+        let ours = meta.uid() == user_id() || Some(meta.uid()) == owner;
+        if !ours || meta.mode() & 0o077 != 0 {
             return None;
         }
     }
+    #[cfg(not(unix))]
+    let _ = owner;
     let mut text = String::new();
     fs::File::open(path)
         .ok()?

@@ -176,7 +176,19 @@ fn json_escape(s: &str) -> String {
 /// which endpoint it was. Text that is not a URL is only made printable.
 pub fn display_url(raw: &str) -> String {
     let Ok(mut url) = url::Url::parse(raw) else {
-        return printable(raw);
+        // Not a URL, but it may still hold credentials or a key: keep only what lies
+        // between a `user:pass@` and a `?query`.
+        let after_at = raw.rsplit_once('@').map_or(raw, |(_, rest)| rest);
+        let shown = match after_at.split_once(['?', '#']) {
+            Some((before, _)) => format!("{before}?redacted"),
+            None => after_at.to_string(),
+        };
+        let hidden = if after_at.len() != raw.len() {
+            "redacted@"
+        } else {
+            ""
+        };
+        return printable(&format!("{hidden}{shown}"));
     };
     if !url.username().is_empty() || url.password().is_some() {
         let _ = url.set_username("redacted");
@@ -331,5 +343,9 @@ mod tests {
             "https://idp.example/token"
         );
         assert_eq!(display_url("not a url\u{1b}"), "not a url\\u{1b}");
+        assert_eq!(
+            display_url("http://fake-user:fake-pass@127.0.0.1:99999/token?key=k"),
+            "redacted@127.0.0.1:99999/token?redacted"
+        );
     }
 }

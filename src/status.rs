@@ -47,10 +47,16 @@ pub fn run(
         .iter()
         .map(|account| {
             let mut described = describe(&project, account, &authorizations, clock);
-            described["setAside"] = set_aside
-                .iter()
-                .find(|(a, _)| a == account)
-                .map(|(_, r)| r.path.display().to_string())
+            let found = set_aside.iter().find(|(a, _)| a == account);
+            described["setAside"] = found
+                .map(|(_, r)| {
+                    json!({
+                        "path": r.path.display().to_string(),
+                        "savedAt": r.saved_at,
+                        // Stale: the account changed since; the file's tokens are newer.
+                        "usable": r.fits(project.test_account(account)),
+                    })
+                })
                 .into();
             described
         })
@@ -95,10 +101,16 @@ pub fn run(
             "Test account \"{}\": {token}{refresh}\n",
             printable(a["testAccount"].as_str().unwrap_or_default())
         ));
-        if let Some(path) = a["setAside"].as_str() {
-            out.push_str(&format!(
-                "  tokens a failed save set aside wait in {path}: take them with oauth2 --recover\n"
-            ));
+        if let Some(path) = a["setAside"]["path"].as_str() {
+            out.push_str(&if a["setAside"]["usable"] == true {
+                format!(
+                    "  tokens a failed save set aside wait in {path}: take them with oauth2 --recover\n"
+                )
+            } else {
+                format!(
+                    "  {path} holds tokens older than the file's (set aside by a failed save): delete it\n"
+                )
+            });
         }
         for next in a["next"].as_array().into_iter().flatten() {
             out.push_str(&format!(

@@ -109,20 +109,20 @@ impl Terminal for Console {
     }
 
     fn say(&self, message: &str) {
-        eprintln!("{}", terminal_safe(message));
+        to_stderr(&terminal_safe(message));
     }
 
     fn warn(&self, message: &str) {
-        eprintln!(
+        to_stderr(&format!(
             "{} {}",
             Paint::for_stderr().warning("warning:"),
             terminal_safe(message)
-        );
+        ));
     }
 
     fn result(&self, message: &str) {
         if message.starts_with('{') {
-            println!("{}", json_safe(message));
+            to_stdout(&json_safe(message));
             return;
         }
         // The first line says what happened; the rest are details.
@@ -130,9 +130,9 @@ impl Terminal for Console {
         let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
         let first = Paint::for_stdout().success(first);
         if rest.is_empty() {
-            println!("{first}");
+            to_stdout(&first);
         } else {
-            println!("{first}\n{rest}");
+            to_stdout(&format!("{first}\n{rest}"));
         }
     }
 
@@ -152,7 +152,7 @@ impl Terminal for Console {
     fn waiting(&self, message: &str) -> Box<dyn Waiting> {
         let message = terminal_safe(message);
         if !self.stderr_is_terminal {
-            eprintln!("{message}");
+            to_stderr(&message);
             return Box::new(Plain);
         }
         let bar = ProgressBar::new_spinner();
@@ -164,6 +164,19 @@ impl Terminal for Console {
         bar.enable_steady_tick(Duration::from_millis(100));
         Box::new(Spinner(bar))
     }
+}
+
+/// A line on stderr. A closed terminal (SIGHUP) or pipe makes writes fail: that must never
+/// stop a run, least of all one finishing a token request so its answer is saved.
+pub fn to_stderr(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A line on stdout, written as `to_stderr` writes.
+pub fn to_stdout(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// Feeds `send` the lines of `input`, each at most `MAX_PASTE` bytes, until it ends, a line

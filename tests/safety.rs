@@ -160,6 +160,119 @@ fn sigterm_during_a_refresh_waits_for_the_answer_and_saves_the_rotated_token() {
     assert_eq!(project.run(&stub, &[]).code, 0);
 }
 
+/// A closed terminal sends SIGHUP and makes every write to it fail: the run must still
+/// wait for the answer and save it, not die on its first message.
+#[test]
+fn sighup_during_a_refresh_with_the_terminal_gone_still_saves_the_rotated_token() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(1500),
+        ..Behaviour::default()
+    });
+    let (project, old) = refreshable(&stub, config(&stub));
+    let mut child = Command::new(BIN)
+        .args(["oauth2", "--no-browser", "--port", "0"])
+        .current_dir(project.dir.path())
+        .env_remove("UNITO_CLIENT_SECRET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    eventually("the refresh request", || token_requests(&stub) == 1);
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_ne!(project.account("development")["refreshToken"], old);
+    stub.behave(|b| b.refresh_delay = Duration::ZERO);
+    assert_eq!(project.run(&stub, &[]).code, 0);
+}
+
+/// Two runs at once: the first fails to save and sets its tokens aside while the second
+/// waits for the lock. The second must find them there, not present the spent token.
+#[test]
+fn a_run_waiting_for_the_lock_sees_tokens_the_run_before_it_set_aside() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(1000),
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    cfg["notes"] = json!("n".repeat(100_000));
+    let (project, _) = refreshable(&stub, cfg);
+    let state = tempfile::tempdir().unwrap();
+    let env = [("XDG_STATE_HOME", state.path().to_str().unwrap())];
+    let args = ["oauth2", "--no-browser", "--port", "0"];
+    let first = project.oauth2_with(&args, &env, limit_file_size);
+    eventually("the first refresh request", || token_requests(&stub) == 1);
+    let second = project.oauth2_env(&args, &env);
+    second.wait_for("Waiting for another integration-cli run");
+    let first = first.finish(&stub);
+    assert_has(&first.stderr, "they were written to");
+    let second = second.finish(&stub);
+    assert_eq!(second.code, 1, "{}", second.all());
+    assert_has(
+        &second.stderr,
+        "tokens from an earlier run that could not save them",
+    );
+    assert_eq!(
+        token_requests(&stub),
+        1,
+        "the spent token was presented again"
+    );
+}
+
+/// An editor saves the file half-done while `--all` waits for the provider: the answers
+/// cannot be saved into it, so each account's tokens are set aside.
+#[test]
+fn a_file_broken_while_answers_are_awaited_leaves_every_accounts_tokens_aside() {
+    let stub = Stub::start(Behaviour {
+        refresh_delay: Duration::from_millis(1000),
+        ..Behaviour::default()
+    });
+    let mut cfg = config(&stub);
+    for account in ["development", "compliance"] {
+        cfg["testAccounts"][account] =
+            json!({"accessToken": "fake-old", "refreshToken": stub.issue_refresh_token()});
+    }
+    let project = Project::new(&cfg);
+    let text = project.text();
+    let state = tempfile::tempdir().unwrap();
+    let env = [("XDG_STATE_HOME", state.path().to_str().unwrap())];
+    let run = project.oauth2_env(&["oauth2", "--all"], &env);
+    eventually("both refresh requests", || token_requests(&stub) == 2);
+    std::fs::write(&project.path, "{ \"half\": ").unwrap();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1, "{}", done.all());
+    let set_aside: Vec<_> = std::fs::read_dir(state.path().join("integration-cli/recovery"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(set_aside.len(), 2, "{}", done.all());
+    let rotated = stub.seen(|s| s.refresh_tokens[2..].to_vec());
+    for token in &rotated {
+        assert!(set_aside.iter().any(|r| r.contains(token.as_str())));
+    }
+    std::fs::write(&project.path, &text).unwrap();
+    for account in ["development", "compliance"] {
+        let done = project
+            .oauth2_env(&["oauth2", "--recover", "-t", account], &env)
+            .finish(&stub);
+        assert_eq!(done.code, 0, "{}", done.all());
+    }
+    assert_eq!(project.run(&stub, &["--all"]).code, 0);
+}
+
 #[test]
 fn sigterm_and_sighup_while_waiting_for_the_browser_stop_with_143_and_129() {
     for (signal, code, name) in [("-TERM", 143, "SIGTERM"), ("-HUP", 129, "SIGHUP")] {
@@ -314,8 +427,26 @@ fn a_full_disk_after_the_answer_leaves_the_tokens_in_a_recovery_file() {
     drop(tmpfs);
 }
 
-/// The same without root: a file-size limit (RLIMIT_FSIZE) that the project file's new
-/// copy exceeds and the small recovery file does not.
+/// A file-size limit (RLIMIT_FSIZE) of 32 KiB for the run: a padded project file's new copy
+/// exceeds it, the small recovery file does not.
+fn limit_file_size(cmd: &mut Command) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 32 * 1024,
+                rlim_max: 32 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The same without root: a file-size limit that the project file's new copy exceeds.
 #[test]
 fn a_write_that_fails_mid_save_leaves_the_tokens_in_a_recovery_file() {
     let stub = Stub::start(Behaviour::default());
@@ -328,22 +459,7 @@ fn a_write_that_fails_mid_save_leaves_the_tokens_in_a_recovery_file() {
         .oauth2_with(
             &["oauth2", "--no-browser", "--port", "0"],
             &[("XDG_STATE_HOME", state.path().to_str().unwrap())],
-            |cmd| {
-                // SAFETY: only async-signal-safe calls between fork and exec.
-                unsafe {
-                    cmd.pre_exec(|| {
-                        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                        let limit = libc::rlimit {
-                            rlim_cur: 32 * 1024,
-                            rlim_max: 32 * 1024,
-                        };
-                        if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        Ok(())
-                    });
-                }
-            },
+            limit_file_size,
         )
         .finish(&stub);
     assert_has(&done.stderr, "File too large");
@@ -458,6 +574,25 @@ fn credentials_in_a_token_url_are_refused_without_being_printed() {
 }
 
 #[test]
+fn a_token_url_that_does_not_parse_is_refused_without_its_credentials() {
+    let stub = Stub::start(Behaviour::default());
+    for url in [
+        "http://fake-user:fake-pass-0123@127.0.0.1:99999/token",
+        "http://fake-user:fake-pass-0123@bad host/token?api_key=fake-key-0123",
+    ] {
+        let (project, _) = refreshable(&stub, config_with(&stub, "tokenUrl", json!(url)));
+        let done = project.run(&stub, &["-v"]);
+        assert_eq!(done.code, 1, "{}", done.all());
+        assert_has(&done.stderr, "tokenUrl redacted@");
+        assert_has(&done.stderr, "is not a URL");
+        for leaked in ["fake-pass", "fake-user", "fake-key"] {
+            assert!(!done.all().contains(leaked), "{}", done.all());
+        }
+    }
+    assert_eq!(token_requests(&stub), 0);
+}
+
+#[test]
 fn a_key_in_a_token_urls_query_is_never_printed() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -486,14 +621,30 @@ fn a_variable_not_named_for_client_credentials_is_not_expanded() {
     assert_eq!(done.code, 1, "{}", done.all());
     assert_has(
         &done.stderr,
-        "${AWS_SECRET_ACCESS_KEY}, which integration-cli does not expand",
+        "${AWS_SECRET_ACCESS_KEY}, which integration-cli does not expand there",
     );
     assert_has(
         &done.stderr,
-        "*_CLIENT_ID, *_CLIENT_SECRET, *_SECRET or UNITO_*",
+        "only variables named *_CLIENT_SECRET, *_SECRET or UNITO_* are",
     );
     assert!(!done.all().contains("fake-aws-secret"));
     assert_eq!(token_requests(&stub), 0, "nothing may be sent");
+
+    // A secret in clientId would travel in the login URL: only client-id names there.
+    let cfg = config_with(&stub, "clientId", json!("${OTHER_CLIENT_SECRET}"));
+    let project = Project::new(&cfg);
+    let done = project
+        .oauth2_env(
+            &["oauth2", "--no-browser", "--port", "0"],
+            &[("OTHER_CLIENT_SECRET", "fake-other-secret-0123456789")],
+        )
+        .finish(&stub);
+    assert_eq!(done.code, 1, "{}", done.all());
+    assert_has(
+        &done.stderr,
+        "only variables named *_CLIENT_ID or UNITO_* (and not *_SECRET) are",
+    );
+    assert!(!done.all().contains("fake-other-secret"));
 }
 
 // 3. Bytes from outside never reach the terminal or an HTTP header raw.
@@ -730,6 +881,20 @@ fn idle_connections_past_the_cap_make_room_for_the_real_callback() {
         closed >= 30,
         "only {closed} of 100 idle connections were closed"
     );
+    // Connections that asked for something are answered and closed: none is kept alive to
+    // hold a place.
+    for _ in 0..100 {
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        conn.write_all(
+            format!("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let read = conn.read_to_end(&mut answer);
+        assert!(read.is_ok(), "a kept-alive connection: {read:?}");
+        assert!(answer.starts_with(b"HTTP/1.1 200"));
+    }
     let (status, page) = browse(&login_url);
     assert_eq!(status, 200, "{page}");
     assert_eq!(run.finish(&stub).code, 0);

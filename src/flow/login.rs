@@ -188,7 +188,8 @@ impl Ctx<'_> {
     pub(super) async fn login(&self) -> Result<()> {
         // A person is about to spend minutes in a browser: prove first that the tokens
         // they bring can be saved.
-        crate::project::Project::load(&self.opts.config)?.check_save(&self.opts.test_account)?;
+        let before = crate::project::Project::load(&self.opts.config)?;
+        before.check_save(&self.opts.test_account)?;
         let term = self.deps.terminal;
         let tunneled = self.opts.tunnel || self.config.tunnel;
         let setting = self.redirect_setting()?;
@@ -386,7 +387,7 @@ impl Ctx<'_> {
         let _critical =
             matches!(callback, Callback::Code { .. }).then(|| self.deps.critical.enter());
         let outcome = self
-            .complete(callback, iss, issuer, verifier, redirect_uri)
+            .complete(&before, callback, iss, issuer, verifier, redirect_uri)
             .await;
         if let Some(reply) = reply {
             let page = match &outcome {
@@ -631,6 +632,7 @@ impl Ctx<'_> {
     /// The provider's answer, turned into saved tokens or the provider's own error.
     async fn complete(
         &self,
+        before: &crate::project::Project,
         callback: Callback,
         iss: Option<String>,
         issuer: Option<Issuer>,
@@ -642,21 +644,32 @@ impl Ctx<'_> {
         match (issuer, iss) {
             (Some(Issuer { expected, .. }), Some(got)) if expected != got => {
                 return Err(Error::IssuerMismatch {
-                    expected,
+                    expected: crate::redact::printable(&expected),
                     got: crate::redact::printable(&got),
                 });
             }
-            (Some(Issuer { expected, promised: true }), None) => {
-                return Err(Error::IssuerMismatch {
+            (
+                Some(Issuer {
                     expected,
+                    promised: true,
+                }),
+                None,
+            ) => {
+                return Err(Error::IssuerMismatch {
+                    expected: crate::redact::printable(&expected),
                     got: "none (the answer carries no iss, though the server's metadata says it sends one)".into(),
                 });
             }
-            (Some(Issuer { expected, promised: false }), None) => {
-                self.deps.terminal.warn(&format!(
-                    "the provider sent no iss with its answer, so the issuer {expected} could not be checked"
-                ))
-            }
+            (
+                Some(Issuer {
+                    expected,
+                    promised: false,
+                }),
+                None,
+            ) => self.deps.terminal.warn(&format!(
+                "the provider sent no iss with its answer, so the issuer {} could not be checked",
+                crate::redact::printable(&expected)
+            )),
             _ => {}
         }
         let code = match callback {
@@ -685,7 +698,7 @@ impl Ctx<'_> {
             .tokens
             .request(self.endpoint, &grant, &self.config.token_request_parameters)
             .await?;
-        store::save(self, &response).await
+        store::save(self, before, &response).await
     }
 }
 

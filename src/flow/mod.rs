@@ -293,7 +293,10 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         .test_account_names()
         .into_iter()
         .map(|account| {
-            let waiting = set_aside.iter().find(|(a, _)| *a == account);
+            let current = project.test_account(&account);
+            let waiting = set_aside
+                .iter()
+                .find(|(a, r)| *a == account && r.fits(current));
             let plan = if let Some((_, r)) = waiting {
                 Plan::Fail(format!(
                     "tokens set aside in {} wait to be saved; run: {}",
@@ -376,8 +379,8 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         .buffer_unordered(ALL_AT_ONCE);
     while let Some((account, source, answer)) = answers.next().await {
         let outcome = match answer {
-            Ok(response) => Project::load(&opts.config).and_then(|now| {
-                store::save_account(&ctx, &now, &account, &response, source).map(|(_, saved)| {
+            Ok(response) => store::save_into_current(&ctx, &project, &account, &response, source)
+                .map(|(_, saved)| {
                     let expires = saved
                         .get("expiresAt")
                         .and_then(|v| v.as_str())
@@ -390,8 +393,7 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
                             "new token"
                         }
                     )
-                })
-            }),
+                }),
             Err(e) => Err(e),
         };
         lines.push(match outcome {
@@ -480,6 +482,16 @@ fn stored_token_at(project: &Project, test_account: &str, now: Option<SystemTime
             crate::redact::header_unsafe_reason(token)
         ));
     }
+    if let Some(kind) = account
+        .get("tokenType")
+        .and_then(|t| t.as_str())
+        .filter(|t| !crate::redact::is_header_safe(t))
+    {
+        return Stored::Stale(format!(
+            "its tokenType cannot go in an Authorization header: {}",
+            crate::redact::header_unsafe_reason(kind)
+        ));
+    }
     let Some(now) = now else {
         return Stored::Usable(Secret::new(token.to_string()));
     };
@@ -561,6 +573,7 @@ impl Ctx<'_> {
         let Some(refresh_token) = project.refresh_token(&self.opts.test_account) else {
             return Ok(false);
         };
+        self.refuse_if_set_aside(&project)?;
         project.check_save(&self.opts.test_account)?;
         self.deps.terminal.say(&format!(
             "Refreshing the access token of test account \"{}\" (authorization \"{}\")…",
@@ -616,11 +629,14 @@ impl Ctx<'_> {
             ));
             return Ok(());
         }
+        self.refuse_if_set_aside(&project)?;
         project.check_save(&self.opts.test_account)?;
         self.deps.terminal.say(&format!(
             "Requesting a client-credentials token for test account \"{}\"…",
             self.opts.test_account
         ));
+        // Once sent, the request is let finish and its answer saved, whatever signal comes.
+        let _critical = self.deps.critical.enter();
         let scope = (!self.config.scopes.is_empty()).then(|| self.config.scopes.join(" "));
         let response = self
             .tokens

@@ -14,8 +14,10 @@ impl Ctx<'_> {
     /// to use, and the run goes on as usual.
     pub(super) async fn recovered(&self) -> Result<bool> {
         let name = &self.opts.test_account;
-        let real = std::fs::canonicalize(&self.opts.config).unwrap_or(self.opts.config.clone());
-        let mut found = recovery::find(&real, name, self.deps.env);
+        // Under the lock: a run that saves (or fails to) first is done with the file.
+        let _lock = self.lock().await?;
+        let project = Project::load(&self.opts.config)?;
+        let mut found = recovery::find(project.real_path(), name, self.deps.env);
         if found.is_empty() {
             if self.opts.recover {
                 return Err(Error::NothingToRecover {
@@ -26,8 +28,6 @@ impl Ctx<'_> {
             return Ok(false);
         }
         let newest = found.remove(0);
-        let _lock = self.lock().await?;
-        let project = Project::load(&self.opts.config)?;
         if !newest.fits(project.test_account(name)) {
             let stale = Error::RecoveryStale {
                 recovery: newest.path.clone(),
@@ -54,6 +54,24 @@ impl Ctx<'_> {
         }
         self.announce(&project, &newest);
         Ok(true)
+    }
+
+    /// Inside the lock, just before a token request from the file's tokens: tokens another
+    /// run set aside since this one started are newer than the file's, whose refresh token
+    /// may be spent. Stop rather than present it.
+    pub(super) fn refuse_if_set_aside(&self, project: &Project) -> Result<()> {
+        let name = &self.opts.test_account;
+        let current = project.test_account(name);
+        match recovery::find(project.real_path(), name, self.deps.env)
+            .into_iter()
+            .find(|r| r.fits(current))
+        {
+            Some(found) => Err(Error::RecoveryPending {
+                recovery: found.path,
+                retry: self.opts.command_for(name, "--recover"),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Whether to put the tokens into the file now. A new login (`--reauth`) needs none of

@@ -232,11 +232,32 @@ pub fn summary_json(
 }
 
 /// Takes the lock, re-reads the file and saves: used after a browser login, which must not
-/// hold the lock while a person types a password.
-pub async fn save(ctx: &Ctx<'_>, t: &TokenResponse) -> Result<()> {
+/// hold the lock while a person types a password. `before`: the file as read when the login
+/// began.
+pub async fn save(ctx: &Ctx<'_>, before: &Project, t: &TokenResponse) -> Result<()> {
     let _lock = ctx.lock().await?;
-    let project = Project::load(&ctx.opts.config)?;
-    save_locked(ctx, &project, t, Source::NewGrant)
+    let (summary, _) = save_into_current(ctx, before, &ctx.opts.test_account, t, Source::NewGrant)?;
+    ctx.deps.terminal.result(&summary);
+    Ok(())
+}
+
+/// `save_account` into the file as it is now (the lock held). If it can no longer be read
+/// (an editor saved it half-done meanwhile), the tokens are set aside instead, against
+/// `before`, the file as read before the request.
+pub fn save_into_current(
+    ctx: &Ctx<'_>,
+    before: &Project,
+    name: &str,
+    t: &TokenResponse,
+    source: Source,
+) -> Result<(String, Map<String, Value>)> {
+    match Project::load(&ctx.opts.config) {
+        Ok(now) => save_account(ctx, &now, name, t, source),
+        Err(cause) => {
+            let account = merged(before.test_account(name), t, ctx.deps.clock, source);
+            Err(set_aside(ctx, before, name, &account, cause))
+        }
+    }
 }
 
 #[cfg(test)]
