@@ -205,9 +205,10 @@ fn login(config: &Path, with_time: bool) -> (Duration, Option<u64>) {
             .unwrap();
     write!(
         conn,
-        "GET {}?code=bench-code&state={} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        "GET {}?code=bench-code&state={} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
         callback.path(),
-        q["state"]
+        q["state"],
+        callback.port().unwrap()
     )
     .unwrap();
     let mut page = String::new();

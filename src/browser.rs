@@ -8,6 +8,12 @@ pub trait Browser {
     fn open(&self, url: &str) -> Result<(), String>;
 }
 
+impl<T: Browser + ?Sized> Browser for &T {
+    fn open(&self, url: &str) -> Result<(), String> {
+        (**self).open(url)
+    }
+}
+
 pub struct SystemBrowser {
     /// The value of `BROWSER`: a program, optionally with arguments, given the URL last.
     pub browser_env: Option<String>,

@@ -6,6 +6,12 @@ pub trait Clock {
     fn now(&self) -> SystemTime;
 }
 
+impl<T: Clock + ?Sized> Clock for &T {
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+}
+
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -42,9 +42,9 @@ impl Browser for HeadlessApprover {
 
 /// The demo's browser when there is a display: the real one, or, if it cannot be opened,
 /// the headless approver, so the demo never sits waiting for a window that will not come.
-pub struct BrowserOrHeadless<'a>(pub &'a dyn Browser);
+pub struct BrowserOrHeadless<B>(pub B);
 
-impl Browser for BrowserOrHeadless<'_> {
+impl<B: Browser> Browser for BrowserOrHeadless<B> {
     fn open(&self, url: &str) -> std::result::Result<(), String> {
         self.0.open(url).or_else(|why| {
             crate::ui::to_stderr(&format!(
@@ -130,7 +130,7 @@ pub fn display_available() -> bool {
 }
 
 pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
-    let term = deps.terminal;
+    let term = &*deps.terminal;
     let sandbox = Sandbox::start(0).await?;
     term.say(&format!(
         "The sandbox OAuth 2.0 server is running at {}.",
@@ -163,19 +163,10 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
 
     let options = Options {
         config: config.clone(),
-        authorization: None,
-        test_account: "development".into(),
         port: Some((0, "--port")),
-        open_browser: true,
         // Headless, the approval takes milliseconds; a person gets the usual five minutes.
         callback_timeout: Duration::from_secs(if opts.headless { 60 } else { 300 }),
-        token_timeout: Duration::from_secs(30),
-        reauth: false,
-        tunnel: false,
-        tunnel_domain: None,
-        json: false,
-        paste: false,
-        recover: false,
+        ..Options::default()
     };
 
     term.say(&format!(

@@ -251,8 +251,18 @@ pub enum Error {
     #[error("stopped by {signal}")]
     Stopped { signal: &'static str, code: i32 },
 
+    /// A prompt or the terminal itself failed.
     #[error("{0}")]
     Terminal(String),
+
+    /// stdout could not be written (a closed pipe).
+    #[error("{0}")]
+    Output(String),
+
+    /// Something of our own that should not fail did (the async runtime, the callback
+    /// server's task, signal handling).
+    #[error("{0}")]
+    Internal(String),
 }
 
 fn describe(description: &Option<String>, uri: &Option<String>) -> String {
@@ -407,7 +417,9 @@ impl Error {
             | Error::NotOAuth2 { .. }
             | Error::Interrupted
             | Error::Stopped { .. }
-            | Error::Terminal(_) => {
+            | Error::Terminal(_)
+            | Error::Output(_)
+            | Error::Internal(_) => {
                 return None;
             }
         })
@@ -419,6 +431,7 @@ impl Error {
             Error::CallbackTimeout { .. } => exit::TIMED_OUT,
             Error::RefreshRejected { .. } | Error::NeedsLogin { .. } => exit::NEEDS_LOGIN,
             Error::InitUnknownPreset { .. }
+            | Error::InvalidPort { .. }
             | Error::InitMissing { .. }
             | Error::InitInvalid { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,

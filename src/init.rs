@@ -233,7 +233,7 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
                     "{v:?} is not an environment variable name (letters, digits and _)"
                 ));
             }
-            if !crate::project::Holds::Secret.allows(v) {
+            if !crate::config::Holds::Secret.allows(v) {
                 return Err(format!(
                     "{v} would not be expanded: only names ending in _CLIENT_ID, _CLIENT_SECRET \
                      or _SECRET, or starting with UNITO_, are (so a project file cannot send \

@@ -3,8 +3,9 @@
 
 pub mod browser;
 pub mod callback;
-pub mod cli;
 pub mod clock;
+pub mod commands;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod flow;

@@ -1,5 +1,5 @@
-//! `.unito.json`: the connector developer's own file. We read all of it, understand only the
-//! authorizations, and write back nothing but the one test account we fill in; every other
+//! `.unito.json`: the connector developer's own file. We read all of it (typed by `config`),
+//! and write back nothing but the one test account we fill in; every other
 //! byte (unknown keys, order, spacing, number spelling) is kept by editing a concrete syntax
 //! tree instead of re-serialising the document.
 
@@ -12,12 +12,10 @@ use std::path::{Path, PathBuf};
 use jsonc_parser::cst::{CstInputValue, CstRootNode};
 use serde_json::{Map, Value};
 
+use crate::config::{Config, TestAccount};
 use crate::error::{Error, Result};
 use crate::redact::printable;
-use crate::secret::Secret;
 
-pub const SECRET_ENV: &str = "UNITO_CLIENT_SECRET";
-const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";
 /// Past this, a file is no project file: refused before it is read, rather than read whole.
 const MAX_FILE_BYTES: u64 = 64 << 20;
 /// A UTF-8 byte order mark, which some Windows editors put first: read past, and kept.
@@ -33,83 +31,7 @@ pub struct Project {
     text: String,
     root: Map<String, Value>,
     bom: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Authorization {
-    pub name: String,
-    pub method: String,
-    pub development: bool,
-    pub oauth2: Option<OAuth2Config>,
-}
-
-#[derive(Clone)]
-pub struct OAuth2Config {
-    /// Where in the file this came from, so errors point at the right place.
-    pub origin: String,
-    pub client_id: String,
-    /// As written in the file; may hold `${VAR}` references or an encrypted platform value.
-    pub client_secret: Option<Secret>,
-    pub authorization_url: Option<String>,
-    pub token_url: String,
-    pub scopes: Vec<String>,
-    pub grant_type: String,
-    pub redirect_url: Option<String>,
-    pub request_content_type: Option<String>,
-    pub response_content_type: Option<String>,
-    pub token_endpoint_auth_method: Option<String>,
-    pub authorization_parameters: Vec<(String, String)>,
-    pub token_request_parameters: Vec<(String, String)>,
-    pub refresh_request_parameters: Vec<(String, String)>,
-    /// integration-cli extension: log in through a tunnel, as `--tunnel` does.
-    pub tunnel: bool,
-    /// integration-cli extension: the reserved tunnel domain, as `--tunnel-domain`.
-    pub tunnel_domain: Option<String>,
-    /// The authorization server's issuer (RFC 9207): a callback whose `iss` differs is a
-    /// mix-up and is refused.
-    pub issuer: Option<String>,
-    /// `127.0.0.1` (default), `localhost` or `[::1]`: the redirect URI's host, for providers
-    /// that accept only one spelling.
-    pub redirect_host: Option<String>,
-    /// The redirect URI's path (default `/callback`).
-    pub redirect_path: Option<String>,
-}
-
-/// Parameter values may be credentials a provider wants beside the client secret (an API key,
-/// a client assertion), so `Debug` names them without their values.
-impl fmt::Debug for OAuth2Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = |params: &[(String, String)]| -> Vec<String> {
-            params.iter().map(|(k, _)| k.clone()).collect()
-        };
-        f.debug_struct("OAuth2Config")
-            .field("origin", &self.origin)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("authorization_url", &self.authorization_url)
-            .field("token_url", &self.token_url)
-            .field("scopes", &self.scopes)
-            .field("grant_type", &self.grant_type)
-            .field("redirect_url", &self.redirect_url)
-            .field(
-                "authorization_parameters",
-                &names(&self.authorization_parameters),
-            )
-            .field(
-                "token_request_parameters",
-                &names(&self.token_request_parameters),
-            )
-            .field(
-                "refresh_request_parameters",
-                &names(&self.refresh_request_parameters),
-            )
-            .field("tunnel", &self.tunnel)
-            .field("tunnel_domain", &self.tunnel_domain)
-            .field("issuer", &self.issuer)
-            .field("redirect_host", &self.redirect_host)
-            .field("redirect_path", &self.redirect_path)
-            .finish_non_exhaustive()
-    }
+    config: Config,
 }
 
 impl Project {
@@ -128,13 +50,20 @@ impl Project {
         };
         let root = parse_root(path, &text)?;
         check_duplicate_keys(path, &text)?;
+        let config = Config::parse(path, &root)?;
         Ok(Project {
             path: path.into(),
             real_path,
             text,
             root,
             bom,
+            config,
         })
+    }
+
+    /// The authorizations, typed when the file was read.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The file's own path (links resolved), which names it in recovery files.
@@ -144,159 +73,6 @@ impl Project {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub fn authorizations(&self) -> Result<Vec<Authorization>> {
-        let Some(list) = self.root.get("authorizations") else {
-            return Ok(Vec::new());
-        };
-        let list = list
-            .as_array()
-            .ok_or_else(|| self.invalid("\"authorizations\" must be an array"))?;
-        list.iter()
-            .enumerate()
-            .map(|(i, entry)| self.authorization(i, entry))
-            .collect()
-    }
-
-    fn authorization(&self, index: usize, entry: &Value) -> Result<Authorization> {
-        let at = format!("authorizations[{index}]");
-        let obj = entry
-            .as_object()
-            .ok_or_else(|| self.invalid(format!("{at} must be an object")))?;
-        let name = obj
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| self.invalid(format!("{at}.name must be a string")))?
-            .to_string();
-        let method = obj
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or("oauth2")
-            .to_string();
-        let development = obj
-            .get("development")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let oauth2 = match obj.get("oauth2") {
-            Some(Value::Object(o)) if method == "oauth2" => {
-                Some(self.oauth2(format!("{at} (\"{name}\").oauth2"), o)?)
-            }
-            Some(Value::Object(_)) | None => None,
-            Some(_) => return Err(self.invalid(format!("{at}.oauth2 must be an object"))),
-        };
-        Ok(Authorization {
-            name,
-            method,
-            development,
-            oauth2,
-        })
-    }
-
-    fn oauth2(&self, at: String, o: &Map<String, Value>) -> Result<OAuth2Config> {
-        let string = |key: &str| -> Result<Option<String>> {
-            match o.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(self.invalid(format!("{at}.{key} must be a string"))),
-            }
-        };
-        let required = |key: &str| -> Result<String> {
-            string(key)?
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| self.invalid(format!("{at}.{key} is missing")))
-        };
-        let params = |key: &str| -> Result<Vec<(String, String)>> {
-            match o.get(key) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Object(m)) => m
-                    .iter()
-                    .map(|(k, v)| match v {
-                        Value::String(s) => Ok((k.clone(), s.clone())),
-                        Value::Number(_) | Value::Bool(_) => Ok((k.clone(), v.to_string())),
-                        _ => Err(self.invalid(format!(
-                            "{at}.{key}.{k} must be a string, number or boolean"
-                        ))),
-                    })
-                    .collect(),
-                Some(_) => Err(self.invalid(format!("{at}.{key} must be an object"))),
-            }
-        };
-        let scopes = match o.get("scopes") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|s| match s {
-                    Value::String(s) => Ok(s.clone()),
-                    Value::Object(m) => m
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| {
-                            self.invalid(format!("{at}.scopes: an object needs \"name\""))
-                        }),
-                    _ => Err(self.invalid(format!(
-                        "{at}.scopes must hold strings or {{\"name\": ...}} objects"
-                    ))),
-                })
-                .collect::<Result<_>>()?,
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-            Some(_) => return Err(self.invalid(format!("{at}.scopes must be an array"))),
-        };
-        let token_url = required("tokenUrl")?;
-        self.check_url(&at, "tokenUrl", &token_url)?;
-        if let Some(url) = string("authorizationUrl")?.filter(|u| !u.is_empty()) {
-            self.check_url(&at, "authorizationUrl", &url)?;
-        }
-        Ok(OAuth2Config {
-            client_id: required("clientId")?,
-            client_secret: string("clientSecret")?
-                .filter(|s| !s.is_empty())
-                .map(Secret::new),
-            authorization_url: string("authorizationUrl")?,
-            token_url,
-            scopes,
-            grant_type: string("grantType")?.unwrap_or_else(|| "authorization_code".into()),
-            redirect_url: string("redirectUrl")?,
-            request_content_type: string("requestContentType")?,
-            response_content_type: string("responseContentType")?,
-            token_endpoint_auth_method: string("tokenEndpointAuthMethod")?,
-            authorization_parameters: params("authorizationParameters")?,
-            token_request_parameters: params("tokenRequestParameters")?,
-            refresh_request_parameters: params("refreshRequestParameters")?,
-            tunnel: match o.get("tunnel") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err(self.invalid(format!("{at}.tunnel must be true or false"))),
-            },
-            tunnel_domain: string("tunnelDomain")?.filter(|s| !s.trim().is_empty()),
-            issuer: string("issuer")?.filter(|s| !s.trim().is_empty()),
-            redirect_host: string("redirectHost")?.filter(|s| !s.trim().is_empty()),
-            redirect_path: string("redirectPath")?.filter(|s| !s.trim().is_empty()),
-            origin: at,
-        })
-    }
-
-    /// A provider URL must be one (an unparseable one would be sent who knows where, and
-    /// could not be shown safely), and a token URL must not carry credentials, which would be
-    /// sent instead of the client's.
-    fn check_url(&self, at: &str, key: &str, raw: &str) -> Result<()> {
-        let shown = crate::redact::display_url(raw);
-        let url = match url::Url::parse(raw) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            Ok(_) => {
-                return Err(self.invalid(format!("{at}.{key} {shown} is not an http(s) URL")));
-            }
-            Err(e) => return Err(self.invalid(format!("{at}.{key} {shown} is not a URL: {e}"))),
-        };
-        if key == "tokenUrl" && (!url.username().is_empty() || url.password().is_some()) {
-            return Err(self.invalid(format!(
-                "{at}.tokenUrl holds credentials (user:password@ before the host): put the \
-                 client's in clientId and clientSecret instead, since the URL's would be sent \
-                 in their place"
-            )));
-        }
-        Ok(())
     }
 
     /// The test accounts in the file, in its order; `development` and `compliance` first
@@ -312,12 +88,9 @@ impl Project {
         self.root.get("testAccounts")?.get(name)?.as_object()
     }
 
-    /// The test account's stored refresh token, if it has a usable one.
-    pub fn refresh_token(&self, account: &str) -> Option<&str> {
-        self.test_account(account)?
-            .get("refreshToken")?
-            .as_str()
-            .filter(|s| !s.is_empty())
+    /// The test account as the commands read it (tokens, expiry, freshness).
+    pub fn account(&self, name: &str) -> TestAccount<'_> {
+        TestAccount::new(self.test_account(name))
     }
 
     /// Writes `account` as the whole new content of `testAccounts.<name>`, changing only the
@@ -774,101 +547,6 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
     }
 }
 
-/// What a field expanded from `${VAR}` holds, which decides the variables it may name: only
-/// names that say they hold that. A cloned project's file must not be able to send
-/// `${AWS_SECRET_ACCESS_KEY}` or `${GITHUB_TOKEN}` to a token URL of its choosing, nor put a
-/// secret in `clientId`, which travels in the login URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Holds {
-    ClientId,
-    Secret,
-}
-
-impl Holds {
-    pub fn allows(self, var: &str) -> bool {
-        match self {
-            Holds::ClientId => {
-                (var.ends_with("_CLIENT_ID") || var.starts_with("UNITO_"))
-                    && !var.ends_with("_SECRET")
-            }
-            Holds::Secret => var.ends_with("_SECRET") || var.starts_with("UNITO_"),
-        }
-    }
-
-    /// The rule, for an error message.
-    pub fn rule(self) -> &'static str {
-        match self {
-            Holds::ClientId => "*_CLIENT_ID or UNITO_* (and not *_SECRET)",
-            Holds::Secret => "*_CLIENT_SECRET, *_SECRET or UNITO_*",
-        }
-    }
-}
-
-/// Expands `${VAR}` references from the environment, so a secret need not sit in the file.
-pub fn expand_env(
-    value: &str,
-    field: &str,
-    holds: Holds,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String> {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start + 2..].find('}') else {
-            break;
-        };
-        let var = &rest[start + 2..start + 2 + len];
-        out.push_str(&rest[..start]);
-        if !holds.allows(var) {
-            return Err(Error::EnvVarNotAllowed {
-                field: field.into(),
-                var: printable(var),
-                rule: holds.rule(),
-            });
-        }
-        let found = lookup(var).ok_or_else(|| Error::MissingEnvVar {
-            field: field.into(),
-            var: var.into(),
-        })?;
-        out.push_str(&found);
-        rest = &rest[start + 3 + len..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The client secret to send: `UNITO_CLIENT_SECRET` wins, then the file's value with `${VAR}`
-/// expanded. An encrypted platform value is refused rather than sent to a provider.
-pub fn resolve_client_secret(
-    config: &OAuth2Config,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Secret>> {
-    if let Some(v) = lookup(SECRET_ENV).filter(|v| !v.is_empty()) {
-        return Ok(Some(Secret::new(v)));
-    }
-    let Some(raw) = &config.client_secret else {
-        return Ok(None);
-    };
-    let field = format!("{}.clientSecret", config.origin);
-    let value = expand_env(raw.expose(), &field, Holds::Secret, lookup)?;
-    if value.starts_with(ENCRYPTED_PREFIX) {
-        return Err(Error::EncryptedSecret { field });
-    }
-    Ok(Some(Secret::new(value)))
-}
-
-pub fn resolve_client_id(
-    config: &OAuth2Config,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String> {
-    let field = format!("{}.clientId", config.origin);
-    let value = expand_env(&config.client_id, &field, Holds::ClientId, lookup)?;
-    if value.starts_with(ENCRYPTED_PREFIX) {
-        return Err(Error::EncryptedSecret { field });
-    }
-    Ok(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -962,6 +640,7 @@ mod tests {
             text: text.into(),
             root: parse_root(Path::new(".unito.json"), text).unwrap(),
             bom: false,
+            config: Config::default(),
         }
     }
 
@@ -1028,102 +707,5 @@ mod tests {
         assert!(p.with_test_account("development", &Map::new()).is_err());
         let p = project(r#"{"testAccounts": []}"#);
         assert!(p.with_test_account("development", &Map::new()).is_err());
-    }
-
-    #[test]
-    fn expand_env_replaces_references_and_names_missing_ones() {
-        let lookup = |k: &str| (k == "A_SECRET").then(|| "1".to_string());
-        assert_eq!(
-            expand_env("x${A_SECRET}y${A_SECRET}", "f", Holds::Secret, &lookup).unwrap(),
-            "x1y1"
-        );
-        assert_eq!(
-            expand_env("plain", "f", Holds::Secret, &lookup).unwrap(),
-            "plain"
-        );
-        match expand_env("${B_SECRET}", "f", Holds::Secret, &lookup).unwrap_err() {
-            Error::MissingEnvVar { var, field } => {
-                assert_eq!((var.as_str(), field.as_str()), ("B_SECRET", "f"))
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn only_variables_named_for_what_the_field_holds_are_expanded() {
-        let lookup = |_: &str| Some("value".to_string());
-        for (holds, ok, refused) in [
-            (
-                Holds::Secret,
-                &["GH_CLIENT_SECRET", "MY_SECRET", "UNITO_ANYTHING"][..],
-                &[
-                    "AWS_SECRET_ACCESS_KEY",
-                    "GITHUB_TOKEN",
-                    "HOME",
-                    "GH_CLIENT_ID",
-                ][..],
-            ),
-            (
-                Holds::ClientId,
-                &["GH_CLIENT_ID", "UNITO_CLIENT_ID"][..],
-                &["GH_CLIENT_SECRET", "UNITO_CLIENT_SECRET", "GITHUB_TOKEN"][..],
-            ),
-        ] {
-            for var in ok {
-                assert!(
-                    expand_env(&format!("${{{var}}}"), "f", holds, &lookup).is_ok(),
-                    "{var}"
-                );
-            }
-            for var in refused {
-                match expand_env(&format!("a${{{var}}}"), "f", holds, &lookup).unwrap_err() {
-                    Error::EnvVarNotAllowed { var: named, .. } => assert_eq!(named, *var),
-                    other => panic!("unexpected {other:?}"),
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn scopes_accept_strings_and_named_objects() {
-        let p = project(
-            r#"{"authorizations": [{"name": "a", "method": "oauth2", "oauth2": {
-                "clientId": "id", "tokenUrl": "http://t", "scopes": [{"name": "read", "description": "d"}, "write"]}}]}"#,
-        );
-        let auth = &p.authorizations().unwrap()[0];
-        assert_eq!(auth.oauth2.as_ref().unwrap().scopes, ["read", "write"]);
-        assert_eq!(
-            auth.oauth2.as_ref().unwrap().grant_type,
-            "authorization_code"
-        );
-    }
-
-    #[test]
-    fn debug_of_a_config_shows_no_secret_or_parameter_value() {
-        let p = project(
-            r#"{"authorizations": [{"name": "a", "oauth2": {"clientId": "id", "tokenUrl": "http://t",
-                "clientSecret": "fake-secret-value", "tokenRequestParameters": {"api_key": "fake-key-value"},
-                "refreshRequestParameters": {"assertion": "fake-assertion-value"}}}]}"#,
-        );
-        let cfg = p.authorizations().unwrap()[0].oauth2.clone().unwrap();
-        let debug = format!("{cfg:?}");
-        assert!(
-            debug.contains("api_key") && debug.contains("assertion"),
-            "{debug}"
-        );
-        assert!(!debug.contains("fake-"), "{debug}");
-    }
-
-    #[test]
-    fn encrypted_secret_is_refused_with_its_field() {
-        let p = project(
-            r#"{"authorizations": [{"name": "a", "oauth2": {"clientId": "id", "tokenUrl": "http://t",
-                "clientSecret": "unito-secret-v1://abc"}}]}"#,
-        );
-        let cfg = p.authorizations().unwrap()[0].oauth2.clone().unwrap();
-        let err = resolve_client_secret(&cfg, &|_| None).unwrap_err();
-        assert!(err.to_string().contains("clientSecret"), "{err}");
-        let from_env = resolve_client_secret(&cfg, &|k| (k == SECRET_ENV).then(|| "s".into()));
-        assert_eq!(from_env.unwrap().unwrap().expose(), "s");
     }
 }

@@ -3,12 +3,13 @@
 //! network. Test accounts belong to the file, not to an authorization, so each is shown once.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
 use crate::clock::{self, Clock};
+use crate::config::{Freshness, GrantType, TestAccount};
 use crate::error::{Error, Result};
-use crate::flow::{Stored, stored_token};
 use crate::project::Project;
 use crate::redact::printable;
 use crate::secret;
@@ -22,10 +23,10 @@ pub fn run(
 ) -> Result<String> {
     let project = Project::load(config)?;
     let set_aside = crate::recovery::scan(project.real_path(), env);
-    let mut authorizations: Vec<(String, String)> = project
-        .authorizations()?
-        .into_iter()
-        .filter_map(|a| Some((a.name, a.oauth2?.grant_type)))
+    let mut authorizations: Vec<(String, GrantType)> = project
+        .config()
+        .oauth2()
+        .map(|(a, o)| (a.name.clone(), o.grant))
         .collect();
     if let Some(name) = only {
         let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
@@ -126,54 +127,56 @@ pub fn run(
 
 fn describe(
     project: &Project,
-    account: &str,
-    authorizations: &[(String, String)],
+    name: &str,
+    authorizations: &[(String, GrantType)],
     clock: &dyn Clock,
 ) -> Value {
-    let stored = project.test_account(account);
-    let token = stored
-        .and_then(|a| a.get("accessToken"))
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty());
-    let refresh = project.refresh_token(account).is_some();
-    let usable = matches!(stored_token(project, account, clock), Stored::Usable(_));
-    let at = stored
-        .and_then(|a| a.get("expiresAt"))
-        .and_then(Value::as_str)
-        .and_then(clock::parse_rfc3339);
+    let account = project.account(name);
+    let now = clock.now();
+    let at = account.expires_at().and_then(|at| at.ok());
     let next: Vec<Value> = authorizations
         .iter()
-        .map(|(name, grant)| {
-            let action = match (grant.as_str(), token.is_some(), usable, refresh) {
-                ("client_credentials", _, true, _) if at.is_some() => {
-                    "oauth2 keeps it; token prints it"
-                }
-                ("client_credentials", ..) => "oauth2 and token request a new one",
-                ("authorization_code", _, true, true) => {
-                    "oauth2 refreshes it; token prints it as is"
-                }
-                ("authorization_code", _, false, true) => {
-                    "oauth2 and token refresh it (no browser)"
-                }
-                ("authorization_code", true, true, false) => {
-                    "token prints it; oauth2 logs in again (browser)"
-                }
-                ("authorization_code", _, _, false) => {
-                    "oauth2 logs in (browser); token cannot help"
-                }
-                _ => "not supported by this version",
-            };
-            json!({"authorization": name, "grantType": grant, "action": action})
+        .map(|(authorization, grant)| {
+            json!({
+                "authorization": authorization,
+                "grantType": grant.name(),
+                "action": next_action(&account, *grant, now),
+            })
         })
         .collect();
     json!({
-        "testAccount": account,
-        "accessToken": token.map(secret::mask),
+        "testAccount": name,
+        "accessToken": account.access_token().map(secret::mask),
         "expiresAt": at.map(clock::rfc3339),
-        "expiresIn": at.map(|at| clock::relative(at, clock.now())),
-        "expired": at.is_some_and(|at| at <= clock.now()),
-        "scope": stored.and_then(|a| a.get("scope")).and_then(Value::as_str),
-        "refreshToken": refresh,
+        "expiresIn": at.map(|at| clock::relative(at, now)),
+        "expired": at.is_some_and(|at| at <= now),
+        "scope": account.scope(),
+        "refreshToken": account.refresh_token().is_some(),
         "next": next,
     })
+}
+
+/// What the next `oauth2` and `token` runs would do, by the freshness rule they share.
+fn next_action(account: &TestAccount, grant: GrantType, now: SystemTime) -> &'static str {
+    let freshness = account.freshness(grant, now);
+    let refresh_token = account.refresh_token().is_some();
+    match (grant, freshness, refresh_token) {
+        (GrantType::ClientCredentials, Freshness::Fresh(_), _) => {
+            "oauth2 keeps it; token prints it"
+        }
+        (GrantType::ClientCredentials, ..) => "oauth2 and token request a new one",
+        (GrantType::AuthorizationCode, Freshness::Fresh(_), true) => {
+            "oauth2 refreshes it; token prints it as is"
+        }
+        (GrantType::AuthorizationCode, Freshness::Fresh(_), false) => {
+            "token prints it; oauth2 logs in again (browser)"
+        }
+        (GrantType::AuthorizationCode, Freshness::Refreshable(_), _) => {
+            "oauth2 and token refresh it (no browser)"
+        }
+        (GrantType::AuthorizationCode, Freshness::NeedsLogin(_), _) => {
+            "oauth2 logs in (browser); token cannot help"
+        }
+        _ => "not supported by this version",
+    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Map, Value};
 
+pub use crate::config::{BodyFormat, ClientAuth};
 use crate::error::{Error, Result};
 use crate::redact::{
     Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
@@ -18,56 +19,6 @@ use crate::secret::Secret;
 
 /// Bodies beyond this are not token responses; reading them whole would only cost memory.
 const MAX_BODY: usize = 1 << 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1). The default for a
-    /// form body.
-    Basic,
-    /// `client_id` and `client_secret` in the body. The default for a JSON body: providers
-    /// that document a JSON token request put the credentials in it.
-    Post,
-    /// HTTP Basic, and `client_id` in the body too, as some providers' docs show. The secret
-    /// is not repeated in the body: RFC 6749 §2.3 allows one authentication method per
-    /// request, and strict servers refuse two.
-    Both,
-}
-
-impl ClientAuth {
-    /// `tokenEndpointAuthMethod`; when absent the default follows the body `format`.
-    pub fn parse(value: Option<&str>, format: BodyFormat) -> std::result::Result<Self, String> {
-        match value.map(str::trim) {
-            None | Some("") => Ok(match format {
-                BodyFormat::Form => ClientAuth::Basic,
-                BodyFormat::Json => ClientAuth::Post,
-            }),
-            Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
-            Some("client_secret_post") | Some("post") => Ok(ClientAuth::Post),
-            Some("both") | Some("client_secret_basic+client_id") => Ok(ClientAuth::Both),
-            Some(other) => Err(format!(
-                "unknown client authentication {other:?} (use client_secret_basic, client_secret_post or both)"
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFormat {
-    Form,
-    Json,
-}
-
-impl BodyFormat {
-    pub fn parse(value: Option<&str>) -> std::result::Result<Self, String> {
-        match value.map(str::trim) {
-            None | Some("") | Some("application/x-www-form-urlencoded") => Ok(BodyFormat::Form),
-            Some("application/json") => Ok(BodyFormat::Json),
-            Some(other) => Err(format!(
-                "unknown requestContentType {other:?} (use application/x-www-form-urlencoded or application/json)"
-            )),
-        }
-    }
-}
 
 /// How to reach and authenticate to one token endpoint.
 #[derive(Debug, Clone)]
@@ -1007,25 +958,5 @@ mod tests {
             !d.contains("very-secret") && !d.contains("rt-secret") && !d.contains("idt\""),
             "{d}"
         );
-    }
-
-    #[test]
-    fn client_auth_names_and_defaults() {
-        let form = BodyFormat::Form;
-        assert_eq!(ClientAuth::parse(None, form), Ok(ClientAuth::Basic));
-        assert_eq!(
-            ClientAuth::parse(None, BodyFormat::Json),
-            Ok(ClientAuth::Post)
-        );
-        assert_eq!(
-            ClientAuth::parse(Some("client_secret_post"), form),
-            Ok(ClientAuth::Post)
-        );
-        assert_eq!(
-            ClientAuth::parse(Some("client_secret_basic"), BodyFormat::Json),
-            Ok(ClientAuth::Basic)
-        );
-        assert_eq!(ClientAuth::parse(Some("both"), form), Ok(ClientAuth::Both));
-        assert!(ClientAuth::parse(Some("private_key_jwt"), form).is_err());
     }
 }

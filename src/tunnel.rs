@@ -31,6 +31,19 @@ pub trait Tunnel {
     ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>>;
 }
 
+impl<T: Tunnel + ?Sized> Tunnel for &T {
+    fn ready(&self) -> Result<()> {
+        (**self).ready()
+    }
+    fn open<'a>(
+        &'a self,
+        target: &'a Url,
+        domain: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
+        (**self).open(target, domain)
+    }
+}
+
 /// A tunnel that is forwarding; dropping it closes it.
 pub trait OpenTunnel {
     /// Its public base URL, such as `https://example.ngrok.app`, without a trailing slash.

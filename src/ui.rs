@@ -46,6 +46,37 @@ pub trait Terminal {
 
 pub trait Waiting {}
 
+/// A borrowed terminal is one too: tests hand the flow `&fake` and read it afterwards.
+impl<T: Terminal + ?Sized> Terminal for &T {
+    fn interactive(&self) -> bool {
+        (**self).interactive()
+    }
+    fn choose(&self, prompt: &str, items: &[String]) -> Result<usize> {
+        (**self).choose(prompt, items)
+    }
+    fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+        (**self).input(prompt, default)
+    }
+    fn say(&self, message: &str) {
+        (**self).say(message)
+    }
+    fn needed(&self, message: &str) {
+        (**self).needed(message)
+    }
+    fn warn(&self, message: &str) {
+        (**self).warn(message)
+    }
+    fn result(&self, message: &str) {
+        (**self).result(message)
+    }
+    fn waiting(&self, message: &str) -> Box<dyn Waiting> {
+        (**self).waiting(message)
+    }
+    fn paste_lines(&self, forced: bool) -> Option<PasteLines> {
+        (**self).paste_lines(forced)
+    }
+}
+
 pub struct Console {
     interactive: bool,
     stderr_is_terminal: bool,
@@ -230,20 +261,20 @@ impl Drop for Spinner {
 /// Progress dropped: for `-q`, and for commands whose stdout is a value a script captures
 /// (`token`). Warnings, prompts, errors and what the user must act on still reach stderr;
 /// results only when `keep_results` (the JSON asked for with `-q --json`).
-pub struct Quiet<'a> {
-    inner: &'a dyn Terminal,
+pub struct Quiet<T> {
+    inner: T,
     keep_results: bool,
 }
 
-impl<'a> Quiet<'a> {
-    pub fn new(inner: &'a dyn Terminal) -> Quiet<'a> {
+impl<T: Terminal> Quiet<T> {
+    pub fn new(inner: T) -> Quiet<T> {
         Quiet {
             inner,
             keep_results: false,
         }
     }
 
-    pub fn keeping_results(inner: &'a dyn Terminal) -> Quiet<'a> {
+    pub fn keeping_results(inner: T) -> Quiet<T> {
         Quiet {
             inner,
             keep_results: true,
@@ -251,7 +282,7 @@ impl<'a> Quiet<'a> {
     }
 }
 
-impl Terminal for Quiet<'_> {
+impl<T: Terminal> Terminal for Quiet<T> {
     fn interactive(&self) -> bool {
         self.inner.interactive()
     }

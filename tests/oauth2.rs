@@ -355,17 +355,22 @@ fn oauth2_port_moves_the_callback() {
 }
 
 #[test]
-fn invalid_oauth2_port_is_a_clear_error() {
+fn a_port_that_is_no_number_is_a_usage_error_naming_where_it_came_from() {
     let stub = Stub::start(Behaviour::default());
     let project = Project::new(&config(&stub));
     let done = project
         .oauth2_env(&["oauth2", "--no-browser"], &[("OAUTH2_PORT", "90o2")])
         .finish(&stub);
-    assert_eq!(done.code, 1);
+    assert_eq!(done.code, 2, "a bad command line is exit 2");
     assert_has(
         &done.stderr,
         "\"90o2\" from OAUTH2_PORT is not a port number",
     );
+    let done = project
+        .oauth2(&["oauth2", "--no-browser", "--port", "abc"])
+        .finish(&stub);
+    assert_eq!(done.code, 2);
+    assert_has(&done.stderr, "\"abc\" from --port is not a port number");
 }
 
 #[test]

@@ -501,17 +501,14 @@ fn at_a_terminal_the_next_run_offers_the_set_aside_tokens() {
     let state_dir = state.path().to_string_lossy().into_owned();
     let env = move |k: &str| (k == "XDG_STATE_HOME").then(|| state_dir.clone());
     let opts = fakes::options(&project);
-    let clock = fakes::FixedClock(std::time::SystemTime::now());
-    let critical = flow::Critical::default();
     let browser = fakes::FakeBrowser { works: false };
-    let deps = flow::Deps {
-        browser: &browser,
-        clock: &clock,
-        terminal: &terminal,
-        env: &env,
-        critical: &critical,
-        tunnel: &fakes::NoTunnel,
-    };
+    let deps = fakes::deps(
+        &terminal,
+        &browser,
+        &fakes::NoTunnel,
+        std::time::SystemTime::now(),
+    )
+    .with_env(env);
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

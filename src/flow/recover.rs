@@ -17,7 +17,7 @@ impl Ctx<'_> {
         // Under the lock: a run that saves (or fails to) first is done with the file.
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
-        let mut found = recovery::find(project.real_path(), name, self.deps.env);
+        let mut found = recovery::find(project.real_path(), name, &*self.deps.env);
         if found.is_empty() {
             if self.opts.recover {
                 return Err(Error::NothingToRecover {
@@ -52,7 +52,7 @@ impl Ctx<'_> {
                 newest.path.display()
             ));
         }
-        self.announce(&project, &newest);
+        self.tell_recovered(&project, &newest);
         Ok(true)
     }
 
@@ -62,7 +62,7 @@ impl Ctx<'_> {
     pub(super) fn refuse_if_set_aside(&self, project: &Project) -> Result<()> {
         let name = &self.opts.test_account;
         let current = project.test_account(name);
-        match recovery::find(project.real_path(), name, self.deps.env)
+        match recovery::find(project.real_path(), name, &*self.deps.env)
             .into_iter()
             .find(|r| r.fits(current))
         {
@@ -111,7 +111,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn announce(&self, project: &Project, found: &Recovery) {
+    fn tell_recovered(&self, project: &Project, found: &Recovery) {
         let name = &self.opts.test_account;
         if self.opts.json {
             self.deps.terminal.result(&store::summary_json(

@@ -1,57 +1,54 @@
 //! Which authorization to use: the one named, the only one, or the one the user picks.
 
+use std::path::Path;
+
+use crate::config::{Config, OAuth2};
 use crate::error::{Error, Result};
-use crate::project::{OAuth2Config, Project};
 use crate::ui::Terminal;
 
+/// The chosen authorization's name and settings. `path` names the file in errors.
 pub fn authorization(
-    project: &Project,
+    config: &Config,
+    path: &Path,
     wanted: Option<&str>,
     terminal: &dyn Terminal,
-) -> Result<(String, OAuth2Config)> {
-    let all = project.authorizations()?;
-    let names: Vec<String> = all.iter().map(|a| a.name.clone()).collect();
+) -> Result<(String, OAuth2)> {
     if let Some(wanted) = wanted {
-        let found = all.into_iter().find(|a| a.name == wanted).ok_or_else(|| {
-            Error::AuthorizationNotFound {
+        let found = config
+            .authorizations
+            .iter()
+            .find(|a| a.name == wanted)
+            .ok_or_else(|| Error::AuthorizationNotFound {
                 name: wanted.into(),
-                available: names,
-            }
-        })?;
-        let config = found.oauth2.ok_or_else(|| Error::NotOAuth2 {
+                available: config
+                    .authorizations
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect(),
+            })?;
+        let oauth2 = found.oauth2.clone().ok_or_else(|| Error::NotOAuth2 {
             name: found.name.clone(),
             method: found.method.clone(),
         })?;
-        return Ok((found.name, config));
+        return Ok((found.name.clone(), oauth2));
     }
-    let mut candidates: Vec<_> = all
-        .into_iter()
-        .filter_map(|a| a.oauth2.clone().map(|c| (a, c)))
-        .collect();
-    match candidates.len() {
-        0 => Err(Error::NoAuthorization {
-            path: project.path().into(),
+    let candidates: Vec<_> = config.oauth2().collect();
+    match candidates.as_slice() {
+        [] => Err(Error::NoAuthorization { path: path.into() }),
+        [(a, o)] => Ok((a.name.clone(), (*o).clone())),
+        _ if !terminal.interactive() => Err(Error::AuthorizationAmbiguous {
+            available: candidates.iter().map(|(a, _)| a.name.clone()).collect(),
         }),
-        1 => {
-            let (a, c) = candidates.remove(0);
-            Ok((a.name, c))
-        }
         _ => {
             let labels: Vec<String> = candidates
                 .iter()
-                .map(|(a, c)| {
+                .map(|(a, o)| {
                     let dev = if a.development { ", development" } else { "" };
-                    format!("{} ({}{dev})", a.name, c.grant_type)
+                    format!("{} ({}{dev})", a.name, o.grant)
                 })
                 .collect();
-            if !terminal.interactive() {
-                return Err(Error::AuthorizationAmbiguous {
-                    available: candidates.iter().map(|(a, _)| a.name.clone()).collect(),
-                });
-            }
-            let i = terminal.choose("Which authorization?", &labels)?;
-            let (a, c) = candidates.swap_remove(i);
-            Ok((a.name, c))
+            let (a, o) = candidates[terminal.choose("Which authorization?", &labels)?];
+            Ok((a.name.clone(), o.clone()))
         }
     }
 }

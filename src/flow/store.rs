@@ -6,20 +6,11 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::clock::{self, Clock};
+use crate::config::{GrantType, field};
 use crate::error::Result;
 use crate::project::Project;
 use crate::redact::printable;
 use crate::token::TokenResponse;
-
-/// Names we write ourselves; a provider field that happens to share one does not overwrite it.
-const STANDARD: [&str; 6] = [
-    "accessToken",
-    "refreshToken",
-    "tokenType",
-    "expiresIn",
-    "expiresAt",
-    "scope",
-];
 
 /// Where the tokens came from decides what of the old ones may survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,13 +29,13 @@ pub fn merged(
 ) -> Map<String, Value> {
     let mut account = old.cloned().unwrap_or_default();
     if source == Source::NewGrant {
-        for key in STANDARD {
+        for key in field::ALL {
             account.shift_remove(key);
         }
     }
-    account.insert("accessToken".into(), t.access_token.expose().into());
+    account.insert(field::ACCESS_TOKEN.into(), t.access_token.expose().into());
     if let Some(rt) = &t.refresh_token {
-        account.insert("refreshToken".into(), rt.expose().into());
+        account.insert(field::REFRESH_TOKEN.into(), rt.expose().into());
     }
     // Absent, or "bearer" in any case (GitHub sends "bearer"): one spelling for the platform.
     let token_type = match t.token_type.as_deref().map(str::trim) {
@@ -52,29 +43,29 @@ pub fn merged(
         Some(other) if other.eq_ignore_ascii_case("bearer") => "Bearer",
         Some(other) => other,
     };
-    account.insert("tokenType".into(), token_type.into());
+    account.insert(field::TOKEN_TYPE.into(), token_type.into());
     // A token without a stated lifetime: an old expiry would now be a lie.
-    account.shift_remove("expiresIn");
-    account.shift_remove("expiresAt");
+    account.shift_remove(field::EXPIRES_IN);
+    account.shift_remove(field::EXPIRES_AT);
     if let Some(secs) = t.expires_in {
         // An issue time past what a date can say is a provider's bug, not a time.
         let issued = t
             .created_at
             .and_then(|secs| clock::after(std::time::UNIX_EPOCH, secs))
             .unwrap_or_else(|| clock.now());
-        account.insert("expiresIn".into(), secs.into());
+        account.insert(field::EXPIRES_IN.into(), secs.into());
         if let Some(at) = clock::after(issued, secs) {
-            account.insert("expiresAt".into(), clock::rfc3339(at).into());
+            account.insert(field::EXPIRES_AT.into(), clock::rfc3339(at).into());
         }
     } else if let Some(sent) = &t.expires_in_as_sent {
         // Unusable as a lifetime, kept as the provider wrote it.
-        account.insert("expiresIn".into(), sent.clone());
+        account.insert(field::EXPIRES_IN.into(), sent.clone());
     }
     if let Some(scope) = &t.scope {
-        account.insert("scope".into(), scope.clone().into());
+        account.insert(field::SCOPE.into(), scope.clone().into());
     }
     for (key, value) in &t.extra {
-        if !STANDARD.contains(&key.as_str()) {
+        if !field::ALL.contains(&key.as_str()) {
             account.insert(key.clone(), value.clone());
         }
     }
@@ -103,8 +94,8 @@ pub fn save_account(
     source: Source,
 ) -> Result<(String, Map<String, Value>)> {
     let old = project.test_account(name);
-    let old_refresh = project.refresh_token(name).map(str::to_string);
-    let account = merged(old, t, ctx.deps.clock, source);
+    let old_refresh = project.account(name).refresh_token().map(str::to_string);
+    let account = merged(old, t, &*ctx.deps.clock, source);
     if let Err(cause) = project.save_test_account(name, &account) {
         return Err(set_aside(ctx, project, name, &account, cause));
     }
@@ -121,11 +112,11 @@ pub fn save_account(
         }
         (None, _) => ("none", "none (the provider sent none)"),
     };
-    let expires_at = account.get("expiresAt").and_then(Value::as_str);
+    let expires_at = account.get(field::EXPIRES_AT).and_then(Value::as_str);
     if ctx.opts.json {
-        let action = match (source, ctx.config.grant_type.as_str()) {
+        let action = match (source, ctx.config.grant) {
             (Source::Refresh, _) => "refresh",
-            (_, "client_credentials") => "client_credentials",
+            (_, GrantType::ClientCredentials) => "client_credentials",
             _ => "login",
         };
         let summary = summary_json(action, ctx, project, name, &account, Some(refresh_word));
@@ -156,13 +147,13 @@ pub fn save_account(
         format!(
             "  access token   {}, {}",
             t.access_token.masked(),
-            printable(account["tokenType"].as_str().unwrap_or("Bearer"))
+            printable(account[field::TOKEN_TYPE].as_str().unwrap_or("Bearer"))
         ),
         format!("  expires        {expires}"),
         format!("  refresh token  {refresh}"),
     ];
     if let Some(scope) = account
-        .get("scope")
+        .get(field::SCOPE)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
     {
@@ -190,7 +181,7 @@ fn set_aside(
         reason: &cause,
         saved_at: clock::rfc3339(ctx.deps.clock.now()),
     }
-    .write(ctx.deps.env);
+    .write(&*ctx.deps.env);
     match written {
         Ok(recovery) => Error::SavedAside {
             path: project.path().into(),
@@ -222,10 +213,10 @@ pub fn summary_json(
         "authorization": ctx.authorization,
         "testAccount": name,
         "file": project.path().display().to_string(),
-        "accessToken": text("accessToken").map(crate::secret::mask),
-        "tokenType": text("tokenType"),
-        "expiresAt": text("expiresAt"),
-        "scope": text("scope"),
+        "accessToken": text(field::ACCESS_TOKEN).map(crate::secret::mask),
+        "tokenType": text(field::TOKEN_TYPE),
+        "expiresAt": text(field::EXPIRES_AT),
+        "scope": text(field::SCOPE),
         "refreshToken": refresh_token,
     })
     .to_string()
@@ -254,7 +245,7 @@ pub fn save_into_current(
     match Project::load(&ctx.opts.config) {
         Ok(now) => save_account(ctx, &now, name, t, source),
         Err(cause) => {
-            let account = merged(before.test_account(name), t, ctx.deps.clock, source);
+            let account = merged(before.test_account(name), t, &*ctx.deps.clock, source);
             Err(set_aside(ctx, before, name, &account, cause))
         }
     }

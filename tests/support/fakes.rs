@@ -168,18 +168,28 @@ impl Browser for FakeBrowser {
 pub fn options(project: &Project) -> Options {
     Options {
         config: project.path.clone(),
-        authorization: None,
-        test_account: "development".into(),
         port: Some((0, "--port")),
-        open_browser: true,
         callback_timeout: Duration::from_secs(30),
         token_timeout: Duration::from_secs(10),
-        reauth: false,
-        tunnel: false,
-        tunnel_domain: None,
-        json: false,
-        paste: false,
-        recover: false,
+        ..Options::default()
+    }
+}
+
+/// The flow's world made of fakes (borrowed, so the test reads them afterwards), with no
+/// environment.
+pub fn deps<'a>(
+    terminal: &'a FakeTerminal,
+    browser: &'a dyn Browser,
+    tunnel: &'a dyn Tunnel,
+    now: SystemTime,
+) -> Deps<'a> {
+    Deps {
+        browser: Box::new(browser),
+        clock: Box::new(FixedClock(now)),
+        terminal: Box::new(terminal),
+        env: Box::new(|_: &str| None),
+        critical: flow::Critical::default(),
+        tunnel: Box::new(tunnel),
     }
 }
 
@@ -200,17 +210,7 @@ pub fn run_with(
     tunnel: &dyn Tunnel,
     now: SystemTime,
 ) -> Result<()> {
-    let clock = FixedClock(now);
-    let no_env = |_: &str| None;
-    let critical = flow::Critical::default();
-    let deps = Deps {
-        browser,
-        clock: &clock,
-        terminal,
-        env: &no_env,
-        critical: &critical,
-        tunnel,
-    };
+    let deps = deps(terminal, browser, tunnel, now);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

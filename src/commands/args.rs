@@ -1,0 +1,71 @@
+//! Arguments several commands share, declared once: the project file, the authorization,
+//! the test account.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::flow::Options;
+
+/// The project file.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// The project file (.unito.json) to read and update
+    #[arg(
+        long,
+        visible_alias = "config-path",
+        value_name = "PATH",
+        default_value = ".unito.json",
+        env = "UNITO_CONFIG"
+    )]
+    pub config: PathBuf,
+}
+
+/// Which authorization of the file.
+#[derive(Debug, Args)]
+pub struct AuthorizationArg {
+    /// Which authorization, by name (oauth2 and token ask when there are several)
+    #[arg(long, short = 'a', value_name = "NAME", env = "UNITO_AUTHORIZATION")]
+    pub authorization: Option<String>,
+}
+
+/// Which file, authorization and test account a command works on, and how long the token
+/// endpoint may take.
+#[derive(Debug, Args)]
+pub struct Target {
+    #[command(flatten)]
+    pub file: FileArg,
+
+    #[command(flatten)]
+    pub authorization: AuthorizationArg,
+
+    /// The test account to use (development, compliance, or any name)
+    #[arg(
+        long,
+        short = 't',
+        value_name = "NAME",
+        default_value = "development",
+        env = "UNITO_TEST_ACCOUNT"
+    )]
+    pub test_account: String,
+
+    /// Seconds to wait for the token endpoint to answer
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_timeout: u64,
+}
+
+impl Target {
+    /// Options for a run on this target that opens no browser; the rest are the defaults.
+    pub fn options(self) -> Options {
+        Options {
+            config: self.file.config,
+            authorization: self.authorization.authorization,
+            test_account: self.test_account,
+            token_timeout: Duration::from_secs(self.token_timeout),
+            open_browser: false,
+            ..Options::default()
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! `integration-cli demo`: a whole login, refresh and token run against the built-in sandbox.
+
+use std::path::PathBuf;
+
+use super::Global;
+use super::run::block_on;
+use crate::browser::SystemBrowser;
+use crate::demo::{self, BrowserOrHeadless, DemoOptions, HeadlessApprover};
+use crate::error::Result;
+use crate::flow::Deps;
+
+/// Watch a whole login, refresh and token run against a built-in sandbox
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Start the sandbox server in this process, write a throw-away .unito.json \
+        pointing at it (in a temporary folder, or --dir), and run the real oauth2 flow \
+        against it: a login, a refresh, then token. Needs no account and no network.\n\n\
+        With a display the consent page opens in your browser; with --headless (the default \
+        when there is no display) the demo presses Approve itself over plain HTTP.",
+    after_help = "Examples:\n  \
+        integration-cli demo                    run it (in the browser when there is a display)\n  \
+        integration-cli demo --headless         approve by itself\n  \
+        integration-cli demo --dir ./demo       keep the demo's .unito.json in ./demo"
+)]
+pub struct Args {
+    /// Folder for the demo's .unito.json (default: a new temporary folder, kept)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Approve on the consent page without a browser (default when there is no display)
+    #[arg(long, conflicts_with = "browser")]
+    pub headless: bool,
+
+    /// Open the consent page in the browser even without a detected display
+    #[arg(long)]
+    pub browser: bool,
+
+    /// Replace a .unito.json already in --dir
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl Args {
+    pub fn exec(self, _: Global) -> Result<()> {
+        // The sandbox has its own client secret: one meant for the user's provider must not
+        // replace it.
+        let env = |name: &str| {
+            (name != crate::config::SECRET_ENV)
+                .then(|| std::env::var(name).ok())
+                .flatten()
+        };
+        let headless = self.headless || (!self.browser && !demo::display_available());
+        let opts = DemoOptions {
+            dir: self.dir,
+            headless,
+            force: self.force,
+        };
+        let deps = Deps::system().with_env(env);
+        let deps = if headless {
+            deps.with_browser(HeadlessApprover)
+        } else {
+            deps.with_browser(BrowserOrHeadless(SystemBrowser {
+                browser_env: env("BROWSER"),
+            }))
+        };
+        block_on(&deps, demo::run(&opts, &deps))
+    }
+}

@@ -1,0 +1,99 @@
+//! `integration-cli init`: a first `.unito.json`, from a provider preset or your own URLs.
+
+use super::Global;
+use super::args::FileArg;
+use crate::error::Result;
+use crate::init::{self, InitOptions, PRESETS};
+use crate::ui::{Console, Quiet};
+
+/// Start a .unito.json, from a provider preset or your own URLs
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Write a first .unito.json: one authorization, from a preset with the \
+        provider's real endpoints or from URLs you give, and empty development and \
+        compliance test accounts.\n\n\
+        What flags do not say is asked when there is a terminal; without one, the client id \
+        (and the URLs, without a preset) must be given. The client secret is never written: \
+        the file reads it from an environment variable at run time. An existing file is left \
+        alone unless --force. When a .gitignore sits beside the file, .unito.json is added \
+        to it.",
+    after_help = "Examples:\n  \
+        integration-cli init                                         answer the questions\n  \
+        integration-cli init --preset github --client-id Iv1.abc     GitHub, secret from $GITHUB_CLIENT_SECRET\n  \
+        integration-cli init --preset custom --client-id my-id \\\n    \
+        --authorization-url https://p.example/oauth/authorize --token-url https://p.example/oauth/token"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub file: FileArg,
+
+    /// Provider preset
+    #[arg(long, value_name = "NAME", value_parser = preset_names())]
+    pub preset: Option<String>,
+
+    /// The connector's name: lower-case letters, digits, - and _ (default: the folder's name,
+    /// made so)
+    #[arg(long, value_name = "NAME")]
+    pub connector: Option<String>,
+
+    /// The authorization's name (default: the preset's, or oauth2)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// The OAuth client id
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Environment variable that will hold the client secret (default: NAME_CLIENT_SECRET)
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+
+    /// The provider's authorization endpoint (default: the preset's)
+    #[arg(long, value_name = "URL")]
+    pub authorization_url: Option<String>,
+
+    /// The provider's token endpoint (default: the preset's)
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// authorization_code (default) or client_credentials
+    #[arg(long, value_name = "GRANT")]
+    pub grant_type: Option<String>,
+
+    /// Space-separated scopes (default: the preset's)
+    #[arg(long, value_name = "SCOPES")]
+    pub scopes: Option<String>,
+
+    /// Replace an existing file
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The presets `--preset` takes, from the one list of them, and `custom`.
+fn preset_names() -> clap::builder::PossibleValuesParser {
+    let names: Vec<&'static str> = PRESETS.iter().map(|p| p.key).chain(["custom"]).collect();
+    clap::builder::PossibleValuesParser::new(names)
+}
+
+impl Args {
+    pub fn exec(self, global: Global) -> Result<()> {
+        let opts = InitOptions {
+            config: self.file.config,
+            preset: self.preset,
+            connector: self.connector,
+            name: self.name,
+            client_id: self.client_id,
+            client_secret_env: self.client_secret_env,
+            authorization_url: self.authorization_url,
+            token_url: self.token_url,
+            grant_type: self.grant_type,
+            scopes: self.scopes,
+            force: self.force,
+        };
+        if global.quiet {
+            init::run(&opts, &Quiet::new(Console::new()))
+        } else {
+            init::run(&opts, &Console::new())
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! What the user can type: one file per command, each holding its clap arguments and an
+//! `exec` that turns them into options and calls the operations. Nothing below this layer
+//! knows about clap. Arguments several commands share (the file, the authorization, the
+//! test account) are declared once, in `args.rs`.
+
+mod args;
+mod completions;
+mod demo;
+mod init;
+mod oauth2;
+mod run;
+mod sandbox;
+mod status;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "integration-cli",
+    version,
+    about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh",
+    long_about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh.\n\n\
+        Reads the authorizations in your project's .unito.json, logs in through the provider's \
+        consent page (authorization code + PKCE, callback on the loopback address) and writes the tokens into \
+        a test account, touching nothing else in the file.",
+    after_help = "Examples:\n  \
+        integration-cli oauth2                 log in, or refresh if a refresh token is stored\n  \
+        integration-cli oauth2 --reauth        log in again\n  \
+        integration-cli token                  print the access token, refreshed if needed\n  \
+        integration-cli help oauth2            every flag of the oauth2 command\n\n\
+        Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
+        4 timed out waiting for the browser, 5 a browser login is needed, 129 SIGHUP, \
+        130 cancelled (Ctrl-C), 143 SIGTERM.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log each step (HTTP requests, callbacks, file writes) to stderr; values that could be
+    /// secrets are never logged
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print nothing but errors (and what a command exists to print, such as the token)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Oauth2(oauth2::Args),
+    Token(token::Args),
+    Sandbox(sandbox::Args),
+    Demo(demo::Args),
+    Init(init::Args),
+    Status(status::Args),
+    Completions(completions::Args),
+}
+
+/// What every command may be told besides its own arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct Global {
+    pub quiet: bool,
+}
+
+impl Cli {
+    /// Whether a failure should be reported on stdout as JSON too.
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Oauth2(a) => a.json,
+            Command::Token(a) => a.json,
+            Command::Status(a) => a.json,
+            _ => false,
+        }
+    }
+
+    pub fn exec(self) -> Result<()> {
+        if self.verbose {
+            run::log_verbosely();
+        }
+        let global = Global { quiet: self.quiet };
+        match self.command {
+            Command::Oauth2(args) => args.exec(global),
+            Command::Token(args) => args.exec(global),
+            Command::Sandbox(args) => args.exec(global),
+            Command::Demo(args) => args.exec(global),
+            Command::Init(args) => args.exec(global),
+            Command::Status(args) => args.exec(global),
+            Command::Completions(args) => args.exec(global),
+        }
+    }
+}

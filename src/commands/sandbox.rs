@@ -1,0 +1,39 @@
+//! `integration-cli sandbox`: the built-in OAuth 2.0 server, until a stop signal.
+
+use super::Global;
+use super::run::{runtime, write_stdout};
+use crate::error::Result;
+use crate::sandbox::{DEFAULT_PORT, Sandbox};
+use crate::signals::Signals;
+
+/// Run a local OAuth 2.0 server to develop against, offline
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Run a small OAuth 2.0 authorization server on 127.0.0.1, for developing \
+        and testing without a provider account or a network.\n\n\
+        It has a consent page with Approve and Deny, a token endpoint (authorization code with \
+        PKCE S256, refresh with rotation, client credentials) and a userinfo endpoint, and it \
+        checks what a real server checks: the client secret, PKCE, the redirect URI, single-use \
+        codes. It prints an authorization to paste into .unito.json. Ctrl-C stops it.",
+    after_help = "Examples:\n  \
+        integration-cli sandbox                 serve on http://127.0.0.1:9010\n  \
+        integration-cli sandbox --port 0        serve on a free port"
+)]
+pub struct Args {
+    /// Port on 127.0.0.1; 0 picks a free one
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+}
+
+impl Args {
+    pub fn exec(self, _: Global) -> Result<()> {
+        runtime()?.block_on(async {
+            let mut signals = Signals::new()?;
+            let server = Sandbox::start(self.port).await?;
+            write_stdout(&server.banner())?;
+            signals.next().await;
+            server.stop();
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,48 @@
+//! `integration-cli token`: the access token alone on stdout, for scripts.
+
+use super::Global;
+use super::args::Target;
+use super::run::{block_on, write_stdout};
+use crate::error::Result;
+use crate::flow::{self, Deps};
+use crate::ui::{Console, Quiet};
+
+/// Print a test account's access token, refreshed first if it has expired
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Print the access token of a test account on stdout, and nothing else, \
+        so that scripts can use it.\n\n\
+        A token that has expired, or expires within 60 seconds, is first refreshed with the \
+        stored refresh token (client_credentials authorizations request a new one) and saved. \
+        This never opens a browser: when only a login would help, nothing is printed on \
+        stdout, the reason goes to stderr and the exit code is 5.",
+    after_help = "Examples:\n  \
+        curl -H \"Authorization: Bearer $(integration-cli token)\" https://api.example.com/me\n  \
+        integration-cli token -t compliance -a github-dev\n  \
+        integration-cli token || integration-cli oauth2     log in when no token can be had\n\n\
+        Exit codes: 0 ok (the token is on stdout), 1 error, 2 usage, 5 a browser login is \
+        needed (run integration-cli oauth2), 130 cancelled."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Print {"accessToken", "tokenType", "expiresAt", "testAccount"} instead of the bare token
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    pub fn exec(self, _: Global) -> Result<()> {
+        let opts = self.target.options();
+        // stdout is the token: progress would be in the way of `$(…)`.
+        let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
+        let token = block_on(&deps, flow::token(&opts, &deps))?;
+        // The one place a token is printed: the user asked for exactly this value.
+        if self.json {
+            write_stdout(&flow::token_json(&opts, &token)?)
+        } else {
+            write_stdout(token.expose())
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! A test account as the commands read it, and the one rule for whether its token can be
+//! used now. `oauth2`, `token`, `status` and `--all` all ask this rule, so they agree.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value};
+
+use super::GrantType;
+use crate::clock;
+use crate::redact::{header_unsafe_reason, is_header_safe, printable};
+use crate::secret::Secret;
+
+/// The keys integration-cli writes in a test account (the platform's own names).
+pub mod field {
+    pub const ACCESS_TOKEN: &str = "accessToken";
+    pub const REFRESH_TOKEN: &str = "refreshToken";
+    pub const TOKEN_TYPE: &str = "tokenType";
+    pub const EXPIRES_IN: &str = "expiresIn";
+    pub const EXPIRES_AT: &str = "expiresAt";
+    pub const SCOPE: &str = "scope";
+    /// Every one of them: a provider field of the same name does not overwrite ours.
+    pub const ALL: [&str; 6] = [
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        TOKEN_TYPE,
+        EXPIRES_IN,
+        EXPIRES_AT,
+        SCOPE,
+    ];
+}
+
+/// A token this close to expiry is treated as expired: it could lapse between now and its
+/// first use.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// What can be done with a test account's token now.
+#[derive(Debug)]
+pub enum Freshness {
+    /// Usable as it is.
+    Fresh(Secret),
+    /// Stale (or missing), and new tokens can be had without a browser: a refresh token, or
+    /// a grant that needs no person. Why it is stale, in words.
+    Refreshable(String),
+    /// Only a login in the browser would help. Why, in words.
+    NeedsLogin(String),
+}
+
+/// One test account's fields (`None`: the file has no such account).
+#[derive(Debug, Clone, Copy)]
+pub struct TestAccount<'a> {
+    fields: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> TestAccount<'a> {
+    pub fn new(fields: Option<&'a Map<String, Value>>) -> TestAccount<'a> {
+        TestAccount { fields }
+    }
+
+    pub fn fields(&self) -> Option<&'a Map<String, Value>> {
+        self.fields
+    }
+
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.fields?.get(key)?.as_str().filter(|s| !s.is_empty())
+    }
+
+    pub fn access_token(&self) -> Option<&'a str> {
+        self.text(field::ACCESS_TOKEN)
+    }
+
+    pub fn refresh_token(&self) -> Option<&'a str> {
+        self.text(field::REFRESH_TOKEN)
+    }
+
+    pub fn scope(&self) -> Option<&'a str> {
+        self.text(field::SCOPE)
+    }
+
+    /// `expiresAt`: `None` when absent; `Some(Err(raw))` when it is not an RFC 3339 time.
+    pub fn expires_at(&self) -> Option<Result<SystemTime, &'a Value>> {
+        let raw = self.fields?.get(field::EXPIRES_AT)?;
+        Some(raw.as_str().and_then(clock::parse_rfc3339).ok_or(raw))
+    }
+
+    /// The stored access token, if it can be used as is: present, fit for an Authorization
+    /// header (a cloned file can hold anything, and `token` prints it for `$(…)`), with a
+    /// header-fit `tokenType`, and not expired nor within `EXPIRY_MARGIN` of it when `now`
+    /// is given. A token without `expiresAt` is taken as valid: the provider did not say
+    /// otherwise. One whose `expiresAt` cannot be read is not, so a refresh writes a good one.
+    pub fn usable_token(&self, now: Option<SystemTime>) -> Result<Secret, String> {
+        let token = self.access_token().ok_or("none is stored")?;
+        if !is_header_safe(token) {
+            return Err(format!(
+                "the stored one cannot be a bearer token: {}",
+                header_unsafe_reason(token)
+            ));
+        }
+        if let Some(kind) = self.text(field::TOKEN_TYPE).filter(|t| !is_header_safe(t)) {
+            return Err(format!(
+                "its tokenType cannot go in an Authorization header: {}",
+                header_unsafe_reason(kind)
+            ));
+        }
+        match (now, self.expires_at()) {
+            (None, _) | (_, None) => {}
+            (_, Some(Err(raw))) => {
+                return Err(format!(
+                    "its expiresAt {} is not an RFC 3339 time such as 2026-01-31T12:00:00Z",
+                    printable(&raw.to_string())
+                ));
+            }
+            (Some(now), Some(Ok(at))) if at <= now + EXPIRY_MARGIN => {
+                let verb = if at > now { "expires" } else { "expired" };
+                return Err(format!("it {verb} at {}", clock::rfc3339(at)));
+            }
+            (Some(_), Some(Ok(_))) => {}
+        }
+        Ok(Secret::new(token))
+    }
+
+    /// The one freshness rule, for an authorization of grant type `grant`.
+    pub fn freshness(&self, grant: GrantType, now: SystemTime) -> Freshness {
+        match self.usable_token(Some(now)) {
+            Ok(token) => Freshness::Fresh(token),
+            Err(why) if grant.needs_no_person() => Freshness::Refreshable(why),
+            Err(why) if self.refresh_token().is_some() => Freshness::Refreshable(why),
+            Err(why) => Freshness::NeedsLogin(format!("{why}, and there is no refresh token")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn freshness(account: Value, grant: GrantType) -> Freshness {
+        let now = clock::from_epoch(1_000_000);
+        TestAccount::new(account.as_object()).freshness(grant, now)
+    }
+
+    fn at(secs: u64) -> String {
+        clock::rfc3339(clock::from_epoch(secs))
+    }
+
+    /// The rule the commands share, as a table: every row is one account and grant, and
+    /// what any command must conclude about it.
+    #[test]
+    fn one_rule_decides_whether_a_stored_token_is_fresh() {
+        use GrantType::{AuthorizationCode as Code, ClientCredentials as Cc};
+        let rt = "fake-refresh";
+        for (account, grant, expected) in [
+            (json!({"accessToken": "fake-a"}), Code, "fresh"),
+            (
+                json!({"accessToken": "fake-a", "expiresAt": at(1_000_061)}),
+                Code,
+                "fresh",
+            ),
+            (
+                json!({"accessToken": "fake-a", "expiresAt": at(1_000_060)}),
+                Code,
+                "needs login",
+            ),
+            (
+                json!({"accessToken": "fake-a", "expiresAt": at(1_000_060), "refreshToken": rt}),
+                Code,
+                "refreshable",
+            ),
+            (
+                json!({"accessToken": "fake-a", "expiresAt": "soon", "refreshToken": rt}),
+                Code,
+                "refreshable",
+            ),
+            (json!({"refreshToken": rt}), Code, "refreshable"),
+            (json!({}), Code, "needs login"),
+            (json!({"accessToken": "fake a b"}), Code, "needs login"),
+            (
+                json!({"accessToken": "fake-a", "tokenType": "Bearer\r\nX: 1"}),
+                Code,
+                "needs login",
+            ),
+            // Client credentials: never a login, and an empty token is no token, whatever
+            // its expiry says (oauth2, token, status and --all once disagreed on this one).
+            (
+                json!({"accessToken": "", "expiresAt": at(2_000_000)}),
+                Cc,
+                "refreshable",
+            ),
+            (
+                json!({"accessToken": "fake-a", "expiresAt": at(999_000)}),
+                Cc,
+                "refreshable",
+            ),
+            (
+                json!({"accessToken": "fake-a", "expiresAt": at(2_000_000)}),
+                Cc,
+                "fresh",
+            ),
+            (json!({"accessToken": "fake-a"}), Cc, "fresh"),
+        ] {
+            let got = match freshness(account.clone(), grant) {
+                Freshness::Fresh(_) => "fresh",
+                Freshness::Refreshable(_) => "refreshable",
+                Freshness::NeedsLogin(_) => "needs login",
+            };
+            assert_eq!(got, expected, "{account} with {grant}");
+        }
+    }
+
+    #[test]
+    fn stale_says_why() {
+        let why = |account: Value| match freshness(account, GrantType::AuthorizationCode) {
+            Freshness::NeedsLogin(why) | Freshness::Refreshable(why) => why,
+            Freshness::Fresh(_) => panic!("fresh"),
+        };
+        assert_eq!(
+            why(json!({"accessToken": "a", "expiresAt": at(999_999)})),
+            format!(
+                "it expired at {}, and there is no refresh token",
+                at(999_999)
+            )
+        );
+        assert!(
+            why(json!({"accessToken": "a", "expiresAt": 5})).contains("is not an RFC 3339 time")
+        );
+    }
+}

@@ -1,0 +1,549 @@
+//! The typed view of `.unito.json`, parsed once when the file is loaded: authorizations with
+//! their grant type, client authentication and body format as enums, and errors that name
+//! the key path. Typing is for reading only; `project` still edits the file's own text.
+
+mod account;
+mod credentials;
+
+pub use account::{EXPIRY_MARGIN, Freshness, TestAccount, field};
+pub use credentials::{Holds, SECRET_ENV, expand_env, resolve_client_id, resolve_client_secret};
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::redact::display_url;
+use crate::secret::Secret;
+
+/// The authorizations of one file, in its order.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub authorizations: Vec<Authorization>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    pub name: String,
+    pub method: String,
+    pub development: bool,
+    /// `None` for other methods (`custom`, …), which integration-cli passes over.
+    pub oauth2: Option<OAuth2>,
+}
+
+/// How tokens are obtained (`grantType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    ClientCredentials,
+    Password,
+    JwtBearer,
+}
+
+impl GrantType {
+    const ALL: [(&'static str, GrantType); 4] = [
+        ("authorization_code", GrantType::AuthorizationCode),
+        ("client_credentials", GrantType::ClientCredentials),
+        ("password", GrantType::Password),
+        (
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            GrantType::JwtBearer,
+        ),
+    ];
+
+    pub fn parse(value: &str) -> std::result::Result<GrantType, String> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == value.trim())
+            .map(|(_, grant)| *grant)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|(n, _)| *n).collect();
+                format!("unknown grant type {value:?} (use {})", names.join(", "))
+            })
+    }
+
+    /// As written in `.unito.json` and sent as `grant_type`.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, g)| *g == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    /// Whether new tokens can be had without a person: a stale token is then requested
+    /// again rather than refreshed.
+    pub fn needs_no_person(self) -> bool {
+        self == GrantType::ClientCredentials
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the token request's body is written (`requestContentType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Form,
+    Json,
+}
+
+impl BodyFormat {
+    pub fn parse(value: Option<&str>) -> std::result::Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("application/x-www-form-urlencoded") => Ok(BodyFormat::Form),
+            Some("application/json") => Ok(BodyFormat::Json),
+            Some(other) => Err(format!(
+                "unknown requestContentType {other:?} (use application/x-www-form-urlencoded or application/json)"
+            )),
+        }
+    }
+}
+
+/// How the client authenticates at the token endpoint (`tokenEndpointAuthMethod`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1). The default for a
+    /// form body.
+    Basic,
+    /// `client_id` and `client_secret` in the body. The default for a JSON body: providers
+    /// that document a JSON token request put the credentials in it.
+    Post,
+    /// HTTP Basic, and `client_id` in the body too, as some providers' docs show. The secret
+    /// is not repeated in the body: RFC 6749 §2.3 allows one authentication method per
+    /// request, and strict servers refuse two.
+    Both,
+}
+
+impl ClientAuth {
+    /// `tokenEndpointAuthMethod`; when absent the default follows the body `format`.
+    pub fn parse(value: Option<&str>, format: BodyFormat) -> std::result::Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(match format {
+                BodyFormat::Form => ClientAuth::Basic,
+                BodyFormat::Json => ClientAuth::Post,
+            }),
+            Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
+            Some("client_secret_post") | Some("post") => Ok(ClientAuth::Post),
+            Some("both") | Some("client_secret_basic+client_id") => Ok(ClientAuth::Both),
+            Some(other) => Err(format!(
+                "unknown client authentication {other:?} (use client_secret_basic, client_secret_post or both)"
+            )),
+        }
+    }
+}
+
+/// One authorization's `oauth2` object, typed.
+#[derive(Clone)]
+pub struct OAuth2 {
+    /// Where in the file this came from (`authorizations[1] ("github").oauth2`), so errors
+    /// point at the right place.
+    pub at: String,
+    /// As written in the file; may hold `${VAR}` references.
+    pub client_id: String,
+    /// As written in the file; may hold `${VAR}` references or an encrypted platform value.
+    pub client_secret: Option<Secret>,
+    pub authorization_url: Option<String>,
+    pub token_url: String,
+    pub scopes: Vec<String>,
+    pub grant: GrantType,
+    pub redirect_url: Option<String>,
+    pub body: BodyFormat,
+    pub client_auth: ClientAuth,
+    /// What the provider is documented to answer with (`responseContentType`).
+    pub response_content_type: Option<String>,
+    pub authorization_parameters: Vec<(String, String)>,
+    pub token_request_parameters: Vec<(String, String)>,
+    pub refresh_request_parameters: Vec<(String, String)>,
+    /// integration-cli extension: log in through a tunnel, as `--tunnel` does.
+    pub tunnel: bool,
+    /// integration-cli extension: the reserved tunnel domain, as `--tunnel-domain`.
+    pub tunnel_domain: Option<String>,
+    /// The authorization server's issuer (RFC 9207): a callback whose `iss` differs is a
+    /// mix-up and is refused.
+    pub issuer: Option<String>,
+    /// `127.0.0.1` (default), `localhost` or `[::1]`: the redirect URI's host, for providers
+    /// that accept only one spelling.
+    pub redirect_host: Option<String>,
+    /// The redirect URI's path (default `/callback`).
+    pub redirect_path: Option<String>,
+}
+
+impl OAuth2 {
+    /// The scopes as sent: space-joined, or none.
+    pub fn scope(&self) -> Option<String> {
+        (!self.scopes.is_empty()).then(|| self.scopes.join(" "))
+    }
+}
+
+/// Parameter values may be credentials a provider wants beside the client secret (an API key,
+/// a client assertion), so `Debug` names them without their values.
+impl fmt::Debug for OAuth2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |params: &[(String, String)]| -> Vec<String> {
+            params.iter().map(|(k, _)| k.clone()).collect()
+        };
+        f.debug_struct("OAuth2")
+            .field("at", &self.at)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("authorization_url", &self.authorization_url)
+            .field("token_url", &display_url(&self.token_url))
+            .field("scopes", &self.scopes)
+            .field("grant", &self.grant)
+            .field("redirect_url", &self.redirect_url)
+            .field("body", &self.body)
+            .field("client_auth", &self.client_auth)
+            .field(
+                "authorization_parameters",
+                &names(&self.authorization_parameters),
+            )
+            .field(
+                "token_request_parameters",
+                &names(&self.token_request_parameters),
+            )
+            .field(
+                "refresh_request_parameters",
+                &names(&self.refresh_request_parameters),
+            )
+            .field("tunnel", &self.tunnel)
+            .field("tunnel_domain", &self.tunnel_domain)
+            .field("issuer", &self.issuer)
+            .field("redirect_host", &self.redirect_host)
+            .field("redirect_path", &self.redirect_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Types the file's `authorizations`. `path` names the file in errors.
+    pub fn parse(path: &Path, root: &Map<String, Value>) -> Result<Config> {
+        let reader = Reader { path };
+        let Some(list) = root.get("authorizations") else {
+            return Ok(Config::default());
+        };
+        let list = list
+            .as_array()
+            .ok_or_else(|| reader.invalid("\"authorizations\" must be an array"))?;
+        let authorizations = list
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| reader.authorization(i, entry))
+            .collect::<Result<_>>()?;
+        Ok(Config { authorizations })
+    }
+
+    /// The OAuth 2.0 authorizations, with their `oauth2` object.
+    pub fn oauth2(&self) -> impl Iterator<Item = (&Authorization, &OAuth2)> {
+        self.authorizations
+            .iter()
+            .filter_map(|a| a.oauth2.as_ref().map(|o| (a, o)))
+    }
+}
+
+/// Reads one file's values, naming the file and the key in every error.
+struct Reader<'a> {
+    path: &'a Path,
+}
+
+impl Reader<'_> {
+    fn invalid(&self, message: impl Into<String>) -> Error {
+        Error::ConfigInvalid {
+            path: PathBuf::from(self.path),
+            message: message.into(),
+        }
+    }
+
+    fn authorization(&self, index: usize, entry: &Value) -> Result<Authorization> {
+        let at = format!("authorizations[{index}]");
+        let obj = entry
+            .as_object()
+            .ok_or_else(|| self.invalid(format!("{at} must be an object")))?;
+        let name = obj
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.invalid(format!("{at}.name must be a string")))?
+            .to_string();
+        let method = obj
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("oauth2")
+            .to_string();
+        let development = obj
+            .get("development")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let shown = crate::redact::printable(&name);
+        let oauth2 = match obj.get("oauth2") {
+            Some(Value::Object(o)) if method == "oauth2" => Some(
+                Fields {
+                    reader: self,
+                    at: format!("{at} (\"{shown}\").oauth2"),
+                    object: o,
+                }
+                .oauth2()?,
+            ),
+            Some(Value::Object(_)) | None => None,
+            Some(_) => return Err(self.invalid(format!("{at}.oauth2 must be an object"))),
+        };
+        Ok(Authorization {
+            name,
+            method,
+            development,
+            oauth2,
+        })
+    }
+}
+
+/// One `oauth2` object's keys, each read with its path for errors.
+struct Fields<'a> {
+    reader: &'a Reader<'a>,
+    at: String,
+    object: &'a Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn invalid(&self, key: &str, message: impl fmt::Display) -> Error {
+        let message = message.to_string();
+        let gap = if message.starts_with(':') { "" } else { " " };
+        self.reader
+            .invalid(format!("{}.{key}{gap}{message}", self.at))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.invalid(key, "must be a string")),
+        }
+    }
+
+    /// A string that means something only when it is not blank.
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.string(key)?.filter(|s| !s.trim().is_empty()))
+    }
+
+    fn required(&self, key: &str) -> Result<String> {
+        self.string(key)?
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| self.invalid(key, "is missing"))
+    }
+
+    fn params(&self, key: &str) -> Result<Vec<(String, String)>> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Object(m)) => {
+                m.iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((k.clone(), s.clone())),
+                        Value::Number(_) | Value::Bool(_) => Ok((k.clone(), v.to_string())),
+                        _ => Err(self
+                            .invalid(&format!("{key}.{k}"), "must be a string, number or boolean")),
+                    })
+                    .collect()
+            }
+            Some(_) => Err(self.invalid(key, "must be an object")),
+        }
+    }
+
+    fn scopes(&self) -> Result<Vec<String>> {
+        match self.object.get("scopes") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|s| match s {
+                    Value::String(s) => Ok(s.clone()),
+                    Value::Object(m) => m
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| self.invalid("scopes", ": an object needs \"name\"")),
+                    _ => {
+                        Err(self.invalid("scopes", "must hold strings or {\"name\": ...} objects"))
+                    }
+                })
+                .collect(),
+            Some(Value::String(s)) => Ok(s.split_whitespace().map(str::to_string).collect()),
+            Some(_) => Err(self.invalid("scopes", "must be an array")),
+        }
+    }
+
+    fn flag(&self, key: &str) -> Result<bool> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.invalid(key, "must be true or false")),
+        }
+    }
+
+    /// A provider URL must be one (an unparseable one would be sent who knows where, and
+    /// could not be shown safely), and a token URL must not carry credentials, which would be
+    /// sent instead of the client's.
+    fn url(&self, key: &str, raw: &str) -> Result<()> {
+        let shown = display_url(raw);
+        let url = match url::Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(_) => return Err(self.invalid(key, format!("{shown} is not an http(s) URL"))),
+            Err(e) => return Err(self.invalid(key, format!("{shown} is not a URL: {e}"))),
+        };
+        if key == "tokenUrl" && (!url.username().is_empty() || url.password().is_some()) {
+            return Err(self.invalid(
+                key,
+                "holds credentials (user:password@ before the host): put the client's in \
+                 clientId and clientSecret instead, since the URL's would be sent in their place",
+            ));
+        }
+        Ok(())
+    }
+
+    fn oauth2(&self) -> Result<OAuth2> {
+        let token_url = self.required("tokenUrl")?;
+        self.url("tokenUrl", &token_url)?;
+        let authorization_url = self.string("authorizationUrl")?;
+        if let Some(url) = authorization_url.as_deref().filter(|u| !u.is_empty()) {
+            self.url("authorizationUrl", url)?;
+        }
+        let grant = match self.string("grantType")? {
+            None => GrantType::AuthorizationCode,
+            Some(g) => {
+                GrantType::parse(&g).map_err(|e| self.invalid("grantType", format!(": {e}")))?
+            }
+        };
+        let body = BodyFormat::parse(self.string("requestContentType")?.as_deref())
+            .map_err(|e| self.invalid("requestContentType", format!(": {e}")))?;
+        let client_auth =
+            ClientAuth::parse(self.string("tokenEndpointAuthMethod")?.as_deref(), body)
+                .map_err(|e| self.invalid("tokenEndpointAuthMethod", format!(": {e}")))?;
+        Ok(OAuth2 {
+            client_id: self.required("clientId")?,
+            client_secret: self
+                .string("clientSecret")?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            authorization_url,
+            token_url,
+            scopes: self.scopes()?,
+            grant,
+            redirect_url: self.string("redirectUrl")?,
+            body,
+            client_auth,
+            response_content_type: self.string("responseContentType")?,
+            authorization_parameters: self.params("authorizationParameters")?,
+            token_request_parameters: self.params("tokenRequestParameters")?,
+            refresh_request_parameters: self.params("refreshRequestParameters")?,
+            tunnel: self.flag("tunnel")?,
+            tunnel_domain: self.setting("tunnelDomain")?,
+            issuer: self.setting("issuer")?,
+            redirect_host: self.setting("redirectHost")?,
+            redirect_path: self.setting("redirectPath")?,
+            at: self.at.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Config> {
+        Config::parse(Path::new(".unito.json"), v.as_object().unwrap())
+    }
+
+    fn one(oauth2: Value) -> Result<OAuth2> {
+        let config = parse(json!({"authorizations": [{"name": "a", "oauth2": oauth2}]}))?;
+        Ok(config.authorizations[0].oauth2.clone().unwrap())
+    }
+
+    #[test]
+    fn scopes_accept_strings_and_named_objects_and_the_grant_defaults_to_code() {
+        let o = one(json!({"clientId": "id", "tokenUrl": "http://t",
+            "scopes": [{"name": "read", "description": "d"}, "write"]}))
+        .unwrap();
+        assert_eq!(o.scopes, ["read", "write"]);
+        assert_eq!(o.grant, GrantType::AuthorizationCode);
+        assert_eq!(
+            (o.body, o.client_auth),
+            (BodyFormat::Form, ClientAuth::Basic)
+        );
+    }
+
+    #[test]
+    fn settings_are_typed_at_load_and_errors_name_the_key_path() {
+        let o = one(json!({"clientId": "id", "tokenUrl": "http://t",
+            "grantType": "client_credentials", "requestContentType": "application/json"}))
+        .unwrap();
+        assert_eq!(o.grant, GrantType::ClientCredentials);
+        assert_eq!(
+            o.client_auth,
+            ClientAuth::Post,
+            "JSON bodies carry the credentials"
+        );
+        for (key, value, said) in [
+            ("grantType", "implicit", "unknown grant type \"implicit\""),
+            (
+                "requestContentType",
+                "text/xml",
+                "unknown requestContentType",
+            ),
+            (
+                "tokenEndpointAuthMethod",
+                "private_key_jwt",
+                "unknown client authentication",
+            ),
+        ] {
+            let mut o = json!({"clientId": "id", "tokenUrl": "http://t"});
+            o[key] = json!(value);
+            let e = one(o).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("authorizations[0] (\"a\").oauth2.{key}")) && e.contains(said),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_of_a_config_shows_no_secret_or_parameter_value() {
+        let o = one(json!({"clientId": "id", "tokenUrl": "http://t?api_key=fake-key-in-url",
+            "clientSecret": "fake-secret-value", "tokenRequestParameters": {"api_key": "fake-key-value"},
+            "refreshRequestParameters": {"assertion": "fake-assertion-value"}}))
+        .unwrap();
+        let debug = format!("{o:?}");
+        assert!(
+            debug.contains("api_key") && debug.contains("assertion"),
+            "{debug}"
+        );
+        assert!(!debug.contains("fake-"), "{debug}");
+    }
+
+    #[test]
+    fn grant_types_read_and_write_their_names() {
+        for (name, grant) in GrantType::ALL {
+            assert_eq!(GrantType::parse(name), Ok(grant));
+            assert_eq!(grant.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn client_auth_names_and_defaults() {
+        let form = BodyFormat::Form;
+        assert_eq!(ClientAuth::parse(None, form), Ok(ClientAuth::Basic));
+        assert_eq!(
+            ClientAuth::parse(None, BodyFormat::Json),
+            Ok(ClientAuth::Post)
+        );
+        assert_eq!(
+            ClientAuth::parse(Some("client_secret_post"), form),
+            Ok(ClientAuth::Post)
+        );
+        assert_eq!(
+            ClientAuth::parse(Some("client_secret_basic"), BodyFormat::Json),
+            Ok(ClientAuth::Basic)
+        );
+        assert_eq!(ClientAuth::parse(Some("both"), form), Ok(ClientAuth::Both));
+        assert!(ClientAuth::parse(Some("private_key_jwt"), form).is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! New tokens without a browser: a refresh with the stored refresh token, or a new
+//! client-credentials token. Each runs under the file lock with the file as read inside it,
+//! so two runs never present the same rotating refresh token, and each request, once sent,
+//! is let finish and its answer saved whatever signal comes.
+
+use super::Ctx;
+use super::store::{self, Source};
+use crate::config::Freshness;
+use crate::error::{Error, Result};
+use crate::project::Project;
+use crate::secret::Secret;
+use crate::token::Grant;
+
+impl Ctx<'_> {
+    /// `oauth2` for an authorization-code grant: a refresh when a refresh token is stored
+    /// (unless `--reauth`), else a login; a refused refresh token falls back to a login when
+    /// a person can do it.
+    pub(super) async fn refresh_or_login(&self, project: &Project) -> Result<()> {
+        let opts = self.opts;
+        if project
+            .account(&opts.test_account)
+            .refresh_token()
+            .is_some()
+            && !opts.reauth
+        {
+            match self.refresh(false).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                // invalid_grant means the refresh token is dead; anything else (network,
+                // 5xx) says nothing about it and must not send the user through a login.
+                Err(e) => match refused(e, opts.login_command(true)) {
+                    Ok(refused) => self.before_login_again(refused)?,
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+        self.login().await
+    }
+
+    /// A refused refresh token: log in again, unless a stop was asked for or nobody can.
+    fn before_login_again(&self, refused: Error) -> Result<()> {
+        if self.deps.critical.stop_requested() {
+            self.deps.terminal.warn(&refused.to_string());
+            return Err(Error::Interrupted);
+        }
+        if !self.opts.open_browser && !self.deps.terminal.interactive() {
+            return Err(refused);
+        }
+        self.deps
+            .terminal
+            .warn(&format!("{refused}; logging in again."));
+        Ok(())
+    }
+
+    /// Refreshes with the refresh token as it is *inside* the lock: a concurrent run may have
+    /// rotated it, and presenting the spent one can revoke the grant. With `only_if_stale`,
+    /// a token another run made fresh meanwhile is left alone. `Ok(false)`: there was no
+    /// refresh token after all.
+    pub(super) async fn refresh(&self, only_if_stale: bool) -> Result<bool> {
+        let _lock = self.lock().await?;
+        let project = Project::load(&self.opts.config)?;
+        let account = project.account(&self.opts.test_account);
+        if only_if_stale && account.usable_token(Some(self.deps.clock.now())).is_ok() {
+            return Ok(true);
+        }
+        let Some(refresh_token) = account.refresh_token() else {
+            return Ok(false);
+        };
+        self.refuse_if_set_aside(&project)?;
+        project.check_save(&self.opts.test_account)?;
+        self.deps.terminal.say(&format!(
+            "Refreshing the access token of test account \"{}\" (authorization \"{}\")…",
+            self.opts.test_account, self.authorization
+        ));
+        let grant = Grant::RefreshToken {
+            refresh_token: Secret::new(refresh_token),
+        };
+        let _critical = self.deps.critical.enter();
+        let response = self
+            .tokens
+            .request(
+                self.endpoint,
+                &grant,
+                &self.config.refresh_request_parameters,
+            )
+            .await?;
+        store::save_locked(self, &project, &response, Source::Refresh)?;
+        Ok(true)
+    }
+
+    /// A client-credentials token: the stored one while it is fresh (unless `--reauth`),
+    /// else a new one.
+    pub(super) async fn client_credentials(&self) -> Result<()> {
+        let _lock = self.lock().await?;
+        let project = Project::load(&self.opts.config)?;
+        let account = project.account(&self.opts.test_account);
+        let now = self.deps.clock.now();
+        if !self.opts.reauth
+            && let Freshness::Fresh(_) = account.freshness(self.config.grant, now)
+        {
+            self.kept(&project);
+            return Ok(());
+        }
+        self.refuse_if_set_aside(&project)?;
+        project.check_save(&self.opts.test_account)?;
+        self.deps.terminal.say(&format!(
+            "Requesting a client-credentials token for test account \"{}\"…",
+            self.opts.test_account
+        ));
+        let _critical = self.deps.critical.enter();
+        let grant = Grant::ClientCredentials {
+            scope: self.config.scope(),
+        };
+        let response = self
+            .tokens
+            .request(self.endpoint, &grant, &self.config.token_request_parameters)
+            .await?;
+        store::save_locked(self, &project, &response, Source::NewGrant)?;
+        Ok(())
+    }
+
+    /// Says that a fresh client-credentials token was kept.
+    fn kept(&self, project: &Project) {
+        let name = &self.opts.test_account;
+        let fields = project.test_account(name).cloned().unwrap_or_default();
+        if self.opts.json {
+            let summary = store::summary_json("kept", self, project, name, &fields, None);
+            self.deps.terminal.result(&summary);
+            return;
+        }
+        let expires = match project.account(name).expires_at() {
+            Some(Ok(at)) => format!("expires {}", crate::clock::rfc3339(at)),
+            _ => "no expiry stated".into(),
+        };
+        self.deps.terminal.result(&format!(
+            "The client-credentials token of test account \"{name}\" is still valid ({expires}); \
+             nothing to do. Use --reauth to request a new one."
+        ));
+    }
+}
+
+/// The refused-refresh-token error a login (`retry`) would fix, or the error as it was.
+pub(super) fn refused(e: Error, retry: String) -> std::result::Result<Error, Error> {
+    match e {
+        Error::TokenEndpoint {
+            error, description, ..
+        } if error == "invalid_grant" => Ok(Error::RefreshRejected {
+            error,
+            description,
+            retry,
+        }),
+        other => Err(other),
+    }
+}
