@@ -15,7 +15,8 @@ impl<T: Browser + ?Sized> Browser for &T {
 }
 
 pub struct SystemBrowser {
-    /// The value of `BROWSER`: a program, optionally with arguments, given the URL last.
+    /// The value of `BROWSER`: a program, optionally with arguments (quoted as for a shell),
+    /// given the URL last.
     pub browser_env: Option<String>,
 }
 
@@ -23,10 +24,14 @@ impl Browser for SystemBrowser {
     fn open(&self, url: &str) -> Result<(), String> {
         match self.browser_env.as_deref().map(str::trim) {
             Some(cmd) if !cmd.is_empty() => {
-                let mut words = cmd.split_whitespace();
-                let program = words.next().unwrap_or(cmd);
+                // Split as a shell would: BROWSER="open -a 'Google Chrome'".
+                let words = shell_words::split(cmd)
+                    .map_err(|e| format!("BROWSER={cmd} is not a command line: {e}"))?;
+                let Some((program, args)) = words.split_first() else {
+                    return Err(format!("BROWSER={cmd} names no program"));
+                };
                 Command::new(program)
-                    .args(words)
+                    .args(args)
                     .arg(url)
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -37,5 +42,52 @@ impl Browser for SystemBrowser {
             }
             _ => open::that_detached(url).map_err(|e| format!("could not open a browser: {e}")),
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_arguments_are_split_as_a_shell_splits_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
+        let script = dir.path().join("fake browser");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s|' \"$@\" > '{0}.part' && mv '{0}.part' '{0}'\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let browser = SystemBrowser {
+            browser_env: Some(format!("'{}' -a 'Google Chrome'", script.display())),
+        };
+        browser.open("http://127.0.0.1:9/authorize?x=1").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !seen.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the browser never ran"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            std::fs::read_to_string(&seen).unwrap(),
+            "-a|Google Chrome|http://127.0.0.1:9/authorize?x=1|"
+        );
+        let unbalanced = SystemBrowser {
+            browser_env: Some("open -a 'Google".into()),
+        };
+        assert!(
+            unbalanced
+                .open("http://x")
+                .unwrap_err()
+                .contains("not a command line")
+        );
     }
 }

@@ -139,13 +139,13 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
 
     let dir = match &opts.dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
             dir.clone()
         }
         None => tempfile::Builder::new()
             .prefix("integration-cli-demo-")
             .tempdir()
-            .map_err(|e| io("create", Path::new("a temporary folder"), e))?
+            .map_err(|e| Error::io("create", Path::new("a temporary folder"), e))?
             .keep(),
     };
     let config = dir.join(".unito.json");
@@ -158,7 +158,7 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         "testAccounts": {"development": {}, "compliance": {}}
     });
     let text = serde_json::to_string_pretty(&file).expect("JSON") + "\n";
-    crate::project::write_atomic(&config, &text).map_err(|e| io("write", &config, e))?;
+    crate::project::write_atomic(&config, &text).map_err(|e| Error::io("write", &config, e))?;
     term.say(&format!("Wrote {} for it.", config.display()));
 
     let options = Options {
@@ -212,14 +212,6 @@ async fn userinfo(base: &str, token: &Secret) -> Result<String> {
         return Err(failed(format!("answered {}", response.status())));
     }
     response.text().await.map_err(|e| failed(e.to_string()))
-}
-
-fn io(action: &'static str, path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        action,
-        path: path.into(),
-        source,
-    }
 }
 
 #[cfg(test)]

@@ -225,7 +225,7 @@ pub enum Error {
     InitWouldOverwrite { path: PathBuf },
 
     #[error("no preset named \"{preset}\"")]
-    InitUnknownPreset { preset: String },
+    InitUnknownPreset { preset: String, available: String },
 
     #[error("without a terminal to ask, these are needed: {flags}")]
     InitMissing { flags: String },
@@ -278,12 +278,21 @@ fn describe(description: &Option<String>, uri: &Option<String>) -> String {
 }
 
 impl Error {
+    /// An I/O failure on `path`, saying what was being done (`"read"`, `"write"`, …).
+    pub fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
     /// What to do next, in the user's terms. `None` where the message already says it all.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            Error::ConfigNotFound { .. } => "run integration-cli at the root of your connector project, or pass \
-                --config PATH. To start a new file, copy .unito.json.example from the integration-cli \
-                repository and fill in your authorization."
+            Error::ConfigNotFound { .. } => "start one with: integration-cli init (it asks for \
+                the provider and writes the file). Or run integration-cli at the root of your \
+                connector project, or pass --config PATH."
                 .into(),
             Error::ConfigMalformed { .. } => {
                 "fix the file by hand; integration-cli did not change it.".into()
@@ -317,9 +326,9 @@ impl Error {
                 secrets to a server it names; export the value under a name such as \
                 MY_CONNECTOR_CLIENT_SECRET, and write that name in the file."
                 .into(),
-            Error::ConfigInvalid { .. } => {
-                "see .unito.json.example in the integration-cli repository for every field.".into()
-            }
+            Error::ConfigInvalid { .. } => "see the README's .unito.json section (or \
+                .unito.json.example in the integration-cli repository) for every field."
+                .into(),
             Error::NoAuthorization { .. } => "add an entry with \"method\": \"oauth2\" to \"authorizations\"."
                 .into(),
             Error::AuthorizationNotFound { .. } => "pass one of the names above to --authorization.".into(),
@@ -374,14 +383,7 @@ impl Error {
             Error::InitWouldOverwrite { .. } => {
                 "pass --force to replace it, or --config PATH to write another file".into()
             }
-            Error::InitUnknownPreset { .. } => format!(
-                "use one of: {}, custom",
-                crate::init::PRESETS
-                    .iter()
-                    .map(|p| p.key)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Error::InitUnknownPreset { available, .. } => format!("use one of: {available}, custom"),
             Error::InitMissing { .. } => "pass them as flags; see integration-cli init --help".into(),
             Error::InitInvalid { .. } => return None,
             Error::SandboxPortInUse { .. } => {

@@ -41,7 +41,7 @@ impl Project {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(Error::ConfigNotFound { path: path.into() });
             }
-            Err(source) => return Err(io_error("read", path, source)),
+            Err(source) => return Err(Error::io("read", path, source)),
         };
         let raw = read_regular_file(path, &real_path)?;
         let (bom, text) = match raw.strip_prefix(BOM) {
@@ -100,7 +100,7 @@ impl Project {
         if self.bom {
             text.insert(0, BOM);
         }
-        write_atomic(&self.real_path, &text).map_err(|e| io_error("write", &self.path, e))?;
+        write_atomic(&self.real_path, &text).map_err(|e| Error::io("write", &self.path, e))?;
         tracing::debug!(path = %self.real_path.display(), bytes = text.len(), "saved (temporary file, fsync, rename)");
         Ok(())
     }
@@ -256,8 +256,10 @@ fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(real).map_err(|e| io_error("read", shown, e))?;
-    let meta = file.metadata().map_err(|e| io_error("read", shown, e))?;
+    let file = options
+        .open(real)
+        .map_err(|e| Error::io("read", shown, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("read", shown, e))?;
     if !meta.is_file() {
         return Err(refused(format!(
             "it is {}, not a regular file",
@@ -276,7 +278,7 @@ fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| io_error("read", shown, e))?;
+        .map_err(|e| Error::io("read", shown, e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large());
     }
@@ -431,14 +433,6 @@ fn to_cst(value: &Value) -> CstInputValue {
     }
 }
 
-fn io_error(action: &'static str, path: &Path, source: io::Error) -> Error {
-    Error::Io {
-        action,
-        path: path.into(),
-        source,
-    }
-}
-
 /// Temp file in the same folder, fsync, rename: a crash or Ctrl-C at any moment leaves either
 /// the old file or the new one. The temp file is created 0600, so the secrets it holds are
 /// never readable by others, not even for an instant.
@@ -542,7 +536,7 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
-            Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", &lock_path, e)),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", &lock_path, e)),
         }
     }
 }

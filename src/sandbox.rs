@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
+use crate::html::escape;
 use crate::secret::constant_time_eq;
 
 /// The sandbox's one client. Not secret: it only opens this sandbox.
@@ -306,14 +307,6 @@ fn pairs(raw: &str) -> HashMap<String, String> {
         .collect()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// A page for errors the user must see here, because the redirect URI cannot be trusted.
 fn error_page(message: &str) -> Response {
     (
@@ -491,61 +484,8 @@ async fn token(
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
     match get("grant_type") {
-        "authorization_code" => {
-            let presented = get("code");
-            if let Some(grant) = store.spent_codes.get(presented).copied() {
-                store.revoke(grant);
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "code already used; its tokens are revoked",
-                );
-            }
-            let Some(code) = store.codes.remove(presented) else {
-                return oauth_error(400, "invalid_grant", "unknown code");
-            };
-            store.spent_codes.insert(presented.to_string(), code.grant);
-            if code.issued.elapsed() > store.lifetimes.code {
-                return oauth_error(400, "invalid_grant", "code expired");
-            }
-            if get("redirect_uri") != code.redirect_uri {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "redirect_uri does not match the authorization request",
-                );
-            }
-            // RFC 7636 §4.1: 43 to 128 characters.
-            if !(43..=128).contains(&get("code_verifier").len()) {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "code_verifier must be 43 to 128 characters",
-                );
-            }
-            let verifier = oauth2::PkceCodeVerifier::new(get("code_verifier").to_string());
-            let computed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-            if !constant_time_eq(computed.as_str().as_bytes(), code.challenge.as_bytes()) {
-                return oauth_error(400, "invalid_grant", "PKCE verification failed");
-            }
-            json_response(200, store.issue(code.grant, &code.scope, true))
-        }
-        "refresh_token" => {
-            let presented = get("refresh_token");
-            if let Some(grant) = store.spent_refresh.get(presented).copied() {
-                store.revoke(grant);
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "refresh token already used; the grant is revoked",
-                );
-            }
-            let Some((grant, scope)) = store.refresh.remove(presented) else {
-                return oauth_error(400, "invalid_grant", "unknown or revoked refresh token");
-            };
-            store.spent_refresh.insert(presented.to_string(), grant);
-            json_response(200, store.issue(grant, &scope, true))
-        }
+        "authorization_code" => exchange_code(&mut store, &form),
+        "refresh_token" => refresh(&mut store, get("refresh_token")),
         "client_credentials" => {
             let scope = get("scope");
             if let Some(unknown) = scope.split_whitespace().find(|s| !SCOPES.contains(s)) {
@@ -559,6 +499,67 @@ async fn token(
             &format!("grant_type {other:?} is not supported by the sandbox"),
         ),
     }
+}
+
+/// A code for tokens, checked as a strict server checks it: single use (a replay revokes
+/// what it gave), unexpired, the same redirect URI, and the PKCE verifier.
+fn exchange_code(store: &mut Store, form: &HashMap<String, String>) -> Response {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let presented = get("code");
+    if let Some(grant) = store.spent_codes.get(presented).copied() {
+        store.revoke(grant);
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "code already used; its tokens are revoked",
+        );
+    }
+    let Some(code) = store.codes.remove(presented) else {
+        return oauth_error(400, "invalid_grant", "unknown code");
+    };
+    store.spent_codes.insert(presented.to_string(), code.grant);
+    if code.issued.elapsed() > store.lifetimes.code {
+        return oauth_error(400, "invalid_grant", "code expired");
+    }
+    if get("redirect_uri") != code.redirect_uri {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        );
+    }
+    // RFC 7636 §4.1: 43 to 128 characters.
+    if !(43..=128).contains(&get("code_verifier").len()) {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "code_verifier must be 43 to 128 characters",
+        );
+    }
+    let verifier = oauth2::PkceCodeVerifier::new(get("code_verifier").to_string());
+    let computed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    if !constant_time_eq(computed.as_str().as_bytes(), code.challenge.as_bytes()) {
+        return oauth_error(400, "invalid_grant", "PKCE verification failed");
+    }
+    json_response(200, store.issue(code.grant, &code.scope, true))
+}
+
+/// A refresh with rotation: the presented token is spent, and presenting it again revokes
+/// the whole grant.
+fn refresh(store: &mut Store, presented: &str) -> Response {
+    if let Some(grant) = store.spent_refresh.get(presented).copied() {
+        store.revoke(grant);
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "refresh token already used; the grant is revoked",
+        );
+    }
+    let Some((grant, scope)) = store.refresh.remove(presented) else {
+        return oauth_error(400, "invalid_grant", "unknown or revoked refresh token");
+    };
+    store.spent_refresh.insert(presented.to_string(), grant);
+    json_response(200, store.issue(grant, &scope, true))
 }
 
 async fn userinfo(State(store): State<Arc<Mutex<Store>>>, headers: HeaderMap) -> Response {

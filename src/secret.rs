@@ -42,10 +42,8 @@ pub fn mask(value: &str) -> String {
 /// Compares without an early exit, so the time taken says nothing about how much of a
 /// guessed `state` was right.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Signals {
         {
             use tokio::signal::unix::{SignalKind, signal};
             let listen = |kind| {
-                signal(kind).map_err(|e| Error::Terminal(format!("cannot listen for signals: {e}")))
+                signal(kind).map_err(|e| Error::Internal(format!("cannot listen for signals: {e}")))
             };
             Ok(Signals {
                 streams: [

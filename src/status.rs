@@ -11,6 +11,7 @@ use crate::clock::{self, Clock};
 use crate::config::{Freshness, GrantType, TestAccount};
 use crate::error::{Error, Result};
 use crate::project::Project;
+use crate::recovery::Recovery;
 use crate::redact::printable;
 use crate::secret;
 
@@ -22,7 +23,34 @@ pub fn run(
     as_json: bool,
 ) -> Result<String> {
     let project = Project::load(config)?;
+    let authorizations = chosen(&project, only)?;
     let set_aside = crate::recovery::scan(project.real_path(), env);
+    let accounts: Vec<Value> = project
+        .test_account_names()
+        .iter()
+        .map(|account| {
+            let mut described = describe(&project, account, &authorizations, clock);
+            described["setAside"] = set_aside_json(&project, account, &set_aside);
+            described
+        })
+        .collect();
+    if as_json {
+        return Ok(serde_json::to_string_pretty(&json!({
+            "file": config.display().to_string(),
+            "testAccounts": accounts,
+        }))
+        .expect("JSON"));
+    }
+    Ok(accounts
+        .iter()
+        .map(text)
+        .collect::<String>()
+        .trim_end()
+        .to_string())
+}
+
+/// The OAuth 2.0 authorizations to describe: all, or the one named.
+fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, GrantType)>> {
     let mut authorizations: Vec<(String, GrantType)> = project
         .config()
         .oauth2()
@@ -40,89 +68,82 @@ pub fn run(
     }
     if authorizations.is_empty() {
         return Err(Error::NoAuthorization {
-            path: config.into(),
+            path: project.path().into(),
         });
     }
-    let accounts: Vec<Value> = project
-        .test_account_names()
-        .iter()
-        .map(|account| {
-            let mut described = describe(&project, account, &authorizations, clock);
-            let found = set_aside.iter().find(|(a, _)| a == account);
-            described["setAside"] = found
-                .map(|(_, r)| {
-                    json!({
-                        "path": r.path.display().to_string(),
-                        "savedAt": r.saved_at,
-                        // Stale: the account changed since; the file's tokens are newer.
-                        "usable": r.fits(project.test_account(account)),
-                    })
-                })
-                .into();
-            described
+    Ok(authorizations)
+}
+
+/// Tokens a failed save set aside for this account, if any; stale ones (the account changed
+/// since, so the file's tokens are newer) said so.
+fn set_aside_json(project: &Project, account: &str, set_aside: &[(String, Recovery)]) -> Value {
+    let found = set_aside.iter().find(|(a, _)| a == account);
+    found
+        .map(|(_, r)| {
+            json!({
+                "path": r.path.display().to_string(),
+                "savedAt": r.saved_at,
+                "usable": r.fits(project.test_account(account)),
+            })
         })
-        .collect();
-    if as_json {
-        return Ok(serde_json::to_string_pretty(&json!({
-            "file": config.display().to_string(),
-            "testAccounts": accounts,
-        }))
-        .expect("JSON"));
-    }
-    let mut out = String::new();
-    for a in &accounts {
-        let token = match a["accessToken"].as_str() {
-            None => "no access token".to_string(),
-            Some(masked) => {
-                let mut t = format!("token {masked}");
-                match a["expiresAt"].as_str() {
-                    Some(at) => t.push_str(&format!(
-                        ", {} {at} ({})",
-                        if a["expired"] == true {
-                            "expired"
-                        } else {
-                            "expires"
-                        },
-                        a["expiresIn"].as_str().unwrap_or_default()
-                    )),
-                    None => t.push_str(", no expiry stated"),
-                }
-                if let Some(scope) = a["scope"].as_str() {
-                    t.push_str(&format!(", scope {}", printable(scope)));
-                }
-                t
-            }
-        };
-        let refresh = if a["refreshToken"] == true {
+        .into()
+}
+
+/// One account, described for a person.
+fn text(a: &Value) -> String {
+    let mut out = format!(
+        "Test account \"{}\": {}{}\n",
+        printable(a["testAccount"].as_str().unwrap_or_default()),
+        token_text(a),
+        if a["refreshToken"] == true {
             ", refresh token stored"
         } else {
             ""
-        };
-        out.push_str(&format!(
-            "Test account \"{}\": {token}{refresh}\n",
-            printable(a["testAccount"].as_str().unwrap_or_default())
-        ));
-        if let Some(path) = a["setAside"]["path"].as_str() {
-            out.push_str(&if a["setAside"]["usable"] == true {
-                format!(
-                    "  tokens a failed save set aside wait in {path}: take them with oauth2 --recover\n"
-                )
-            } else {
-                format!(
-                    "  {path} holds tokens older than the file's (set aside by a failed save): delete it\n"
-                )
-            });
         }
-        for next in a["next"].as_array().into_iter().flatten() {
-            out.push_str(&format!(
-                "  with \"{}\" ({}): {}\n",
-                printable(next["authorization"].as_str().unwrap_or_default()),
-                next["grantType"].as_str().unwrap_or_default(),
-                next["action"].as_str().unwrap_or_default()
-            ));
-        }
+    );
+    if let Some(path) = a["setAside"]["path"].as_str() {
+        out.push_str(&if a["setAside"]["usable"] == true {
+            format!(
+                "  tokens a failed save set aside wait in {path}: take them with oauth2 --recover\n"
+            )
+        } else {
+            format!(
+                "  {path} holds tokens older than the file's (set aside by a failed save): delete it\n"
+            )
+        });
     }
-    Ok(out.trim_end().to_string())
+    for next in a["next"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  with \"{}\" ({}): {}\n",
+            printable(next["authorization"].as_str().unwrap_or_default()),
+            next["grantType"].as_str().unwrap_or_default(),
+            next["action"].as_str().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn token_text(a: &Value) -> String {
+    let Some(masked) = a["accessToken"].as_str() else {
+        return "no access token".into();
+    };
+    let mut t = format!("token {masked}");
+    match a["expiresAt"].as_str() {
+        Some(at) => t.push_str(&format!(
+            ", {} {at} ({})",
+            if a["expired"] == true {
+                "expired"
+            } else {
+                "expires"
+            },
+            a["expiresIn"].as_str().unwrap_or_default()
+        )),
+        None => t.push_str(", no expiry stated"),
+    }
+    if let Some(scope) = a["scope"].as_str() {
+        t.push_str(&format!(", scope {}", printable(scope)));
+    }
+    t
 }
 
 fn describe(

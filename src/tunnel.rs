@@ -65,7 +65,7 @@ impl Tunnel for Disabled {
         _: &'a Url,
         _: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
-        Box::pin(async { Err(Error::Terminal("this command does not open tunnels".into())) })
+        Box::pin(async { Err(Error::Internal("this command does not open tunnels".into())) })
     }
 }
 

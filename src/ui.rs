@@ -320,54 +320,54 @@ impl<T: Terminal> Terminal for Quiet<T> {
     }
 }
 
-/// Colour for one output stream: only on a terminal (and not `TERM=dumb`), never when
-/// `NO_COLOR` is set to anything (no-color.org), always when `CLICOLOR_FORCE` is set to
-/// something other than 0.
+/// Colour for one output stream, decided as clap decides it (anstream): never when
+/// `NO_COLOR` is set (no-color.org), always when `CLICOLOR_FORCE` is, otherwise only on a
+/// terminal that supports it (not `TERM=dumb`).
 #[derive(Debug, Clone, Copy)]
 pub struct Paint(bool);
 
 impl Paint {
     pub fn for_stdout() -> Paint {
-        Paint::decide(std::io::stdout().is_terminal())
+        Paint::decide(anstream::AutoStream::choice(&std::io::stdout()))
     }
 
     pub fn for_stderr() -> Paint {
-        Paint::decide(std::io::stderr().is_terminal())
+        Paint::decide(anstream::AutoStream::choice(&std::io::stderr()))
     }
 
-    fn decide(is_terminal: bool) -> Paint {
-        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-        if set("NO_COLOR") {
-            return Paint(false);
-        }
-        if std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0") {
-            return Paint(true);
-        }
-        Paint(is_terminal && std::env::var("TERM").map_or(true, |t| t != "dumb"))
+    fn decide(choice: anstream::ColorChoice) -> Paint {
+        Paint(!matches!(choice, anstream::ColorChoice::Never))
     }
 
-    fn wrap(self, code: &str, text: &str) -> String {
+    fn wrap(self, style: anstyle::Style, text: &str) -> String {
         if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
     }
 
+    fn bold(color: anstyle::AnsiColor) -> anstyle::Style {
+        anstyle::Style::new().bold().fg_color(Some(color.into()))
+    }
+
     pub fn error(self, text: &str) -> String {
-        self.wrap("1;31", text)
+        self.wrap(Self::bold(anstyle::AnsiColor::Red), text)
     }
 
     pub fn warning(self, text: &str) -> String {
-        self.wrap("1;33", text)
+        self.wrap(Self::bold(anstyle::AnsiColor::Yellow), text)
     }
 
     pub fn hint(self, text: &str) -> String {
-        self.wrap("36", text)
+        self.wrap(
+            anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())),
+            text,
+        )
     }
 
     pub fn success(self, text: &str) -> String {
-        self.wrap("1;32", text)
+        self.wrap(Self::bold(anstyle::AnsiColor::Green), text)
     }
 }
 

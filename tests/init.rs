@@ -314,3 +314,22 @@ fn a_secret_variable_the_oauth2_command_would_not_expand_is_refused() {
         "${MY_GH_SECRET}"
     );
 }
+
+#[test]
+fn the_connector_name_is_one_the_platform_accepts() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("My.Connector");
+    std::fs::create_dir(&dir).unwrap();
+    let args = ["--preset", "github", "--client-id", "Iv1.fake"];
+    let (code, _, stderr) = init(&dir, &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(written(&dir)["name"], "my-connector");
+    let (code, _, stderr) = init(
+        &dir,
+        &[&args[..], &["--force", "--connector", "My.Connector"]].concat(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_has(&stderr, "^[a-z0-9_-]+$");
+    assert_has(&stderr, "such as \"my-connector\"");
+    assert_eq!(written(&dir)["name"], "my-connector", "left as it was");
+}

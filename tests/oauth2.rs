@@ -404,7 +404,7 @@ fn missing_file_says_how_to_start() {
     let done = project.oauth2(&["oauth2"]).finish(&stub);
     assert_eq!(done.code, 1);
     assert_has(&done.stderr, ".unito.json not found");
-    assert_has(&done.stderr, ".unito.json.example");
+    assert_has(&done.stderr, "hint: start one with: integration-cli init");
     assert!(!project.path.exists(), "nothing created");
 }
 

@@ -161,7 +161,7 @@ fn colour_only_when_forced_and_never_with_no_color() {
     let forced = project
         .oauth2_env(&["oauth2"], &[("CLICOLOR_FORCE", "1")])
         .wait();
-    assert_has(&forced.stderr, "\u{1b}[1;31merror:\u{1b}[0m");
+    assert_has(&forced.stderr, "\u{1b}[1m\u{1b}[31merror:\u{1b}[0m");
     assert_has(&forced.stderr, "\u{1b}[36mhint:\u{1b}[0m");
     let no_color = project
         .oauth2_env(&["oauth2"], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])
@@ -183,7 +183,10 @@ fn the_success_line_is_green_when_colour_is_on() {
     );
     browse(&run.login_url());
     let done = run.finish(&stub);
-    assert_has(&done.stdout, "\u{1b}[1;32mSaved tokens for test account");
+    assert_has(
+        &done.stdout,
+        "\u{1b}[1m\u{1b}[32mSaved tokens for test account",
+    );
 }
 
 #[test]

@@ -1,0 +1,67 @@
+//! Asking for what the flags did not say: at a terminal a prompt (checked as typed, asked
+//! again when wrong), without one a note of the missing flag.
+
+use crate::error::{Error, Result};
+use crate::ui::Terminal;
+
+/// Prompts for what flags did not give, or notes the flag as missing when nobody can answer.
+pub(super) struct Asker<'a> {
+    pub term: &'a dyn Terminal,
+    pub missing: Vec<&'static str>,
+}
+
+pub(super) fn url_check(v: &str) -> std::result::Result<(), String> {
+    match url::Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(format!("{v:?} is not an http(s) URL")),
+    }
+}
+
+impl Asker<'_> {
+    /// `value`, checked as it is typed: a person is asked again (keeping every earlier
+    /// answer); a flag that fails the check is a usage error.
+    pub fn checked(
+        &mut self,
+        given: &Option<String>,
+        flag: &'static str,
+        prompt: &str,
+        default: Option<&str>,
+        check: impl Fn(&str) -> std::result::Result<(), String>,
+    ) -> Result<String> {
+        loop {
+            let v = self.value(given, flag, prompt, default)?;
+            if v.is_empty() && self.missing.contains(&flag) {
+                return Ok(v);
+            }
+            match check(&v) {
+                Ok(()) => return Ok(v),
+                Err(message) if given.is_none() && self.term.interactive() => {
+                    self.term.warn(&message);
+                }
+                Err(message) => return Err(Error::InitInvalid { message }),
+            }
+        }
+    }
+
+    pub fn value(
+        &mut self,
+        given: &Option<String>,
+        flag: &'static str,
+        prompt: &str,
+        default: Option<&str>,
+    ) -> Result<String> {
+        if let Some(v) = given {
+            return Ok(v.trim().to_string());
+        }
+        if self.term.interactive() {
+            return self.term.input(prompt, default);
+        }
+        match default {
+            Some(d) => Ok(d.to_string()),
+            None => {
+                self.missing.push(flag);
+                Ok(String::new())
+            }
+        }
+    }
+}

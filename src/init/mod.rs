@@ -1,0 +1,391 @@
+//! `integration-cli init`: a first `.unito.json` from `templates/unito.json.tmpl`, with the
+//! real endpoints of common providers as presets. Values come from flags, or from prompts
+//! when someone is at the terminal. The client secret is never written: the file gets a
+//! `${VAR}` reference, read from the environment at run time.
+//!
+//! The run: choose a preset, ask for the rest, render the file, write it.
+
+mod ask;
+mod gitignore;
+mod presets;
+
+pub use presets::{PRESETS, Preset};
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::config::{GrantType, Holds};
+use crate::error::{Error, Result};
+use crate::ui::Terminal;
+use ask::{Asker, url_check};
+
+const TEMPLATE: &str = include_str!("../../templates/unito.json.tmpl");
+
+/// The grant types `init` writes, with what each means to a person choosing.
+const GRANTS: [(GrantType, &str); 2] = [
+    (
+        GrantType::AuthorizationCode,
+        "authorization_code: a person logs in through the browser",
+    ),
+    (
+        GrantType::ClientCredentials,
+        "client_credentials: the app itself, no person",
+    ),
+];
+
+/// What the user said on the command line; anything missing is asked, or is an error when
+/// nobody can answer.
+#[derive(Debug, Default)]
+pub struct InitOptions {
+    pub config: PathBuf,
+    pub preset: Option<String>,
+    pub connector: Option<String>,
+    pub name: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_env: Option<String>,
+    pub authorization_url: Option<String>,
+    pub token_url: Option<String>,
+    pub grant_type: Option<String>,
+    pub scopes: Option<String>,
+    pub force: bool,
+}
+
+/// Everything the file will say.
+struct Answers {
+    connector: String,
+    name: String,
+    grant: GrantType,
+    client_id: String,
+    secret_env: String,
+    authorization_url: Option<String>,
+    token_url: String,
+    scopes: String,
+}
+
+pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
+    if opts.config.exists() && !opts.force {
+        return Err(Error::InitWouldOverwrite {
+            path: opts.config.clone(),
+        });
+    }
+    let preset = choose(opts, term)?;
+    let answers = ask(opts, term, preset)?;
+    let text = render(&answers, preset)?;
+    write(opts, term, &answers, preset, &text)
+}
+
+/// The preset named, or chosen at a terminal; `None` for custom URLs.
+fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Option<&'static Preset>> {
+    match &opts.preset {
+        Some(key) if key == "custom" => Ok(None),
+        Some(key) => PRESETS
+            .iter()
+            .find(|p| p.key == key.as_str())
+            .map(Some)
+            .ok_or_else(|| Error::InitUnknownPreset {
+                preset: key.clone(),
+                available: PRESETS.iter().map(|p| p.key).collect::<Vec<_>>().join(", "),
+            }),
+        None if term.interactive() => {
+            let mut items: Vec<String> = PRESETS.iter().map(|p| p.title.to_string()).collect();
+            items.push("Another provider (enter its URLs)".into());
+            let i = term.choose("Which provider?", &items)?;
+            Ok(PRESETS.get(i))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Every value, from its flag, a prompt, or the preset's default; missing ones are named
+/// together at the end when nobody can be asked.
+fn ask(opts: &InitOptions, term: &dyn Terminal, preset: Option<&Preset>) -> Result<Answers> {
+    let mut ask = Asker {
+        term,
+        missing: Vec::new(),
+    };
+    let default_connector = connector_slug(&folder_name(opts));
+    let connector = ask.checked(
+        &opts.connector,
+        "--connector",
+        "Connector name",
+        Some(&default_connector),
+        check_connector,
+    )?;
+    let name = ask.value(
+        &opts.name,
+        "--name",
+        "Authorization name",
+        Some(preset.map_or("oauth2", |p| p.key)),
+    )?;
+    let grant = grant(opts, term)?;
+    let client_id = ask.value(
+        &opts.client_id,
+        "--client-id",
+        "Client id",
+        preset.and_then(|p| p.client_id),
+    )?;
+    let secret_env = ask.checked(
+        &opts.client_secret_env,
+        "--client-secret-env",
+        "Environment variable that will hold the client secret",
+        Some(&default_secret_env(&name)),
+        check_secret_env,
+    )?;
+    let (authorization_url, token_url, scopes) = endpoints(&mut ask, opts, preset, grant)?;
+    if !ask.missing.is_empty() {
+        return Err(Error::InitMissing {
+            flags: ask.missing.join(", "),
+        });
+    }
+    Ok(Answers {
+        connector,
+        name,
+        grant,
+        client_id,
+        secret_env,
+        authorization_url,
+        token_url,
+        scopes,
+    })
+}
+
+/// The grant type from `--grant-type`, chosen at a terminal, or the authorization code.
+fn grant(opts: &InitOptions, term: &dyn Terminal) -> Result<GrantType> {
+    let Some(given) = &opts.grant_type else {
+        if !term.interactive() {
+            return Ok(GrantType::AuthorizationCode);
+        }
+        let items: Vec<String> = GRANTS.iter().map(|(_, label)| label.to_string()).collect();
+        return Ok(GRANTS[term.choose("Grant type", &items)?].0);
+    };
+    GrantType::parse(given)
+        .ok()
+        .filter(|g| GRANTS.iter().any(|(known, _)| known == g))
+        .ok_or_else(|| Error::InitInvalid {
+            message: format!(
+                "grant type {:?} is not one integration-cli handles (authorization_code, client_credentials)",
+                given.trim()
+            ),
+        })
+}
+
+/// The authorization URL (none for client credentials), the token URL and the scopes.
+fn endpoints(
+    ask: &mut Asker,
+    opts: &InitOptions,
+    preset: Option<&Preset>,
+    grant: GrantType,
+) -> Result<(Option<String>, String, String)> {
+    let authorization_url = match grant {
+        GrantType::ClientCredentials => None,
+        _ => Some(ask.checked(
+            &opts.authorization_url,
+            "--authorization-url",
+            "Authorization URL",
+            preset.map(|p| p.authorization_url),
+            url_check,
+        )?),
+    };
+    let token_url = ask.checked(
+        &opts.token_url,
+        "--token-url",
+        "Token URL",
+        preset.map(|p| p.token_url),
+        url_check,
+    )?;
+    let default_scopes = preset.map(|p| p.scopes.join(" ")).unwrap_or_default();
+    let scopes = ask.value(
+        &opts.scopes,
+        "--scopes",
+        "Scopes (space-separated)",
+        Some(&default_scopes),
+    )?;
+    Ok((authorization_url, token_url, scopes))
+}
+
+/// The folder the file goes in: what a connector is usually named after.
+fn folder_name(opts: &InitOptions) -> String {
+    opts.config
+        .canonicalize()
+        .ok()
+        .or_else(|| std::env::current_dir().ok())
+        .and_then(|p| {
+            let p = if p.is_file() {
+                p.parent()?.to_path_buf()
+            } else {
+                p
+            };
+            p.file_name().map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "my-connector".into())
+}
+
+/// A name the platform's schema accepts (`^[a-z0-9_-]+$`): `My.Connector` becomes
+/// `my-connector`.
+fn connector_slug(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '_') => slug.push(c),
+            _ if !slug.ends_with('-') => slug.push('-'),
+            _ => {}
+        }
+    }
+    let slug = slug.trim_matches('-');
+    if slug.is_empty() {
+        "my-connector".into()
+    } else {
+        slug.into()
+    }
+}
+
+fn check_connector(v: &str) -> std::result::Result<(), String> {
+    let valid = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        return Ok(());
+    }
+    Err(format!(
+        "connector name {v:?} is not one the platform accepts: it must match ^[a-z0-9_-]+$ \
+         (lower-case letters, digits, - and _), such as {:?}",
+        connector_slug(v)
+    ))
+}
+
+fn default_secret_env(name: &str) -> String {
+    let stem: String = name
+        .to_ascii_uppercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{stem}_CLIENT_SECRET")
+}
+
+fn check_secret_env(v: &str) -> std::result::Result<(), String> {
+    if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "{v:?} is not an environment variable name (letters, digits and _)"
+        ));
+    }
+    if !Holds::Secret.allows(v) {
+        return Err(format!(
+            "{v} would not be expanded: only names ending in _CLIENT_ID, _CLIENT_SECRET \
+             or _SECRET, or starting with UNITO_, are (so a project file cannot send \
+             your other secrets anywhere)"
+        ));
+    }
+    Ok(())
+}
+
+/// The file's text: the template with the connector's name and one authorization. It must
+/// be valid JSON; nothing else is ever written.
+fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
+    let mut oauth2 = serde_json::Map::new();
+    oauth2.insert("clientId".into(), json!(answers.client_id));
+    oauth2.insert(
+        "clientSecret".into(),
+        json!(format!("${{{}}}", answers.secret_env)),
+    );
+    if let Some(url) = &answers.authorization_url {
+        oauth2.insert("authorizationUrl".into(), json!(url));
+    }
+    oauth2.insert("tokenUrl".into(), json!(answers.token_url));
+    oauth2.insert("grantType".into(), json!(answers.grant.name()));
+    let scopes = answers.scopes.split_whitespace();
+    oauth2.insert(
+        "scopes".into(),
+        Value::Array(scopes.map(|s| json!({"name": s})).collect()),
+    );
+    if let Some(p) = preset.filter(|_| answers.grant == GrantType::AuthorizationCode) {
+        preset_settings(&mut oauth2, p);
+    }
+    let authorization = json!({
+        "name": answers.name,
+        "method": "oauth2",
+        "development": true,
+        "oauth2": oauth2,
+    });
+    let rendered = serde_json::to_string_pretty(&authorization)
+        .expect("JSON")
+        .replace('\n', "\n    ");
+    let text = TEMPLATE
+        .replace("{{name}}", &json!(answers.connector).to_string())
+        .replace("{{authorization}}", &rendered);
+    serde_json::from_str::<Value>(&text).map_err(|e| Error::InitInvalid {
+        message: format!("the scaffold would not be valid JSON ({e}); a value may need quoting"),
+    })?;
+    Ok(text)
+}
+
+/// What a preset's provider needs beyond its URLs, for a login.
+fn preset_settings(oauth2: &mut serde_json::Map<String, Value>, p: &Preset) {
+    if !p.authorization_parameters.is_empty() {
+        let params: serde_json::Map<String, Value> = p
+            .authorization_parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        oauth2.insert("authorizationParameters".into(), Value::Object(params));
+    }
+    if let Some(r) = p.redirect_url {
+        oauth2.insert("redirectUrl".into(), json!(r));
+    }
+    if p.tunnel {
+        oauth2.insert("tunnel".into(), json!(true));
+    }
+}
+
+/// Writes the file (atomically), keeps it out of git, and says what to do next.
+fn write(
+    opts: &InitOptions,
+    term: &dyn Terminal,
+    answers: &Answers,
+    preset: Option<&Preset>,
+    text: &str,
+) -> Result<()> {
+    crate::project::write_atomic(&opts.config, text)
+        .map_err(|source| Error::io("write", &opts.config, source))?;
+    term.result(&format!(
+        "Wrote {} with authorization \"{}\".",
+        opts.config.display(),
+        answers.name
+    ));
+    if let Some(p) = preset {
+        term.result(&format!("With {}: {}.", p.title, p.note));
+    }
+    let var = &answers.secret_env;
+    term.result(&format!(
+        "The client secret is read from ${var} at run time: export {var}=<your secret>"
+    ));
+    if let Some(said) = gitignore::ignore_in_git(&opts.config)? {
+        term.result(&said);
+    }
+    term.result("Next: integration-cli oauth2");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_become_names_the_platform_accepts() {
+        for (folder, slug) in [
+            ("My.Connector", "my-connector"),
+            ("my_connector", "my_connector"),
+            ("Acme CRM  (v2)", "acme-crm-v2"),
+            ("...", "my-connector"),
+            ("ünïcode", "n-code"),
+        ] {
+            assert_eq!(connector_slug(folder), slug, "{folder}");
+            assert!(check_connector(&connector_slug(folder)).is_ok());
+        }
+        assert!(
+            check_connector("My.Connector")
+                .unwrap_err()
+                .contains("\"my-connector\"")
+        );
+    }
+}

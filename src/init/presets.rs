@@ -1,0 +1,107 @@
+//! The providers `init` knows: their real endpoints, and the settings their documentation
+//! asks for. A plain table; `init --preset` takes its keys.
+
+/// A provider's real endpoints and the settings its docs ask for.
+pub struct Preset {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub authorization_url: &'static str,
+    pub token_url: &'static str,
+    pub scopes: &'static [&'static str],
+    pub authorization_parameters: &'static [(&'static str, &'static str)],
+    /// For providers that want an exact, registered loopback URL rather than any port.
+    pub redirect_url: Option<&'static str>,
+    /// For providers that accept only HTTPS redirect URLs.
+    pub tunnel: bool,
+    /// What to register with the provider, in a sentence.
+    pub note: &'static str,
+    /// A client id everyone shares (the sandbox's); real providers issue one per app.
+    pub client_id: Option<&'static str>,
+}
+
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        key: "github",
+        title: "GitHub (OAuth app)",
+        authorization_url: "https://github.com/login/oauth/authorize",
+        token_url: "https://github.com/login/oauth/access_token",
+        scopes: &["repo", "read:user"],
+        authorization_parameters: &[],
+        redirect_url: None,
+        tunnel: false,
+        note: "register http://127.0.0.1:9002/callback as the callback URL (GitHub accepts any port on loopback)",
+        client_id: None,
+    },
+    Preset {
+        key: "google",
+        title: "Google",
+        authorization_url: "https://accounts.google.com/o/oauth2/v2/auth",
+        token_url: "https://oauth2.googleapis.com/token",
+        scopes: &["openid", "email", "profile"],
+        authorization_parameters: &[("access_type", "offline"), ("prompt", "consent")],
+        redirect_url: None,
+        tunnel: false,
+        note: "create a Desktop app OAuth client (loopback redirects on any port are allowed)",
+        client_id: None,
+    },
+    Preset {
+        key: "microsoft",
+        title: "Microsoft identity platform",
+        authorization_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        scopes: &["offline_access", "User.Read"],
+        authorization_parameters: &[],
+        redirect_url: Some("http://localhost:9002/callback"),
+        tunnel: false,
+        note: "add http://localhost:9002/callback as a redirect URI of the app registration",
+        client_id: None,
+    },
+    Preset {
+        key: "atlassian",
+        title: "Atlassian (Jira, Confluence)",
+        authorization_url: "https://auth.atlassian.com/authorize",
+        token_url: "https://auth.atlassian.com/oauth/token",
+        scopes: &["read:jira-work", "read:jira-user", "offline_access"],
+        authorization_parameters: &[("audience", "api.atlassian.com"), ("prompt", "consent")],
+        redirect_url: Some("http://localhost:9002/callback"),
+        tunnel: false,
+        note: "set the app's callback URL to http://localhost:9002/callback",
+        client_id: None,
+    },
+    Preset {
+        key: "slack",
+        title: "Slack",
+        authorization_url: "https://slack.com/oauth/v2/authorize",
+        token_url: "https://slack.com/api/oauth.v2.access",
+        scopes: &["channels:read", "chat:write"],
+        authorization_parameters: &[],
+        redirect_url: None,
+        tunnel: true,
+        note: "Slack accepts only HTTPS redirect URLs: reserve an ngrok domain, set NGROK_DOMAIN, and register https://<domain>/callback",
+        client_id: None,
+    },
+    Preset {
+        key: "salesforce",
+        title: "Salesforce",
+        authorization_url: "https://login.salesforce.com/services/oauth2/authorize",
+        token_url: "https://login.salesforce.com/services/oauth2/token",
+        scopes: &["api", "refresh_token"],
+        authorization_parameters: &[],
+        redirect_url: Some("http://localhost:9002/callback"),
+        tunnel: false,
+        note: "set the connected app's callback URL to http://localhost:9002/callback",
+        client_id: None,
+    },
+    Preset {
+        key: "sandbox",
+        title: "integration-cli's own sandbox (run: integration-cli sandbox)",
+        authorization_url: "http://127.0.0.1:9010/authorize",
+        token_url: "http://127.0.0.1:9010/token",
+        scopes: &["read", "profile"],
+        authorization_parameters: &[],
+        redirect_url: None,
+        tunnel: false,
+        client_id: Some("sandbox-client"),
+        note: "start it with `integration-cli sandbox`; client id sandbox-client, and export SANDBOX_CLIENT_SECRET=sandbox-secret-not-a-real-secret",
+    },
+];
