@@ -395,21 +395,9 @@ async fn only_our_host(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .map(str::to_ascii_lowercase);
-    let authority_ok = request.uri().authority().is_none_or(|a| {
-        shared
-            .hosts
-            .iter()
-            .any(|h| *h == a.as_str().to_ascii_lowercase())
-    });
-    match host {
-        Some(h) if authority_ok && shared.hosts.contains(&h) => next.run(request).await,
-        _ => {
+    match crate::host::addressed_to(&shared.hosts, &request) {
+        true => next.run(request).await,
+        false => {
             tracing::debug!("request refused: not addressed to this server's host");
             page(
                 StatusCode::MISDIRECTED_REQUEST,

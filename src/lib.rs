@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod flow;
+pub mod host;
 pub mod html;
 pub mod http;
 pub mod init;

@@ -242,12 +242,7 @@ async fn only_our_host(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    if !crate::host::addressed_to(&hosts, &request) {
         return (
             StatusCode::MISDIRECTED_REQUEST,
             "not this sandbox's host name",

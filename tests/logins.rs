@@ -113,44 +113,54 @@ fn a_pasted_error_is_the_providers_refusal() {
 }
 
 #[test]
-fn redirect_host_localhost_is_sent_as_registered_and_served_on_ipv4_and_ipv6() {
-    for (address, family) in [("127.0.0.1", "IPv4"), ("[::1]", "IPv6")] {
-        let stub = Stub::start(Behaviour::default());
-        let mut cfg = config(&stub);
-        cfg["authorizations"][0]["oauth2"]["redirectHost"] = json!("localhost");
-        cfg["authorizations"][0]["oauth2"]["redirectPath"] = json!("/oauth/done");
-        let project = Project::new(&cfg);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string();
-        let run = project.oauth2(&["oauth2", "--no-browser", "--port", &port]);
-        // (Port 0 cannot be registered: refused before anything starts.)
-        let login = run.login_url();
-        let registered = format!("http://localhost:{port}/oauth/done");
-        assert_eq!(
-            query_param(&login, "redirect_uri").as_deref(),
-            Some(registered.as_str())
-        );
-        // The browser resolves localhost to one family or the other: both must work.
-        let callback = redirect_of(&login).replacen("localhost", address, 1);
-        if address == "[::1]"
-            && std::net::TcpStream::connect(("::1", port.parse::<u16>().unwrap())).is_err()
-        {
-            eprintln!("no IPv6 loopback here; {family} skipped");
-            continue;
+fn a_localhost_redirect_is_sent_as_registered_and_served_on_ipv4_and_ipv6() {
+    // Registered either as a whole redirectUrl, or as redirectHost and redirectPath.
+    for by_url in [true, false] {
+        for (address, family) in [("127.0.0.1", "IPv4"), ("[::1]", "IPv6")] {
+            let stub = Stub::start(Behaviour::default());
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+                .to_string();
+            let registered = format!("http://localhost:{port}/oauth/done");
+            let mut cfg = config(&stub);
+            let oauth2 = &mut cfg["authorizations"][0]["oauth2"];
+            let mut args = vec!["oauth2", "--no-browser"];
+            if by_url {
+                oauth2["redirectUrl"] = json!(registered);
+            } else {
+                oauth2["redirectHost"] = json!("localhost");
+                oauth2["redirectPath"] = json!("/oauth/done");
+                // (Port 0 cannot be registered: refused before anything starts.)
+                args.extend(["--port", &port]);
+            }
+            let project = Project::new(&cfg);
+            let run = project.oauth2(&args);
+            let login = run.login_url();
+            assert_eq!(
+                query_param(&login, "redirect_uri").as_deref(),
+                Some(registered.as_str())
+            );
+            // The browser resolves localhost to one family or the other: both must work.
+            let callback = redirect_of(&login).replacen("localhost", address, 1);
+            if address == "[::1]"
+                && std::net::TcpStream::connect(("::1", port.parse::<u16>().unwrap())).is_err()
+            {
+                eprintln!("no IPv6 loopback here; {family} skipped");
+                continue;
+            }
+            let (status, page) = browse(&callback);
+            assert_eq!(status, 200, "{family}: {page}");
+            let done = run.finish(&stub);
+            assert_eq!(done.code, 0, "{family}: {}", done.all());
+            assert_eq!(
+                stub.seen(|s| s.token_forms[0]["redirect_uri"].clone()),
+                registered,
+                "byte for byte at the exchange too"
+            );
         }
-        let (status, page) = browse(&callback);
-        assert_eq!(status, 200, "{family}: {page}");
-        let done = run.finish(&stub);
-        assert_eq!(done.code, 0, "{family}: {}", done.all());
-        assert_eq!(
-            stub.seen(|s| s.token_forms[0]["redirect_uri"].clone()),
-            registered,
-            "byte for byte at the exchange too"
-        );
     }
 }
 

@@ -281,24 +281,6 @@ fn server_error_with_html_body_shows_status_and_snippet() {
 }
 
 #[test]
-fn client_secret_post_sends_credentials_in_the_body() {
-    let stub = Stub::start(Behaviour {
-        auth: Auth::Post,
-        ..Behaviour::default()
-    });
-    let project = Project::new(&config_with(
-        &stub,
-        "tokenEndpointAuthMethod",
-        json!("client_secret_post"),
-    ));
-    assert_eq!(login(&project, &stub, &[]).code, 0);
-    stub.seen(|s| {
-        assert!(s.token_auth_headers[0].is_none());
-        assert_eq!(s.token_forms[0]["client_id"], CLIENT_ID);
-    });
-}
-
-#[test]
 fn wrong_client_authentication_method_gets_invalid_client_with_a_hint() {
     let stub = Stub::start(Behaviour {
         auth: Auth::Post,
@@ -778,64 +760,6 @@ fn a_token_endpoint_that_redirects_is_not_followed() {
         "the code went nowhere else"
     );
     assert_eq!(project.text(), before);
-}
-
-#[test]
-fn an_unparseable_success_body_is_shown_with_tokens_masked() {
-    let (access, refresh) = (
-        "fake-leaky-access-token-0001",
-        "fake-leaky-refresh-token-0002",
-    );
-    let stub = Stub::start(Behaviour {
-        token_failure: Some((
-            200,
-            "application/json".into(),
-            format!(r#"{{"access_token":"{access}","refresh_token":"{refresh}",}}"#),
-        )),
-        ..Behaviour::default()
-    });
-    stub.remember(access);
-    stub.remember(refresh);
-    let project = Project::new(&config(&stub));
-    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
-    let (_, page) = browse(&run.login_url());
-    assert_has(&page, "Sign-in failed");
-    assert!(!page.contains("fake-leaky"), "{page}");
-    let done = run.finish(&stub);
-    assert_eq!(done.code, 1);
-    assert_has(
-        &done.stderr,
-        r#"got application/json (96 bytes): {"access_token":"fake… (28 chars)","refresh_token":"fake… (29 chars)",}"#,
-    );
-}
-
-#[test]
-fn a_localhost_redirect_url_is_sent_verbatim_and_served_on_ipv4_and_ipv6() {
-    let stub = Stub::start(Behaviour::default());
-    let free = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
-    let redirect = format!("http://localhost:{port}/oauth/cb");
-    let project = Project::new(&config_with(&stub, "redirectUrl", json!(redirect)));
-    let run = project.oauth2(&["oauth2", "--no-browser"]);
-    let url = run.login_url();
-    assert!(
-        url.contains(&format!(
-            "redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Foauth%2Fcb&"
-        )),
-        "{url}"
-    );
-    assert_eq!(browse(&format!("http://127.0.0.1:{port}/health")).0, 200);
-    if TcpListener::bind("[::1]:0").is_ok() {
-        assert_eq!(browse(&format!("http://[::1]:{port}/health")).0, 200);
-    }
-    let (status, page) = browse(&url);
-    assert_eq!(status, 200, "{page}");
-    assert_eq!(run.finish(&stub).code, 0);
-    assert_eq!(
-        stub.seen(|s| s.token_forms[0]["redirect_uri"].clone()),
-        redirect
-    );
 }
 
 #[test]

@@ -124,125 +124,56 @@ fn client_credentials_token_is_reused_while_valid_and_requested_again_near_expir
     );
 }
 
+/// What `oauth2` does with a stored client-credentials token, by the freshness rule: kept
+/// while it has more than the 60 s margin left, requested again otherwise.
 #[test]
-fn client_credentials_token_with_90_seconds_left_is_kept() {
-    let stub = Stub::start(Behaviour::default());
-    let mut cfg = cc_config(&stub, &[]);
-    let at = clock::rfc3339(SystemTime::now() + Duration::from_secs(90));
-    cfg["testAccounts"]["development"] =
-        json!({"accessToken": "fake-cc-token-90s", "expiresAt": at});
-    let project = Project::new(&cfg);
-    let done = project.run(&stub, &[]);
-    assert_eq!(done.code, 0, "{}", done.all());
-    assert_has(&done.stdout, "still valid");
-    assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
-}
-
-#[test]
-fn client_credentials_token_past_its_expiry_is_requested_again() {
-    let stub = Stub::start(Behaviour::default());
-    let mut cfg = cc_config(&stub, &[]);
-    cfg["testAccounts"]["development"] =
-        json!({"accessToken": "fake-expired-cc-token", "expiresAt": "2001-01-01T00:00:00Z"});
-    let project = Project::new(&cfg);
-    assert_eq!(project.run(&stub, &[]).code, 0);
-    assert_eq!(stub.seen(|s| s.token_forms.len()), 1);
-    assert_ne!(
-        project.account("development")["accessToken"],
-        "fake-expired-cc-token"
-    );
+fn a_stored_client_credentials_token_is_kept_only_while_fresh() {
+    let in_secs = |secs: u64| clock::rfc3339(SystemTime::now() + Duration::from_secs(secs));
+    for (stored, kept) in [
+        (
+            json!({"accessToken": "fake-cc-90s", "expiresAt": in_secs(90)}),
+            true,
+        ),
+        (json!({"accessToken": "fake-cc-no-expiry"}), true),
+        (
+            json!({"accessToken": "fake-cc-30s", "expiresAt": in_secs(30)}),
+            false,
+        ),
+        (
+            json!({"accessToken": "fake-cc-expired", "expiresAt": "2001-01-01T00:00:00Z"}),
+            false,
+        ),
+        (
+            json!({"accessToken": "fake-cc-unreadable", "expiresAt": "soon"}),
+            false,
+        ),
+        (
+            json!({"accessToken": "", "expiresAt": in_secs(3600)}),
+            false,
+        ),
+    ] {
+        let stub = Stub::start(Behaviour::default());
+        let mut cfg = cc_config(&stub, &[]);
+        cfg["testAccounts"]["development"] = stored.clone();
+        let project = Project::new(&cfg);
+        let done = project.run(&stub, &[]);
+        assert_eq!(done.code, 0, "{stored}: {}", done.all());
+        let requests = stub.seen(|s| s.token_forms.len());
+        if kept {
+            assert_has(&done.stdout, "still valid");
+            assert_eq!(requests, 0, "{stored}");
+            assert_eq!(project.account("development"), stored);
+        } else {
+            assert_eq!(requests, 1, "{stored}");
+            assert_ne!(
+                project.account("development")["accessToken"],
+                stored["accessToken"]
+            );
+        }
+    }
 }
 
 // ---- client authentication and body styles ----
-
-#[test]
-fn client_secret_post_puts_the_credentials_in_the_form() {
-    let (stub, _, done) = cc_run(
-        Behaviour {
-            auth: Auth::Post,
-            ..Behaviour::default()
-        },
-        &[("tokenEndpointAuthMethod", json!("client_secret_post"))],
-    );
-    assert_eq!(done.code, 0, "{}", done.all());
-    stub.seen(|s| {
-        assert!(s.token_auth_headers[0].is_none());
-        assert_eq!(s.token_forms[0]["client_id"], CLIENT_ID);
-        assert_eq!(s.token_forms[0]["client_secret"], CLIENT_SECRET);
-    });
-}
-
-#[test]
-fn both_sends_basic_and_the_client_id_in_the_body_but_not_the_secret_twice() {
-    let (stub, _, done) = cc_run(
-        Behaviour {
-            auth: Auth::Both,
-            ..Behaviour::default()
-        },
-        &[("tokenEndpointAuthMethod", json!("both"))],
-    );
-    assert_eq!(done.code, 0, "{}", done.all());
-    stub.seen(|s| {
-        assert!(
-            s.token_auth_headers[0]
-                .as_deref()
-                .unwrap()
-                .starts_with("Basic ")
-        );
-        assert_eq!(s.token_forms[0]["client_id"], CLIENT_ID);
-        assert!(!s.token_forms[0].contains_key("client_secret"));
-    });
-}
-
-#[test]
-fn a_json_request_body_carries_the_credentials_grant_and_scope() {
-    let (stub, project, done) = cc_run(
-        Behaviour {
-            auth: Auth::Post,
-            json_requests: true,
-            ..Behaviour::default()
-        },
-        &[("requestContentType", json!("application/json"))],
-    );
-    assert_eq!(done.code, 0, "{}", done.all());
-    stub.seen(|s| {
-        assert_eq!(
-            s.token_content_types[0].as_deref(),
-            Some("application/json")
-        );
-        assert!(s.token_auth_headers[0].is_none());
-        let body = &s.token_forms[0];
-        assert_eq!(body["client_id"], CLIENT_ID);
-        assert_eq!(body["client_secret"], CLIENT_SECRET);
-        assert_eq!(body["grant_type"], "client_credentials");
-        assert_eq!(body["scope"], "read write");
-    });
-    assert!(project.account("development")["accessToken"].is_string());
-}
-
-#[test]
-fn a_json_request_body_with_basic_auth_when_asked() {
-    let (stub, _, done) = cc_run(
-        Behaviour {
-            json_requests: true,
-            ..Behaviour::default()
-        },
-        &[
-            ("requestContentType", json!("application/json")),
-            ("tokenEndpointAuthMethod", json!("client_secret_basic")),
-        ],
-    );
-    assert_eq!(done.code, 0, "{}", done.all());
-    stub.seen(|s| {
-        assert!(
-            s.token_auth_headers[0]
-                .as_deref()
-                .unwrap()
-                .starts_with("Basic ")
-        );
-        assert!(!s.token_forms[0].contains_key("client_secret"));
-    });
-}
 
 #[test]
 fn a_json_body_where_a_form_is_expected_is_the_providers_error() {
@@ -366,37 +297,6 @@ fn a_form_encoded_response_like_githubs_is_parsed_and_json_was_asked_for() {
 }
 
 #[test]
-fn response_content_type_decides_how_an_ambiguous_body_is_read() {
-    // A form body with a raw space is not recognisable as a form on its own; the setting is
-    // what makes it readable, as the run without it shows.
-    let body =
-        "access_token=fake-plain-access-0001&token_type=bearer&scope=read write&expires_in=60";
-    let run = |settings: &[(&str, Value)]| {
-        let stub = Stub::start(Behaviour {
-            token_failure: Some((200, "text/plain".into(), body.into())),
-            ..Behaviour::default()
-        });
-        stub.remember("fake-plain-access-0001");
-        let project = Project::new(&cc_config(&stub, settings));
-        let done = project.run(&stub, &[]);
-        (done, project.account("development"))
-    };
-    let (done, account) = run(&[(
-        "responseContentType",
-        json!("application/x-www-form-urlencoded"),
-    )]);
-    assert_eq!(done.code, 0, "{}", done.all());
-    assert_eq!(account["accessToken"], "fake-plain-access-0001");
-    assert_eq!(account["scope"], "read write");
-    assert_eq!(account["expiresIn"], 60);
-
-    let (done, account) = run(&[]);
-    assert_eq!(done.code, 1, "{}", done.all());
-    assert_has(&done.stderr, "expected JSON or a form body, got text/plain");
-    assert_eq!(account, json!({}));
-}
-
-#[test]
 fn expires_in_as_a_numeric_string_sets_the_expiry() {
     let before = SystemTime::now();
     let (_, project, done) = cc_run(
@@ -517,115 +417,71 @@ fn refused(status: u16, content_type: &str, body: &str) -> Finished {
     done
 }
 
+/// The shapes themselves are tested at the client (token_client.rs); here, that a refused
+/// answer costs the file nothing and names the endpoint, whatever its shape.
 #[test]
-fn a_200_without_an_access_token_is_refused_naming_what_came() {
-    let done = refused(
-        200,
-        "application/json",
-        r#"{"token_type":"bearer","scope":"read"}"#,
-    );
-    assert_has(
-        &done.stderr,
-        "no access_token in it (fields: token_type, scope)",
-    );
-}
-
-#[test]
-fn an_error_field_in_a_200_body_is_the_providers_error() {
-    let done = refused(
-        200,
-        "application/json",
-        r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#,
-    );
-    assert_has(
-        &done.stderr,
-        "bad_verification_code: The code passed is incorrect or expired.",
-    );
-}
-
-#[test]
-fn a_body_neither_json_nor_form_shows_its_type_and_start_with_tokens_masked() {
-    let token = "fakeTok3nThatLooksReal0123456789abcdef";
-    let done = refused(
-        200,
-        "text/html; charset=utf-8",
-        &format!("<html><head><title>Sign in</title></head><body data-t=\"{token}\">"),
-    );
-    assert_has(&done.stderr, "got text/html; charset=utf-8");
-    assert_has(&done.stderr, "<html><head><title>Sign in</title></head>");
-    assert!(!done.stderr.contains(token), "{}", done.stderr);
-    assert_has(&done.stderr, "fake… (38 chars)");
-}
-
-#[test]
-fn request_parameters_echoed_in_an_error_page_are_redacted() {
-    let stub = Stub::start(Behaviour {
-        token_failure: Some((
-            400,
-            "text/plain".into(),
-            "bad request: assertion=fake-assertion-value-0001 was not accepted".into(),
-        )),
-        ..Behaviour::default()
-    });
-    stub.remember("fake-assertion-value-0001");
-    let project = Project::new(&cc_config(
-        &stub,
-        &[(
-            "tokenRequestParameters",
-            json!({"assertion": "fake-assertion-value-0001"}),
-        )],
-    ));
-    let done = project.run(&stub, &[]);
-    assert_eq!(done.code, 1);
-    assert_has(&done.stderr, "assertion=[redacted] was not accepted");
-}
-
-#[test]
-fn a_5xx_is_reported_with_its_status() {
-    let done = refused(503, "text/plain", "upstream unavailable");
-    assert_has(
-        &done.stderr,
-        "/token answered 503 (text/plain): upstream unavailable",
-    );
-}
-
-#[test]
-fn a_200_with_a_form_body_under_a_json_content_type_is_still_read() {
-    let stub = Stub::start(Behaviour {
-        token_failure: Some((
+fn a_refused_answer_leaves_the_file_as_it_was_and_names_the_endpoint() {
+    for (status, content_type, body, said) in [
+        (
             200,
-            "application/json".into(),
-            "access_token=fake-mislabelled-0001&token_type=bearer".into(),
-        )),
-        ..Behaviour::default()
-    });
-    stub.remember("fake-mislabelled-0001");
-    let project = Project::new(&cc_config(&stub, &[]));
-    let done = project.run(&stub, &[]);
-    assert_eq!(done.code, 0, "{}", done.all());
-    assert_eq!(
-        project.account("development")["accessToken"],
-        "fake-mislabelled-0001"
-    );
+            "application/json",
+            r#"{"token_type":"bearer"}"#,
+            "no access_token in it",
+        ),
+        (
+            200,
+            "application/json",
+            r#"{"error":"bad_verification_code"}"#,
+            "bad_verification_code",
+        ),
+        (
+            503,
+            "text/plain",
+            "upstream unavailable",
+            "answered 503 (text/plain): upstream unavailable",
+        ),
+        (
+            200,
+            "text/html",
+            "<html>Sign in</html>",
+            "expected JSON or a form body",
+        ),
+    ] {
+        let done = refused(status, content_type, body);
+        assert_has(&done.stderr, said);
+    }
 }
 
+/// Once, `oauth2` kept this account, `token` said a login was needed (exit 5), `status` said
+/// a new one would be requested and `--all` requested one. One rule now: it is stale.
 #[test]
-fn a_token_request_that_takes_too_long_times_out_naming_the_url() {
-    let stub = Stub::start(Behaviour {
-        token_delay: Duration::from_secs(3),
-        ..Behaviour::default()
-    });
-    let project = Project::new(&cc_config(&stub, &[]));
-    let before = project.text();
-    // Without the timeout the stub's answer would come after 3 s and the run would pass.
-    let done = project.run(&stub, &["--token-timeout", "1"]);
-    assert_eq!(done.code, 1, "{}", done.all());
-    assert_has(
-        &done.stderr,
-        &format!(
-            "could not reach the token endpoint {}/token: no answer within 1 s",
-            stub.url
-        ),
-    );
-    assert_eq!(project.text(), before);
+fn an_empty_client_credentials_token_is_stale_for_every_command() {
+    let in_an_hour = clock::rfc3339(SystemTime::now() + Duration::from_secs(3600));
+    let stale = json!({"accessToken": "", "expiresAt": in_an_hour});
+    let setup = || {
+        let stub = Stub::start(Behaviour::default());
+        let mut cfg = cc_config(&stub, &[]);
+        cfg["testAccounts"] = json!({"development": stale.clone()});
+        let project = Project::new(&cfg);
+        (stub, project)
+    };
+    let (stub, project) = setup();
+    let status = project.oauth2(&["status"]).finish(&stub);
+    assert_has(&status.stdout, "oauth2 and token request a new one");
+    for args in [
+        vec!["oauth2", "--no-browser", "--port", "0"],
+        vec!["token"],
+        vec!["oauth2", "--all"],
+    ] {
+        let (stub, project) = setup();
+        // `token` prints the token it was asked for: no leak check for that run.
+        let done = project.oauth2(&args).wait();
+        assert_eq!(done.code, 0, "{args:?}: {}", done.all());
+        assert_eq!(stub.seen(|s| s.token_forms.len()), 1, "{args:?}");
+        let token = project.account("development")["accessToken"].clone();
+        assert_ne!(token, "");
+        if args[0] == "token" {
+            assert_eq!(done.stdout.trim(), token.as_str().unwrap());
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! The operations behind `oauth2` and `token`: pick the authorization, then refresh what can
-//! be refused, request what needs no person, or log in. Nothing here knows the command line;
+//! be refreshed, request what needs no person, or log in. Nothing here knows the command line;
 //! the browser, the clock, the terminal, the environment and the tunnel come in through
 //! `Deps`, so tests drive every step with fakes.
 

@@ -102,7 +102,6 @@ pub fn save_account(
     for warning in &t.warnings {
         ctx.deps.terminal.warn(warning);
     }
-
     let (refresh_word, refresh) = match (&t.refresh_token, &old_refresh) {
         (Some(new), Some(old)) if new.expose() != old => ("rotated", "rotated, new one saved"),
         (Some(_), Some(_)) => ("unchanged", "unchanged"),
@@ -112,7 +111,6 @@ pub fn save_account(
         }
         (None, _) => ("none", "none (the provider sent none)"),
     };
-    let expires_at = account.get(field::EXPIRES_AT).and_then(Value::as_str);
     if ctx.opts.json {
         let action = match (source, ctx.config.grant) {
             (Source::Refresh, _) => "refresh",
@@ -122,44 +120,75 @@ pub fn save_account(
         let summary = summary_json(action, ctx, project, name, &account, Some(refresh_word));
         return Ok((summary, account));
     }
-    let expires = match expires_at.and_then(clock::parse_rfc3339) {
-        Some(at) => format!(
-            "{} ({})",
-            clock::rfc3339(at),
-            clock::relative(at, ctx.deps.clock.now())
-        ),
-        None if t.expires_in_as_sent.is_some() => {
-            "unknown (the provider's expires_in could not be used; see the warning above)".into()
-        }
-        None => "not stated by the provider".into(),
+    let saved = Saved {
+        project,
+        name,
+        t,
+        account: &account,
+        source,
+        refresh,
     };
-    let mut lines = vec![
-        format!(
-            "{} tokens for test account \"{name}\" (authorization \"{}\") in {}",
-            if source == Source::Refresh {
-                "Refreshed"
-            } else {
-                "Saved"
-            },
-            ctx.authorization,
-            project.path().display()
-        ),
-        format!(
-            "  access token   {}, {}",
-            t.access_token.masked(),
-            printable(account[field::TOKEN_TYPE].as_str().unwrap_or("Bearer"))
-        ),
-        format!("  expires        {expires}"),
-        format!("  refresh token  {refresh}"),
-    ];
-    if let Some(scope) = account
-        .get(field::SCOPE)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
-        lines.push(format!("  scope          {}", printable(scope)));
+    Ok((saved.summary(ctx), account))
+}
+
+/// What was saved, for the summary a person reads.
+struct Saved<'a> {
+    project: &'a Project,
+    name: &'a str,
+    t: &'a TokenResponse,
+    account: &'a Map<String, Value>,
+    source: Source,
+    /// What became of the refresh token, in words.
+    refresh: &'a str,
+}
+
+impl Saved<'_> {
+    fn summary(&self, ctx: &Ctx<'_>) -> String {
+        let account = self.account;
+        let verb = match self.source {
+            Source::Refresh => "Refreshed",
+            Source::NewGrant => "Saved",
+        };
+        let mut lines = vec![
+            format!(
+                "{verb} tokens for test account \"{}\" (authorization \"{}\") in {}",
+                self.name,
+                ctx.authorization,
+                self.project.path().display()
+            ),
+            format!(
+                "  access token   {}, {}",
+                self.t.access_token.masked(),
+                printable(account[field::TOKEN_TYPE].as_str().unwrap_or("Bearer"))
+            ),
+            format!("  expires        {}", self.expires(ctx)),
+            format!("  refresh token  {}", self.refresh),
+        ];
+        if let Some(scope) = account
+            .get(field::SCOPE)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            lines.push(format!("  scope          {}", printable(scope)));
+        }
+        lines.join("\n")
     }
-    Ok((lines.join("\n"), account))
+
+    fn expires(&self, ctx: &Ctx<'_>) -> String {
+        let at = self.account.get(field::EXPIRES_AT).and_then(Value::as_str);
+        match at.and_then(clock::parse_rfc3339) {
+            Some(at) => format!(
+                "{} ({})",
+                clock::rfc3339(at),
+                clock::relative(at, ctx.deps.clock.now())
+            ),
+            None if self.t.expires_in_as_sent.is_some() => {
+                "unknown (the provider's expires_in could not be used; see the warning above)"
+                    .into()
+            }
+            None => "not stated by the provider".into(),
+        }
+    }
 }
 
 /// The save failed after the provider answered: its tokens go to a recovery file, since
