@@ -50,7 +50,7 @@ impl Project {
         };
         let root = parse_root(path, &text)?;
         check_duplicate_keys(path, &text)?;
-        let config = Config::parse(path, &root)?;
+        let config = Config::parse(path, &root);
         Ok(Project {
             path: path.into(),
             real_path,

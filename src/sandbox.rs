@@ -134,16 +134,10 @@ impl Sandbox {
                 .await
                 .map_err(|source| match source.kind() {
                     std::io::ErrorKind::AddrInUse => Error::SandboxPortInUse { port },
-                    _ => Error::Io {
-                        action: "listen on",
-                        path: format!("127.0.0.1:{port}").into(),
-                        source,
-                    },
+                    _ => Error::io("listen on", format!("127.0.0.1:{port}").as_ref(), source),
                 })?;
-        let addr = listener.local_addr().map_err(|source| Error::Io {
-            action: "listen on",
-            path: format!("127.0.0.1:{port}").into(),
-            source,
+        let addr = listener.local_addr().map_err(|source| {
+            Error::io("listen on", format!("127.0.0.1:{port}").as_ref(), source)
         })?;
         let url = format!("http://{addr}");
         let store = Arc::new(Mutex::new(Store {

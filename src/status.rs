@@ -49,12 +49,19 @@ pub fn run(
         .to_string())
 }
 
-/// The OAuth 2.0 authorizations to describe: all, or the one named.
-fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, GrantType)>> {
-    let mut authorizations: Vec<(String, GrantType)> = project
+/// The OAuth 2.0 authorizations to describe: all, or the one named; with their grant type,
+/// or why their settings cannot be read.
+fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, Grant)>> {
+    let mut authorizations: Vec<(String, Grant)> = project
         .config()
-        .oauth2()
-        .map(|(a, o)| (a.name.clone(), o.grant))
+        .oauth2()?
+        .into_iter()
+        .map(|(a, o)| {
+            (
+                a.name.clone(),
+                o.map(|o| o.grant).map_err(|e| e.to_string()),
+            )
+        })
         .collect();
     if let Some(name) = only {
         let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
@@ -116,8 +123,8 @@ fn text(a: &Value) -> String {
         out.push_str(&format!(
             "  with \"{}\" ({}): {}\n",
             printable(next["authorization"].as_str().unwrap_or_default()),
-            next["grantType"].as_str().unwrap_or_default(),
-            next["action"].as_str().unwrap_or_default()
+            next["grantType"].as_str().unwrap_or("?"),
+            printable(next["action"].as_str().unwrap_or_default())
         ));
     }
     out
@@ -146,10 +153,13 @@ fn token_text(a: &Value) -> String {
     t
 }
 
+/// An authorization's grant type, or why its settings cannot be read.
+type Grant = std::result::Result<GrantType, String>;
+
 fn describe(
     project: &Project,
     name: &str,
-    authorizations: &[(String, GrantType)],
+    authorizations: &[(String, Grant)],
     clock: &dyn Clock,
 ) -> Value {
     let account = project.account(name);
@@ -157,12 +167,17 @@ fn describe(
     let at = account.expires_at().and_then(|at| at.ok());
     let next: Vec<Value> = authorizations
         .iter()
-        .map(|(authorization, grant)| {
-            json!({
+        .map(|(authorization, grant)| match grant {
+            Ok(grant) => json!({
                 "authorization": authorization,
                 "grantType": grant.name(),
                 "action": next_action(&account, *grant, now),
-            })
+            }),
+            Err(why) => json!({
+                "authorization": authorization,
+                "grantType": null,
+                "action": format!("not usable: {why}"),
+            }),
         })
         .collect();
     json!({

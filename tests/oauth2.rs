@@ -878,3 +878,32 @@ fn provider_values_in_the_summary_cannot_drive_the_terminal() {
         "stored as sent"
     );
 }
+
+#[test]
+fn an_unparseable_success_body_leaks_no_token_to_the_terminal_or_the_browser() {
+    let (access, refresh) = (
+        "fake-leaky-access-token-0001",
+        "fake-leaky-refresh-token-0002",
+    );
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((
+            200,
+            "application/json".into(),
+            format!(r#"{{"access_token":"{access}","refresh_token":"{refresh}",}}"#),
+        )),
+        ..Behaviour::default()
+    });
+    stub.remember(access);
+    stub.remember(refresh);
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let (_, page) = browse(&run.login_url());
+    assert_has(&page, "Sign-in failed");
+    assert!(!page.contains("fake-leaky"), "{page}");
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 1);
+    assert_has(
+        &done.stderr,
+        r#"got application/json (96 bytes): {"access_token":"fake… (28 chars)","refresh_token":"fake… (29 chars)",}"#,
+    );
+}

@@ -255,3 +255,31 @@ fn completions_cover_every_command() {
         assert_has(&script, "tunnel-domain");
     }
 }
+
+/// One authorization whose settings cannot be read stops only what uses it: `token` with a
+/// fresh token, `status` (which says why), and `oauth2 -a` on another all still work.
+#[test]
+fn a_broken_authorization_stops_only_what_uses_it() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config(&stub);
+    let mut broken = authorization(&stub, "weird");
+    broken["oauth2"]["grantType"] = json!("implicit");
+    cfg["authorizations"].as_array_mut().unwrap().push(broken);
+    cfg["testAccounts"]["development"] = json!({"accessToken": "fake-fresh-token-0001"});
+    stub.remember("fake-fresh-token-0001");
+    let project = Project::new(&cfg);
+    let token = project.oauth2(&["token"]).wait();
+    assert_eq!(token.code, 0, "{}", token.all());
+    let status = project.oauth2(&["status"]).finish(&stub);
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert_has(&status.stdout, "with \"weird\" (?): not usable:");
+    assert_has(&status.stdout, "unknown grant type \"implicit\"");
+    let chosen = project.oauth2(&["oauth2", "-a", "weird"]).finish(&stub);
+    assert_eq!(chosen.code, 1);
+    assert_has(
+        &chosen.stderr,
+        "oauth2.grantType: unknown grant type \"implicit\"",
+    );
+    let other = login(&project, &stub, &["-a", "oauth2", "--reauth"]);
+    assert_eq!(other.code, 0, "{}", other.all());
+}

@@ -485,3 +485,30 @@ fn an_empty_client_credentials_token_is_stale_for_every_command() {
         }
     }
 }
+
+/// The settings that reach the token client from the file and the command line (the
+/// client's own behaviour with them is in token_client.rs): responseContentType, and
+/// --token-timeout.
+#[test]
+fn the_files_response_type_and_the_token_timeout_reach_the_request() {
+    let body = "access_token=fake-plain-access-0001&token_type=bearer&scope=read write";
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((200, "text/plain".into(), body.into())),
+        ..Behaviour::default()
+    });
+    stub.remember("fake-plain-access-0001");
+    let form = json!("application/x-www-form-urlencoded");
+    let project = Project::new(&cc_config(&stub, &[("responseContentType", form)]));
+    let done = project.run(&stub, &[]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(project.account("development")["scope"], "read write");
+
+    let stub = Stub::start(Behaviour {
+        token_delay: Duration::from_secs(3),
+        ..Behaviour::default()
+    });
+    let project = Project::new(&cc_config(&stub, &[]));
+    let done = project.run(&stub, &["--token-timeout", "1"]);
+    assert_eq!(done.code, 1, "{}", done.all());
+    assert_has(&done.stderr, "no answer within 1 s");
+}

@@ -1,7 +1,8 @@
 //! `integration-cli init`: a first `.unito.json`, from a provider preset or your own URLs.
 
+use std::path::PathBuf;
+
 use super::Global;
-use super::args::FileArg;
 use crate::error::Result;
 use crate::init::{self, InitOptions, PRESETS};
 use crate::ui::{Console, Quiet};
@@ -17,15 +18,17 @@ use crate::ui::{Console, Quiet};
         the file reads it from an environment variable at run time. An existing file is left \
         alone unless --force. When a .gitignore sits beside the file, .unito.json is added \
         to it.",
-    after_help = "Examples:\n  \
-        integration-cli init                                         answer the questions\n  \
-        integration-cli init --preset github --client-id Iv1.abc     GitHub, secret from $GITHUB_CLIENT_SECRET\n  \
-        integration-cli init --preset custom --client-id my-id \\\n    \
-        --authorization-url https://p.example/oauth/authorize --token-url https://p.example/oauth/token"
+    after_help = after_help()
 )]
 pub struct Args {
-    #[command(flatten)]
-    pub file: FileArg,
+    /// The file to write
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = ".unito.json",
+        env = "UNITO_CONFIG"
+    )]
+    pub config: PathBuf,
 
     /// Provider preset
     #[arg(long, value_name = "NAME", value_parser = preset_names())]
@@ -69,6 +72,20 @@ pub struct Args {
     pub force: bool,
 }
 
+/// The presets, from the one list of them, and examples.
+fn after_help() -> String {
+    let presets: Vec<&str> = PRESETS.iter().map(|p| p.key).collect();
+    format!(
+        "Presets: {}, custom.\n\n\
+         Examples:\n  \
+         integration-cli init                                         answer the questions\n  \
+         integration-cli init --preset github --client-id Iv1.abc     GitHub, secret from $GITHUB_CLIENT_SECRET\n  \
+         integration-cli init --preset custom --client-id my-id \\\n    \
+         --authorization-url https://p.example/oauth/authorize --token-url https://p.example/oauth/token",
+        presets.join(", ")
+    )
+}
+
 /// The presets `--preset` takes, from the one list of them, and `custom`.
 fn preset_names() -> clap::builder::PossibleValuesParser {
     let names: Vec<&'static str> = PRESETS.iter().map(|p| p.key).chain(["custom"]).collect();
@@ -78,7 +95,7 @@ fn preset_names() -> clap::builder::PossibleValuesParser {
 impl Args {
     pub fn exec(self, global: Global) -> Result<()> {
         let opts = InitOptions {
-            config: self.file.config,
+            config: self.config,
             preset: self.preset,
             connector: self.connector,
             name: self.name,

@@ -15,7 +15,9 @@ use crate::error::Result;
         only: no network, no changes.",
     after_help = "Examples:\n  \
         integration-cli status\n  \
-        integration-cli status --json | jq '.testAccounts[0].next'"
+        integration-cli status --json | jq '.testAccounts[0].next'",
+    mut_arg("config", |a| a.help("The project file (.unito.json) to read")),
+    mut_arg("authorization", |a| a.help("Only this authorization"))
 )]
 pub struct Args {
     #[command(flatten)]

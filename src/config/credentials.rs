@@ -171,8 +171,9 @@ mod tests {
     fn encrypted_secret_is_refused_with_its_field() {
         let root = json!({"authorizations": [{"name": "a", "oauth2": {"clientId": "id",
             "tokenUrl": "http://t", "clientSecret": "unito-secret-v1://abc"}}]});
-        let config = Config::parse(Path::new("x"), root.as_object().unwrap()).unwrap();
-        let cfg = config.authorizations[0].oauth2.clone().unwrap();
+        let config = Config::parse(Path::new("x"), root.as_object().unwrap());
+        let all = config.oauth2().unwrap();
+        let cfg: OAuth2 = (*all[0].1.as_ref().unwrap()).clone();
         let err = resolve_client_secret(&cfg, &|_| None).unwrap_err();
         assert!(err.to_string().contains("clientSecret"), "{err}");
         let from_env = resolve_client_secret(&cfg, &|k| (k == SECRET_ENV).then(|| "s".into()));

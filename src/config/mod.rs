@@ -17,10 +17,14 @@ use crate::error::{Error, Result};
 use crate::redact::display_url;
 use crate::secret::Secret;
 
-/// The authorizations of one file, in its order.
-#[derive(Debug, Clone, Default)]
+/// The authorizations of one file, in its order. What cannot be typed is kept as the reason
+/// why, and reported only when it is used: one broken authorization must not stop a command
+/// that needs another, or none (`token` with a fresh token, a save after a login).
+#[derive(Debug, Clone)]
 pub struct Config {
-    pub authorizations: Vec<Authorization>,
+    path: PathBuf,
+    /// The list, or why `authorizations` cannot be read as one.
+    authorizations: std::result::Result<Vec<Authorization>, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,8 +32,15 @@ pub struct Authorization {
     pub name: String,
     pub method: String,
     pub development: bool,
-    /// `None` for other methods (`custom`, …), which integration-cli passes over.
-    pub oauth2: Option<OAuth2>,
+    /// `None` for other methods (`custom`, …), which integration-cli passes over; the reason
+    /// for an `oauth2` object that cannot be typed.
+    oauth2: Option<std::result::Result<OAuth2, String>>,
+}
+
+impl Authorization {
+    pub fn is_oauth2(&self) -> bool {
+        self.oauth2.is_some()
+    }
 }
 
 /// How tokens are obtained (`grantType`).
@@ -218,54 +229,75 @@ impl fmt::Debug for OAuth2 {
     }
 }
 
+/// No authorizations at all.
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: PathBuf::new(),
+            authorizations: Ok(Vec::new()),
+        }
+    }
+}
+
 impl Config {
     /// Types the file's `authorizations`. `path` names the file in errors.
-    pub fn parse(path: &Path, root: &Map<String, Value>) -> Result<Config> {
-        let reader = Reader { path };
-        let Some(list) = root.get("authorizations") else {
-            return Ok(Config::default());
+    pub fn parse(path: &Path, root: &Map<String, Value>) -> Config {
+        let authorizations = match root.get("authorizations") {
+            None => Ok(Vec::new()),
+            Some(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| authorization(i, entry))
+                .collect(),
+            Some(_) => Err("\"authorizations\" must be an array".into()),
         };
-        let list = list
-            .as_array()
-            .ok_or_else(|| reader.invalid("\"authorizations\" must be an array"))?;
-        let authorizations = list
-            .iter()
-            .enumerate()
-            .map(|(i, entry)| reader.authorization(i, entry))
-            .collect::<Result<_>>()?;
-        Ok(Config { authorizations })
+        Config {
+            path: path.into(),
+            authorizations,
+        }
     }
 
-    /// The OAuth 2.0 authorizations, with their `oauth2` object.
-    pub fn oauth2(&self) -> impl Iterator<Item = (&Authorization, &OAuth2)> {
-        self.authorizations
-            .iter()
-            .filter_map(|a| a.oauth2.as_ref().map(|o| (a, o)))
-    }
-}
-
-/// Reads one file's values, naming the file and the key in every error.
-struct Reader<'a> {
-    path: &'a Path,
-}
-
-impl Reader<'_> {
-    fn invalid(&self, message: impl Into<String>) -> Error {
+    fn invalid(&self, message: &str) -> Error {
         Error::ConfigInvalid {
-            path: PathBuf::from(self.path),
+            path: self.path.clone(),
             message: message.into(),
         }
     }
 
-    fn authorization(&self, index: usize, entry: &Value) -> Result<Authorization> {
+    pub fn authorizations(&self) -> Result<&[Authorization]> {
+        self.authorizations
+            .as_deref()
+            .map_err(|message| self.invalid(message))
+    }
+
+    /// The OAuth 2.0 authorizations, each with its typed `oauth2` object or why it has none.
+    pub fn oauth2(&self) -> Result<Vec<(&Authorization, Result<&OAuth2>)>> {
+        Ok(self
+            .authorizations()?
+            .iter()
+            .filter_map(|a| Some((a, self.oauth2_of(a)?)))
+            .collect())
+    }
+
+    /// `a`'s typed `oauth2` object: `None` for another method, an error for one that cannot
+    /// be typed.
+    pub fn oauth2_of<'a>(&self, a: &'a Authorization) -> Option<Result<&'a OAuth2>> {
+        let typed = a.oauth2.as_ref()?;
+        Some(typed.as_ref().map_err(|message| self.invalid(message)))
+    }
+}
+
+/// One entry of `authorizations`, or why it is not one.
+fn authorization(index: usize, entry: &Value) -> std::result::Result<Authorization, String> {
+    {
         let at = format!("authorizations[{index}]");
         let obj = entry
             .as_object()
-            .ok_or_else(|| self.invalid(format!("{at} must be an object")))?;
+            .ok_or_else(|| format!("{at} must be an object"))?;
         let name = obj
             .get("name")
             .and_then(Value::as_str)
-            .ok_or_else(|| self.invalid(format!("{at}.name must be a string")))?
+            .ok_or_else(|| format!("{at}.name must be a string"))?
             .to_string();
         let method = obj
             .get("method")
@@ -280,14 +312,13 @@ impl Reader<'_> {
         let oauth2 = match obj.get("oauth2") {
             Some(Value::Object(o)) if method == "oauth2" => Some(
                 Fields {
-                    reader: self,
                     at: format!("{at} (\"{shown}\").oauth2"),
                     object: o,
                 }
-                .oauth2()?,
+                .oauth2(),
             ),
             Some(Value::Object(_)) | None => None,
-            Some(_) => return Err(self.invalid(format!("{at}.oauth2 must be an object"))),
+            Some(_) => Some(Err(format!("{at}.oauth2 must be an object"))),
         };
         Ok(Authorization {
             name,
@@ -300,20 +331,21 @@ impl Reader<'_> {
 
 /// One `oauth2` object's keys, each read with its path for errors.
 struct Fields<'a> {
-    reader: &'a Reader<'a>,
     at: String,
     object: &'a Map<String, Value>,
 }
 
+/// Why a key cannot be read, in words that name it.
+type Why = String;
+
 impl Fields<'_> {
-    fn invalid(&self, key: &str, message: impl fmt::Display) -> Error {
+    fn invalid(&self, key: &str, message: impl fmt::Display) -> Why {
         let message = message.to_string();
         let gap = if message.starts_with(':') { "" } else { " " };
-        self.reader
-            .invalid(format!("{}.{key}{gap}{message}", self.at))
+        format!("{}.{key}{gap}{message}", self.at)
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>> {
+    fn string(&self, key: &str) -> std::result::Result<Option<String>, Why> {
         match self.object.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -322,17 +354,17 @@ impl Fields<'_> {
     }
 
     /// A string that means something only when it is not blank.
-    fn setting(&self, key: &str) -> Result<Option<String>> {
+    fn setting(&self, key: &str) -> std::result::Result<Option<String>, Why> {
         Ok(self.string(key)?.filter(|s| !s.trim().is_empty()))
     }
 
-    fn required(&self, key: &str) -> Result<String> {
+    fn required(&self, key: &str) -> std::result::Result<String, Why> {
         self.string(key)?
             .filter(|s| !s.is_empty())
             .ok_or_else(|| self.invalid(key, "is missing"))
     }
 
-    fn params(&self, key: &str) -> Result<Vec<(String, String)>> {
+    fn params(&self, key: &str) -> std::result::Result<Vec<(String, String)>, Why> {
         match self.object.get(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::Object(m)) => {
@@ -349,7 +381,7 @@ impl Fields<'_> {
         }
     }
 
-    fn scopes(&self) -> Result<Vec<String>> {
+    fn scopes(&self) -> std::result::Result<Vec<String>, Why> {
         match self.object.get("scopes") {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::Array(items)) => items
@@ -371,7 +403,7 @@ impl Fields<'_> {
         }
     }
 
-    fn flag(&self, key: &str) -> Result<bool> {
+    fn flag(&self, key: &str) -> std::result::Result<bool, Why> {
         match self.object.get(key) {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
@@ -382,7 +414,7 @@ impl Fields<'_> {
     /// A provider URL must be one (an unparseable one would be sent who knows where, and
     /// could not be shown safely), and a token URL must not carry credentials, which would be
     /// sent instead of the client's.
-    fn url(&self, key: &str, raw: &str) -> Result<()> {
+    fn url(&self, key: &str, raw: &str) -> std::result::Result<(), Why> {
         let shown = display_url(raw);
         let url = match url::Url::parse(raw) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
@@ -399,7 +431,7 @@ impl Fields<'_> {
         Ok(())
     }
 
-    fn oauth2(&self) -> Result<OAuth2> {
+    fn oauth2(&self) -> std::result::Result<OAuth2, Why> {
         let token_url = self.required("tokenUrl")?;
         self.url("tokenUrl", &token_url)?;
         let authorization_url = self.string("authorizationUrl")?;
@@ -449,13 +481,46 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse(v: Value) -> Result<Config> {
+    fn parse(v: Value) -> Config {
         Config::parse(Path::new(".unito.json"), v.as_object().unwrap())
     }
 
     fn one(oauth2: Value) -> Result<OAuth2> {
-        let config = parse(json!({"authorizations": [{"name": "a", "oauth2": oauth2}]}))?;
-        Ok(config.authorizations[0].oauth2.clone().unwrap())
+        let config = parse(json!({"authorizations": [{"name": "a", "oauth2": oauth2}]}));
+        let all = config.oauth2()?;
+        all[0]
+            .1
+            .as_ref()
+            .map(|o| (*o).clone())
+            .map_err(|e| Error::ConfigInvalid {
+                path: "x".into(),
+                message: e.to_string(),
+            })
+    }
+
+    #[test]
+    fn a_broken_authorization_is_reported_only_when_it_is_used() {
+        let config = parse(json!({"authorizations": [
+            {"name": "bad", "oauth2": {"clientId": "id", "tokenUrl": "http://t", "grantType": "implicit"}},
+            {"name": "good", "oauth2": {"clientId": "id", "tokenUrl": "http://t"}},
+            {"name": "other", "method": "custom"},
+        ]}));
+        let all = config.oauth2().unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(
+            all[0]
+                .1
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("unknown grant type")
+        );
+        assert_eq!(
+            all[1].1.as_ref().unwrap().grant,
+            GrantType::AuthorizationCode
+        );
+        let broken = parse(json!({"authorizations": {"not": "a list"}}));
+        assert!(broken.authorizations().is_err());
     }
 
     #[test]

@@ -219,6 +219,14 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
     }
     let chosen = Chosen::new(&project, opts, deps)?;
     let ctx = chosen.ctx(opts, deps);
+    if !matches!(
+        ctx.config.grant,
+        GrantType::AuthorizationCode | GrantType::ClientCredentials
+    ) {
+        return Err(Error::UnsupportedGrant {
+            grant: ctx.config.grant.to_string(),
+        });
+    }
     // Tokens an earlier run set aside are newer than the file's refresh token, which may
     // be spent: presenting it could get the whole grant revoked.
     ctx.recovered().await?;

@@ -1,4 +1,5 @@
 //! Which authorization to use: the one named, the only one, or the one the user picks.
+//! An authorization whose settings cannot be read is reported when it is the one chosen.
 
 use std::path::Path;
 
@@ -13,42 +14,45 @@ pub fn authorization(
     wanted: Option<&str>,
     terminal: &dyn Terminal,
 ) -> Result<(String, OAuth2)> {
+    let all = config.authorizations()?;
     if let Some(wanted) = wanted {
-        let found = config
-            .authorizations
-            .iter()
-            .find(|a| a.name == wanted)
-            .ok_or_else(|| Error::AuthorizationNotFound {
-                name: wanted.into(),
-                available: config
-                    .authorizations
-                    .iter()
-                    .map(|a| a.name.clone())
-                    .collect(),
-            })?;
-        let oauth2 = found.oauth2.clone().ok_or_else(|| Error::NotOAuth2 {
+        let found =
+            all.iter()
+                .find(|a| a.name == wanted)
+                .ok_or_else(|| Error::AuthorizationNotFound {
+                    name: wanted.into(),
+                    available: all.iter().map(|a| a.name.clone()).collect(),
+                })?;
+        let oauth2 = config.oauth2_of(found).ok_or_else(|| Error::NotOAuth2 {
             name: found.name.clone(),
             method: found.method.clone(),
-        })?;
-        return Ok((found.name.clone(), oauth2));
+        })??;
+        return Ok((found.name.clone(), oauth2.clone()));
     }
-    let candidates: Vec<_> = config.oauth2().collect();
-    match candidates.as_slice() {
-        [] => Err(Error::NoAuthorization { path: path.into() }),
-        [(a, o)] => Ok((a.name.clone(), (*o).clone())),
-        _ if !terminal.interactive() => Err(Error::AuthorizationAmbiguous {
-            available: candidates.iter().map(|(a, _)| a.name.clone()).collect(),
-        }),
+    let mut candidates = config.oauth2()?;
+    let chosen = match candidates.len() {
+        0 => return Err(Error::NoAuthorization { path: path.into() }),
+        1 => candidates.remove(0),
+        _ if !terminal.interactive() => {
+            return Err(Error::AuthorizationAmbiguous {
+                available: candidates.iter().map(|(a, _)| a.name.clone()).collect(),
+            });
+        }
         _ => {
             let labels: Vec<String> = candidates
                 .iter()
                 .map(|(a, o)| {
                     let dev = if a.development { ", development" } else { "" };
-                    format!("{} ({}{dev})", a.name, o.grant)
+                    match o {
+                        Ok(o) => format!("{} ({}{dev})", a.name, o.grant),
+                        Err(_) => format!("{} (its settings cannot be read{dev})", a.name),
+                    }
                 })
                 .collect();
-            let (a, o) = candidates[terminal.choose("Which authorization?", &labels)?];
-            Ok((a.name.clone(), o.clone()))
+            let i = terminal.choose("Which authorization?", &labels)?;
+            candidates.swap_remove(i)
         }
-    }
+    };
+    let (a, o) = chosen;
+    Ok((a.name.clone(), o?.clone()))
 }

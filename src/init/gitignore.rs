@@ -59,11 +59,7 @@ pub(super) fn ignore_in_git(config: &Path) -> Result<Option<String>> {
         .append(true)
         .open(&gitignore)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|source| Error::Io {
-            action: "write",
-            path: gitignore.clone(),
-            source,
-        })?;
+        .map_err(|source| Error::io("write", &gitignore, source))?;
     let listed = match add.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => add.join(""),

@@ -224,6 +224,9 @@ fn folder_name(opts: &InitOptions) -> String {
 /// A name the platform's schema accepts (`^[a-z0-9_-]+$`): `My.Connector` becomes
 /// `my-connector`.
 fn connector_slug(name: &str) -> String {
+    if valid_connector(name) {
+        return name.into();
+    }
     let mut slug = String::new();
     for c in name.chars() {
         match c.to_ascii_lowercase() {
@@ -240,11 +243,15 @@ fn connector_slug(name: &str) -> String {
     }
 }
 
-fn check_connector(v: &str) -> std::result::Result<(), String> {
-    let valid = !v.is_empty()
+/// `^[a-z0-9_-]+$`, the platform schema's rule for a connector's name.
+fn valid_connector(v: &str) -> bool {
+    !v.is_empty()
         && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn check_connector(v: &str) -> std::result::Result<(), String> {
+    if valid_connector(v) {
         return Ok(());
     }
     Err(format!(
@@ -377,6 +384,8 @@ mod tests {
             ("my_connector", "my_connector"),
             ("Acme CRM  (v2)", "acme-crm-v2"),
             ("...", "my-connector"),
+            ("--x--", "--x--"),
+            ("a--b", "a--b"),
             ("ünïcode", "n-code"),
         ] {
             assert_eq!(connector_slug(folder), slug, "{folder}");
