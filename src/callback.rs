@@ -468,10 +468,16 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
     {
         return page(StatusCode::SERVICE_UNAVAILABLE, fallback);
     }
-    match tokio::time::timeout(REPLY_WAIT, reply_rx).await {
-        Ok(Ok(p)) => page(StatusCode::OK, p),
-        _ => page(StatusCode::OK, fallback),
-    }
+    let last = match tokio::time::timeout(REPLY_WAIT, reply_rx).await {
+        Ok(Ok(p)) => p,
+        _ => fallback,
+    };
+    // A failure is a 4xx, so that a browser, a proxy or a script reading the status sees it.
+    let status = match last {
+        Page::Success { .. } => StatusCode::OK,
+        Page::Failure { .. } => StatusCode::BAD_REQUEST,
+    };
+    page(status, last)
 }
 
 fn state_mismatch() -> Response {

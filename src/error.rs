@@ -154,11 +154,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("the provider refused the authorization: {error}{}", describe(.description, .uri))]
+    #[error(
+        "the provider refused the authorization: {error}{}{}",
+        describe(.description, .uri),
+        .unchecked.as_ref().map_or(String::new(), |why| format!("; besides, {why}"))
+    )]
     AuthorizationDenied {
         error: String,
         description: Option<String>,
         uri: Option<String>,
+        /// The refusal's issuer could not be checked (it carries no `iss`, or another):
+        /// said after the provider's own words, since no code was used anyway.
+        unchecked: Option<String>,
     },
 
     #[error("no callback from the provider within {secs} s")]

@@ -14,6 +14,7 @@ pub mod html;
 pub mod http;
 pub mod init;
 pub mod project;
+pub mod providers;
 pub mod recovery;
 pub mod redact;
 pub mod sandbox;

@@ -205,7 +205,7 @@ fn next_action(account: &TestAccount, grant: GrantType, now: SystemTime) -> &'st
             "oauth2 refreshes it; token prints it as is"
         }
         (GrantType::AuthorizationCode, Freshness::Fresh(_), false) => {
-            "token prints it; oauth2 logs in again (browser)"
+            "oauth2 keeps it (--reauth logs in again); token prints it"
         }
         (GrantType::AuthorizationCode, Freshness::Refreshable(_), _) => {
             "oauth2 and token refresh it (no browser)"

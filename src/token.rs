@@ -31,6 +31,9 @@ pub struct Endpoint {
     /// What the provider is documented to answer with (`responseContentType`); used only when
     /// the response itself does not say (no or a generic content type).
     pub response_type: Option<String>,
+    /// Where in the answer the tokens are (`tokenResponsePath`, an integration-cli
+    /// extension): Slack puts a user token under `authed_user`.
+    pub token_path: Option<String>,
 }
 
 #[derive(Debug)]
@@ -65,6 +68,8 @@ pub struct TokenResponse {
     pub extra: Map<String, Value>,
     /// What in the response could not be used, for the user to hear about.
     pub warnings: Vec<String>,
+    /// The nested object the tokens were taken from (Slack's `authed_user`), if not the top.
+    pub taken_from: Option<String>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -130,7 +135,14 @@ impl TokenClient {
         let content_type = content_type(&response, endpoint);
         let bytes = read_capped(response, &shown, network).await?;
         tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
-        interpret(&shown, status, &content_type, &bytes, &prepared.redactor)
+        interpret_at(
+            &shown,
+            status,
+            &content_type,
+            &bytes,
+            &prepared.redactor,
+            endpoint.token_path.as_deref(),
+        )
     }
 }
 
@@ -312,6 +324,19 @@ pub fn interpret(
     body: &[u8],
     redactor: &Redactor,
 ) -> Result<TokenResponse> {
+    interpret_at(url, status, content_type, body, redactor, None)
+}
+
+/// `interpret`, with the tokens taken from the object at `nested` when given (or, when the
+/// answer has none at the top, from `authed_user`, as Slack answers a user-token install).
+pub fn interpret_at(
+    url: &str,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    redactor: &Redactor,
+    nested: Option<&str>,
+) -> Result<TokenResponse> {
     let fields = parse_body(content_type, body);
     if let Some(fields) = &fields
         && let Some(error) = provider_error(url, status, fields, redactor)
@@ -340,6 +365,7 @@ pub fn interpret(
             snippet(body, |s| mask_token_like(&redactor.redact(s)))
         )));
     };
+    let taken_from = lift_nested(&mut fields, nested).map_err(unusable)?;
     let access_token = access_token(&mut fields, redactor).map_err(unusable)?;
     let token_type = fields.shift_remove("token_type").as_ref().and_then(text);
     if let Some(t) = token_type.as_deref().filter(|t| !is_header_safe(t)) {
@@ -375,7 +401,54 @@ pub fn interpret(
         scope,
         extra: fields,
         warnings: expiry.warning.into_iter().collect(),
+        taken_from,
     })
+}
+
+/// The token fields answered under a nested object (Slack's `authed_user`) made the
+/// answer's own, replacing the top level's (a bot token's); the rest is kept as it came.
+/// Returns where they came from.
+fn lift_nested(
+    fields: &mut Map<String, Value>,
+    configured: Option<&str>,
+) -> std::result::Result<Option<String>, String> {
+    const TOKEN_FIELDS: [&str; 5] = [
+        "access_token",
+        "token_type",
+        "refresh_token",
+        "expires_in",
+        "scope",
+    ];
+    let has_token = |v: Option<&Value>| {
+        v.and_then(|v| v.get("access_token"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| !t.is_empty())
+    };
+    let path = match configured {
+        Some(path) => path,
+        None if fields.contains_key("access_token") => return Ok(None),
+        None if has_token(fields.get("authed_user")) => "authed_user",
+        None => return Ok(None),
+    };
+    let Some(Value::Object(nested)) = fields.get(path).cloned() else {
+        return Err(format!(
+            "it has no object \"{}\" (tokenResponsePath) to take the tokens from",
+            printable(path)
+        ));
+    };
+    if !has_token(fields.get(path)) {
+        return Err(format!(
+            "its \"{}\" (tokenResponsePath) holds no access_token",
+            printable(path)
+        ));
+    }
+    for key in TOKEN_FIELDS {
+        fields.shift_remove(key);
+        if let Some(v) = nested.get(key) {
+            fields.insert(key.to_string(), v.clone());
+        }
+    }
+    Ok(Some(path.to_string()))
 }
 
 /// An `error` field, whatever the status: the provider's words, with what we sent taken out.

@@ -316,19 +316,26 @@ fn ctrl_c_during_all_saves_what_was_sent_and_starts_nothing_new() {
 
 #[test]
 fn metadata_that_promises_iss_is_held_to_it_without_configuration() {
-    let metadata = json!({
-        "issuer": "https://provider.example",
-        "authorization_response_iss_parameter_supported": true
-    });
     for (sent, passes) in [
-        (Some("https://provider.example"), true),
+        (Some("the stub"), true),
         (Some("https://attacker.example"), false),
         (None, false),
     ] {
-        let stub = Stub::start(Behaviour {
-            iss: sent.map(str::to_string),
-            metadata: Some(metadata.clone()),
-            ..Behaviour::default()
+        let stub = Stub::start(Behaviour::default());
+        // The metadata names the issuer it is served for, as RFC 8414 §3.3 wants.
+        let issuer = stub.url.clone();
+        stub.behave(|b| {
+            b.iss = sent.map(|s| {
+                if s == "the stub" {
+                    issuer.clone()
+                } else {
+                    s.to_string()
+                }
+            });
+            b.metadata = Some(json!({
+                "issuer": issuer,
+                "authorization_response_iss_parameter_supported": true
+            }));
         });
         let project = Project::new(&config(&stub));
         let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
@@ -340,7 +347,7 @@ fn metadata_that_promises_iss_is_held_to_it_without_configuration() {
             assert_eq!(done.code, 1, "{sent:?}: {}", done.all());
             assert_has(
                 &done.stderr,
-                "not https://provider.example: a possible mix-up attack",
+                &format!("not {}: a possible mix-up attack", stub.url),
             );
             assert_eq!(stub.seen(|s| s.token_forms.len()), 0);
         }

@@ -21,6 +21,7 @@ fn endpoint(stub: &Stub, auth: ClientAuth, format: BodyFormat) -> Endpoint {
         auth,
         format,
         response_type: None,
+        token_path: None,
     }
 }
 
@@ -206,6 +207,14 @@ fn responses_shaped_as_providers_shape_them_are_read_or_refused_in_their_words()
             Expect::Refused(&["expected JSON or a form body, got text/html; charset=utf-8", "<title>Sign in</title>", "fake… (38 chars)"])),
         ("a 5xx", 503, "text/plain", "upstream unavailable".into(),
             Expect::Refused(&["answered 503 (text/plain): upstream unavailable"])),
+        ("Slack's failure in a 200", 200, "application/json",
+            json!({"ok": false, "error": "invalid_code"}).to_string(),
+            Expect::Refused(&["answered 200 invalid_code"])),
+        ("Slack's user-token install: the token under authed_user", 200, "application/json",
+            json!({"ok": true, "app_id": "A1", "team": {"id": "T1"},
+                "authed_user": {"id": "U1", "scope": "search:read", "access_token": "fake-xoxp-user", "token_type": "user"}}).to_string(),
+            Expect::Token { access_token: "fake-xoxp-user", expires_in: None, token_type: Some("user"), refresh_token: false,
+                extra: &["authed_user", "team", "app_id"], warning: None }),
         ("an access token that would inject a header", 200, "application/json",
             json!({"access_token": "fake\r\nX-Injected: 1"}).to_string(),
             Expect::Refused(&["its access_token cannot be a bearer token (RFC 6750): it holds a control character"])),
@@ -359,4 +368,40 @@ fn json_bodies_carry_every_field_as_a_string() {
         assert_eq!(body["resource"], "https://api.example");
         assert_eq!(body["client_secret"], CLIENT_SECRET);
     });
+}
+
+#[test]
+fn token_response_path_takes_the_tokens_from_where_it_says() {
+    let answer = json!({
+        "ok": true, "access_token": "fake-xoxb-bot", "token_type": "bot", "scope": "chat:write",
+        "authed_user": {"id": "U1", "scope": "search:read", "access_token": "fake-xoxp-user",
+            "token_type": "user", "refresh_token": "fake-xoxe-user", "expires_in": 43200},
+    });
+    for (path, token, kind, refresh) in [
+        (None, "fake-xoxb-bot", "bot", false),
+        (Some("authed_user"), "fake-xoxp-user", "user", true),
+    ] {
+        let stub = Stub::start(Behaviour {
+            token_failure: Some((200, "application/json".into(), answer.to_string())),
+            ..Behaviour::default()
+        });
+        let mut ep = endpoint(&stub, ClientAuth::Basic, BodyFormat::Form);
+        ep.token_path = path.map(str::to_string);
+        let t = request(&ep, &client_credentials(), &[], Duration::from_secs(10)).unwrap();
+        assert_eq!(t.access_token.expose(), token);
+        assert_eq!(t.token_type.as_deref(), Some(kind));
+        assert_eq!(t.refresh_token.is_some(), refresh);
+        assert_eq!(t.taken_from.as_deref(), path);
+    }
+    let stub = Stub::start(Behaviour {
+        token_failure: Some((200, "application/json".into(), answer.to_string())),
+        ..Behaviour::default()
+    });
+    let mut ep = endpoint(&stub, ClientAuth::Basic, BodyFormat::Form);
+    ep.token_path = Some("authed_bot".into());
+    let e = request(&ep, &client_credentials(), &[], Duration::from_secs(10)).unwrap_err();
+    assert!(
+        e.to_string().contains("it has no object \"authed_bot\""),
+        "{e}"
+    );
 }

@@ -181,6 +181,9 @@ pub struct OAuth2 {
     pub redirect_host: Option<String>,
     /// The redirect URI's path (default `/callback`).
     pub redirect_path: Option<String>,
+    /// integration-cli extension: where in the token answer the tokens are
+    /// (`"authed_user"` for a Slack user token).
+    pub token_response_path: Option<String>,
 }
 
 impl OAuth2 {
@@ -471,6 +474,7 @@ impl Fields<'_> {
             issuer: self.setting("issuer")?,
             redirect_host: self.setting("redirectHost")?,
             redirect_path: self.setting("redirectPath")?,
+            token_response_path: self.setting("tokenResponsePath")?,
             at: self.at.clone(),
         })
     }

@@ -33,6 +33,7 @@ impl Chosen {
             auth: config.client_auth,
             format: config.body,
             response_type: config.response_content_type.clone(),
+            token_path: config.token_response_path.clone(),
         };
         let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
         Ok(Chosen {

@@ -17,12 +17,18 @@ impl Ctx<'_> {
     /// a person can do it.
     pub(super) async fn refresh_or_login(&self, project: &Project) -> Result<()> {
         let opts = self.opts;
-        if project
-            .account(&opts.test_account)
-            .refresh_token()
-            .is_some()
+        let account = project.account(&opts.test_account);
+        // Nothing to refresh with, and nothing to refresh: a provider that issues no refresh
+        // token (GitHub's OAuth apps) gave a token that is still good. A login would only
+        // replace it with another like it.
+        if account.refresh_token().is_none()
             && !opts.reauth
+            && let Freshness::Fresh(_) = account.freshness(self.config.grant, self.deps.clock.now())
         {
+            self.kept(project);
+            return Ok(());
+        }
+        if account.refresh_token().is_some() && !opts.reauth {
             match self.refresh(false).await {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
@@ -119,7 +125,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Says that a fresh client-credentials token was kept.
+    /// Says that a fresh token was kept.
     fn kept(&self, project: &Project) {
         let name = &self.opts.test_account;
         let fields = project.test_account(name).cloned().unwrap_or_default();
@@ -132,9 +138,15 @@ impl Ctx<'_> {
             Some(Ok(at)) => format!("expires {}", crate::clock::rfc3339(at)),
             _ => "no expiry stated".into(),
         };
+        let (what, again) = match self.config.grant {
+            crate::config::GrantType::ClientCredentials => {
+                ("client-credentials token", "request a new one")
+            }
+            _ => ("access token", "log in again"),
+        };
         self.deps.terminal.result(&format!(
-            "The client-credentials token of test account \"{name}\" is still valid ({expires}); \
-             nothing to do. Use --reauth to request a new one."
+            "The {what} of test account \"{name}\" is still valid ({expires}); nothing to do. \
+             Use --reauth to {again}."
         ));
     }
 }

@@ -102,33 +102,70 @@ pub fn save_account(
     for warning in &t.warnings {
         ctx.deps.terminal.warn(warning);
     }
-    let (refresh_word, refresh) = match (&t.refresh_token, &old_refresh) {
-        (Some(new), Some(old)) if new.expose() != old => ("rotated", "rotated, new one saved"),
-        (Some(_), Some(_)) => ("unchanged", "unchanged"),
-        (Some(_), None) => ("saved", "saved"),
-        (None, Some(_)) if source == Source::Refresh => {
-            ("kept", "kept (the provider sent no new one)")
-        }
-        (None, _) => ("none", "none (the provider sent none)"),
-    };
+    let (refresh_word, refresh) = refresh_words(t, old_refresh.as_deref(), source);
+    let hint = missing_refresh_hint(ctx, t, source);
     if ctx.opts.json {
         let action = match (source, ctx.config.grant) {
             (Source::Refresh, _) => "refresh",
             (_, GrantType::ClientCredentials) => "client_credentials",
             _ => "login",
         };
-        let summary = summary_json(action, ctx, project, name, &account, Some(refresh_word));
-        return Ok((summary, account));
+        let mut summary = summary_json_value(action, ctx, project, name, &account);
+        summary["refreshToken"] = refresh_word.into();
+        // Said only when there is something to say: scripts compare the rest.
+        if let Some(hint) = hint {
+            summary["refreshTokenHint"] = hint.into();
+        }
+        if let Some(path) = &t.taken_from {
+            summary["tokenFrom"] = path.as_str().into();
+        }
+        return Ok((summary.to_string(), account));
     }
+    let refresh = match hint {
+        Some(hint) => format!("{refresh}; {hint}"),
+        None => refresh.to_string(),
+    };
     let saved = Saved {
         project,
         name,
         t,
         account: &account,
         source,
-        refresh,
+        refresh: &refresh,
     };
     Ok((saved.summary(ctx), account))
+}
+
+/// What became of the refresh token: a word for `--json`, and words for a person. A new
+/// grant's refresh token is saved, never "rotated": it belongs to another grant.
+fn refresh_words(
+    t: &TokenResponse,
+    old: Option<&str>,
+    source: Source,
+) -> (&'static str, &'static str) {
+    match (&t.refresh_token, old, source) {
+        (Some(_), _, Source::NewGrant) => ("saved", "saved"),
+        (Some(new), Some(old), Source::Refresh) if new.expose() != old => {
+            ("rotated", "rotated, new one saved")
+        }
+        (Some(_), Some(_), Source::Refresh) => ("unchanged", "unchanged"),
+        (Some(_), None, Source::Refresh) => ("saved", "saved"),
+        (None, Some(_), Source::Refresh) => ("kept", "kept (the provider sent no new one)"),
+        (None, ..) => ("none", "none (the provider sent none)"),
+    }
+}
+
+/// After a login that got no refresh token from a provider that gives one when asked the
+/// right way: what the authorization lacks.
+fn missing_refresh_hint(ctx: &Ctx<'_>, t: &TokenResponse, source: Source) -> Option<&'static str> {
+    if t.refresh_token.is_some()
+        || source != Source::NewGrant
+        || ctx.config.grant != GrantType::AuthorizationCode
+    {
+        return None;
+    }
+    let url = ctx.config.authorization_url.as_deref()?;
+    crate::providers::for_url(url)?.refresh_hint
 }
 
 /// What was saved, for the summary a person reads.
@@ -157,9 +194,16 @@ impl Saved<'_> {
                 self.project.path().display()
             ),
             format!(
-                "  access token   {}, {}",
+                "  access token   {}, {}{}",
                 self.t.access_token.masked(),
-                printable(account[field::TOKEN_TYPE].as_str().unwrap_or("Bearer"))
+                printable(account[field::TOKEN_TYPE].as_str().unwrap_or("Bearer")),
+                self.t
+                    .taken_from
+                    .as_deref()
+                    .map_or(String::new(), |p| format!(
+                        " (the one under {}",
+                        printable(p)
+                    ) + " in the answer)")
             ),
             format!("  expires        {}", self.expires(ctx)),
             format!("  refresh token  {}", self.refresh),
@@ -236,6 +280,18 @@ pub fn summary_json(
     account: &serde_json::Map<String, Value>,
     refresh_token: Option<&str>,
 ) -> String {
+    let mut summary = summary_json_value(action, ctx, project, name, account);
+    summary["refreshToken"] = refresh_token.into();
+    summary.to_string()
+}
+
+fn summary_json_value(
+    action: &str,
+    ctx: &Ctx<'_>,
+    project: &Project,
+    name: &str,
+    account: &serde_json::Map<String, Value>,
+) -> Value {
     let text = |k: &str| account.get(k).and_then(Value::as_str);
     serde_json::json!({
         "action": action,
@@ -246,9 +302,8 @@ pub fn summary_json(
         "tokenType": text(field::TOKEN_TYPE),
         "expiresAt": text(field::EXPIRES_AT),
         "scope": text(field::SCOPE),
-        "refreshToken": refresh_token,
+        "refreshToken": null,
     })
-    .to_string()
 }
 
 /// Takes the lock, re-reads the file and saves: used after a browser login, which must not
@@ -301,6 +356,7 @@ mod tests {
             refresh_token: refresh.map(Secret::new),
             expires_in,
             expires_in_as_sent: None,
+            taken_from: None,
             created_at: None,
             scope: None,
             extra: Map::new(),

@@ -7,9 +7,8 @@
 
 mod ask;
 mod gitignore;
-mod presets;
 
-pub use presets::{PRESETS, Preset};
+pub use crate::providers::{PROVIDERS as PRESETS, Provider as Preset};
 
 use std::path::PathBuf;
 
@@ -305,8 +304,13 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
         "scopes".into(),
         Value::Array(scopes.map(|s| json!({"name": s})).collect()),
     );
+    if let Some(p) = preset {
+        for (key, value) in p.settings {
+            oauth2.insert(key.to_string(), json!(value));
+        }
+    }
     if let Some(p) = preset.filter(|_| answers.grant == GrantType::AuthorizationCode) {
-        preset_settings(&mut oauth2, p);
+        login_settings(&mut oauth2, p);
     }
     let authorization = json!({
         "name": answers.name,
@@ -327,7 +331,7 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
 }
 
 /// What a preset's provider needs beyond its URLs, for a login.
-fn preset_settings(oauth2: &mut serde_json::Map<String, Value>, p: &Preset) {
+fn login_settings(oauth2: &mut serde_json::Map<String, Value>, p: &Preset) {
     if !p.authorization_parameters.is_empty() {
         let params: serde_json::Map<String, Value> = p
             .authorization_parameters

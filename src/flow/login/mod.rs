@@ -378,8 +378,9 @@ impl Ctx<'_> {
         verifier: crate::secret::Secret,
         pending: &Pending,
     ) -> Result<()> {
-        issuer::check(issuer, iss.as_deref(), |w| self.deps.terminal.warn(w))?;
+        let verdict = issuer::check(issuer, iss.as_deref());
         let code = match callback {
+            // A refusal spends no code: the provider's words come first, whatever the issuer.
             Callback::Denied {
                 error,
                 description,
@@ -389,9 +390,18 @@ impl Ctx<'_> {
                     error,
                     description,
                     uri,
+                    unchecked: verdict.note(),
                 });
             }
-            Callback::Code { code } => code,
+            Callback::Code { code } => {
+                if let issuer::Verdict::Unchecked(why) = &verdict {
+                    self.deps.terminal.warn(why);
+                }
+                if let Some(e) = verdict.into_error() {
+                    return Err(e);
+                }
+                code
+            }
         };
         self.deps
             .terminal
