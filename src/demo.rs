@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::browser::Browser;
 use crate::error::{Error, Result};
 use crate::flow::{self, Deps, Options};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{self, Sandbox};
 use crate::secret::Secret;
 
 pub struct DemoOptions {
@@ -21,6 +21,9 @@ pub struct DemoOptions {
     pub headless: bool,
     /// Overwrite a `.unito.json` already in `dir`.
     pub force: bool,
+    /// The sandbox's persona (`sandbox` for the plain one) and its options.
+    pub persona: String,
+    pub persona_options: Vec<String>,
 }
 
 /// Plays the user on the sandbox's consent page with plain HTTP: fetch the page, press
@@ -131,34 +134,23 @@ pub fn display_available() -> bool {
 
 pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     let term = &*deps.terminal;
-    let sandbox = Sandbox::start(0).await?;
+    let sandbox = Sandbox::start_as(sandbox::Options {
+        port: 0,
+        persona: opts.persona.clone(),
+        persona_options: opts.persona_options.clone(),
+        ..sandbox::Options::default()
+    })
+    .await?;
+    let behaving = match sandbox.persona() {
+        "sandbox" => String::new(),
+        name => format!(", behaving as {name}"),
+    };
     term.say(&format!(
-        "The sandbox OAuth 2.0 server is running at {}.",
+        "The sandbox OAuth 2.0 server is running at {}{behaving}.",
         sandbox.url
     ));
 
-    let dir = match &opts.dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-            dir.clone()
-        }
-        None => tempfile::Builder::new()
-            .prefix("integration-cli-demo-")
-            .tempdir()
-            .map_err(|e| Error::io("create", Path::new("a temporary folder"), e))?
-            .keep(),
-    };
-    let config = dir.join(".unito.json");
-    if config.exists() && !opts.force {
-        return Err(Error::DemoWouldOverwrite { path: config });
-    }
-    let file = json!({
-        "name": "demo-connector",
-        "authorizations": [sandbox.authorization("sandbox")],
-        "testAccounts": {"development": {}, "compliance": {}}
-    });
-    let text = serde_json::to_string_pretty(&file).expect("JSON") + "\n";
-    crate::project::write_atomic(&config, &text).map_err(|e| Error::io("write", &config, e))?;
+    let config = write_project(opts, &sandbox)?;
     term.say(&format!("Wrote {} for it.", config.display()));
 
     let options = Options {
@@ -179,7 +171,10 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     ));
     flow::oauth2(&options, deps).await?;
 
-    term.say("\nStep 2 of 3: run it again: the stored refresh token gets a new access token, no browser.");
+    term.say(
+        "\nStep 2 of 3: run it again, no browser: the stored refresh token gets a new access token \
+         (a token that came without one is kept while it is valid).",
+    );
     flow::oauth2(&options, deps).await?;
 
     term.say("\nStep 3 of 3: `integration-cli token` hands the access token to a script; the sandbox's userinfo accepts it:");
@@ -194,6 +189,34 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         config.display()
     ));
     Ok(())
+}
+
+/// The demo's `.unito.json`, pointing at `sandbox`, in `--dir` or a new temporary folder
+/// (kept, for a look afterwards).
+fn write_project(opts: &DemoOptions, sandbox: &Sandbox) -> Result<PathBuf> {
+    let dir = match &opts.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+            dir.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("integration-cli-demo-")
+            .tempdir()
+            .map_err(|e| Error::io("create", Path::new("a temporary folder"), e))?
+            .keep(),
+    };
+    let config = dir.join(".unito.json");
+    if config.exists() && !opts.force {
+        return Err(Error::DemoWouldOverwrite { path: config });
+    }
+    let file = json!({
+        "name": "demo-connector",
+        "authorizations": [sandbox.authorization(sandbox.persona())],
+        "testAccounts": {"development": {}, "compliance": {}}
+    });
+    let text = serde_json::to_string_pretty(&file).expect("JSON") + "\n";
+    crate::project::write_atomic(&config, &text).map_err(|e| Error::io("write", &config, e))?;
+    Ok(config)
 }
 
 async fn userinfo(base: &str, token: &Secret) -> Result<String> {

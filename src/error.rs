@@ -237,8 +237,9 @@ pub enum Error {
     #[error("without a terminal to ask, these are needed: {flags}")]
     InitMissing { flags: String },
 
+    /// An argument or answer that cannot be used, said in full by `message`.
     #[error("{message}")]
-    InitInvalid { message: String },
+    InvalidInput { message: String },
 
     #[error("{why}")]
     PasteRefused { why: String },
@@ -392,7 +393,7 @@ impl Error {
             }
             Error::InitUnknownPreset { available, .. } => format!("use one of: {available}, custom"),
             Error::InitMissing { .. } => "pass them as flags; see integration-cli init --help".into(),
-            Error::InitInvalid { .. } => return None,
+            Error::InvalidInput { .. } => return None,
             Error::SandboxPortInUse { .. } => {
                 "pick another with --port (0 lets the system choose), or stop the other sandbox".into()
             }
@@ -442,7 +443,7 @@ impl Error {
             Error::InitUnknownPreset { .. }
             | Error::InvalidPort { .. }
             | Error::InitMissing { .. }
-            | Error::InitInvalid { .. } => exit::USAGE,
+            | Error::InvalidInput { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped { code, .. } => *code,
             _ => exit::ERROR,

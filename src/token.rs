@@ -452,6 +452,7 @@ fn lift_nested(
 }
 
 /// An `error` field, whatever the status: the provider's words, with what we sent taken out.
+/// A refusal in HubSpot's shape (`status` and `message`, no `error`) is read the same way.
 fn provider_error(
     url: &str,
     status: u16,
@@ -459,15 +460,21 @@ fn provider_error(
     redactor: &Redactor,
 ) -> Option<Error> {
     let provider_text = |v: &Value| text(v).map(|t| printable(&redactor.redact(&t)));
+    let (error_key, description_key) = match fields.get("status") {
+        Some(Value::String(_)) if status >= 400 && !fields.contains_key("error") => {
+            ("status", "message")
+        }
+        _ => ("error", "error_description"),
+    };
     let error = fields
-        .get("error")
+        .get(error_key)
         .and_then(provider_text)
         .filter(|e| !e.trim().is_empty())?;
     Some(Error::TokenEndpoint {
         url: url.into(),
         status,
         error,
-        description: fields.get("error_description").and_then(provider_text),
+        description: fields.get(description_key).and_then(provider_text),
         uri: fields.get("error_uri").and_then(provider_text),
     })
 }

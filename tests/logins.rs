@@ -355,6 +355,76 @@ fn metadata_that_promises_iss_is_held_to_it_without_configuration() {
 }
 
 #[test]
+fn metadata_in_rfc_8414_path_form_is_found_and_metadata_for_another_issuer_ignored() {
+    for (iss, passes) in [(Some("tenant"), true), (None, false)] {
+        let stub = Stub::start(Behaviour::default());
+        let tenant = format!("{}/tenant", stub.url);
+        stub.behave(|b| {
+            b.iss = iss.map(|_| tenant.clone());
+            // At the root: metadata naming some other issuer, which must not be used.
+            b.metadata = Some(json!({
+                "issuer": "https://elsewhere.example",
+                "authorization_response_iss_parameter_supported": true
+            }));
+            b.tenant_metadata = Some(json!({
+                "issuer": tenant,
+                "authorization_response_iss_parameter_supported": true
+            }));
+        });
+        let project = Project::new(&config_with(
+            &stub,
+            "authorizationUrl",
+            json!(format!("{tenant}/authorize")),
+        ));
+        let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0", "-v"]);
+        browse(&run.login_url());
+        let done = run.finish(&stub);
+        assert_has(&done.stderr, "metadata ignored");
+        if passes {
+            assert_eq!(done.code, 0, "{}", done.all());
+        } else {
+            // The tenant's metadata promised iss: an answer without it is refused.
+            assert_eq!(done.code, 1, "{}", done.all());
+            assert_has(
+                &done.stderr,
+                &format!("not {tenant}: a possible mix-up attack"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_refusal_without_the_promised_iss_names_the_providers_error_first() {
+    let stub = Stub::start(Behaviour {
+        deny: Some(("access_denied".into(), "The user said no".into())),
+        ..Behaviour::default()
+    });
+    let issuer = stub.url.clone();
+    stub.behave(|b| {
+        b.metadata = Some(json!({
+            "issuer": issuer,
+            "authorization_response_iss_parameter_supported": true
+        }));
+    });
+    let project = Project::new(&config(&stub));
+    let before = project.text();
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    let (status, page) = browse(&run.login_url());
+    assert_eq!(status, 400, "{page}");
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 3, "{}", done.all());
+    let error = done
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line: {}", done.stderr));
+    assert_has(error, "access_denied: The user said no");
+    assert_has(&done.stderr, "could not be checked");
+    assert!(!done.stderr.contains("mix-up"), "{}", done.stderr);
+    assert_eq!(project.text(), before);
+}
+
+#[test]
 fn an_address_pasted_without_its_scheme_works_and_a_stray_word_is_refused() {
     let stub = Stub::start(Behaviour::default());
     let project = Project::new(&config(&stub));

@@ -8,6 +8,7 @@ use crate::browser::SystemBrowser;
 use crate::demo::{self, BrowserOrHeadless, DemoOptions, HeadlessApprover};
 use crate::error::Result;
 use crate::flow::Deps;
+use crate::sandbox::PERSONAS;
 
 /// Watch a whole login, refresh and token run against a built-in sandbox
 #[derive(Debug, clap::Args)]
@@ -16,11 +17,14 @@ use crate::flow::Deps;
         pointing at it (in a temporary folder, or --dir), and run the real oauth2 flow \
         against it: a login, a refresh, then token. Needs no account and no network.\n\n\
         With a display the consent page opens in your browser; with --headless (the default \
-        when there is no display) the demo presses Approve itself over plain HTTP.",
+        when there is no display) the demo presses Approve itself over plain HTTP.\n\n\
+        With --persona the sandbox behaves as that provider does (see `integration-cli \
+        sandbox --help`), and the demo uses that provider's preset.",
     after_help = "Examples:\n  \
         integration-cli demo                    run it (in the browser when there is a display)\n  \
         integration-cli demo --headless         approve by itself\n  \
-        integration-cli demo --dir ./demo       keep the demo's .unito.json in ./demo"
+        integration-cli demo --dir ./demo       keep the demo's .unito.json in ./demo\n  \
+        integration-cli demo --persona slack    the same run against a Slack stand-in"
 )]
 pub struct Args {
     /// Folder for the demo's .unito.json (default: a new temporary folder, kept)
@@ -38,6 +42,15 @@ pub struct Args {
     /// Replace a .unito.json already in --dir
     #[arg(long)]
     pub force: bool,
+
+    /// Run against the sandbox behaving as this provider does
+    #[arg(long, value_name = "NAME", default_value = "sandbox",
+          value_parser = clap::builder::PossibleValuesParser::new(PERSONAS))]
+    pub persona: String,
+
+    /// A variant of the persona (repeatable): github expiring, slack rotation, notion legacy
+    #[arg(long = "persona-option", value_name = "OPTION")]
+    pub persona_options: Vec<String>,
 }
 
 impl Args {
@@ -54,6 +67,8 @@ impl Args {
             dir: self.dir,
             headless,
             force: self.force,
+            persona: self.persona,
+            persona_options: self.persona_options,
         };
         let deps = Deps::system().with_env(env);
         let deps = if headless {

@@ -3,7 +3,7 @@
 use super::Global;
 use super::run::{runtime, write_stdout};
 use crate::error::Result;
-use crate::sandbox::{DEFAULT_PORT, Sandbox};
+use crate::sandbox::{DEFAULT_PORT, Options, PERSONAS, Sandbox};
 use crate::signals::Signals;
 
 /// Run a local OAuth 2.0 server to develop against, offline
@@ -14,22 +14,46 @@ use crate::signals::Signals;
         It has a consent page with Approve and Deny, a token endpoint (authorization code with \
         PKCE S256, refresh with rotation, client credentials) and a userinfo endpoint, and it \
         checks what a real server checks: the client secret, PKCE, the redirect URI, single-use \
-        codes. It prints an authorization to paste into .unito.json. Ctrl-C stops it.",
+        codes. It prints an authorization to paste into .unito.json. Ctrl-C stops it.\n\n\
+        With --persona it behaves as that provider does, from the provider's public \
+        documentation: its endpoints' paths (behind the sandbox's address), what it requires \
+        to issue a refresh token, how the client must authenticate, the shape of its answers \
+        and of its refusals. `init --preset NAME` with the URLs it prints makes a matching \
+        authorization. The README's personas table says what each one reproduces.",
     after_help = "Examples:\n  \
-        integration-cli sandbox                 serve on http://127.0.0.1:9010\n  \
-        integration-cli sandbox --port 0        serve on a free port"
+        integration-cli sandbox                              serve on http://127.0.0.1:9010\n  \
+        integration-cli sandbox --port 0                     serve on a free port\n  \
+        integration-cli sandbox --persona google             answer as Google does\n  \
+        integration-cli sandbox --persona github --persona-option expiring\n                                                       \
+        a GitHub App with expiring user tokens\n\n\
+        Persona options: github: expiring; slack: rotation; notion: legacy"
 )]
 pub struct Args {
     /// Port on 127.0.0.1; 0 picks a free one
     #[arg(long, value_name = "PORT", default_value_t = DEFAULT_PORT)]
     pub port: u16,
+
+    /// Behave as this provider does
+    #[arg(long, value_name = "NAME", default_value = "sandbox",
+          value_parser = clap::builder::PossibleValuesParser::new(PERSONAS))]
+    pub persona: String,
+
+    /// A variant of the persona (repeatable): github expiring, slack rotation, notion legacy
+    #[arg(long = "persona-option", value_name = "OPTION")]
+    pub persona_options: Vec<String>,
 }
 
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         runtime()?.block_on(async {
             let mut signals = Signals::new()?;
-            let server = Sandbox::start(self.port).await?;
+            let server = Sandbox::start_as(Options {
+                port: self.port,
+                persona: self.persona,
+                persona_options: self.persona_options,
+                ..Options::default()
+            })
+            .await?;
             write_stdout(&server.banner())?;
             signals.next().await;
             server.stop();

@@ -14,6 +14,12 @@ impl Ctx<'_> {
     /// to use, and the run goes on as usual.
     pub(super) async fn recovered(&self) -> Result<bool> {
         let name = &self.opts.test_account;
+        // Mostly there are none, and a look needs no lock: a run that sets some aside
+        // meanwhile is caught under the lock of the request itself (refuse_if_set_aside).
+        let real = std::fs::canonicalize(&self.opts.config).unwrap_or(self.opts.config.clone());
+        if !self.opts.recover && recovery::find(&real, name, &*self.deps.env).is_empty() {
+            return Ok(false);
+        }
         // Under the lock: a run that saves (or fails to) first is done with the file.
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;

@@ -38,7 +38,7 @@ impl Asker<'_> {
                 Err(message) if given.is_none() && self.term.interactive() => {
                     self.term.warn(&message);
                 }
-                Err(message) => return Err(Error::InitInvalid { message }),
+                Err(message) => return Err(Error::InvalidInput { message }),
             }
         }
     }

@@ -161,7 +161,7 @@ fn grant(opts: &InitOptions, term: &dyn Terminal) -> Result<GrantType> {
     GrantType::parse(given)
         .ok()
         .filter(|g| GRANTS.iter().any(|(known, _)| known == g))
-        .ok_or_else(|| Error::InitInvalid {
+        .ok_or_else(|| Error::InvalidInput {
             message: format!(
                 "grant type {:?} is not one integration-cli handles (authorization_code, client_credentials)",
                 given.trim()
@@ -324,7 +324,7 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
     let text = TEMPLATE
         .replace("{{name}}", &json!(answers.connector).to_string())
         .replace("{{authorization}}", &rendered);
-    serde_json::from_str::<Value>(&text).map_err(|e| Error::InitInvalid {
+    serde_json::from_str::<Value>(&text).map_err(|e| Error::InvalidInput {
         message: format!("the scaffold would not be valid JSON ({e}); a value may need quoting"),
     })?;
     Ok(text)

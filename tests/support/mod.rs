@@ -266,6 +266,13 @@ impl Run {
             .to_string()
     }
 
+    /// The login URL the CLI prints, for an authorization endpoint at any path under `base`.
+    pub fn login_url_at(&self, base: &str) -> String {
+        self.wait_for_line(|l| l.trim_start().starts_with(base) && l.contains("client_id="))
+            .trim()
+            .to_string()
+    }
+
     /// Waits (bounded) for a line of stderr that contains `text`.
     pub fn wait_for(&self, text: &str) {
         self.wait_for_line(|l| l.contains(text));

@@ -55,6 +55,9 @@ pub struct Behaviour {
     pub metadata: Option<Value>,
     /// Served there instead, as is (a document of any size or shape).
     pub metadata_text: Option<String>,
+    /// Served at /.well-known/oauth-authorization-server/tenant (RFC 8414's path form, for
+    /// the issuer `<stub>/tenant`, whose authorization endpoint is /tenant/authorize).
+    pub tenant_metadata: Option<Value>,
     /// The token endpoint answers this status and content type, with a body that quotes the
     /// request's Authorization header (`{header}` in the template), as careless servers do.
     pub echo_authorization: Option<(u16, String, String)>,
@@ -78,6 +81,7 @@ impl Default for Behaviour {
             iss: None,
             metadata: None,
             metadata_text: None,
+            tenant_metadata: None,
             echo_authorization: None,
         }
     }
@@ -155,6 +159,16 @@ impl Stub {
                             .into_response(),
                         (None, Some(m)) => json_response(200, m),
                         (None, None) => StatusCode::NOT_FOUND.into_response(),
+                    }
+                }),
+            )
+            .route("/tenant/authorize", get(authorize))
+            .route(
+                "/.well-known/oauth-authorization-server/tenant",
+                get(|State(inner): State<Arc<Mutex<Inner>>>| async move {
+                    match inner.lock().unwrap().behaviour.tenant_metadata.clone() {
+                        Some(m) => json_response(200, m),
+                        None => StatusCode::NOT_FOUND.into_response(),
                     }
                 }),
             )

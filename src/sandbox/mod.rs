@@ -1,0 +1,351 @@
+//! A small OAuth 2.0 authorization server on loopback, so a connector developer can try the
+//! whole flow with no provider account and no network: `integration-cli sandbox` serves it,
+//! `integration-cli demo` runs the real `oauth2` flow against it.
+//!
+//! It checks what a real server checks: the client and its secret, a loopback redirect URI
+//! (any port, RFC 8252 §7.3) that must match at the exchange, PKCE S256, single-use codes
+//! that expire, rotating refresh tokens (presenting a spent one revokes the grant), and
+//! bearer tokens at userinfo. With a persona (`--persona google`, …) it behaves at its
+//! authorization and token endpoints as that provider does (see `persona`). State lives in
+//! memory.
+
+mod consent;
+mod persona;
+mod personas;
+mod store;
+mod token;
+
+pub use persona::Persona;
+pub use personas::NAMES as PERSONAS;
+pub use store::Lifetimes;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::error::{Error, Result};
+use crate::html::escape;
+use persona::json_response;
+use store::Store;
+
+/// The sandbox's one client. Not secret: it only opens this sandbox.
+pub const CLIENT_ID: &str = "sandbox-client";
+pub const CLIENT_SECRET: &str = "sandbox-secret-not-a-real-secret";
+/// The default port of `integration-cli sandbox`.
+pub const DEFAULT_PORT: u16 = 9010;
+/// The scopes the plain sandbox knows (a persona takes its provider's).
+const SCOPES: [&str; 4] = ["read", "write", "profile", "offline_access"];
+
+/// How to start one.
+pub struct Options {
+    pub port: u16,
+    pub lifetimes: Lifetimes,
+    /// `sandbox` (the plain one) or a provider's name.
+    pub persona: String,
+    pub persona_options: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            port: DEFAULT_PORT,
+            lifetimes: Lifetimes::default(),
+            persona: "sandbox".into(),
+            persona_options: Vec::new(),
+        }
+    }
+}
+
+/// What the handlers share.
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    persona: Box<dyn Persona>,
+}
+
+impl Shared {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running sandbox; stops when dropped or on `stop`.
+pub struct Sandbox {
+    pub url: String,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// The plain sandbox on 127.0.0.1:`port` (0 picks one), on the current runtime.
+    pub async fn start(port: u16) -> Result<Sandbox> {
+        Sandbox::start_with(port, Lifetimes::default()).await
+    }
+
+    pub async fn start_with(port: u16, lifetimes: Lifetimes) -> Result<Sandbox> {
+        Sandbox::start_as(Options {
+            port,
+            lifetimes,
+            ..Options::default()
+        })
+        .await
+    }
+
+    pub async fn start_as(options: Options) -> Result<Sandbox> {
+        let persona = personas::named(&options.persona, &options.persona_options)
+            .map_err(|message| Error::InvalidInput { message })?;
+        let port = options.port;
+        let listener =
+            TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|source| match source.kind() {
+                    std::io::ErrorKind::AddrInUse => Error::SandboxPortInUse { port },
+                    _ => Error::io("listen on", format!("127.0.0.1:{port}").as_ref(), source),
+                })?;
+        let addr = listener.local_addr().map_err(|source| {
+            Error::io("listen on", format!("127.0.0.1:{port}").as_ref(), source)
+        })?;
+        let url = format!("http://{addr}");
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store {
+                lifetimes: options.lifetimes,
+                ..Store::default()
+            }),
+            persona,
+        });
+        let app = routes(&shared, &url);
+        // DNS rebinding: a page on some other name that resolves to 127.0.0.1 must not drive
+        // the sandbox, so only our own host names are served.
+        let hosts: Arc<[String]> = Arc::from(vec![
+            format!("127.0.0.1:{}", addr.port()),
+            format!("localhost:{}", addr.port()),
+        ]);
+        let app = app.layer(axum::middleware::from_fn_with_state(hosts, only_our_host));
+        let (stop, mut stopping) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        Ok(Sandbox {
+            url,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// Serves until `stop` is called or the sandbox is dropped.
+    pub async fn stopped(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    pub fn persona(&self) -> &str {
+        self.shared.persona.name()
+    }
+
+    /// Where a provider's endpoint is served here: its host name, then its path, so the
+    /// stand-in is told apart from the real thing at a glance (and by `providers::for_url`).
+    fn stand_in(&self, real: &str) -> String {
+        stand_in(&self.url, real)
+    }
+
+    /// The authorization and token URLs here.
+    pub fn endpoints(&self) -> (String, String) {
+        match self.shared.persona.provider() {
+            Some(p) => (
+                self.stand_in(p.authorization_url),
+                self.stand_in(p.token_url),
+            ),
+            None => (
+                format!("{}/authorize", self.url),
+                format!("{}/token", self.url),
+            ),
+        }
+    }
+
+    /// What `integration-cli sandbox` prints: where it is, its client, and an authorization
+    /// to paste.
+    pub fn banner(&self) -> String {
+        let url = &self.url;
+        let (authorize, token) = self.endpoints();
+        let authorization = serde_json::to_string_pretty(&self.authorization(self.persona()))
+            .expect("JSON")
+            .replace('\n', "\n  ");
+        let persona = match self.shared.persona.provider() {
+            Some(p) => format!(
+                "\nPersona: {} ({})\n  {}\n",
+                self.persona(),
+                p.title,
+                self.shared.persona.reproduces()
+            ),
+            None => String::new(),
+        };
+        format!(
+            "Sandbox OAuth 2.0 server at {url}\n{persona}\n  \
+             authorization URL  {authorize}\n  \
+             token URL          {token}\n  \
+             userinfo           {url}/userinfo\n  \
+             client id          {CLIENT_ID}\n  \
+             client secret      {CLIENT_SECRET}   (a fixed, public value: it opens only this sandbox)\n\n\
+             An authorization for .unito.json:\n\n  {authorization}\n\n\
+             Ctrl-C to stop."
+        )
+    }
+
+    /// An authorization for `.unito.json` that uses this sandbox: for a persona, its
+    /// provider's preset (scopes, parameters, settings) with the stand-in's URLs.
+    pub fn authorization(&self, name: &str) -> Value {
+        let (authorize, token) = self.endpoints();
+        let mut oauth2 = json!({
+            "clientId": CLIENT_ID,
+            "clientSecret": CLIENT_SECRET,
+            "authorizationUrl": authorize,
+            "tokenUrl": token,
+            "grantType": "authorization_code",
+            "scopes": [
+                {"name": "read", "description": "Read your sandbox items"},
+                {"name": "profile", "description": "Who you are"}
+            ]
+        });
+        if let Some(p) = self.shared.persona.provider() {
+            oauth2["scopes"] = json!(
+                p.scopes
+                    .iter()
+                    .map(|s| json!({"name": s}))
+                    .collect::<Vec<_>>()
+            );
+            let params: serde_json::Map<String, Value> = p
+                .authorization_parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            if !params.is_empty() {
+                oauth2["authorizationParameters"] = Value::Object(params);
+            }
+            for (key, value) in p.settings {
+                oauth2[*key] = json!(value);
+            }
+        }
+        json!({
+            "name": name,
+            "method": "oauth2",
+            "development": true,
+            "oauth2": oauth2,
+        })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop();
+        self.task.abort();
+    }
+}
+
+/// `http://127.0.0.1:9010` + `https://accounts.google.com/o/oauth2/v2/auth` →
+/// `http://127.0.0.1:9010/accounts.google.com/o/oauth2/v2/auth`.
+pub fn stand_in(base: &str, real: &str) -> String {
+    let path = real.split_once("://").map_or(real, |(_, rest)| rest);
+    format!("{base}/{path}")
+}
+
+/// The endpoints, at the persona's provider's paths (or the plain sandbox's), with consent,
+/// userinfo and metadata beside them.
+fn routes(shared: &Arc<Shared>, url: &str) -> Router {
+    let path_of = |real: &str| stand_in("", real);
+    let (authorize, token_paths) = match shared.persona.provider() {
+        Some(p) => {
+            let mut tokens = vec![path_of(p.token_url)];
+            if p.key == "microsoft" {
+                tokens.push(personas::MICROSOFT_V1_TOKEN_PATH.to_string());
+            }
+            (path_of(p.authorization_url), tokens)
+        }
+        None => ("/authorize".to_string(), vec!["/token".to_string()]),
+    };
+    let mut app = Router::new()
+        .route(&authorize, get(consent::authorize))
+        .route("/authorize/decision", post(consent::decision))
+        .route("/userinfo", get(token::userinfo));
+    let token_paths_first = token_paths[0].clone();
+    for path in token_paths {
+        app = app.route(&path, post(token::token));
+    }
+    let metadata = metadata(url, &authorize, &token_paths_first);
+    app.route(
+        "/.well-known/oauth-authorization-server",
+        get(move || async move { json_response(200, metadata) }),
+    )
+    .with_state(shared.clone())
+}
+
+async fn only_our_host(
+    axum::extract::State(hosts): axum::extract::State<Arc<[String]>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !crate::host::addressed_to(&hosts, &request) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "not this sandbox's host name",
+        )
+            .into_response();
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'",
+        ),
+    );
+    response
+}
+
+fn metadata(url: &str, authorize: &str, token: &str) -> Value {
+    json!({
+        "issuer": url,
+        "authorization_endpoint": format!("{url}{authorize}"),
+        "token_endpoint": format!("{url}{token}"),
+        "userinfo_endpoint": format!("{url}/userinfo"),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": SCOPES,
+    })
+}
+
+/// A page for errors the user must see here, because the redirect URI cannot be trusted.
+fn error_page(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(format!(
+            "<!doctype html><title>Sandbox error</title><h1>Sandbox: request refused</h1><p id=\"error\">{}</p>",
+            escape(message)
+        )),
+    )
+        .into_response()
+}
+
+fn pairs(raw: &str) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! Google: a refresh token only with `access_type=offline`, and on a later consent only
+//! with `prompt=consent` too; an `id_token` for `openid`; scopes answered as URLs; refresh
+//! answers without a new refresh token; `invalid_grant` "Token has been expired or revoked."
+
+use std::time::Duration;
+
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::super::persona::{Issued, Persona, Rotation, TokenRequest, json_response, standard};
+use super::super::store::{Asked, Store};
+
+pub struct Google;
+
+/// Google answers the short scope names with the URLs they stand for.
+fn as_url(scope: &str) -> String {
+    match scope {
+        "openid" => "openid".into(),
+        "email" | "profile" => format!("https://www.googleapis.com/auth/userinfo.{scope}"),
+        s if s.starts_with("https://") => s.into(),
+        s => format!("https://www.googleapis.com/auth/{s}"),
+    }
+}
+
+impl Persona for Google {
+    fn name(&self) -> &'static str {
+        "google"
+    }
+
+    fn reproduces(&self) -> &'static str {
+        "a refresh token only with access_type=offline, and on a second consent only with prompt=consent; an id_token; scopes as URLs; invalid_grant \"Token has been expired or revoked.\""
+    }
+
+    fn offline(&self, asked: &Asked, again: bool) -> bool {
+        asked.get("access_type") == "offline" && (!again || asked.get("prompt") == "consent")
+    }
+
+    fn rotation(&self) -> Rotation {
+        Rotation::Kept
+    }
+
+    fn lifetime(&self, default: Duration) -> Option<Duration> {
+        Some(default.saturating_sub(Duration::from_secs(1)))
+    }
+
+    fn prefixes(&self) -> (&'static str, &'static str) {
+        ("ya29.", "1//")
+    }
+
+    fn answer(&self, issued: &Issued, asked: &Asked, _: &mut Store) -> Map<String, Value> {
+        let scope: Vec<String> = asked.scope().split_whitespace().map(as_url).collect();
+        let mut fields = standard(issued, &scope.join(" "));
+        if issued.refreshed {
+            fields.remove("refresh_token");
+        }
+        if asked.has_scope("openid") {
+            fields.insert(
+                "id_token".into(),
+                json!(format!("eyJhbGciOiJSUzI1NiJ9.sandbox-{}.sig", issued.grant)),
+            );
+        }
+        fields
+    }
+
+    fn error(&self, status: u16, error: &str, description: &str, _: &TokenRequest) -> Response {
+        let description = match error {
+            "invalid_grant" => "Token has been expired or revoked.",
+            _ => description,
+        };
+        json_response(
+            status,
+            json!({"error": error, "error_description": description}),
+        )
+    }
+}

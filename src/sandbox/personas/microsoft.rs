@@ -1,0 +1,89 @@
+//! Microsoft identity platform: a refresh token only for the `offline_access` scope; a new
+//! refresh token on every refresh (the old one keeps working); `expires_in` and
+//! `ext_expires_in` as numbers on the v2.0 endpoint and as strings on the v1 one; `AADSTS`
+//! codes in `error_description`, with `error_codes`, `trace_id` and `correlation_id`.
+
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::super::persona::{Issued, Persona, Rotation, TokenRequest, json_response, standard};
+use super::super::store::{Asked, Store};
+
+pub struct Microsoft;
+
+/// The v1 token endpoint, served beside the v2.0 one.
+pub const V1_TOKEN_PATH: &str = "/login.microsoftonline.com/common/oauth2/token";
+
+impl Persona for Microsoft {
+    fn name(&self) -> &'static str {
+        "microsoft"
+    }
+
+    fn reproduces(&self) -> &'static str {
+        "a refresh token only with the offline_access scope; refresh tokens rotate; expires_in and ext_expires_in as numbers (v2.0) or strings (v1 endpoint); AADSTS codes in error_description"
+    }
+
+    fn offline(&self, asked: &Asked, _: bool) -> bool {
+        asked.has_scope("offline_access")
+    }
+
+    fn rotation(&self) -> Rotation {
+        Rotation::Lenient
+    }
+
+    fn prefixes(&self) -> (&'static str, &'static str) {
+        ("eyJ0eXAiOiJKV1Qi.", "0.AXoA")
+    }
+
+    fn answer(&self, issued: &Issued, asked: &Asked, _: &mut Store) -> Map<String, Value> {
+        // offline_access is granted, not echoed; Graph scopes come back as URLs.
+        let scope: Vec<String> = asked
+            .scope()
+            .split_whitespace()
+            .filter(|s| *s != "offline_access")
+            .map(|s| match s {
+                "openid" | "profile" | "email" => s.to_string(),
+                s if s.contains("://") => s.to_string(),
+                s => format!("https://graph.microsoft.com/{s}"),
+            })
+            .collect();
+        let mut fields = standard(issued, &scope.join(" "));
+        if let Some(secs) = issued.expires_in {
+            fields.insert("ext_expires_in".into(), json!(secs));
+        }
+        fields
+    }
+
+    fn respond(&self, mut fields: Map<String, Value>, req: &TokenRequest) -> Response {
+        // The v1 endpoint writes its numbers as strings.
+        if req.path == V1_TOKEN_PATH {
+            for key in ["expires_in", "ext_expires_in"] {
+                if let Some(v) = fields.get_mut(key) {
+                    *v = json!(v.to_string());
+                }
+            }
+        }
+        json_response(200, Value::Object(fields))
+    }
+
+    fn error(&self, status: u16, error: &str, description: &str, _: &TokenRequest) -> Response {
+        let (code, words) = match error {
+            "invalid_client" => (7_000_215, "Invalid client secret provided."),
+            "invalid_grant" => (
+                70_000,
+                "The provided value for the 'code' or 'refresh_token' parameter is not valid.",
+            ),
+            _ => (90_014, description),
+        };
+        json_response(
+            status,
+            json!({
+                "error": error,
+                "error_description": format!("AADSTS{code}: {words} ({description}) Trace ID: 00000000-sandbox Correlation ID: 00000000-sandbox Timestamp: 2026-01-01 00:00:00Z"),
+                "error_codes": [code],
+                "trace_id": "00000000-sandbox",
+                "correlation_id": "00000000-sandbox",
+            }),
+        )
+    }
+}

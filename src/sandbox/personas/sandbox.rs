@@ -1,0 +1,24 @@
+//! The plain sandbox: a standards-faithful server (RFC 6749, 7636, 9700), strict where the
+//! standards allow: PKCE S256, rotating refresh tokens whose reuse revokes the grant.
+
+use super::super::persona::{BodyRule, Persona};
+
+pub struct Sandbox;
+
+impl Persona for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn reproduces(&self) -> &'static str {
+        "a standards-faithful server: PKCE S256, rotating refresh tokens (reuse revokes the grant), client credentials"
+    }
+
+    fn provider(&self) -> Option<&'static crate::providers::Provider> {
+        None
+    }
+
+    fn body(&self) -> BodyRule {
+        BodyRule::Form
+    }
+}

@@ -1,0 +1,124 @@
+//! What the sandbox remembers, in memory: pending consents, codes, grants with what each
+//! login asked for, refresh tokens live and spent, access tokens and their expiry.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use oauth2::CsrfToken;
+
+/// How long codes and access tokens live; settable so their expiry can be tested.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub code: Duration,
+    pub access_token: Duration,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code: Duration::from_secs(60),
+            access_token: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What a login asked for at the authorization endpoint: its whole query, kept with the
+/// grant, since some providers answer a refresh by what the login asked (Slack's user and
+/// bot tokens, Google's id_token).
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub params: HashMap<String, String>,
+}
+
+impl Asked {
+    pub fn get(&self, key: &str) -> &str {
+        self.params.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn scope(&self) -> &str {
+        self.get("scope")
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope().split_whitespace().any(|s| s == scope)
+    }
+}
+
+pub struct PendingConsent {
+    pub asked: Asked,
+    pub redirect_uri: String,
+    pub state: String,
+    pub created: Instant,
+}
+
+pub struct Code {
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub issued: Instant,
+    pub grant: u64,
+    /// Whether this grant gets a refresh token (the persona decided at consent).
+    pub offline: bool,
+}
+
+/// Grant 0 is client credentials: no login behind it.
+#[derive(Default)]
+pub struct Store {
+    pub consents: HashMap<String, PendingConsent>,
+    pub codes: HashMap<String, Code>,
+    /// Codes already exchanged, with their grant: a replay revokes it (RFC 6749 §4.1.2).
+    pub spent_codes: HashMap<String, u64>,
+    /// What each grant's login asked for.
+    pub grants: HashMap<u64, Asked>,
+    /// refresh token -> grant
+    pub refresh: HashMap<String, u64>,
+    /// spent refresh token -> grant
+    pub spent_refresh: HashMap<String, u64>,
+    /// access token -> (grant, expiry)
+    pub access: HashMap<String, (u64, Instant)>,
+    pub next_grant: u64,
+    /// The one sandbox user has consented to the client before (Google then gives a refresh
+    /// token only on a new consent).
+    pub consented_before: bool,
+    pub lifetimes: Lifetimes,
+}
+
+impl Store {
+    pub fn revoke(&mut self, grant: u64) {
+        self.refresh.retain(|_, g| *g != grant);
+        self.access.retain(|_, (g, _)| *g != grant);
+    }
+
+    pub fn new_grant(&mut self, asked: Asked) -> u64 {
+        self.next_grant += 1;
+        self.grants.insert(self.next_grant, asked);
+        self.next_grant
+    }
+
+    /// A new access token for `grant`; with a lifetime, or (when the persona states none)
+    /// the default one, which the sandbox still enforces at userinfo.
+    pub fn mint_access(&mut self, grant: u64, prefix: &str) -> String {
+        let access = format!("{prefix}{}", random());
+        let expiry = Instant::now() + self.lifetimes.access_token;
+        self.access.insert(access.clone(), (grant, expiry));
+        access
+    }
+
+    /// The access token `access` under a new name with `prefix`, its grant and expiry kept.
+    pub fn rename_access(&mut self, access: &str, prefix: &str) -> String {
+        let renamed = format!("{prefix}{}", random());
+        if let Some(entry) = self.access.remove(access) {
+            self.access.insert(renamed.clone(), entry);
+        }
+        renamed
+    }
+
+    pub fn mint_refresh(&mut self, grant: u64, prefix: &str) -> String {
+        let refresh = format!("{prefix}{}", random());
+        self.refresh.insert(refresh.clone(), grant);
+        refresh
+    }
+}
+
+pub fn random() -> String {
+    CsrfToken::new_random_len(32).secret().clone()
+}

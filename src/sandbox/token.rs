@@ -1,0 +1,277 @@
+//! The token endpoint (code exchange, refresh, client credentials) and userinfo. The
+//! sandbox checks and remembers; the persona decides how the client must authenticate,
+//! which bodies it reads, what a refresh does to the refresh token, and how answers and
+//! refusals look.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::persona::{BodyRule, ClientAuthRule, Issued, Persona, Rotation, TokenRequest};
+use super::store::{Asked, Store};
+use super::{CLIENT_ID, CLIENT_SECRET, SCOPES, Shared, pairs};
+use crate::secret::constant_time_eq;
+
+pub async fn token(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let persona = &*shared.persona;
+    let req = read(uri.path(), &headers, &body);
+    let refuse = |status: u16, error: &str, description: &str| {
+        persona.error(status, error, description, &req)
+    };
+    match (persona.body(), req.json) {
+        (BodyRule::Form, true) => {
+            return refuse(
+                400,
+                "invalid_request",
+                "expected a form body (application/x-www-form-urlencoded)",
+            );
+        }
+        (BodyRule::Json, false) => {
+            return refuse(
+                400,
+                "invalid_request",
+                "expected a JSON body (application/json)",
+            );
+        }
+        _ => {}
+    }
+    if !client_ok(persona.client_auth(), &req) {
+        return refuse(401, "invalid_client", "client authentication failed");
+    }
+    let mut store = shared.store();
+    let answer = match req.get("grant_type") {
+        "authorization_code" => exchange_code(persona, &mut store, &req),
+        "refresh_token" => refresh(persona, &mut store, req.get("refresh_token")),
+        "client_credentials" => client_credentials(persona, &mut store, req.get("scope")),
+        other => Err((
+            400,
+            "unsupported_grant_type",
+            format!("grant_type {other:?} is not supported by the sandbox"),
+        )),
+    };
+    match answer {
+        Ok((issued, asked)) => {
+            let fields = persona.answer(&issued, &asked, &mut store);
+            persona.respond(fields, &req)
+        }
+        Err((status, error, description)) => refuse(status, error, &description),
+    }
+}
+
+/// A refusal: status, error, description.
+type Refused = (u16, &'static str, String);
+
+/// The body as fields (JSON or a form, by its content type), and the client's credentials.
+fn read(path: &str, headers: &HeaderMap, body: &str) -> TokenRequest {
+    let header_text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let json =
+        header_text(header::CONTENT_TYPE).is_some_and(|ct| ct.starts_with("application/json"));
+    let fields = if json {
+        match serde_json::from_str::<Value>(body) {
+            Ok(Value::Object(map)) => map
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => (k, s),
+                    other => (k, other.to_string()),
+                })
+                .collect(),
+            _ => HashMap::new(),
+        }
+    } else {
+        pairs(body)
+    };
+    let basic = header_text(header::AUTHORIZATION)
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|pair| {
+            let (id, secret) = pair.split_once(':').unwrap_or((pair.as_str(), ""));
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            (decode(id), decode(secret))
+        });
+    TokenRequest {
+        fields,
+        json,
+        basic,
+        accepts_json: header_text(header::ACCEPT).is_some_and(|a| a.contains("application/json")),
+        path: path.to_string(),
+    }
+}
+
+/// The client, as the persona's provider wants it to authenticate: never by two methods at
+/// once (RFC 6749 §2.3).
+fn client_ok(rule: ClientAuthRule, req: &TokenRequest) -> bool {
+    let in_body = req.fields.contains_key("client_secret");
+    let (id, secret) = match (&req.basic, rule) {
+        (Some(_), _) if in_body => return false,
+        (Some(_), ClientAuthRule::BodyOnly) | (None, ClientAuthRule::BasicOnly) => return false,
+        (Some((id, secret)), _) => (id.as_str(), secret.as_str()),
+        (None, _) => (req.get("client_id"), req.get("client_secret")),
+    };
+    id == CLIENT_ID && constant_time_eq(secret.as_bytes(), CLIENT_SECRET.as_bytes())
+}
+
+/// New tokens for `grant`: an access token, and a refresh token when `refresh` says so.
+fn issue(
+    persona: &dyn Persona,
+    store: &mut Store,
+    grant: u64,
+    refresh: Option<String>,
+    refreshed: bool,
+) -> Issued {
+    let lifetime = persona.lifetime(store.lifetimes.access_token);
+    let access = store.mint_access(grant, persona.prefixes().0);
+    if let (Some(ttl), Some(entry)) = (lifetime, store.access.get_mut(&access)) {
+        entry.1 = Instant::now() + ttl;
+    }
+    Issued {
+        grant,
+        access,
+        refresh,
+        expires_in: lifetime.map(|d| d.as_secs()),
+        refreshed,
+    }
+}
+
+/// A code for tokens, checked as a strict server checks it: single use (a replay revokes
+/// what it gave), unexpired, the same redirect URI, and the PKCE verifier.
+fn exchange_code(
+    persona: &dyn Persona,
+    store: &mut Store,
+    req: &TokenRequest,
+) -> Result<(Issued, Asked), Refused> {
+    let invalid = |description: &str| Err((400, "invalid_grant", description.to_string()));
+    let presented = req.get("code");
+    if let Some(grant) = store.spent_codes.get(presented).copied() {
+        store.revoke(grant);
+        return invalid("code already used; its tokens are revoked");
+    }
+    let Some(code) = store.codes.remove(presented) else {
+        return invalid("unknown code");
+    };
+    store.spent_codes.insert(presented.to_string(), code.grant);
+    if code.issued.elapsed() > store.lifetimes.code {
+        return invalid("code expired");
+    }
+    if req.get("redirect_uri") != code.redirect_uri {
+        return invalid("redirect_uri does not match the authorization request");
+    }
+    if !code.challenge.is_empty() {
+        // RFC 7636 §4.1: 43 to 128 characters.
+        let verifier = req.get("code_verifier");
+        if !(43..=128).contains(&verifier.len()) {
+            return invalid("code_verifier must be 43 to 128 characters");
+        }
+        let verifier = oauth2::PkceCodeVerifier::new(verifier.to_string());
+        let computed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        if !constant_time_eq(computed.as_str().as_bytes(), code.challenge.as_bytes()) {
+            return invalid("PKCE verification failed");
+        }
+    }
+    let refresh = code
+        .offline
+        .then(|| store.mint_refresh(code.grant, persona.prefixes().1));
+    let asked = store.grants.get(&code.grant).cloned().unwrap_or_default();
+    Ok((issue(persona, store, code.grant, refresh, false), asked))
+}
+
+/// A refresh, with what the persona's provider does to the refresh token; presenting a
+/// spent one, where the provider rotates strictly, revokes the whole grant.
+fn refresh(
+    persona: &dyn Persona,
+    store: &mut Store,
+    presented: &str,
+) -> Result<(Issued, Asked), Refused> {
+    if let Some(grant) = store.spent_refresh.get(presented).copied() {
+        store.revoke(grant);
+        return Err((
+            400,
+            "invalid_grant",
+            "refresh token already used; the grant is revoked".into(),
+        ));
+    }
+    let Some(grant) = store.refresh.get(presented).copied() else {
+        return Err((
+            400,
+            "invalid_grant",
+            "unknown or revoked refresh token".into(),
+        ));
+    };
+    let refresh = match persona.rotation() {
+        Rotation::Revoking => {
+            store.refresh.remove(presented);
+            store.spent_refresh.insert(presented.to_string(), grant);
+            store.mint_refresh(grant, persona.prefixes().1)
+        }
+        Rotation::Lenient => store.mint_refresh(grant, persona.prefixes().1),
+        Rotation::Kept => presented.to_string(),
+    };
+    let asked = store.grants.get(&grant).cloned().unwrap_or_default();
+    Ok((issue(persona, store, grant, Some(refresh), true), asked))
+}
+
+fn client_credentials(
+    persona: &dyn Persona,
+    store: &mut Store,
+    scope: &str,
+) -> Result<(Issued, Asked), Refused> {
+    if persona.provider().is_none()
+        && let Some(unknown) = scope.split_whitespace().find(|s| !SCOPES.contains(s))
+    {
+        return Err((400, "invalid_scope", format!("unknown scope {unknown}")));
+    }
+    let asked = Asked {
+        params: [("scope".to_string(), scope.to_string())].into(),
+    };
+    Ok((issue(persona, store, 0, None, false), asked))
+}
+
+pub async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let store = shared.store();
+    match store.access.get(token) {
+        Some((grant, expiry)) if *expiry > Instant::now() => {
+            let scope = store
+                .grants
+                .get(grant)
+                .map_or("", |a| a.scope())
+                .to_string();
+            super::persona::json_response(
+                200,
+                json!({
+                    "sub": "sandbox-user",
+                    "name": "Sandbox User",
+                    "email": "sandbox-user@example.test",
+                    "scope": scope,
+                }),
+            )
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+            "",
+        )
+            .into_response(),
+    }
+}
