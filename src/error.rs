@@ -189,7 +189,12 @@ pub enum Error {
     },
 
     #[error("the token endpoint {url} sent an unusable response: {message}")]
-    TokenResponse { url: String, message: String },
+    TokenResponse {
+        url: String,
+        message: String,
+        /// A new refresh token the refused answer carried, for the caller to keep.
+        refresh_token: Option<crate::secret::Secret>,
+    },
 
     #[error("could not reach the token endpoint {url}: {detail}")]
     Network { url: String, detail: String },
@@ -251,6 +256,24 @@ pub enum Error {
         "the callback came from issuer {got}, not {expected}: a possible mix-up attack (RFC 9207), so the code was not used"
     )]
     IssuerMismatch { expected: String, got: String },
+
+    #[error(
+        "test account \"{test_account}\" holds a value the platform encrypted ({field}: unito-secret-v1://…), which a connector running here cannot read, so it is not sent"
+    )]
+    EncryptedCredential { test_account: String, field: String },
+
+    #[error("the connector SDK would answer 400 to this X-Unito-Credentials value: {why}")]
+    CredentialsUnreadable { why: String },
+
+    #[error("could not run {program}: {detail}")]
+    CommandNotStarted { program: String, detail: String },
+
+    /// The command `exec` ran ended so; its code is passed on, with nothing to add.
+    #[error("the command exited with code {code}")]
+    CommandExited { code: i32 },
+
+    #[error("cannot listen on {addr}: {detail}")]
+    ProxyListen { addr: String, detail: String },
 
     #[error("cancelled")]
     Interrupted,
@@ -375,6 +398,13 @@ impl Error {
             Error::CallbackTimeout { .. } => "finish the login in the browser sooner, or raise --timeout. If \
                 the browser cannot reach 127.0.0.1 (SSH, container), forward the port: ssh -L PORT:127.0.0.1:PORT."
                 .into(),
+            Error::TokenEndpoint { url, .. }
+            | Error::TokenHttp { url, .. }
+            | Error::TokenResponse { url, .. }
+                if let Some(said) = crate::providers::for_url(url).and_then(|p| p.token_hint) =>
+            {
+                said.into()
+            }
             Error::TokenEndpoint { error, .. } if error == "invalid_client" => {
                 "check clientId and clientSecret, and how the provider wants them sent \
                  (tokenEndpointAuthMethod: client_secret_basic or client_secret_post)."
@@ -423,6 +453,21 @@ impl Error {
                 random ngrok domain, register its new redirect URL with the provider first)"
                 .into(),
             Error::NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
+            Error::EncryptedCredential { test_account, field } => format!(
+                "put the plain value in testAccounts.{test_account}.{field} (the file stays on \
+                 this machine), or fill the test account with integration-cli oauth2"
+            ),
+            Error::CredentialsUnreadable { .. } => "the value must be base64 (standard \
+                alphabet, with padding) of the UTF-8 JSON of an object; integration-cli \
+                credentials prints one"
+                .into(),
+            Error::CommandNotStarted { .. } => "check the command's name and that it is on \
+                PATH; it comes after --, as in: integration-cli exec -- npm test"
+                .into(),
+            Error::ProxyListen { .. } => "another proxy or program may hold the port: pick \
+                another with --listen 127.0.0.1:PORT"
+                .into(),
+            Error::CommandExited { .. } => return None,
             Error::Io { .. }
             | Error::NotOAuth2 { .. }
             | Error::Interrupted
@@ -446,6 +491,7 @@ impl Error {
             | Error::InvalidInput { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped { code, .. } => *code,
+            Error::CommandExited { code } => *code,
             _ => exit::ERROR,
         }
     }

@@ -22,6 +22,10 @@ fn main() -> ExitCode {
 /// The error and what to do about it on stderr; for scripts that asked for JSON, the same
 /// on stdout as `{"error": {message, hint, exitCode}}`.
 fn report(e: &Error, json: bool) -> ExitCode {
+    // `exec`'s command said what it had to say; its exit code is passed on as it is.
+    if let Error::CommandExited { code } = e {
+        return ExitCode::from(*code as u8);
+    }
     let paint = Paint::for_stderr();
     to_stderr(&format!(
         "{} {}",

@@ -4,6 +4,7 @@
 //! endpoints' paths; a login that got no refresh token looks its provider up here to say
 //! what would have got one. A plain table.
 
+use serde_json::{Map, Value, json};
 use url::Url;
 
 /// One provider, as its documentation describes it.
@@ -30,6 +31,10 @@ pub struct Provider {
     pub refresh_hint: Option<&'static str>,
     /// Where its documentation says so, for the README's personas table.
     pub docs: &'static str,
+    /// What its token endpoint's refusals usually mean, said with them.
+    pub token_hint: Option<&'static str>,
+    /// Other domains its endpoints live under (besides its two URLs' own).
+    pub also: &'static [&'static str],
 }
 
 pub const PROVIDERS: &[Provider] = &[
@@ -47,6 +52,10 @@ pub const PROVIDERS: &[Provider] = &[
         client_id: None,
         refresh_hint: None,
         docs: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
+        token_hint: Some(
+            "GitHub answers failures with HTTP 200: incorrect_client_credentials is a wrong client id or secret, bad_verification_code a spent or expired code, redirect_uri_mismatch a callback URL other than the app's",
+        ),
+        also: &[],
     },
     Provider {
         key: "google",
@@ -64,6 +73,10 @@ pub const PROVIDERS: &[Provider] = &[
             "Google issues one only with the authorization parameter access_type=offline, and after the first consent only with prompt=consent too: add both to authorizationParameters",
         ),
         docs: "https://developers.google.com/identity/protocols/oauth2/native-app",
+        token_hint: Some(
+            "Google says invalid_client for a wrong client id or secret, and redirect_uri_mismatch for a callback the client does not allow (use a Desktop app client)",
+        ),
+        also: &["googleapis.com"],
     },
     Provider {
         key: "microsoft",
@@ -81,6 +94,10 @@ pub const PROVIDERS: &[Provider] = &[
             "Microsoft issues one only for the offline_access scope: add it to scopes",
         ),
         docs: "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow",
+        token_hint: Some(
+            "the AADSTS code names the cause: AADSTS7000215 is a wrong client secret (use its Value, not its ID), AADSTS50011 a redirect URI the app registration lacks",
+        ),
+        also: &["microsoft.com"],
     },
     Provider {
         key: "atlassian",
@@ -98,6 +115,10 @@ pub const PROVIDERS: &[Provider] = &[
             "Atlassian issues one only for the offline_access scope: add it to scopes",
         ),
         docs: "https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/",
+        token_hint: Some(
+            "Atlassian says unauthorized_client or access_denied for a wrong client id or secret, and invalid_grant for a spent code or refresh token",
+        ),
+        also: &[],
     },
     Provider {
         key: "slack",
@@ -113,6 +134,10 @@ pub const PROVIDERS: &[Provider] = &[
         client_id: None,
         refresh_hint: None,
         docs: "https://api.slack.com/authentication/oauth-v2",
+        token_hint: Some(
+            "Slack answers failures with HTTP 200 and ok: false: bad_client_secret and invalid_client_id name the app's credentials (Basic Information), invalid_code a spent or expired code",
+        ),
+        also: &[],
     },
     Provider {
         key: "salesforce",
@@ -130,6 +155,10 @@ pub const PROVIDERS: &[Provider] = &[
             "Salesforce issues one only for the refresh_token (or offline_access) scope: add it to scopes",
         ),
         docs: "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",
+        token_hint: Some(
+            "Salesforce says invalid_client_id or invalid_client for the connected app's consumer key or secret, and redirect_uri_mismatch for a callback URL it lacks",
+        ),
+        also: &["force.com"],
     },
     Provider {
         key: "hubspot",
@@ -145,6 +174,10 @@ pub const PROVIDERS: &[Provider] = &[
         client_id: None,
         refresh_hint: None,
         docs: "https://developers.hubspot.com/docs/api/oauth/tokens",
+        token_hint: Some(
+            "HubSpot wants a form body with the client id and secret in it: tokenEndpointAuthMethod client_secret_post and no requestContentType application/json (init --preset hubspot writes them)",
+        ),
+        also: &["hubapi.com"],
     },
     Provider {
         key: "dropbox",
@@ -162,6 +195,10 @@ pub const PROVIDERS: &[Provider] = &[
             "Dropbox issues one only with the authorization parameter token_access_type=offline: add it to authorizationParameters",
         ),
         docs: "https://developers.dropbox.com/oauth-guide",
+        token_hint: Some(
+            "Dropbox says invalid_client for a wrong app key or secret, and invalid_grant for a spent code or a redirect URI the app lacks",
+        ),
+        also: &["dropboxapi.com"],
     },
     Provider {
         key: "notion",
@@ -180,6 +217,10 @@ pub const PROVIDERS: &[Provider] = &[
         client_id: None,
         refresh_hint: None,
         docs: "https://developers.notion.com/docs/authorization",
+        token_hint: Some(
+            "Notion wants HTTP Basic and a JSON body: tokenEndpointAuthMethod client_secret_basic and requestContentType application/json (init --preset notion writes them)",
+        ),
+        also: &[],
     },
     Provider {
         key: "x",
@@ -195,6 +236,10 @@ pub const PROVIDERS: &[Provider] = &[
         client_id: None,
         refresh_hint: Some("X issues one only for the offline.access scope: add it to scopes"),
         docs: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code",
+        token_hint: Some(
+            "X wants a confidential client's id and secret in HTTP Basic: tokenEndpointAuthMethod client_secret_basic, the default",
+        ),
+        also: &["twitter.com"],
     },
     Provider {
         key: "sandbox",
@@ -210,16 +255,64 @@ pub const PROVIDERS: &[Provider] = &[
         client_id: Some("sandbox-client"),
         refresh_hint: None,
         docs: "",
+        token_hint: None,
+        also: &[],
     },
 ];
+
+/// Which login settings an authorization gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// None: the grant needs no browser.
+    None,
+    /// The provider's own: its authorization parameters, its registered redirect URL, a
+    /// tunnel where it wants HTTPS.
+    Real,
+    /// The sandbox's stand-in: the parameters only, since it takes any loopback redirect.
+    StandIn,
+}
+
+impl Provider {
+    /// What an authorization for this provider holds beyond its URLs and scopes: its
+    /// settings (`requestContentType`, …), and what a login needs (see `Login`).
+    pub fn oauth2_settings(&self, login: Login) -> Map<String, Value> {
+        let mut oauth2: Map<String, Value> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        if login == Login::None {
+            return oauth2;
+        }
+        if !self.authorization_parameters.is_empty() {
+            let params: Map<String, Value> = self
+                .authorization_parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            oauth2.insert("authorizationParameters".into(), Value::Object(params));
+        }
+        if login == Login::Real {
+            if let Some(r) = self.redirect_url {
+                oauth2.insert("redirectUrl".into(), json!(r));
+            }
+            if self.tunnel {
+                oauth2.insert("tunnel".into(), json!(true));
+            }
+        }
+        oauth2
+    }
+}
 
 pub fn find(key: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.key == key)
 }
 
-/// The provider an authorization URL belongs to: by its host, or, for a loopback URL whose
-/// path starts with a provider's host name, by that (the sandbox's stand-ins are served so:
-/// `http://127.0.0.1:9010/accounts.google.com/o/oauth2/v2/auth`).
+/// The provider an endpoint belongs to: by its host, under one of the provider's domains
+/// (`test.salesforce.com`, `api.hubapi.com`, `twitter.com`), or, for a loopback URL whose
+/// path starts with a provider's host name, by that: the sandbox's personas serve their
+/// stand-ins so (`http://127.0.0.1:9010/accounts.google.com/o/oauth2/v2/auth`), and the
+/// hints after a login then read as they would against the provider itself.
 pub fn for_url(raw: &str) -> Option<&'static Provider> {
     let url = Url::parse(raw).ok()?;
     let host = url.host_str()?.to_ascii_lowercase();
@@ -230,11 +323,24 @@ pub fn for_url(raw: &str) -> Option<&'static Provider> {
         host
     };
     PROVIDERS.iter().filter(|p| p.key != "sandbox").find(|p| {
-        Url::parse(p.authorization_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-            .is_some_and(|h| h == named)
+        p.domains()
+            .any(|d| named == d || named.ends_with(&format!(".{d}")))
     })
+}
+
+impl Provider {
+    /// The domains its endpoints live under: its URLs' hosts less their first label
+    /// (`accounts.google.com` → `google.com`), and `also`.
+    fn domains(&self) -> impl Iterator<Item = String> + '_ {
+        [self.authorization_url, self.token_url]
+            .into_iter()
+            .filter_map(|u| Url::parse(u).ok()?.host_str().map(str::to_ascii_lowercase))
+            .map(|host| match host.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => rest.to_string(),
+                _ => host,
+            })
+            .chain(self.also.iter().map(|d| d.to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +362,24 @@ mod tests {
             key("https://AUTH.atlassian.com/authorize"),
             Some("atlassian")
         );
+        assert_eq!(
+            key("https://test.salesforce.com/services/oauth2/authorize"),
+            Some("salesforce")
+        );
+        assert_eq!(
+            key("https://acme.my.salesforce.com/services/oauth2/token"),
+            Some("salesforce")
+        );
+        assert_eq!(key("https://twitter.com/i/oauth2/authorize"), Some("x"));
+        assert_eq!(
+            key("https://api.hubapi.com/oauth/v1/token"),
+            Some("hubspot")
+        );
+        assert_eq!(
+            key("https://login.microsoft.com/common/oauth2/v2.0/authorize"),
+            Some("microsoft")
+        );
+        assert_eq!(key("https://notgithub.com/login"), None);
         assert_eq!(key("http://127.0.0.1:9010/authorize"), None);
         assert_eq!(key("https://idp.example/authorize"), None);
     }

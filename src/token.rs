@@ -274,6 +274,7 @@ fn redirected(shown: &str, response: &reqwest::Response, redactor: &Redactor) ->
             "it redirects ({status}) to {location}; redirects are not followed, since the request \
              carries the code and the client's credentials: set tokenUrl to the final address"
         ),
+        refresh_token: None,
     }
 }
 
@@ -310,6 +311,7 @@ async fn read_capped(
             crate::http::ReadError::TooLarge => Error::TokenResponse {
                 url: shown.into(),
                 message: format!("the body is larger than {MAX_BODY} bytes"),
+                refresh_token: None,
             },
             crate::http::ReadError::Failed(e) => network(e),
         })
@@ -317,6 +319,7 @@ async fn read_capped(
 
 /// Turns a raw HTTP answer into tokens or the provider's own error, in the provider's words.
 /// `url` is the endpoint as it may be shown (see `display_url`).
+#[cfg(test)]
 pub fn interpret(
     url: &str,
     status: u16,
@@ -327,8 +330,10 @@ pub fn interpret(
     interpret_at(url, status, content_type, body, redactor, None)
 }
 
-/// `interpret`, with the tokens taken from the object at `nested` when given (or, when the
-/// answer has none at the top, from `authed_user`, as Slack answers a user-token install).
+/// Turns a raw HTTP answer into tokens or the provider's own error, in the provider's words,
+/// with the tokens taken from the object at `nested` when given (or, when the answer has
+/// none at the top, from `authed_user`, as Slack answers a user-token install). `url` is
+/// the endpoint as it may be shown (see `display_url`).
 pub fn interpret_at(
     url: &str,
     status: u16,
@@ -352,9 +357,15 @@ pub fn interpret_at(
             snippet: snippet(body, |s| redactor.redact(s)),
         });
     }
+    // A refused answer may still carry a new refresh token, the old one spent: the caller
+    // keeps it, or the grant is lost.
+    let carried = fields
+        .as_ref()
+        .and_then(|f| carried_refresh_token(f, nested));
     let unusable = |message: String| Error::TokenResponse {
         url: url.into(),
         message,
+        refresh_token: carried.clone(),
     };
     let Some(mut fields) = fields else {
         // Often a login page at the wrong URL; its start says so. But a success body may
@@ -405,9 +416,24 @@ pub fn interpret_at(
     })
 }
 
+/// The refresh token an answer holds, at the top or where its tokens are nested.
+fn carried_refresh_token(fields: &Map<String, Value>, nested: Option<&str>) -> Option<Secret> {
+    let at = |v: Option<&Value>| {
+        v.and_then(|v| v.get("refresh_token"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+    };
+    at(Some(&Value::Object(fields.clone())))
+        .or_else(|| at(fields.get(nested.unwrap_or("authed_user"))))
+}
+
 /// The token fields answered under a nested object (Slack's `authed_user`) made the
-/// answer's own, replacing the top level's (a bot token's); the rest is kept as it came.
-/// Returns where they came from.
+/// answer's own, replacing the top level's (a bot token's), and taken out of it so the
+/// account holds one copy; the rest is kept as it came. A configured path whose object is
+/// there but holds no token is passed over when the top level has one: Slack answers a
+/// refresh at the top, with `authed_user` holding only the user's id.
+/// Returns where the tokens came from.
 fn lift_nested(
     fields: &mut Map<String, Value>,
     configured: Option<&str>,
@@ -425,6 +451,13 @@ fn lift_nested(
             .is_some_and(|t| !t.is_empty())
     };
     let path = match configured {
+        Some(path)
+            if fields.get(path).is_some_and(Value::is_object)
+                && !has_token(fields.get(path))
+                && fields.contains_key("access_token") =>
+        {
+            return Ok(None);
+        }
         Some(path) => path,
         None if fields.contains_key("access_token") => return Ok(None),
         None if has_token(fields.get("authed_user")) => "authed_user",
@@ -442,12 +475,14 @@ fn lift_nested(
             printable(path)
         ));
     }
+    let mut rest = nested;
     for key in TOKEN_FIELDS {
         fields.shift_remove(key);
-        if let Some(v) = nested.get(key) {
-            fields.insert(key.to_string(), v.clone());
+        if let Some(v) = rest.shift_remove(key) {
+            fields.insert(key.to_string(), v);
         }
     }
+    fields.insert(path.to_string(), Value::Object(rest));
     Ok(Some(path.to_string()))
 }
 

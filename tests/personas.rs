@@ -47,7 +47,20 @@ impl Stand {
                 .strip_prefix(label)
                 .map(|rest| rest.trim().to_string())
         };
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        // The banner, read on a thread so a sandbox that never prints fails the test in 20 s
+        // rather than hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while let Ok(line) =
+            rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        {
             if let Some(url) = field(&line, "Sandbox OAuth 2.0 server at") {
                 stand.url = url;
             } else if let Some(url) = field(&line, "authorization URL") {
@@ -274,7 +287,8 @@ const ROWS: &[Row] = &[
         options: &[],
         edit: as_is,
         fields: &["team", "authed_user", "bot_user_id", "app_id"],
-        token_type: "bot",
+        // Slack's "bot" says whose token it is; it is sent as a Bearer token.
+        token_type: "Bearer",
         expires_in: None,
         again: Again::Kept,
     },
@@ -283,7 +297,8 @@ const ROWS: &[Row] = &[
         options: &["rotation"],
         edit: as_is,
         fields: &["team", "authed_user"],
-        token_type: "bot",
+        // Slack's "bot" says whose token it is; it is sent as a Bearer token.
+        token_type: "Bearer",
         expires_in: Some(12 * 3600),
         again: Again::Refreshed { rotates: true },
     },
@@ -458,6 +473,8 @@ struct Mistake {
     /// The login's exit code; 0 for a login that works but gets no refresh token.
     code: i32,
     says: &'static [&'static str],
+    /// What the hint names (the provider's way), when the mistake is refused.
+    hint: Option<&'static str>,
 }
 
 fn scopes(o: &mut Value, names: &[&str]) {
@@ -470,12 +487,27 @@ fn drop_key(o: &mut Value, key: &str) {
 
 const MISTAKES: &[Mistake] = &[
     Mistake {
+        persona: "atlassian",
+        what: "no prompt=consent",
+        edit: |o| {
+            o["authorizationParameters"]
+                .as_object_mut()
+                .unwrap()
+                .remove("prompt");
+        },
+        secret: SECRET,
+        code: 3,
+        says: &["provider refused the authorization: invalid_request: prompt=consent is required"],
+        hint: None,
+    },
+    Mistake {
         persona: "google",
         what: "no access_type=offline",
         edit: |o| drop_key(o, "authorizationParameters"),
         secret: SECRET,
         code: 0,
         says: &["refresh token  none", "access_type=offline"],
+        hint: None,
     },
     Mistake {
         persona: "microsoft",
@@ -484,6 +516,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 0,
         says: &["refresh token  none", "offline_access scope"],
+        hint: None,
     },
     Mistake {
         persona: "atlassian",
@@ -492,6 +525,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 0,
         says: &["refresh token  none", "offline_access scope"],
+        hint: None,
     },
     Mistake {
         persona: "atlassian",
@@ -505,6 +539,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 3,
         says: &["provider refused the authorization: invalid_request: audience is required"],
+        hint: None,
     },
     Mistake {
         persona: "salesforce",
@@ -516,6 +551,7 @@ const MISTAKES: &[Mistake] = &[
             "refresh token  none",
             "refresh_token (or offline_access) scope",
         ],
+        hint: None,
     },
     Mistake {
         persona: "dropbox",
@@ -524,6 +560,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 0,
         says: &["refresh token  none", "token_access_type=offline"],
+        hint: None,
     },
     Mistake {
         persona: "x",
@@ -532,6 +569,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 0,
         says: &["refresh token  none", "offline.access scope"],
+        hint: None,
     },
     Mistake {
         persona: "x",
@@ -540,6 +578,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 1,
         says: &["answered 401 unauthorized_client: Missing valid authorization header"],
+        hint: Some("X wants a confidential client"),
     },
     Mistake {
         persona: "hubspot",
@@ -548,6 +587,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 1,
         says: &["answered 401 BAD_CLIENT_ID: client authentication failed"],
+        hint: Some("tokenEndpointAuthMethod client_secret_post"),
     },
     Mistake {
         persona: "hubspot",
@@ -556,6 +596,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 1,
         says: &["answered 400 BAD_REQUEST: expected a form body"],
+        hint: Some("no requestContentType application/json"),
     },
     Mistake {
         persona: "notion",
@@ -564,6 +605,7 @@ const MISTAKES: &[Mistake] = &[
         secret: SECRET,
         code: 1,
         says: &["answered 400 invalid_request: expected a JSON body"],
+        hint: Some("requestContentType application/json"),
     },
     Mistake {
         persona: "github",
@@ -572,6 +614,7 @@ const MISTAKES: &[Mistake] = &[
         secret: "fake-wrong-secret",
         code: 1,
         says: &["answered 200 incorrect_client_credentials"],
+        hint: Some("incorrect_client_credentials is a wrong client id or secret"),
     },
     Mistake {
         persona: "slack",
@@ -580,6 +623,7 @@ const MISTAKES: &[Mistake] = &[
         secret: "fake-wrong-secret",
         code: 1,
         says: &["answered 200 bad_client_secret"],
+        hint: Some("bad_client_secret and invalid_client_id name the app"),
     },
 ];
 
@@ -591,10 +635,23 @@ fn each_providers_usual_mistake_gets_a_message_that_names_it() {
 fn make(m: &Mistake) {
     let stand = Stand::start(m.persona, &[]);
     let c = connector(&stand, m.persona, m.edit);
-    let (_, page, login) = c.login(&stand, &[], m.secret);
+    let (status, page, login) = c.login(&stand, &[], m.secret);
     assert_eq!(login.code, m.code, "{}\n{page}", login.all());
     for says in m.says {
         assert_has(&login.all(), says);
+    }
+    if let Some(hint) = m.hint {
+        let line = login
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint:"))
+            .unwrap_or("");
+        assert_has(line, hint);
+    }
+    if m.code != 0 {
+        // The browser is told too, with a status that says it failed.
+        assert_eq!(status, 400, "{page}");
+        assert_has(&page, "data-result=\"fail\"");
     }
     let account = c.account();
     assert_eq!(account["accessToken"].is_string(), m.code == 0, "{account}");
@@ -1095,7 +1152,9 @@ fn a_slack_user_install_is_saved_from_authed_user_and_the_summary_says_so() {
         field(&account, "accessToken").starts_with("xoxp-"),
         "{account}"
     );
-    assert_eq!(account["tokenType"], "user");
+    assert_eq!(account["tokenType"], "Bearer");
+    // One copy of the token: lifted out of authed_user, whose other fields stay.
+    assert_eq!(account["authed_user"], json!({"id": "U0SANDBOX"}));
     let summary: Value = serde_json::from_str(&login.stdout).unwrap();
     assert_eq!(summary["tokenFrom"], "authed_user", "{summary}");
 
@@ -1153,22 +1212,14 @@ fn google_without_prompt_consent_gives_no_refresh_token_on_a_new_login_and_the_c
 }
 
 #[test]
-fn the_readme_documents_every_persona_and_preset() {
+fn the_readme_lists_every_preset() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let section = readme
-        .split("## Providers and sandbox personas")
-        .nth(1)
-        .expect("the README's personas section")
-        .split("\n## ")
-        .next()
-        .unwrap();
-    for name in integration_cli::sandbox::PERSONAS
+    for p in integration_cli::providers::PROVIDERS
         .iter()
-        .filter(|n| **n != "sandbox")
+        .filter(|p| p.key != "sandbox")
     {
-        let rows = section.matches(&format!("\n| `{name}` |")).count();
-        assert_eq!(rows, 2, "{name}: a preset row and a persona row");
+        assert_has(&readme, &format!("\n| `{}` | ", p.key));
     }
 }
 
@@ -1206,30 +1257,118 @@ fn an_unknown_persona_or_option_is_refused_naming_what_there_is() {
 }
 
 #[test]
-fn the_demo_runs_against_a_persona() {
+fn the_demo_runs_against_every_persona() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["demo", "--headless", "--persona", "github", "--dir"])
-        .arg(dir.path())
-        .env_remove("BROWSER")
-        .output()
+    let here = Project {
+        path: dir.path().join(".unito.json"),
+        dir,
+    };
+    for name in integration_cli::sandbox::PERSONAS {
+        let folder = here.dir.path().join(name);
+        let folder = folder.to_str().unwrap();
+        let args = ["demo", "--headless", "--persona", name, "--dir", folder];
+        let done = here.oauth2_env(&args, &[]).wait();
+        assert_eq!(done.code, 0, "{name}: {}", done.all());
+        if name != "sandbox" {
+            assert_has(&done.all(), &format!("behaving as {name}"));
+        }
+        let file: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{folder}/.unito.json")).unwrap(),
+        )
         .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{all}");
-    assert_has(&all, "behaving as github");
-    // GitHub gives no refresh token: the second run keeps the token.
-    assert_has(&all, "still valid (no expiry stated)");
-    let file: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join(".unito.json")).unwrap())
+        assert!(
+            file["testAccounts"]["development"]["accessToken"].is_string(),
+            "{name}"
+        );
+        assert_eq!(file["authorizations"][0]["name"], name);
+    }
+}
+
+/// Every persona that gives a refresh token, and how its provider refuses a dead one: the
+/// CLI must know each as "log in again" (exit 5 without a browser), not as a broken setup.
+#[test]
+fn a_dead_refresh_token_is_known_as_one_whatever_the_provider_calls_it() {
+    const REFRESHING: &[(&str, &[&str], &str)] = &[
+        ("sandbox", &[], "invalid_grant"),
+        ("github", &["expiring"], "bad_refresh_token"),
+        ("google", &[], "Token has been expired or revoked."),
+        ("microsoft", &[], "AADSTS70000"),
+        ("slack", &["rotation"], "invalid_refresh_token"),
+        ("salesforce", &[], "invalid_grant"),
+        ("atlassian", &[], "invalid_grant"),
+        ("hubspot", &[], "BAD_REFRESH_TOKEN"),
+        ("dropbox", &[], "invalid_grant"),
+        ("notion", &[], "invalid_grant"),
+        ("x", &[], "invalid_grant"),
+    ];
+    side_by_side(
+        REFRESHING,
+        |(p, o, _)| format!("{p} {o:?}"),
+        |(persona, options, says)| {
+            let stand = Stand::start(persona, options);
+            let c = connector(&stand, persona, as_is);
+            let (_, _, login) = c.login(&stand, &[], SECRET);
+            assert_eq!(login.code, 0, "{}", login.all());
+            let mut file = c.project.json();
+            let account = &mut file["testAccounts"]["development"];
+            account["refreshToken"] = json!("fake-dead-refresh-token-0123456789");
+            account["expiresAt"] = json!("2020-01-01T00:00:00Z");
+            std::fs::write(
+                &c.project.path,
+                serde_json::to_string_pretty(&file).unwrap(),
+            )
             .unwrap();
-    let account = &file["testAccounts"]["development"];
-    assert!(
-        field(account, "accessToken").starts_with("gho_"),
-        "{account}"
+            let token = c.run(&["token"], SECRET).wait();
+            assert_eq!(token.code, 5, "{}", token.all());
+            assert_has(&token.stderr, says);
+            assert_has(
+                &token.stderr,
+                "log in again with: integration-cli oauth2 --reauth",
+            );
+        },
     );
-    assert_eq!(file["authorizations"][0]["name"], "github");
+}
+
+/// Slack with token rotation, a bot and a user token, and the authorization asking for the
+/// user's: the login saves the user token from authed_user; a refresh, which Slack answers
+/// at the top level, is read from there, again and again.
+#[test]
+fn a_slack_user_token_chosen_by_token_response_path_refreshes_with_rotation() {
+    let stand = Stand::start("slack", &["rotation"]);
+    let c = connector(&stand, "slack", |o| {
+        o["authorizationParameters"] = json!({"user_scope": "search:read"});
+        o["tokenResponsePath"] = json!("authed_user");
+    });
+    let (_, _, login) = c.login(&stand, &[], SECRET);
+    assert_eq!(login.code, 0, "{}", login.all());
+    let mut seen = vec![field(&c.account(), "refreshToken").to_string()];
+    assert!(field(&c.account(), "accessToken").starts_with("xoxp-"));
+    for _ in 0..2 {
+        let again = c.run(&["oauth2"], SECRET).wait();
+        assert_eq!(again.code, 0, "{}", again.all());
+        let account = c.account();
+        assert!(
+            field(&account, "accessToken").starts_with("xoxp-"),
+            "{account}"
+        );
+        let refresh = field(&account, "refreshToken").to_string();
+        assert!(!seen.contains(&refresh), "the refresh token did not rotate");
+        seen.push(refresh);
+    }
+}
+
+#[test]
+fn the_readme_personas_table_is_the_personas_own_words() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = integration_cli::sandbox::personas_table();
+    assert!(
+        readme.contains(&table),
+        "the README's personas table differs from the personas; paste this:\n\n{table}"
+    );
+    for entry in integration_cli::sandbox::PERSONA_LIST.iter() {
+        for option in entry.options {
+            assert_has(&readme, &format!("--persona-option {option}"));
+        }
+    }
 }

@@ -138,6 +138,33 @@ fn a_folder_that_cannot_be_written_is_refused_before_anything_is_sent() {
 }
 
 #[test]
+fn a_refresh_answer_without_a_usable_access_token_still_keeps_the_new_refresh_token() {
+    for (what, body) in [
+        (
+            "no access_token",
+            r#"{"refresh_token": "fake-new-rt-0123456789", "token_type": "Bearer"}"#,
+        ),
+        (
+            "an access_token no header can carry",
+            r#"{"access_token": "fake a b", "refresh_token": "fake-new-rt-0123456789"}"#,
+        ),
+    ] {
+        let stub = Stub::start(Behaviour {
+            token_failure: Some((200, "application/json".into(), body.into())),
+            ..Behaviour::default()
+        });
+        let (project, _) = refreshable(&stub, config(&stub));
+        let done = project.run(&stub, &[]);
+        assert_eq!(done.code, 1, "{what}: {}", done.all());
+        assert_has(&done.stderr, "the new refresh token it carried was saved");
+        assert!(!done.all().contains("fake-new-rt-0123456789"), "{what}");
+        let account = project.account("development");
+        assert_eq!(account["refreshToken"], "fake-new-rt-0123456789", "{what}");
+        assert_eq!(account["accessToken"], "fake-old-access-token", "{what}");
+    }
+}
+
+#[test]
 fn sigterm_during_a_refresh_waits_for_the_answer_and_saves_the_rotated_token() {
     let stub = Stub::start(Behaviour {
         refresh_delay: Duration::from_millis(1500),

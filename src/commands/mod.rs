@@ -5,7 +5,9 @@
 
 mod args;
 mod completions;
+mod credentials;
 mod demo;
+mod exec;
 mod init;
 mod oauth2;
 mod run;
@@ -54,6 +56,8 @@ pub struct Cli {
 pub enum Command {
     Oauth2(oauth2::Args),
     Token(token::Args),
+    Credentials(credentials::Args),
+    Exec(exec::Args),
     Sandbox(sandbox::Args),
     Demo(demo::Args),
     Init(init::Args),
@@ -74,6 +78,7 @@ impl Cli {
             Command::Oauth2(a) => a.json,
             Command::Token(a) => a.json,
             Command::Status(a) => a.json,
+            Command::Credentials(a) => a.json,
             _ => false,
         }
     }
@@ -86,6 +91,8 @@ impl Cli {
         match self.command {
             Command::Oauth2(args) => args.exec(global),
             Command::Token(args) => args.exec(global),
+            Command::Credentials(args) => args.exec(global),
+            Command::Exec(args) => args.exec(global),
             Command::Sandbox(args) => args.exec(global),
             Command::Demo(args) => args.exec(global),
             Command::Init(args) => args.exec(global),

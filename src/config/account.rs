@@ -30,7 +30,7 @@ pub mod field {
 }
 
 /// A token this close to expiry is treated as expired: it could lapse between now and its
-/// first use.
+/// first use. Shorter for a short-lived token (see `TestAccount::margin`).
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 /// What can be done with a test account's token now.
@@ -76,6 +76,46 @@ impl<'a> TestAccount<'a> {
         self.text(field::SCOPE)
     }
 
+    /// How long the provider said the token lives (`expiresIn`, a number or a numeric
+    /// string), when it said so sensibly.
+    pub fn lifetime(&self) -> Option<Duration> {
+        let secs = match self.fields?.get(field::EXPIRES_IN)? {
+            Value::Number(n) => n.as_f64()?,
+            Value::String(s) => s.trim().parse::<f64>().ok()?,
+            _ => return None,
+        };
+        (secs.is_finite() && secs >= 1.0).then(|| Duration::from_secs_f64(secs))
+    }
+
+    /// How close to its expiry the token counts as expired: `EXPIRY_MARGIN`, or a quarter
+    /// of its lifetime when that is shorter. A 5-minute token with a 60 s margin would be
+    /// stale a fifth of its life, and a 90 s one refreshed on nearly every use.
+    pub fn margin(&self) -> Duration {
+        self.lifetime()
+            .map_or(EXPIRY_MARGIN, |life| EXPIRY_MARGIN.min(life / 4))
+    }
+
+    /// When the token stops counting as fresh: `expiresAt` less the margin. `None` when no
+    /// expiry is stored (or it cannot be read).
+    pub fn stale_at(&self) -> Option<SystemTime> {
+        let at = self.expires_at()?.ok()?;
+        Some(
+            at.checked_sub(self.margin())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        )
+    }
+
+    /// When `watch` (and the proxy's timer) refresh the token: twice its margin before it
+    /// expires, so the other commands, which refresh within one margin of it, never find
+    /// it stale while one of those runs.
+    pub fn refresh_due(&self) -> Option<SystemTime> {
+        let at = self.expires_at()?.ok()?;
+        Some(
+            at.checked_sub(2 * self.margin())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+        )
+    }
+
     /// `expiresAt`: `None` when absent; `Some(Err(raw))` when it is not an RFC 3339 time.
     pub fn expires_at(&self) -> Option<Result<SystemTime, &'a Value>> {
         let raw = self.fields?.get(field::EXPIRES_AT)?;
@@ -84,8 +124,8 @@ impl<'a> TestAccount<'a> {
 
     /// The stored access token, if it can be used as is: present, fit for an Authorization
     /// header (a cloned file can hold anything, and `token` prints it for `$(…)`), with a
-    /// header-fit `tokenType`, and not expired nor within `EXPIRY_MARGIN` of it when `now`
-    /// is given. A token without `expiresAt` is taken as valid: the provider did not say
+    /// header-fit `tokenType`, and not expired nor within its `margin` of it when `now` is
+    /// given. A token without `expiresAt` is taken as valid: the provider did not say
     /// otherwise. One whose `expiresAt` cannot be read is not, so a refresh writes a good one.
     pub fn usable_token(&self, now: Option<SystemTime>) -> Result<Secret, String> {
         let token = self.access_token().ok_or("none is stored")?;
@@ -109,7 +149,7 @@ impl<'a> TestAccount<'a> {
                     printable(&raw.to_string())
                 ));
             }
-            (Some(now), Some(Ok(at))) if at <= now + EXPIRY_MARGIN => {
+            (Some(now), Some(Ok(at))) if at <= now + self.margin() => {
                 let verb = if at > now { "expires" } else { "expired" };
                 return Err(format!("it {verb} at {}", clock::rfc3339(at)));
             }
@@ -205,6 +245,34 @@ mod tests {
             };
             assert_eq!(got, expected, "{account} with {grant}");
         }
+    }
+
+    /// A short-lived token is not stale for most of its life: the margin is a quarter of its
+    /// lifetime when that is under a minute.
+    #[test]
+    fn the_margin_shrinks_for_short_lived_tokens() {
+        let margin = |expires_in: Value| {
+            TestAccount::new(json!({"accessToken": "a", "expiresIn": expires_in}).as_object())
+                .margin()
+        };
+        assert_eq!(margin(json!(3600)), EXPIRY_MARGIN);
+        assert_eq!(margin(json!(240)), EXPIRY_MARGIN);
+        assert_eq!(margin(json!(120)), Duration::from_secs(30));
+        assert_eq!(margin(json!("5")), Duration::from_millis(1250));
+        assert_eq!(margin(json!(null)), EXPIRY_MARGIN);
+        assert_eq!(margin(json!(0)), EXPIRY_MARGIN);
+        assert_eq!(margin(json!("soon")), EXPIRY_MARGIN);
+        // A 5-second token, 2 s from expiry, is still fresh; 1 s from it, stale.
+        let five = |left: u64| {
+            let account = json!({"accessToken": "fake-a", "expiresIn": 5,
+                "expiresAt": at(1_000_000 + left)});
+            matches!(
+                freshness(account, GrantType::ClientCredentials),
+                Freshness::Fresh(_)
+            )
+        };
+        assert!(five(2));
+        assert!(!five(1));
     }
 
     #[test]

@@ -175,6 +175,10 @@ impl Ctx<'_> {
         source: Source,
         answer: Result<TokenResponse>,
     ) -> std::result::Result<String, String> {
+        let answer = answer.map_err(|e| match Project::load(&self.opts.config) {
+            Ok(now) => store::keep_carried_refresh_token(self, &now, account, e),
+            Err(_) => e,
+        });
         let saved =
             answer.and_then(|t| store::save_into_current(self, before, account, &t, source));
         match saved {

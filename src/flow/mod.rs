@@ -15,15 +15,18 @@ mod store;
 pub use all::refresh_all;
 pub use critical::{Critical, CriticalSection};
 pub use login::{DEFAULT_PORT, relay_state};
+pub use refresh::When;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chosen::{Chosen, Ctx};
+use refresh::Done;
+use serde_json::{Map, Value};
 
 use crate::browser::{Browser, SystemBrowser};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Freshness, GrantType, field};
+use crate::config::{GrantType, field};
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::secret::Secret;
@@ -198,7 +201,14 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         return Ok(());
     }
     match ctx.config.grant {
-        GrantType::ClientCredentials => ctx.client_credentials().await,
+        GrantType::ClientCredentials => {
+            let when = if opts.reauth {
+                When::Always
+            } else {
+                When::Stale
+            };
+            ctx.client_credentials(when).await.map(|_| ())
+        }
         GrantType::AuthorizationCode => ctx.refresh_or_login(&project).await,
         other => Err(Error::UnsupportedGrant {
             grant: other.to_string(),
@@ -210,63 +220,83 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
 /// client credentials, requested again) and saved first when it is not fresh (see
 /// `config::Freshness`). Never opens a browser; when only a login would help, says so.
 pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
+    Ok(account(opts, deps, When::Stale).await?.token)
+}
+
+/// A test account whose access token can be used now, as the file holds it.
+#[derive(Debug)]
+pub struct Fresh {
+    pub token: Secret,
+    /// Every field of the test account (the connector gets them all).
+    pub fields: Map<String, Value>,
+    /// Whether new tokens were requested (and saved) to get here.
+    pub refreshed: bool,
+}
+
+/// The test account, with new tokens first when `when` holds: `token`, `credentials` and
+/// `exec` want a fresh token, the proxy a new one when the connector refused the one it
+/// sent, `watch` one ahead of its expiry. Never opens a browser; when only a login would
+/// help, says so (exit 5).
+pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<Fresh> {
     let project = Project::load(&opts.config)?;
-    let account = project.account(&opts.test_account);
     // Test accounts are the file's, not an authorization's: a usable token needs no choice,
     // and a script with several authorizations gets it without `-a`.
-    if let Ok(token) = account.usable_token(Some(deps.clock.now())) {
-        return Ok(token);
+    if !when.holds(project.account(&opts.test_account), deps.clock.now()) {
+        return as_stored(&project, opts, false);
     }
     let chosen = Chosen::new(&project, opts, deps)?;
     let ctx = chosen.ctx(opts, deps);
-    if !matches!(
-        ctx.config.grant,
-        GrantType::AuthorizationCode | GrantType::ClientCredentials
-    ) {
-        return Err(Error::UnsupportedGrant {
-            grant: ctx.config.grant.to_string(),
-        });
-    }
     // Tokens an earlier run set aside are newer than the file's refresh token, which may
     // be spent: presenting it could get the whole grant revoked.
     ctx.recovered().await?;
-    let needs_login = |reason: String| Error::NeedsLogin {
-        test_account: opts.test_account.clone(),
-        reason,
-        retry: opts.login_command(false),
-    };
-    let now = deps.clock.now();
-    let project = Project::load(&opts.config)?;
-    let why = match project
-        .account(&opts.test_account)
-        .freshness(ctx.config.grant, now)
-    {
-        Freshness::Fresh(token) => return Ok(token),
-        Freshness::NeedsLogin(why) => return Err(needs_login(why)),
-        Freshness::Refreshable(why) => why,
-    };
-    match ctx.config.grant {
-        GrantType::ClientCredentials => ctx.client_credentials().await?,
-        GrantType::AuthorizationCode => match ctx.refresh(true).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(needs_login(format!("{why}, and there is no refresh token")));
-            }
-            Err(e) => {
-                return Err(refresh::refused(e, opts.login_command(true)).unwrap_or_else(|e| e));
-            }
-        },
+    let done = match ctx.config.grant {
+        GrantType::ClientCredentials => ctx.client_credentials(when).await?,
+        GrantType::AuthorizationCode => ctx
+            .refresh(when)
+            .await
+            .map_err(|e| refresh::refused(e, opts.login_command(true)).unwrap_or_else(|e| e))?,
         other => {
             return Err(Error::UnsupportedGrant {
                 grant: other.to_string(),
             });
         }
+    };
+    let project = Project::load(&opts.config)?;
+    if done == Done::NothingToRefreshWith {
+        let why = match project
+            .account(&opts.test_account)
+            .usable_token(Some(deps.clock.now()))
+        {
+            Err(why) => why,
+            Ok(_) => "the connector refused it".into(),
+        };
+        return Err(needs_login(
+            opts,
+            format!("{why}, and there is no refresh token"),
+        ));
     }
     // Whatever was just saved, even a token the provider gives less than the margin to live.
-    Project::load(&opts.config)?
-        .account(&opts.test_account)
+    as_stored(&project, opts, done == Done::Refreshed)
+}
+
+fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh> {
+    let account = project.account(&opts.test_account);
+    let token = account
         .usable_token(None)
-        .map_err(needs_login)
+        .map_err(|why| needs_login(opts, why))?;
+    Ok(Fresh {
+        token,
+        fields: account.fields().cloned().unwrap_or_default(),
+        refreshed,
+    })
+}
+
+fn needs_login(opts: &Options, reason: String) -> Error {
+    Error::NeedsLogin {
+        test_account: opts.test_account.clone(),
+        reason,
+        retry: opts.login_command(false),
+    }
 }
 
 /// `token --json`: the token (asked for, so in full) with what a script needs beside it.

@@ -5,7 +5,7 @@
 
 use super::Ctx;
 use super::store::{self, Source};
-use crate::config::Freshness;
+use crate::config::{Freshness, TestAccount};
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::secret::Secret;
@@ -29,9 +29,9 @@ impl Ctx<'_> {
             return Ok(());
         }
         if account.refresh_token().is_some() && !opts.reauth {
-            match self.refresh(false).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
+            match self.refresh(When::Always).await {
+                Ok(Done::Refreshed | Done::Unneeded) => return Ok(()),
+                Ok(Done::NothingToRefreshWith) => {}
                 // invalid_grant means the refresh token is dead; anything else (network,
                 // 5xx) says nothing about it and must not send the user through a login.
                 Err(e) => match refused(e, opts.login_command(true)) {
@@ -59,18 +59,17 @@ impl Ctx<'_> {
     }
 
     /// Refreshes with the refresh token as it is *inside* the lock: a concurrent run may have
-    /// rotated it, and presenting the spent one can revoke the grant. With `only_if_stale`,
-    /// a token another run made fresh meanwhile is left alone. `Ok(false)`: there was no
-    /// refresh token after all.
-    pub(super) async fn refresh(&self, only_if_stale: bool) -> Result<bool> {
+    /// rotated it, and presenting the spent one can revoke the grant. `when` is judged on the
+    /// file as read there too, so a token another run made fresh meanwhile is left alone.
+    pub(super) async fn refresh(&self, when: When<'_>) -> Result<Done> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         let account = project.account(&self.opts.test_account);
-        if only_if_stale && account.usable_token(Some(self.deps.clock.now())).is_ok() {
-            return Ok(true);
+        if !when.holds(account, self.deps.clock.now()) {
+            return Ok(Done::Unneeded);
         }
         let Some(refresh_token) = account.refresh_token() else {
-            return Ok(false);
+            return Ok(Done::NothingToRefreshWith);
         };
         self.refuse_if_set_aside(&project)?;
         project.check_save(&self.opts.test_account)?;
@@ -89,23 +88,26 @@ impl Ctx<'_> {
                 &grant,
                 &self.config.refresh_request_parameters,
             )
-            .await?;
+            .await
+            .map_err(|e| {
+                store::keep_carried_refresh_token(self, &project, &self.opts.test_account, e)
+            })?;
         store::save_locked(self, &project, &response, Source::Refresh)?;
-        Ok(true)
+        Ok(Done::Refreshed)
     }
 
-    /// A client-credentials token: the stored one while it is fresh (unless `--reauth`),
-    /// else a new one.
-    pub(super) async fn client_credentials(&self) -> Result<()> {
+    /// A client-credentials token: the stored one while `when` does not hold (`oauth2`
+    /// keeps a fresh one unless `--reauth`), else a new one.
+    pub(super) async fn client_credentials(&self, when: When<'_>) -> Result<Done> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         let account = project.account(&self.opts.test_account);
         let now = self.deps.clock.now();
-        if !self.opts.reauth
-            && let Freshness::Fresh(_) = account.freshness(self.config.grant, now)
-        {
-            self.kept(&project);
-            return Ok(());
+        if !when.holds(account, now) {
+            if when == When::Stale {
+                self.kept(&project);
+            }
+            return Ok(Done::Unneeded);
         }
         self.refuse_if_set_aside(&project)?;
         project.check_save(&self.opts.test_account)?;
@@ -122,7 +124,7 @@ impl Ctx<'_> {
             .request(self.endpoint, &grant, &self.config.token_request_parameters)
             .await?;
         store::save_locked(self, &project, &response, Source::NewGrant)?;
-        Ok(())
+        Ok(Done::Refreshed)
     }
 
     /// Says that a fresh token was kept.
@@ -151,16 +153,72 @@ impl Ctx<'_> {
     }
 }
 
+/// How providers say a refresh token is dead: RFC 6749's `invalid_grant`, GitHub's
+/// `bad_refresh_token`, Slack's `invalid_refresh_token`, HubSpot's `BAD_REFRESH_TOKEN`.
+const REFUSED_REFRESH: [&str; 3] = [
+    "invalid_grant",
+    "bad_refresh_token",
+    "invalid_refresh_token",
+];
+
 /// The refused-refresh-token error a login (`retry`) would fix, or the error as it was.
 pub(super) fn refused(e: Error, retry: String) -> std::result::Result<Error, Error> {
     match e {
         Error::TokenEndpoint {
             error, description, ..
-        } if error == "invalid_grant" => Ok(Error::RefreshRejected {
-            error,
-            description,
-            retry,
-        }),
+        } if REFUSED_REFRESH
+            .iter()
+            .any(|r| error.eq_ignore_ascii_case(r)) =>
+        {
+            Ok(Error::RefreshRejected {
+                error,
+                description,
+                retry,
+            })
+        }
         other => Err(other),
     }
+}
+
+/// When new tokens are wanted, judged on the file as read under the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When<'a> {
+    /// Whatever is stored (`oauth2`'s refresh, `--reauth`).
+    Always,
+    /// When the stored token is not fresh (`token`, `credentials`, `exec`, the proxy).
+    Stale,
+    /// When the stored token is within `TestAccount::refresh_due` of its expiry (`watch`,
+    /// the proxy's timer): ahead of the others, so they never need a refresh of their own.
+    Due,
+    /// When the stored token is still this one, which its user refused (a connector's 401).
+    /// A different one was written by another run, and is used instead.
+    Replacing(&'a str),
+}
+
+impl When<'_> {
+    pub(super) fn holds(self, account: TestAccount<'_>, now: std::time::SystemTime) -> bool {
+        let fresh = account.usable_token(Some(now)).is_ok();
+        match self {
+            When::Always => true,
+            When::Stale => !fresh,
+            When::Due => !fresh || account.refresh_due().is_some_and(|due| due <= now),
+            When::Replacing(refused) => {
+                !fresh
+                    || account
+                        .access_token()
+                        .is_none_or(|stored| stored == refused)
+            }
+        }
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// New tokens, saved.
+    Refreshed,
+    /// Nothing: the stored token serves (`When` did not hold).
+    Unneeded,
+    /// Nothing: there is no refresh token.
+    NothingToRefreshWith,
 }

@@ -38,9 +38,16 @@ pub fn merged(
         account.insert(field::REFRESH_TOKEN.into(), rt.expose().into());
     }
     // Absent, or "bearer" in any case (GitHub sends "bearer"): one spelling for the platform.
+    // Slack's "bot" and "user" say whose token it is, not how to send it: as a Bearer token.
     let token_type = match t.token_type.as_deref().map(str::trim) {
         None | Some("") => "Bearer",
-        Some(other) if other.eq_ignore_ascii_case("bearer") => "Bearer",
+        Some(other)
+            if ["bearer", "bot", "user"]
+                .iter()
+                .any(|t| other.eq_ignore_ascii_case(t)) =>
+        {
+            "Bearer"
+        }
         Some(other) => other,
     };
     account.insert(field::TOKEN_TYPE.into(), token_type.into());
@@ -201,9 +208,9 @@ impl Saved<'_> {
                     .taken_from
                     .as_deref()
                     .map_or(String::new(), |p| format!(
-                        " (the one under {}",
+                        " (the one under {} in the answer)",
                         printable(p)
-                    ) + " in the answer)")
+                    ))
             ),
             format!("  expires        {}", self.expires(ctx)),
             format!("  refresh token  {}", self.refresh),
@@ -335,6 +342,38 @@ pub fn save_into_current(
     }
 }
 
+/// A refresh whose answer could not be used (no usable access token) but carried a new
+/// refresh token: the one presented may be spent, so the new one is saved, alone, and the
+/// refusal is returned saying so. Any other error as it was.
+pub fn keep_carried_refresh_token(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    name: &str,
+    error: crate::error::Error,
+) -> crate::error::Error {
+    use crate::error::Error;
+    let Error::TokenResponse {
+        url,
+        message,
+        refresh_token: Some(rt),
+    } = error
+    else {
+        return error;
+    };
+    let mut account = project.test_account(name).cloned().unwrap_or_default();
+    account.insert(field::REFRESH_TOKEN.into(), rt.expose().into());
+    if let Err(cause) = project.save_test_account(name, &account) {
+        return set_aside(ctx, project, name, &account, cause);
+    }
+    Error::TokenResponse {
+        url,
+        message: format!(
+            "{message}; the new refresh token it carried was saved (the one sent may be spent)"
+        ),
+        refresh_token: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +425,8 @@ mod tests {
             (None, "Bearer"),
             (Some("bearer"), "Bearer"),
             (Some("BEARER"), "Bearer"),
+            (Some("bot"), "Bearer"),
+            (Some("user"), "Bearer"),
             (Some("MAC"), "MAC"),
         ] {
             let mut r = response(None, None);

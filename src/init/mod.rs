@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::config::{GrantType, Holds};
 use crate::error::{Error, Result};
+use crate::providers::Login;
 use crate::ui::Terminal;
 use ask::{Asker, url_check};
 
@@ -305,12 +306,11 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
         Value::Array(scopes.map(|s| json!({"name": s})).collect()),
     );
     if let Some(p) = preset {
-        for (key, value) in p.settings {
-            oauth2.insert(key.to_string(), json!(value));
-        }
-    }
-    if let Some(p) = preset.filter(|_| answers.grant == GrantType::AuthorizationCode) {
-        login_settings(&mut oauth2, p);
+        let login = match answers.grant {
+            GrantType::AuthorizationCode => Login::Real,
+            _ => Login::None,
+        };
+        oauth2.extend(p.oauth2_settings(login));
     }
     let authorization = json!({
         "name": answers.name,
@@ -328,24 +328,6 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
         message: format!("the scaffold would not be valid JSON ({e}); a value may need quoting"),
     })?;
     Ok(text)
-}
-
-/// What a preset's provider needs beyond its URLs, for a login.
-fn login_settings(oauth2: &mut serde_json::Map<String, Value>, p: &Preset) {
-    if !p.authorization_parameters.is_empty() {
-        let params: serde_json::Map<String, Value> = p
-            .authorization_parameters
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        oauth2.insert("authorizationParameters".into(), Value::Object(params));
-    }
-    if let Some(r) = p.redirect_url {
-        oauth2.insert("redirectUrl".into(), json!(r));
-    }
-    if p.tunnel {
-        oauth2.insert("tunnel".into(), json!(true));
-    }
 }
 
 /// Writes the file (atomically), keeps it out of git, and says what to do next.

@@ -16,8 +16,8 @@ mod store;
 mod token;
 
 pub use persona::Persona;
-pub use personas::NAMES as PERSONAS;
-pub use store::Lifetimes;
+pub use personas::{ALL as PERSONA_LIST, Entry as PersonaEntry, NAMES as PERSONAS};
+pub use store::{Lifetimes, Stats};
 
 use std::sync::{Arc, Mutex};
 
@@ -156,6 +156,11 @@ impl Sandbox {
         self.shared.persona.name()
     }
 
+    /// What it has counted so far (refreshes, spent refresh tokens presented again).
+    pub fn stats(&self) -> Stats {
+        self.shared.store().stats
+    }
+
     /// Where a provider's endpoint is served here: its host name, then its path, so the
     /// stand-in is told apart from the real thing at a glance (and by `providers::for_url`).
     fn stand_in(&self, real: &str) -> String {
@@ -227,17 +232,8 @@ impl Sandbox {
                     .map(|s| json!({"name": s}))
                     .collect::<Vec<_>>()
             );
-            let params: serde_json::Map<String, Value> = p
-                .authorization_parameters
-                .iter()
-                .map(|(k, v)| (k.to_string(), json!(v)))
-                .collect();
-            if !params.is_empty() {
-                oauth2["authorizationParameters"] = Value::Object(params);
-            }
-            for (key, value) in p.settings {
-                oauth2[*key] = json!(value);
-            }
+            let extras = p.oauth2_settings(crate::providers::Login::StandIn);
+            oauth2.as_object_mut().expect("an object").extend(extras);
         }
         json!({
             "name": name,
@@ -255,6 +251,21 @@ impl Drop for Sandbox {
     }
 }
 
+/// The README's personas table, from the personas' own words and their providers' links:
+/// one source, checked by a test.
+pub fn personas_table() -> String {
+    let mut table =
+        String::from("| persona | what it reproduces | documentation |\n| --- | --- | --- |\n");
+    for entry in PERSONA_LIST.iter().filter(|e| e.name != "sandbox") {
+        let persona = personas::named(entry.name, &[]).expect("a listed persona");
+        let docs = persona
+            .provider()
+            .map_or(String::new(), |p| format!("[{}]({})", p.title, p.docs));
+        table += &format!("| `{}` | {} | {docs} |\n", entry.name, persona.reproduces());
+    }
+    table
+}
+
 /// `http://127.0.0.1:9010` + `https://accounts.google.com/o/oauth2/v2/auth` →
 /// `http://127.0.0.1:9010/accounts.google.com/o/oauth2/v2/auth`.
 pub fn stand_in(base: &str, real: &str) -> String {
@@ -265,31 +276,27 @@ pub fn stand_in(base: &str, real: &str) -> String {
 /// The endpoints, at the persona's provider's paths (or the plain sandbox's), with consent,
 /// userinfo and metadata beside them.
 fn routes(shared: &Arc<Shared>, url: &str) -> Router {
-    let path_of = |real: &str| stand_in("", real);
-    let (authorize, token_paths) = match shared.persona.provider() {
-        Some(p) => {
-            let mut tokens = vec![path_of(p.token_url)];
-            if p.key == "microsoft" {
-                tokens.push(personas::MICROSOFT_V1_TOKEN_PATH.to_string());
-            }
-            (path_of(p.authorization_url), tokens)
-        }
-        None => ("/authorize".to_string(), vec!["/token".to_string()]),
-    };
+    let persona = &shared.persona;
+    let authorize = persona.provider().map_or("/authorize".to_string(), |p| {
+        stand_in("", p.authorization_url)
+    });
     let mut app = Router::new()
         .route(&authorize, get(consent::authorize))
         .route("/authorize/decision", post(consent::decision))
         .route("/userinfo", get(token::userinfo));
-    let token_paths_first = token_paths[0].clone();
-    for path in token_paths {
+    for path in persona.token_paths() {
         app = app.route(&path, post(token::token));
     }
-    let metadata = metadata(url, &authorize, &token_paths_first);
-    app.route(
-        "/.well-known/oauth-authorization-server",
-        get(move || async move { json_response(200, metadata) }),
-    )
-    .with_state(shared.clone())
+    // The providers publish no RFC 8414 metadata at these endpoints' hosts (some publish
+    // OpenID's elsewhere): only the plain sandbox serves it.
+    if persona.provider().is_none() {
+        let metadata = metadata(url, &authorize, "/token");
+        app = app.route(
+            "/.well-known/oauth-authorization-server",
+            get(move || async move { json_response(200, metadata) }),
+        );
+    }
+    app.with_state(shared.clone())
 }
 
 async fn only_our_host(

@@ -41,6 +41,8 @@ pub struct Issued {
     pub expires_in: Option<u64>,
     /// An answer to a refresh (else to a code exchange or client credentials).
     pub refreshed: bool,
+    /// The refresh token presented was a user token's (Slack issues a bot's and a user's).
+    pub user: bool,
 }
 
 /// How the client may authenticate at the token endpoint.
@@ -97,9 +99,27 @@ pub trait Persona: Send + Sync {
         Ok(())
     }
 
-    /// Whether PKCE is required (else taken when sent).
+    /// Whether PKCE is required (else checked when sent): most providers take it and few
+    /// insist on it.
     fn pkce_required(&self) -> bool {
-        true
+        false
+    }
+
+    /// Where its token endpoint is served: its provider's path (Microsoft adds v1's).
+    fn token_paths(&self) -> Vec<String> {
+        self.provider().map_or(vec!["/token".to_string()], |p| {
+            vec![super::stand_in("", p.token_url)]
+        })
+    }
+
+    /// Whether it grants client credentials (few of these providers do, at this endpoint).
+    fn client_credentials(&self) -> bool {
+        false
+    }
+
+    /// Whether a refresh ends the access tokens issued before it (GitHub's).
+    fn refresh_revokes_access(&self) -> bool {
+        false
     }
 
     /// Whether the code a login gets is worth a refresh token. `again`: the user consented
@@ -126,8 +146,11 @@ pub trait Persona: Send + Sync {
         Some(default)
     }
 
-    /// Prefixes the provider's tokens carry, for a realistic look: (access, refresh).
-    fn prefixes(&self) -> (&'static str, &'static str) {
+    /// Prefixes the provider's tokens carry, for a realistic look: (access, refresh), for a
+    /// login that asked `asked`, and for a user's token (`user`) where the provider issues
+    /// two kinds.
+    fn prefixes(&self, asked: &Asked, user: bool) -> (&'static str, &'static str) {
+        let _ = (asked, user);
         ("", "")
     }
 

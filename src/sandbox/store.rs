@@ -1,7 +1,7 @@
 //! What the sandbox remembers, in memory: pending consents, codes, grants with what each
 //! login asked for, refresh tokens live and spent, access tokens and their expiry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use oauth2::CsrfToken;
@@ -73,13 +73,25 @@ pub struct Store {
     pub refresh: HashMap<String, u64>,
     /// spent refresh token -> grant
     pub spent_refresh: HashMap<String, u64>,
-    /// access token -> (grant, expiry)
-    pub access: HashMap<String, (u64, Instant)>,
+    /// Refresh tokens that refresh a user's token (Slack issues a bot's and a user's).
+    pub user_refresh: HashSet<String>,
+    /// access token -> (grant, expiry; `None`: it never expires, as the provider says)
+    pub access: HashMap<String, (u64, Option<Instant>)>,
     pub next_grant: u64,
     /// The one sandbox user has consented to the client before (Google then gives a refresh
     /// token only on a new consent).
     pub consented_before: bool,
     pub lifetimes: Lifetimes,
+    pub stats: Stats,
+}
+
+/// What the sandbox counts, for tests that must prove what a client did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Refreshes answered with new tokens.
+    pub refreshes: u64,
+    /// Spent refresh tokens presented again (each revoked its grant).
+    pub reused_refresh_tokens: u64,
 }
 
 impl Store {
@@ -94,22 +106,13 @@ impl Store {
         self.next_grant
     }
 
-    /// A new access token for `grant`; with a lifetime, or (when the persona states none)
-    /// the default one, which the sandbox still enforces at userinfo.
-    pub fn mint_access(&mut self, grant: u64, prefix: &str) -> String {
+    /// A new access token for `grant`, valid for `lifetime` (`None`: for good, as providers
+    /// that state no lifetime mean it; userinfo enforces it).
+    pub fn mint_access(&mut self, grant: u64, prefix: &str, lifetime: Option<Duration>) -> String {
         let access = format!("{prefix}{}", random());
-        let expiry = Instant::now() + self.lifetimes.access_token;
+        let expiry = lifetime.and_then(|l| Instant::now().checked_add(l));
         self.access.insert(access.clone(), (grant, expiry));
         access
-    }
-
-    /// The access token `access` under a new name with `prefix`, its grant and expiry kept.
-    pub fn rename_access(&mut self, access: &str, prefix: &str) -> String {
-        let renamed = format!("{prefix}{}", random());
-        if let Some(entry) = self.access.remove(access) {
-            self.access.insert(renamed.clone(), entry);
-        }
-        renamed
     }
 
     pub fn mint_refresh(&mut self, grant: u64, prefix: &str) -> String {

@@ -54,7 +54,9 @@ pub async fn token(
     let answer = match req.get("grant_type") {
         "authorization_code" => exchange_code(persona, &mut store, &req),
         "refresh_token" => refresh(persona, &mut store, req.get("refresh_token")),
-        "client_credentials" => client_credentials(persona, &mut store, req.get("scope")),
+        "client_credentials" if persona.client_credentials() => {
+            client_credentials(persona, &mut store, req.get("scope"))
+        }
         other => Err((
             400,
             "unsupported_grant_type",
@@ -128,25 +130,23 @@ fn client_ok(rule: ClientAuthRule, req: &TokenRequest) -> bool {
     id == CLIENT_ID && constant_time_eq(secret.as_bytes(), CLIENT_SECRET.as_bytes())
 }
 
-/// New tokens for `grant`: an access token, and a refresh token when `refresh` says so.
+/// New tokens for `grant`: an access token, and `refresh` beside it.
 fn issue(
     persona: &dyn Persona,
     store: &mut Store,
-    grant: u64,
+    (grant, asked): (u64, &Asked),
     refresh: Option<String>,
-    refreshed: bool,
+    (refreshed, user): (bool, bool),
 ) -> Issued {
     let lifetime = persona.lifetime(store.lifetimes.access_token);
-    let access = store.mint_access(grant, persona.prefixes().0);
-    if let (Some(ttl), Some(entry)) = (lifetime, store.access.get_mut(&access)) {
-        entry.1 = Instant::now() + ttl;
-    }
+    let access = store.mint_access(grant, persona.prefixes(asked, user).0, lifetime);
     Issued {
         grant,
         access,
         refresh,
         expires_in: lifetime.map(|d| d.as_secs()),
         refreshed,
+        user,
     }
 }
 
@@ -185,11 +185,18 @@ fn exchange_code(
             return invalid("PKCE verification failed");
         }
     }
+    let asked = store.grants.get(&code.grant).cloned().unwrap_or_default();
     let refresh = code
         .offline
-        .then(|| store.mint_refresh(code.grant, persona.prefixes().1));
-    let asked = store.grants.get(&code.grant).cloned().unwrap_or_default();
-    Ok((issue(persona, store, code.grant, refresh, false), asked))
+        .then(|| store.mint_refresh(code.grant, persona.prefixes(&asked, false).1));
+    let issued = issue(
+        persona,
+        store,
+        (code.grant, &asked),
+        refresh,
+        (false, false),
+    );
+    Ok((issued, asked))
 }
 
 /// A refresh, with what the persona's provider does to the refresh token; presenting a
@@ -200,6 +207,7 @@ fn refresh(
     presented: &str,
 ) -> Result<(Issued, Asked), Refused> {
     if let Some(grant) = store.spent_refresh.get(presented).copied() {
+        store.stats.reused_refresh_tokens += 1;
         store.revoke(grant);
         return Err((
             400,
@@ -214,17 +222,27 @@ fn refresh(
             "unknown or revoked refresh token".into(),
         ));
     };
+    let asked = store.grants.get(&grant).cloned().unwrap_or_default();
+    let user = store.user_refresh.contains(presented);
+    let prefix = persona.prefixes(&asked, user).1;
     let refresh = match persona.rotation() {
         Rotation::Revoking => {
             store.refresh.remove(presented);
             store.spent_refresh.insert(presented.to_string(), grant);
-            store.mint_refresh(grant, persona.prefixes().1)
+            store.mint_refresh(grant, prefix)
         }
-        Rotation::Lenient => store.mint_refresh(grant, persona.prefixes().1),
+        Rotation::Lenient => store.mint_refresh(grant, prefix),
         Rotation::Kept => presented.to_string(),
     };
-    let asked = store.grants.get(&grant).cloned().unwrap_or_default();
-    Ok((issue(persona, store, grant, Some(refresh), true), asked))
+    if user {
+        store.user_refresh.insert(refresh.clone());
+    }
+    if persona.refresh_revokes_access() {
+        store.access.retain(|_, (g, _)| *g != grant);
+    }
+    store.stats.refreshes += 1;
+    let issued = issue(persona, store, (grant, &asked), Some(refresh), (true, user));
+    Ok((issued, asked))
 }
 
 fn client_credentials(
@@ -240,7 +258,8 @@ fn client_credentials(
     let asked = Asked {
         params: [("scope".to_string(), scope.to_string())].into(),
     };
-    Ok((issue(persona, store, 0, None, false), asked))
+    let issued = issue(persona, store, (0, &asked), None, (false, false));
+    Ok((issued, asked))
 }
 
 pub async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -251,7 +270,7 @@ pub async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> 
         .unwrap_or("");
     let store = shared.store();
     match store.access.get(token) {
-        Some((grant, expiry)) if *expiry > Instant::now() => {
+        Some((grant, expiry)) if expiry.is_none_or(|at| at > Instant::now()) => {
             let scope = store
                 .grants
                 .get(grant)

@@ -391,12 +391,19 @@ fn client_credentials_from_the_server(client: Client) {
     assert_eq!(case.introspect(&renewed)["active"], true);
 }
 
-/// With access tokens that live 30 s, a fresh login's token is already inside the 60 s
-/// margin: `token` refreshes it (the server rotates the refresh token), saves both, and
-/// prints an access token the server accepts.
+/// A stored token past its expiry: `token` refreshes it (the server rotates the refresh
+/// token), saves both, and prints an access token the server accepts.
 fn token_command_refreshes_and_prints_a_working_token() {
-    let mut case = Case::with(Client::Basic, &[("ACCESS_TOKEN_TTL", "30")], |_| {});
+    let mut case = Case::new(Client::Basic);
     case.log_in();
+    // As if the hour had passed: the file says the token has expired.
+    let mut file = case.project.json();
+    file["testAccounts"]["development"]["expiresAt"] = serde_json::json!("2020-01-01T00:00:00Z");
+    std::fs::write(
+        &case.project.path,
+        serde_json::to_string_pretty(&file).unwrap(),
+    )
+    .unwrap();
     let before = case.project.account("development");
 
     let printed = case.token(&[]);

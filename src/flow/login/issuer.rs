@@ -16,6 +16,10 @@ const SEARCH: Duration = Duration::from_secs(3);
 /// How many places are tried at most (the root forms, then path forms).
 const MOST_PLACES: usize = 8;
 
+/// What a refusal says was sent, when nothing was.
+const NONE_SENT: &str =
+    "none (the answer carries no iss, though the server's metadata says it sends one)";
+
 /// The issuer a login's answer must come from.
 pub(super) struct Issuer {
     expected: String,
@@ -29,15 +33,21 @@ pub(super) enum Verdict {
     Checked,
     /// Nothing to check the answer against: why, for the user.
     Unchecked(String),
-    /// Another issuer, or none where one was promised (`got`, in words).
-    Refused { expected: String, got: String },
+    /// Another issuer (`got`), or none where one was promised.
+    Refused {
+        expected: String,
+        got: Option<String>,
+    },
 }
 
 impl Verdict {
     /// For an answer that carries a code: a refusal is an error, and the code is not used.
     pub fn into_error(self) -> Option<Error> {
         match self {
-            Verdict::Refused { expected, got } => Some(Error::IssuerMismatch { expected, got }),
+            Verdict::Refused { expected, got } => Some(Error::IssuerMismatch {
+                expected,
+                got: got.unwrap_or_else(|| NONE_SENT.into()),
+            }),
             _ => None,
         }
     }
@@ -48,8 +58,19 @@ impl Verdict {
         match self {
             Verdict::Checked => None,
             Verdict::Unchecked(why) => Some(why.clone()),
-            Verdict::Refused { expected, got } => Some(format!(
-                "the issuer could not be checked (expected {expected}, the answer's iss: {got})"
+            Verdict::Refused {
+                expected,
+                got: None,
+            } => Some(format!(
+                "the issuer could not be checked: the answer carries no iss, though the \
+                 server's metadata says it sends one (expected {expected})"
+            )),
+            Verdict::Refused {
+                expected,
+                got: Some(got),
+            } => Some(format!(
+                "this refusal came from issuer {got}, not {expected}: another authorization \
+                 server may have answered (RFC 9207)"
             )),
         }
     }
@@ -152,13 +173,12 @@ pub(super) fn check(issuer: Option<Issuer>, iss: Option<&str>) -> Verdict {
     match iss {
         Some(got) if got != expected => Verdict::Refused {
             expected: printable(&expected),
-            got: printable(got),
+            got: Some(printable(got)),
         },
         Some(_) => Verdict::Checked,
         None if promised => Verdict::Refused {
             expected: printable(&expected),
-            got: "none (the answer carries no iss, though the server's metadata says it sends one)"
-                .into(),
+            got: None,
         },
         None => Verdict::Unchecked(format!(
             "the provider sent no iss with its answer, so the issuer {} could not be checked",

@@ -13,7 +13,7 @@ impl Persona for Atlassian {
     }
 
     fn reproduces(&self) -> &'static str {
-        "audience=api.atlassian.com and prompt=consent required; offline_access for a refresh token; rotating refresh tokens, a reused one revokes the grant"
+        "`audience=api.atlassian.com` and `prompt=consent` required (refused back to the callback otherwise); `offline_access` for a refresh token; rotating refresh tokens, a reused one revoking the grant (stricter than Atlassian, which documents a short reuse interval)"
     }
 
     fn authorize(&self, asked: &Asked) -> Result<(), Refusal> {

@@ -17,7 +17,7 @@ impl Persona for Dropbox {
     }
 
     fn reproduces(&self) -> &'static str {
-        "token_access_type=offline needed for a refresh token; short-lived (4 h) tokens; account_id, uid"
+        "a refresh token only with `token_access_type=offline`; 4-hour tokens; `account_id`, `uid`; refresh answers with only `access_token`, `token_type` and `expires_in`"
     }
 
     fn offline(&self, asked: &Asked, _: bool) -> bool {
@@ -32,7 +32,7 @@ impl Persona for Dropbox {
         Some(Duration::from_secs(4 * 3600))
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
+    fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
         ("sl.", "")
     }
 
@@ -40,7 +40,10 @@ impl Persona for Dropbox {
         let mut fields = standard(issued, asked.scope());
         fields.insert("token_type".into(), json!("bearer"));
         if issued.refreshed {
+            // A refresh answers the access token and its lifetime, nothing more.
             fields.remove("refresh_token");
+            fields.remove("scope");
+            return fields;
         }
         fields.insert("account_id".into(), json!("dbid:AAsandboxaccount"));
         fields.insert("uid".into(), json!("12345678"));

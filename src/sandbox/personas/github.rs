@@ -24,7 +24,7 @@ impl Persona for GitHub {
     }
 
     fn reproduces(&self) -> &'static str {
-        "form-encoded answers unless Accept: application/json; errors in an HTTP 200; no refresh token, or with `expiring` 8 h tokens with refresh_token and refresh_token_expires_in"
+        "form-encoded token answers unless `Accept: application/json`; errors in an HTTP 200 with an `error` field (`incorrect_client_credentials`, `bad_verification_code`, `bad_refresh_token`); scopes joined by commas; no expiry and no refresh token, or with `--persona-option expiring` (a GitHub App) 8 h `ghu_` tokens with a rotating `refresh_token` and `refresh_token_expires_in`, a refresh ending the old access token"
     }
 
     fn pkce_required(&self) -> bool {
@@ -39,12 +39,20 @@ impl Persona for GitHub {
         Rotation::Revoking
     }
 
+    fn refresh_revokes_access(&self) -> bool {
+        true
+    }
+
     fn lifetime(&self, _: Duration) -> Option<Duration> {
         self.expiring.then(|| Duration::from_secs(8 * 3600))
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
-        ("gho_", "ghr_")
+    fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
+        if self.expiring {
+            ("ghu_", "ghr_")
+        } else {
+            ("gho_", "")
+        }
     }
 
     fn answer(&self, issued: &Issued, asked: &Asked, _: &mut Store) -> Map<String, Value> {
@@ -75,6 +83,7 @@ impl Persona for GitHub {
         let error = match error {
             "invalid_client" => "incorrect_client_credentials",
             "invalid_grant" if req.get("grant_type") == "refresh_token" => "bad_refresh_token",
+            "invalid_grant" if description.contains("redirect_uri") => "redirect_uri_mismatch",
             "invalid_grant" => "bad_verification_code",
             other => other,
         };

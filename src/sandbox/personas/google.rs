@@ -28,7 +28,7 @@ impl Persona for Google {
     }
 
     fn reproduces(&self) -> &'static str {
-        "a refresh token only with access_type=offline, and on a second consent only with prompt=consent; an id_token; scopes as URLs; invalid_grant \"Token has been expired or revoked.\""
+        "a refresh token only with `access_type=offline`, and once the user has consented only with `prompt=consent` too; an `id_token` for `openid`; scopes answered as URLs; refresh answers without a new refresh token; a dead refresh token refused with `invalid_grant` \"Token has been expired or revoked.\""
     }
 
     fn offline(&self, asked: &Asked, again: bool) -> bool {
@@ -43,7 +43,7 @@ impl Persona for Google {
         Some(default.saturating_sub(Duration::from_secs(1)))
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
+    fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
         ("ya29.", "1//")
     }
 
@@ -62,10 +62,16 @@ impl Persona for Google {
         fields
     }
 
-    fn error(&self, status: u16, error: &str, description: &str, _: &TokenRequest) -> Response {
-        let description = match error {
-            "invalid_grant" => "Token has been expired or revoked.",
-            _ => description,
+    fn error(&self, status: u16, error: &str, description: &str, req: &TokenRequest) -> Response {
+        let (error, description) = match error {
+            "invalid_grant" if req.get("grant_type") == "refresh_token" => {
+                (error, "Token has been expired or revoked.")
+            }
+            "invalid_grant" if description.contains("redirect_uri") => {
+                ("redirect_uri_mismatch", "Bad Request")
+            }
+            "invalid_grant" => (error, "Bad Request"),
+            _ => (error, description),
         };
         json_response(
             status,

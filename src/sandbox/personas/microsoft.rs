@@ -20,7 +20,16 @@ impl Persona for Microsoft {
     }
 
     fn reproduces(&self) -> &'static str {
-        "a refresh token only with the offline_access scope; refresh tokens rotate; expires_in and ext_expires_in as numbers (v2.0) or strings (v1 endpoint); AADSTS codes in error_description"
+        "a refresh token only for `offline_access`; a new refresh token on each refresh, the old one still working; `expires_in` and `ext_expires_in` as numbers (v2.0) or strings (the v1 endpoint, `/common/oauth2/token`, a stand-in for string lifetimes: it needs no `resource` and sends no `expires_on`); `AADSTS` codes in `error_description`; client credentials"
+    }
+
+    fn token_paths(&self) -> Vec<String> {
+        let v2 = super::super::stand_in("", self.provider().expect("in providers").token_url);
+        vec![v2, V1_TOKEN_PATH.to_string()]
+    }
+
+    fn client_credentials(&self) -> bool {
+        true
     }
 
     fn offline(&self, asked: &Asked, _: bool) -> bool {
@@ -31,7 +40,7 @@ impl Persona for Microsoft {
         Rotation::Lenient
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
+    fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
         ("eyJ0eXAiOiJKV1Qi.", "0.AXoA")
     }
 

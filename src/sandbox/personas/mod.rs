@@ -18,7 +18,7 @@ pub use dropbox::Dropbox;
 pub use github::GitHub;
 pub use google::Google;
 pub use hubspot::HubSpot;
-pub use microsoft::{Microsoft, V1_TOKEN_PATH as MICROSOFT_V1_TOKEN_PATH};
+pub use microsoft::Microsoft;
 pub use notion::Notion;
 pub use salesforce::Salesforce;
 pub use sandbox::Sandbox;
@@ -27,73 +27,120 @@ pub use x::X;
 
 use super::persona::Persona;
 
-/// The persona named, with its options (`--persona-option`); every name and option is
-/// checked, so a typo is an error rather than the plain sandbox.
-pub fn named(name: &str, options: &[String]) -> Result<Box<dyn Persona>, String> {
-    let known = |allowed: &[&str]| -> Result<(), String> {
-        match options.iter().find(|o| !allowed.contains(&o.as_str())) {
-            None => Ok(()),
-            Some(o) if allowed.is_empty() => {
-                Err(format!("the {name} persona takes no options (got {o:?})"))
-            }
-            Some(o) => Err(format!(
-                "the {name} persona takes {} (got {o:?})",
-                allowed.join(", ")
-            )),
-        }
-    };
-    let has = |o: &str| options.iter().any(|x| x == o);
-    let persona: Box<dyn Persona> = match name {
-        "sandbox" => {
-            known(&[])?;
-            Box::new(Sandbox)
-        }
-        "github" => {
-            known(&["expiring"])?;
+/// Whether an option was given.
+type Has<'a> = &'a dyn Fn(&str) -> bool;
+
+/// One persona: its name, the options it takes, and how to make it with the options given.
+pub struct Entry {
+    pub name: &'static str,
+    pub options: &'static [&'static str],
+    make: fn(Has<'_>) -> Box<dyn Persona>,
+}
+
+/// Every persona, the plain sandbox first: the one list `--persona`, its options, the help
+/// and the README's table are checked against.
+pub const ALL: [Entry; 11] = [
+    Entry {
+        name: "sandbox",
+        options: &[],
+        make: |_| Box::new(Sandbox),
+    },
+    Entry {
+        name: "github",
+        options: &["expiring"],
+        make: |has| {
             Box::new(GitHub {
                 expiring: has("expiring"),
             })
-        }
-        "google" => known(&[]).map(|_| Box::new(Google) as Box<dyn Persona>)?,
-        "microsoft" => known(&[]).map(|_| Box::new(Microsoft) as Box<dyn Persona>)?,
-        "slack" => {
-            known(&["rotation"])?;
+        },
+    },
+    Entry {
+        name: "google",
+        options: &[],
+        make: |_| Box::new(Google),
+    },
+    Entry {
+        name: "microsoft",
+        options: &[],
+        make: |_| Box::new(Microsoft),
+    },
+    Entry {
+        name: "slack",
+        options: &["rotation"],
+        make: |has| {
             Box::new(Slack {
                 rotation: has("rotation"),
             })
-        }
-        "salesforce" => known(&[]).map(|_| Box::new(Salesforce) as Box<dyn Persona>)?,
-        "atlassian" => known(&[]).map(|_| Box::new(Atlassian) as Box<dyn Persona>)?,
-        "hubspot" => known(&[]).map(|_| Box::new(HubSpot) as Box<dyn Persona>)?,
-        "dropbox" => known(&[]).map(|_| Box::new(Dropbox) as Box<dyn Persona>)?,
-        "notion" => {
-            known(&["legacy"])?;
+        },
+    },
+    Entry {
+        name: "salesforce",
+        options: &[],
+        make: |_| Box::new(Salesforce),
+    },
+    Entry {
+        name: "atlassian",
+        options: &[],
+        make: |_| Box::new(Atlassian),
+    },
+    Entry {
+        name: "hubspot",
+        options: &[],
+        make: |_| Box::new(HubSpot),
+    },
+    Entry {
+        name: "dropbox",
+        options: &[],
+        make: |_| Box::new(Dropbox),
+    },
+    Entry {
+        name: "notion",
+        options: &["legacy"],
+        make: |has| {
             Box::new(Notion {
                 legacy: has("legacy"),
             })
-        }
-        "x" => known(&[]).map(|_| Box::new(X) as Box<dyn Persona>)?,
-        other => {
-            return Err(format!(
-                "no persona named {other:?} (use one of: {})",
-                NAMES.join(", ")
-            ));
-        }
-    };
-    Ok(persona)
-}
-
-/// Every persona's name, the plain sandbox first.
-pub const NAMES: [&str; 11] = [
-    "sandbox",
-    "github",
-    "google",
-    "microsoft",
-    "slack",
-    "salesforce",
-    "atlassian",
-    "hubspot",
-    "dropbox",
-    "notion",
-    "x",
+        },
+    },
+    Entry {
+        name: "x",
+        options: &[],
+        make: |_| Box::new(X),
+    },
 ];
+
+/// Every persona's name, as `--persona` takes them.
+pub const NAMES: [&str; 11] = {
+    let mut names = [""; 11];
+    let mut i = 0;
+    while i < ALL.len() {
+        names[i] = ALL[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The persona named, with its options (`--persona-option`); every name and option is
+/// checked, so a typo is an error rather than the plain sandbox.
+pub fn named(name: &str, options: &[String]) -> Result<Box<dyn Persona>, String> {
+    let entry = ALL.iter().find(|e| e.name == name).ok_or_else(|| {
+        format!(
+            "no persona named {name:?} (use one of: {})",
+            NAMES.join(", ")
+        )
+    })?;
+    if let Some(o) = options
+        .iter()
+        .find(|o| !entry.options.contains(&o.as_str()))
+    {
+        return Err(if entry.options.is_empty() {
+            format!("the {name} persona takes no options (got {o:?})")
+        } else {
+            format!(
+                "the {name} persona takes {} (got {o:?})",
+                entry.options.join(", ")
+            )
+        });
+    }
+    Ok((entry.make)(&|o| options.iter().any(|x| x == o)))
+}

@@ -21,7 +21,7 @@ impl Persona for Notion {
     }
 
     fn reproduces(&self) -> &'static str {
-        "HTTP Basic and a JSON body only (a form body is refused); workspace_id, bot_id, owner in the answer; rotating refresh tokens and no expiry, or with `legacy` neither"
+        "HTTP Basic and a JSON body only (a form body is refused); `workspace_id`, `workspace_name`, `bot_id`, `owner`; a rotating refresh token and no expiry, or with `--persona-option legacy` (an older integration) neither, which the CLI keeps as is on the next run"
     }
 
     fn pkce_required(&self) -> bool {
@@ -48,7 +48,7 @@ impl Persona for Notion {
         None
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
+    fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
         ("ntn_", "nrt_")
     }
 
@@ -61,7 +61,7 @@ impl Persona for Notion {
         }
         fields.insert(
             "bot_id".into(),
-            json!("00000000-0000-4000-8000-00000000b07"),
+            json!("00000000-0000-4000-8000-0000000000b0"),
         );
         fields.insert("workspace_name".into(), json!("Sandbox workspace"));
         fields.insert("workspace_icon".into(), Value::Null);
@@ -71,7 +71,7 @@ impl Persona for Notion {
         );
         fields.insert(
             "owner".into(),
-            json!({"type": "user", "user": {"object": "user", "id": "00000000-0000-4000-8000-0000000000u1"}}),
+            json!({"type": "user", "user": {"object": "user", "id": "00000000-0000-4000-8000-0000000000a1"}}),
         );
         fields.insert("duplicated_template_id".into(), Value::Null);
         fields.insert("request_id".into(), json!("00000000-sandbox"));

@@ -17,7 +17,11 @@ impl Persona for Salesforce {
     }
 
     fn reproduces(&self) -> &'static str {
-        "no expires_in; instance_url, id, issued_at (milliseconds, as a string), signature; a refresh token only for the refresh_token scope; a refresh answer without a new refresh_token"
+        "no `expires_in`; `instance_url`, `id`, `issued_at` (milliseconds, as a string) and `signature`; a refresh token only for the `refresh_token` (or `offline_access`) scope; a refresh answer without a new `refresh_token`; client credentials"
+    }
+
+    fn client_credentials(&self) -> bool {
+        true
     }
 
     fn offline(&self, asked: &Asked, _: bool) -> bool {
@@ -32,7 +36,7 @@ impl Persona for Salesforce {
         None
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
+    fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
         ("00DSANDBOX000000!AQ", "5Aep861")
     }
 

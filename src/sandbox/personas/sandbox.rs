@@ -11,7 +11,7 @@ impl Persona for Sandbox {
     }
 
     fn reproduces(&self) -> &'static str {
-        "a standards-faithful server: PKCE S256, rotating refresh tokens (reuse revokes the grant), client credentials"
+        "a standards-faithful server: PKCE S256 required, rotating refresh tokens (reuse revokes the grant), client credentials, RFC 8414 metadata"
     }
 
     fn provider(&self) -> Option<&'static crate::providers::Provider> {
@@ -20,5 +20,13 @@ impl Persona for Sandbox {
 
     fn body(&self) -> BodyRule {
         BodyRule::Form
+    }
+
+    fn pkce_required(&self) -> bool {
+        true
+    }
+
+    fn client_credentials(&self) -> bool {
+        true
     }
 }

@@ -1,7 +1,8 @@
 //! Slack's oauth.v2.access: failures as an HTTP 200 `{"ok": false, "error": …}`; a bot token
 //! at the top level (`token_type: bot`); for a login that asked only for `user_scope`, no
-//! top-level token, and the user token under `authed_user`; no expiry unless token rotation
-//! is on, then `expires_in` and a `refresh_token`.
+//! top-level token, and the user token under `authed_user`; scopes joined by commas; no
+//! expiry unless token rotation is on, then `expires_in` and a `refresh_token` for each
+//! token, a refresh answering the token it refreshed at the top level.
 
 use std::time::Duration;
 
@@ -16,17 +17,41 @@ pub struct Slack {
     pub rotation: bool,
 }
 
+/// One token object as Slack writes it.
+fn token(
+    access: &str,
+    kind: &str,
+    scope: &str,
+    refresh: Option<&str>,
+    expires_in: Option<u64>,
+) -> Map<String, Value> {
+    let mut t = Map::new();
+    t.insert("access_token".into(), json!(access));
+    t.insert("token_type".into(), json!(kind));
+    t.insert("scope".into(), json!(commas(scope)));
+    if let (Some(refresh), Some(secs)) = (refresh, expires_in) {
+        t.insert("refresh_token".into(), json!(refresh));
+        t.insert("expires_in".into(), json!(secs));
+    }
+    t
+}
+
+/// Slack lists scopes with commas, whichever way they were asked for.
+fn commas(scope: &str) -> String {
+    scope
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl Persona for Slack {
     fn name(&self) -> &'static str {
         "slack"
     }
 
     fn reproduces(&self) -> &'static str {
-        "oauth.v2.access: failures as HTTP 200 {\"ok\": false}; a bot token (token_type bot) at the top; with only user_scope, the user token under authed_user; with `rotation`, expires_in and refresh_token"
-    }
-
-    fn pkce_required(&self) -> bool {
-        false
+        "`oauth.v2.access`: failures as HTTP 200 `{\"ok\": false, \"error\": …}` (`bad_client_secret`, `invalid_code`, `invalid_refresh_token`); a bot token at the top level (`token_type: bot`); with only `user_scope`, no top-level token and the user token (`xoxp-`) under `authed_user`; scopes joined by commas; no expiry, or with `--persona-option rotation` 12 h tokens, each with a rotating refresh token"
     }
 
     fn offline(&self, _: &Asked, _: bool) -> bool {
@@ -41,53 +66,72 @@ impl Persona for Slack {
         self.rotation.then(|| Duration::from_secs(12 * 3600))
     }
 
-    fn prefixes(&self) -> (&'static str, &'static str) {
-        ("xoxb-", "xoxe-1-")
+    fn prefixes(&self, asked: &Asked, user: bool) -> (&'static str, &'static str) {
+        if user || asked.scope().is_empty() {
+            ("xoxp-", "xoxe-1-")
+        } else {
+            ("xoxb-", "xoxe-1-")
+        }
     }
 
     fn answer(&self, issued: &Issued, asked: &Asked, store: &mut Store) -> Map<String, Value> {
+        let (bot_scope, user_scope) = (asked.scope(), asked.get("user_scope"));
+        let refresh = issued.refresh.as_deref();
         let mut fields = Map::new();
         fields.insert("ok".into(), json!(true));
         fields.insert("app_id".into(), json!("A0SANDBOX"));
-        let token = |access: &str, kind: &str, scope: &str| {
-            let mut t = Map::new();
-            t.insert("access_token".into(), json!(access));
-            t.insert("token_type".into(), json!(kind));
-            t.insert("scope".into(), json!(scope));
-            if let (Some(refresh), Some(secs)) = (&issued.refresh, issued.expires_in) {
-                t.insert("refresh_token".into(), json!(refresh));
-                t.insert("expires_in".into(), json!(secs));
-            }
-            t
-        };
-        let (bot_scope, user_scope) = (asked.scope(), asked.get("user_scope"));
-        // A login with only user scopes holds a user token, which Slack prefixes xoxp-.
-        let access = if bot_scope.is_empty() {
-            store.rename_access(&issued.access, "xoxp-")
-        } else {
-            issued.access.clone()
-        };
         let mut authed_user = Map::new();
         authed_user.insert("id".into(), json!("U0SANDBOX"));
-        if issued.refreshed || !bot_scope.is_empty() {
-            // A refresh answers the token it refreshed at the top level.
-            let kind = if bot_scope.is_empty() { "user" } else { "bot" };
-            let scope = if bot_scope.is_empty() {
-                user_scope
+        if issued.refreshed {
+            // A refresh answers the token it refreshed, at the top level.
+            let (kind, scope) = if issued.user {
+                ("user", user_scope)
             } else {
-                bot_scope
+                ("bot", bot_scope)
             };
-            fields.extend(token(&access, kind, scope));
-            if !issued.refreshed {
-                fields.insert("bot_user_id".into(), json!("U0SANDBOXBOT"));
+            fields.extend(token(
+                &issued.access,
+                kind,
+                scope,
+                refresh,
+                issued.expires_in,
+            ));
+        } else if bot_scope.is_empty() {
+            if let Some(r) = refresh {
+                store.user_refresh.insert(r.to_string());
             }
-            if !issued.refreshed && !user_scope.is_empty() {
-                let user = store.mint_access(issued.grant, "xoxp-");
-                authed_user.extend(token(&user, "user", user_scope));
-                authed_user.remove("refresh_token");
-            }
+            authed_user.extend(token(
+                &issued.access,
+                "user",
+                user_scope,
+                refresh,
+                issued.expires_in,
+            ));
         } else {
-            authed_user.extend(token(&access, "user", user_scope));
+            fields.extend(token(
+                &issued.access,
+                "bot",
+                bot_scope,
+                refresh,
+                issued.expires_in,
+            ));
+            fields.insert("bot_user_id".into(), json!("U0SANDBOXBOT"));
+            if !user_scope.is_empty() {
+                let lifetime = issued.expires_in.map(Duration::from_secs);
+                let access = store.mint_access(issued.grant, "xoxp-", lifetime);
+                let user_refresh = refresh.map(|_| {
+                    let r = store.mint_refresh(issued.grant, "xoxe-1-");
+                    store.user_refresh.insert(r.clone());
+                    r
+                });
+                authed_user.extend(token(
+                    &access,
+                    "user",
+                    user_scope,
+                    user_refresh.as_deref(),
+                    issued.expires_in,
+                ));
+            }
         }
         fields.insert("authed_user".into(), Value::Object(authed_user));
         fields.insert("team".into(), json!({"id": "T0SANDBOX", "name": "Sandbox"}));
@@ -96,9 +140,10 @@ impl Persona for Slack {
         fields
     }
 
-    fn error(&self, _: u16, error: &str, _: &str, _: &TokenRequest) -> Response {
+    fn error(&self, _: u16, error: &str, _: &str, req: &TokenRequest) -> Response {
         let error = match error {
             "invalid_client" => "bad_client_secret",
+            "invalid_grant" if req.get("grant_type") == "refresh_token" => "invalid_refresh_token",
             "invalid_grant" => "invalid_code",
             other => other,
         };

@@ -18,7 +18,11 @@ impl Persona for X {
     }
 
     fn reproduces(&self) -> &'static str {
-        "PKCE required; confidential clients must use HTTP Basic; offline.access for a refresh token; rotating refresh tokens; 2 h tokens"
+        "PKCE required; a confidential client authenticates with HTTP Basic only (`unauthorized_client` otherwise); `offline.access` for a refresh token; rotating refresh tokens, reuse revoking; 2-hour tokens"
+    }
+
+    fn pkce_required(&self) -> bool {
+        true
     }
 
     fn offline(&self, asked: &Asked, _: bool) -> bool {

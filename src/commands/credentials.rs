@@ -1,0 +1,89 @@
+//! `integration-cli credentials`: the `X-Unito-Credentials` value the platform would send the
+//! connector for a test account, or a captured one read back.
+
+use std::io::Read;
+
+use super::Global;
+use super::args::Target;
+use super::run::{block_on, write_stdout};
+use crate::credentials::{self, HEADER};
+use crate::error::{Error, Result};
+use crate::flow::{self, Deps, When};
+use crate::ui::{Console, Quiet};
+
+/// Print the X-Unito-Credentials header value for a test account
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Print the value the platform puts in the X-Unito-Credentials header when it \
+        calls your connector: base64 of the JSON of the whole test account (every key it \
+        holds, accessToken included).\n\n\
+        A token that is stale is refreshed and saved first, as `token` does; when only a \
+        browser login would help, nothing is printed and the exit code is 5. A test account \
+        holding a value the platform encrypted (unito-secret-v1://…) is refused.\n\n\
+        With --decode, reads a captured header value (the argument, or stdin) and shows the \
+        object with its tokens masked, or says exactly why the connector SDK would answer 400.",
+    after_help = "Examples:\n  \
+        curl -H \"X-Unito-Credentials: $(integration-cli credentials)\" http://localhost:9200/me\n  \
+        curl -H \"$(integration-cli credentials --header)\" http://localhost:9200/me\n  \
+        integration-cli credentials --json -t compliance     the object itself\n  \
+        integration-cli credentials --decode \"$VALUE\"         what a captured value holds\n\n\
+        Exit codes: 0 ok, 1 error (or a value the SDK would refuse, with --decode), 2 usage, \
+        5 a browser login is needed (run integration-cli oauth2)."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Print the whole header line: X-Unito-Credentials: <value>
+    #[arg(long, conflicts_with_all = ["json", "decode"])]
+    pub header: bool,
+
+    /// Print the test account object itself, as JSON
+    #[arg(long, conflicts_with = "decode")]
+    pub json: bool,
+
+    /// Read a header value (this one, or a line on stdin) and show what it holds
+    #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "-")]
+    pub decode: Option<String>,
+}
+
+impl Args {
+    pub fn exec(self, _: Global) -> Result<()> {
+        if let Some(value) = self.decode {
+            return decode(&value);
+        }
+        let opts = self.target.options();
+        // stdout is the value: progress would be in the way of `$(…)`.
+        let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
+        let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;
+        // The user asked for exactly this value, tokens and all.
+        if self.json {
+            return write_stdout(
+                &serde_json::to_string_pretty(&fresh.fields).expect("a JSON object"),
+            );
+        }
+        let value = credentials::encode(&opts.test_account, &fresh.fields)?;
+        if self.header {
+            write_stdout(&format!("{HEADER}: {value}"))
+        } else {
+            write_stdout(&value)
+        }
+    }
+}
+
+fn decode(value: &str) -> Result<()> {
+    let value = if value == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(1 << 20)
+            .read_to_string(&mut text)
+            .map_err(|e| Error::Terminal(format!("cannot read the value from stdin: {e}")))?;
+        text
+    } else {
+        value.to_string()
+    };
+    let fields = credentials::decode(&value).map_err(|why| Error::CredentialsUnreadable { why })?;
+    write_stdout(
+        &serde_json::to_string_pretty(&credentials::masked(&fields)).expect("a JSON object"),
+    )
+}
