@@ -113,8 +113,7 @@ fn client_credentials_token_is_reused_while_valid_and_requested_again_near_expir
     // An hour-long token with 30 s left is inside its 60 s margin: a run asks for a new one.
     let mut file = project.json();
     let soon = std::time::SystemTime::now() + std::time::Duration::from_secs(30);
-    file["testAccounts"]["development"]["expiresAt"] =
-        json!(integration_cli::clock::rfc3339(soon));
+    file["testAccounts"]["development"]["expiresAt"] = json!(integration_cli::clock::rfc3339(soon));
     std::fs::write(&project.path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
     assert_eq!(project.run(&stub, &[]).code, 0);
     assert_eq!(
