@@ -275,6 +275,14 @@ pub enum Error {
     #[error("cannot listen on {addr}: {detail}")]
     ProxyListen { addr: String, detail: String },
 
+    /// An error already put in words elsewhere (the proxy's credentials thread).
+    #[error("{message}")]
+    Relayed {
+        message: String,
+        hint: Option<String>,
+        code: i32,
+    },
+
     #[error("cancelled")]
     Interrupted,
 
@@ -468,6 +476,7 @@ impl Error {
                 another with --listen 127.0.0.1:PORT"
                 .into(),
             Error::CommandExited { .. } => return None,
+            Error::Relayed { hint, .. } => return hint.clone(),
             Error::Io { .. }
             | Error::NotOAuth2 { .. }
             | Error::Interrupted
@@ -491,7 +500,7 @@ impl Error {
             | Error::InvalidInput { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped { code, .. } => *code,
-            Error::CommandExited { code } => *code,
+            Error::CommandExited { code } | Error::Relayed { code, .. } => *code,
             _ => exit::ERROR,
         }
     }

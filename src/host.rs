@@ -8,13 +8,21 @@ use axum::http::header;
 
 /// Whether `request` is addressed to one of `hosts` (lower-case `name:port` or `name`).
 pub fn addressed_to(hosts: &[String], request: &Request) -> bool {
+    head_addressed_to(hosts, request.headers(), request.uri())
+}
+
+/// `addressed_to`, from a request's head alone (for servers with another body type).
+pub fn head_addressed_to(
+    hosts: &[String],
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> bool {
     let ours = |name: &str| {
         let name = name.to_ascii_lowercase();
         hosts.contains(&name)
     };
-    let authority = request.uri().authority().map(|a| a.as_str());
-    let host = request
-        .headers()
+    let authority = uri.authority().map(|a| a.as_str());
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or(authority);

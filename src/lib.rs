@@ -17,6 +17,7 @@ pub mod http;
 pub mod init;
 pub mod project;
 pub mod providers;
+pub mod proxy;
 pub mod recovery;
 pub mod redact;
 pub mod sandbox;

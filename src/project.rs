@@ -84,6 +84,11 @@ impl Project {
         }
     }
 
+    /// The top-level `secrets` the platform hands the connector beside the credentials.
+    pub fn secrets(&self) -> Option<&Map<String, Value>> {
+        self.root.get("secrets")?.as_object()
+    }
+
     pub fn test_account(&self, name: &str) -> Option<&Map<String, Value>> {
         self.root.get("testAccounts")?.get(name)?.as_object()
     }

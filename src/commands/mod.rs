@@ -10,10 +10,12 @@ mod demo;
 mod exec;
 mod init;
 mod oauth2;
+mod proxy;
 mod run;
 mod sandbox;
 mod status;
 mod token;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -58,6 +60,8 @@ pub enum Command {
     Token(token::Args),
     Credentials(credentials::Args),
     Exec(exec::Args),
+    Proxy(proxy::Args),
+    Watch(watch::Args),
     Sandbox(sandbox::Args),
     Demo(demo::Args),
     Init(init::Args),
@@ -93,6 +97,8 @@ impl Cli {
             Command::Token(args) => args.exec(global),
             Command::Credentials(args) => args.exec(global),
             Command::Exec(args) => args.exec(global),
+            Command::Proxy(args) => args.exec(global),
+            Command::Watch(args) => args.exec(global),
             Command::Sandbox(args) => args.exec(global),
             Command::Demo(args) => args.exec(global),
             Command::Init(args) => args.exec(global),

@@ -3,7 +3,7 @@
 use super::Global;
 use super::run::{runtime, write_stdout};
 use crate::error::Result;
-use crate::sandbox::{DEFAULT_PORT, Options, PERSONAS, Sandbox};
+use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PERSONAS, Sandbox};
 use crate::signals::Signals;
 
 /// Run a local OAuth 2.0 server to develop against, offline
@@ -24,6 +24,7 @@ use crate::signals::Signals;
         integration-cli sandbox                              serve on http://127.0.0.1:9010\n  \
         integration-cli sandbox --port 0                     serve on a free port\n  \
         integration-cli sandbox --persona google             answer as Google does\n  \
+        integration-cli sandbox --token-lifetime 5           tokens that expire in 5 s\n  \
         integration-cli sandbox --persona github --persona-option expiring\n                                                       \
         a GitHub App with expiring user tokens\n\n\
         Persona options: github: expiring; slack: rotation; notion: legacy"
@@ -41,6 +42,11 @@ pub struct Args {
     /// A variant of the persona (repeatable): github expiring, slack rotation, notion legacy
     #[arg(long = "persona-option", value_name = "OPTION")]
     pub persona_options: Vec<String>,
+
+    /// How long access tokens live, in seconds (to watch expiry and refresh happen)
+    #[arg(long, value_name = "SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_lifetime: u64,
 }
 
 impl Args {
@@ -49,9 +55,12 @@ impl Args {
             let mut signals = Signals::new()?;
             let server = Sandbox::start_as(Options {
                 port: self.port,
+                lifetimes: Lifetimes {
+                    access_token: std::time::Duration::from_secs(self.token_lifetime),
+                    ..Lifetimes::default()
+                },
                 persona: self.persona,
                 persona_options: self.persona_options,
-                ..Options::default()
             })
             .await?;
             write_stdout(&server.banner())?;

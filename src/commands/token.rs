@@ -12,8 +12,9 @@ use crate::ui::{Console, Quiet};
 #[command(
     long_about = "Print the access token of a test account on stdout, and nothing else, \
         so that scripts can use it.\n\n\
-        A token that has expired, or expires within 60 seconds, is first refreshed with the \
-        stored refresh token (client_credentials authorizations request a new one) and saved. \
+        A token that has expired, or expires within its margin (60 seconds, or a quarter of \
+        its lifetime when that is shorter), is first refreshed with the stored refresh token \
+        (client_credentials authorizations request a new one) and saved. \
         This never opens a browser: when only a login would help, nothing is printed on \
         stdout, the reason goes to stderr and the exit code is 5.",
     after_help = "Examples:\n  \

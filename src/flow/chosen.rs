@@ -44,6 +44,10 @@ impl Chosen {
         })
     }
 
+    pub fn grant(&self) -> config::GrantType {
+        self.config.grant
+    }
+
     pub fn ctx<'a>(&'a self, opts: &'a Options, deps: &'a Deps<'a>) -> Ctx<'a> {
         Ctx {
             opts,

@@ -11,11 +11,13 @@ mod recover;
 mod refresh;
 mod select;
 mod store;
+mod watch;
 
 pub use all::refresh_all;
 pub use critical::{Critical, CriticalSection};
 pub use login::{DEFAULT_PORT, relay_state};
 pub use refresh::When;
+pub use watch::watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -229,6 +231,8 @@ pub struct Fresh {
     pub token: Secret,
     /// Every field of the test account (the connector gets them all).
     pub fields: Map<String, Value>,
+    /// The file's top-level `secrets` (the connector gets the plain ones too).
+    pub secrets: Map<String, Value>,
     /// Whether new tokens were requested (and saved) to get here.
     pub refreshed: bool,
 }
@@ -262,6 +266,17 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         }
     };
     let project = Project::load(&opts.config)?;
+    let now = deps.clock.now();
+    if done == Done::NothingToRefreshWith
+        && !matches!(when, When::Replacing(_))
+        && project
+            .account(&opts.test_account)
+            .usable_token(Some(now))
+            .is_ok()
+    {
+        // Due for an early refresh, with nothing to refresh with: the token still serves.
+        return as_stored(&project, opts, false);
+    }
     if done == Done::NothingToRefreshWith {
         let why = match project
             .account(&opts.test_account)
@@ -287,6 +302,7 @@ fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh
     Ok(Fresh {
         token,
         fields: account.fields().cloned().unwrap_or_default(),
+        secrets: project.secrets().cloned().unwrap_or_default(),
         refreshed,
     })
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod connector;
 pub mod fakes;
 pub mod stub;
 
@@ -271,6 +272,11 @@ impl Run {
         self.wait_for_line(|l| l.trim_start().starts_with(base) && l.contains("client_id="))
             .trim()
             .to_string()
+    }
+
+    /// The first line of stderr (bounded wait) that contains `text`.
+    pub fn line_containing(&self, text: &str) -> String {
+        self.wait_for_line(|l| l.contains(text))
     }
 
     /// Waits (bounded) for a line of stderr that contains `text`.

@@ -1,0 +1,75 @@
+//! `integration-cli proxy --to URL`: the connector called as the platform calls it, with
+//! credentials that never go stale.
+
+use super::Global;
+use super::args::Target;
+use crate::error::{Error, Result};
+use crate::proxy::{self, DEFAULT_LISTEN};
+use crate::ui::{Console, Quiet, Terminal};
+
+/// Serve the local connector with fresh credentials on every request
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Run a reverse proxy in front of the connector running on this machine. \
+        Every request sent to the proxy reaches the connector with the test account's \
+        credentials in X-Unito-Credentials (replacing any the client sent), the file's plain \
+        secrets in X-Unito-Secrets, and an X-Unito-Correlation-Id when it has none, as the \
+        platform sends them.\n\n\
+        The token is refreshed before it expires, and once more when the connector answers 401 \
+        (that request is then sent again, if its body was at most 1 MiB). Concurrent requests \
+        share one refresh, under the file lock, and the file is updated as oauth2 would; \
+        tokens another run writes (an oauth2 --reauth in another terminal) are picked up \
+        without a restart. A refresh token the provider refuses gets the client a 401 whose \
+        JSON body says which oauth2 command to run, and the proxy keeps serving.\n\n\
+        Bodies stream both ways (server-sent events pass as they come) and connections are \
+        kept alive. It listens on loopback only. One line per request goes to stdout \
+        (method, path without its query, status, milliseconds, \"refreshed\"), never a header \
+        value; --json writes JSON lines. Ctrl-C lets the requests in flight finish.",
+    after_help = "Examples:\n  \
+        integration-cli proxy --to http://localhost:9200\n  \
+        curl http://127.0.0.1:9201/me                      the connector, with credentials\n  \
+        integration-cli proxy --to http://localhost:9200 -t compliance --listen 127.0.0.1:9300\n  \
+        integration-cli proxy --to http://localhost:9200 --json | jq .\n\n\
+        Point Postman, a browser or the platform's debugger at http://127.0.0.1:9201 instead \
+        of the connector.\n\n\
+        Exit codes: 0 once stopped (Ctrl-C or SIGTERM, the requests in flight finished; a \
+        second one stops at once: 130, 143); at start: 1 error, 2 usage, 5 a browser login \
+        is needed (run integration-cli oauth2)."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// The connector's address (http://host:port, with an optional base path)
+    #[arg(long, value_name = "URL", value_parser = proxy::upstream)]
+    pub to: String,
+
+    /// Where the proxy listens: a loopback address and port
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN, value_parser = proxy::loopback)]
+    pub listen: std::net::SocketAddr,
+
+    /// One JSON object per request line
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    pub fn exec(self, global: Global) -> Result<()> {
+        let opts = proxy::Options {
+            flow: self.target.options(),
+            listen: self.listen,
+            to: self.to,
+            json: self.json,
+        };
+        let term: Box<dyn Terminal> = if global.quiet {
+            Box::new(Quiet::new(Console::new()))
+        } else {
+            Box::new(Console::new())
+        };
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?
+            .block_on(proxy::serve(opts, &*term))
+    }
+}

@@ -1,0 +1,155 @@
+//! `integration-cli watch`: every test account that can be refreshed without a browser kept
+//! fresh, for tools that read `.unito.json` themselves (the platform's `dev` and `test`).
+//! Each is refreshed when it is due (`TestAccount::refresh_due`, twice the margin before
+//! expiry), ahead of the moment `token` or those tools would find it stale, so they never
+//! need a refresh of their own. The file is read afresh at each wake, so accounts and tokens
+//! other runs write are seen.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use super::{Deps, Options, When, account};
+use crate::clock;
+use crate::config::GrantType;
+use crate::error::{Result, exit};
+use crate::project::Project;
+
+/// How long to sleep when nothing is due sooner: the file may change meanwhile.
+const IDLE: Duration = Duration::from_secs(30);
+/// The first wait after a failure that may pass (a network error); doubled each time, to
+/// `MOST_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MOST_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What is known of one test account between wakes.
+#[derive(Default)]
+struct Watched {
+    /// Not before then, and the wait after the next failure.
+    backoff: Option<(SystemTime, Duration)>,
+    /// The refresh token the provider refused: while the file holds it, left alone.
+    refused: Option<Option<String>>,
+    /// Said that it cannot be kept fresh without a login.
+    said_needs_login: bool,
+}
+
+/// Runs until cancelled (the caller's stop signal), saying one line per refresh, failure or
+/// account that needs a login to `say` (the flow's own summaries go to the terminal).
+pub async fn watch(opts: &Options, deps: &Deps<'_>, say: &dyn Fn(&str)) -> Result<()> {
+    let mut watched: HashMap<String, Watched> = HashMap::new();
+    loop {
+        let project = Project::load(&opts.config)?;
+        let grant = super::chosen::Chosen::new(&project, opts, deps)?.grant();
+        let mut wake = deps.clock.now() + IDLE;
+        for name in project.test_account_names() {
+            let state = watched.entry(name.clone()).or_default();
+            let visit = Visit { opts, deps, say };
+            if let Some(at) = visit.account(&project, grant, &name, state).await {
+                wake = wake.min(at);
+            }
+        }
+        let wait = wake.duration_since(deps.clock.now()).unwrap_or_default();
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One wake's look at the test accounts.
+struct Visit<'a> {
+    opts: &'a Options,
+    deps: &'a Deps<'a>,
+    say: &'a dyn Fn(&str),
+}
+
+impl Visit<'_> {
+    /// Refreshes one test account if it is due, and says when to look at it next.
+    async fn account(
+        &self,
+        project: &Project,
+        grant: GrantType,
+        name: &str,
+        state: &mut Watched,
+    ) -> Option<SystemTime> {
+        let (opts, deps, say) = (self.opts, self.deps, self.say);
+        let account = project.account(name);
+        let stamp = || clock::rfc3339(deps.clock.now());
+        if grant == GrantType::AuthorizationCode && account.refresh_token().is_none() {
+            if !state.said_needs_login && account.access_token().is_some() {
+                say(&format!(
+                    "{} {name}: no refresh token, so it cannot be kept fresh; log in with: {}",
+                    stamp(),
+                    opts.login_command_for(name, false)
+                ));
+                state.said_needs_login = true;
+            }
+            return None;
+        }
+        state.said_needs_login = false;
+        let file_refresh = account.refresh_token().map(str::to_string);
+        if state.refused.as_ref() == Some(&file_refresh) {
+            return None;
+        }
+        state.refused = None;
+        let now = deps.clock.now();
+        let due = match account.access_token() {
+            // Client credentials with no token yet: one now.
+            None if grant == GrantType::ClientCredentials => now,
+            None => return None,
+            Some(_) => account.refresh_due()?,
+        };
+        let not_before = state.backoff.map_or(due, |(at, _)| at.max(due));
+        if not_before > now {
+            return Some(not_before);
+        }
+        let for_this = Options {
+            test_account: name.to_string(),
+            ..opts.clone()
+        };
+        // After a refresh the file is read again at once, for the account's next due time.
+        match account_fresh(&for_this, deps).await {
+            Ok(Some(expires)) => {
+                state.backoff = None;
+                say(&format!("{} {name}: refreshed, {expires}", stamp()));
+                Some(deps.clock.now())
+            }
+            // Another run refreshed it meanwhile.
+            Ok(None) => {
+                state.backoff = None;
+                Some(deps.clock.now() + Duration::from_secs(1))
+            }
+            Err(e) if e.exit_code() == exit::NEEDS_LOGIN => {
+                say(&format!(
+                    "{} {name}: {e}; left alone until the file changes. {}",
+                    stamp(),
+                    e.hint().unwrap_or_default()
+                ));
+                state.refused = Some(file_refresh);
+                None
+            }
+            Err(e) => {
+                let wait = state.backoff.map_or(FIRST_BACKOFF, |(_, w)| w);
+                say(&format!(
+                    "{} {name}: {e}; trying again in {} s",
+                    stamp(),
+                    wait.as_secs()
+                ));
+                let at = deps.clock.now() + wait;
+                state.backoff = Some((at, (wait * 2).min(MOST_BACKOFF)));
+                Some(at)
+            }
+        }
+    }
+}
+
+/// The test account refreshed if due: its new expiry in words, or `None` if nothing was done.
+async fn account_fresh(opts: &Options, deps: &Deps<'_>) -> Result<Option<String>> {
+    let fresh = account(opts, deps, When::Due).await?;
+    if !fresh.refreshed {
+        return Ok(None);
+    }
+    let expires = crate::config::TestAccount::new(Some(&fresh.fields))
+        .expires_at()
+        .and_then(|r| r.ok())
+        .map_or("no expiry stated".into(), |at| {
+            format!("expires {}", clock::rfc3339(at))
+        });
+    Ok(Some(expires))
+}

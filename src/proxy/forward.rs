@@ -1,0 +1,342 @@
+//! One request through the proxy: the credentials set, the body passed on (held, up to
+//! 1 MiB, so a request the connector refused can be sent again with new credentials), the
+//! answer streamed back as it comes.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, BodyStream, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Body as _, Frame, Incoming};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::http::uri::{Authority, PathAndQuery};
+use hyper::{Request, Response, StatusCode, Uri, Version};
+use hyper_util::rt::TokioIo;
+
+use super::keeper::{Keeper, Need, Snapshot, Unavailable};
+use super::log::Log;
+
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// The most of a request body held for a retry; a larger one is streamed, and not retried.
+const HELD: usize = 1 << 20;
+
+/// Headers that belong to one connection, not to the request (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+pub struct Forwarder {
+    /// `http://host:port` and a base path (no trailing slash), for messages.
+    upstream: String,
+    /// Its `host:port`, and the base path every request's path joins.
+    authority: Authority,
+    base: String,
+    keeper: Keeper,
+    log: Log,
+    /// The proxy's own host names (DNS rebinding: see `host`).
+    hosts: Arc<[String]>,
+    /// Correlation ids: this run's random prefix and a count.
+    correlation: (String, AtomicU64),
+}
+
+impl Forwarder {
+    pub fn new(upstream: String, keeper: Keeper, log: Log, hosts: Arc<[String]>) -> Forwarder {
+        let prefix = oauth2::CsrfToken::new_random_len(12).secret().clone();
+        let rest = upstream.strip_prefix("http://").unwrap_or(&upstream);
+        let (authority, base) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        Forwarder {
+            authority: Authority::try_from(authority).expect("checked by proxy::upstream"),
+            base: base.to_string(),
+            upstream,
+            keeper,
+            log,
+            hosts,
+            correlation: (prefix, AtomicU64::new(0)),
+        }
+    }
+
+    /// Answers one request of a client connection whose connector connection is `link`.
+    pub async fn handle(
+        &self,
+        link: &Link,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Infallible> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let (response, refreshed) = self.respond(link, request).await;
+        self.log.request(
+            &method,
+            &path,
+            response.status(),
+            started.elapsed(),
+            refreshed,
+        );
+        Ok(response)
+    }
+
+    async fn respond(&self, link: &Link, request: Request<Incoming>) -> (Response<Body>, bool) {
+        if !crate::host::head_addressed_to(&self.hosts, request.headers(), request.uri()) {
+            return (
+                text(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "not this proxy's host name",
+                ),
+                false,
+            );
+        }
+        let mut refreshed = false;
+        let mut snapshot = self.keeper.current();
+        if snapshot.stale(SystemTime::now()) {
+            match self.keeper.ask(Need::Fresh).await {
+                Ok(answer) => {
+                    refreshed = answer.refreshed;
+                    snapshot = answer.snapshot;
+                }
+                Err(why) => return (refusal(&why), false),
+            }
+        }
+        let (head, body) = request.into_parts();
+        let (held, body) = match hold(body, &head.headers).await {
+            Ok(Held::Whole(bytes)) => (Some(bytes.clone()), whole(bytes)),
+            Ok(Held::Streaming(body)) => (None, body),
+            Err(_) => {
+                return (
+                    text(
+                        StatusCode::BAD_REQUEST,
+                        "the request body could not be read",
+                    ),
+                    refreshed,
+                );
+            }
+        };
+        let first = self.send(link, &head, body, &snapshot).await;
+        let Some(bytes) =
+            held.filter(|_| matches!(&first, Ok(r) if r.status() == StatusCode::UNAUTHORIZED))
+        else {
+            return (self.answer(first), refreshed);
+        };
+        // Its connection is free for the retry once this answer is let go.
+        drop(first);
+        // The connector refused these credentials: new ones (or those another request or
+        // run got meanwhile), and the request once more.
+        match self.keeper.ask(Need::Replacing(snapshot.generation)).await {
+            Ok(answer) => {
+                refreshed |= answer.refreshed;
+                let again = self.send(link, &head, whole(bytes), &answer.snapshot).await;
+                (self.answer(again), refreshed)
+            }
+            Err(why) => (refusal(&why), refreshed),
+        }
+    }
+
+    async fn send(
+        &self,
+        link: &Link,
+        head: &hyper::http::request::Parts,
+        body: Body,
+        snapshot: &Snapshot,
+    ) -> Result<Response<Incoming>, String> {
+        let mut request = Request::new(body);
+        *request.method_mut() = head.method.clone();
+        *request.uri_mut() = self.target(&head.uri);
+        *request.version_mut() = Version::HTTP_11;
+        let headers = request.headers_mut();
+        *headers = head.headers.clone();
+        strip_hop_by_hop(headers);
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_str(self.authority.as_str()).expect("an authority"),
+        );
+        headers.insert(CREDENTIALS, snapshot.credentials.clone());
+        if let Some(secrets) = &snapshot.secrets {
+            headers.insert(SECRETS, secrets.clone());
+        }
+        if !headers.contains_key(CORRELATION) {
+            let (prefix, count) = &self.correlation;
+            let id = format!("{prefix}-{:x}", count.fetch_add(1, Ordering::Relaxed));
+            headers.insert(CORRELATION, HeaderValue::from_str(&id).expect("base64url"));
+        }
+        let (mut sender, reused) = self.connection(link).await?;
+        let answered = match sender.try_send_request(request).await {
+            Ok(response) => Ok(response),
+            Err(mut e) => match e.take_message() {
+                // The connector closed a kept-alive connection as the request went out,
+                // before any of it was sent: once more, on a new connection.
+                Some(request) if reused => {
+                    sender = self.connect().await?;
+                    sender.send_request(request).await
+                }
+                _ => Err(e.into_error()),
+            },
+        };
+        link.0.set(Some(sender));
+        answered.map_err(|e| describe(&e))
+    }
+
+    /// The link's connection when it is still open (and whether it was), or a new one.
+    async fn connection(&self, link: &Link) -> Result<(SendRequest<Body>, bool), String> {
+        if let Some(mut sender) = link.0.take()
+            && sender.ready().await.is_ok()
+        {
+            return Ok((sender, true));
+        }
+        Ok((self.connect().await?, false))
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Body>, String> {
+        let stream = tokio::net::TcpStream::connect(self.authority.as_str())
+            .await
+            .map_err(|e| e.to_string())?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| describe(&e))?;
+        tokio::task::spawn_local(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    /// The request's path and query on the connector (after its base path, if any), in
+    /// the origin form a request line carries.
+    fn target(&self, uri: &Uri) -> Uri {
+        let asked = uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let path = if self.base.is_empty() {
+            asked
+        } else {
+            PathAndQuery::try_from(format!("{}{asked}", self.base)).unwrap_or(asked)
+        };
+        Uri::from(path)
+    }
+
+    /// The connector's answer as it comes (its body streamed), or why there is none.
+    fn answer(&self, answered: Result<Response<Incoming>, String>) -> Response<Body> {
+        match answered {
+            Ok(response) => {
+                let (mut head, body) = response.into_parts();
+                strip_hop_by_hop(&mut head.headers);
+                Response::from_parts(head, body.boxed())
+            }
+            Err(e) => json(
+                StatusCode::BAD_GATEWAY,
+                serde_json::json!({
+                    "error": format!("the connector at {} did not answer: {e}", self.upstream),
+                    "hint": "start the connector, or point --to at where it listens",
+                }),
+            ),
+        }
+    }
+}
+
+/// The connector connection of one client connection. A client's requests on a kept-alive
+/// connection come one after the other, so each gets its own connection to the connector,
+/// opened at its first request and kept while both stay open: no pool to share.
+#[derive(Default)]
+pub struct Link(Cell<Option<SendRequest<Body>>>);
+
+/// The platform's headers (see `credentials`), as the `http` crate names them.
+const CREDENTIALS: HeaderName = HeaderName::from_static("x-unito-credentials");
+const SECRETS: HeaderName = HeaderName::from_static("x-unito-secrets");
+const CORRELATION: HeaderName = HeaderName::from_static("x-unito-correlation-id");
+
+/// The error and its causes, in one line.
+fn describe(e: &hyper::Error) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// Leaves every header but the connection's own (and those its `Connection` names).
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in HOP_BY_HOP.iter().chain(&named) {
+        headers.remove(name);
+    }
+}
+
+enum Held {
+    Whole(Bytes),
+    Streaming(Body),
+}
+
+/// The body, whole when it fits in `HELD`; otherwise what was read, then the rest, streamed.
+async fn hold(mut body: Incoming, headers: &HeaderMap) -> Result<Held, hyper::Error> {
+    if body.is_end_stream() {
+        return Ok(Held::Whole(Bytes::new()));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > HELD) {
+        return Ok(Held::Streaming(body.boxed()));
+    }
+    let mut read = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        read.extend_from_slice(&data);
+        if read.len() > HELD {
+            let first = futures_util::stream::once(async move { Ok(Frame::data(read.freeze())) });
+            let both = futures_util::StreamExt::chain(first, BodyStream::new(body));
+            return Ok(Held::Streaming(BodyExt::boxed(StreamBody::new(both))));
+        }
+    }
+    Ok(Held::Whole(read.freeze()))
+}
+
+fn whole(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+    let mut response = Response::new(whole(Bytes::from_static(message.as_bytes())));
+    *response.status_mut() = status;
+    response
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(whole(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// No credentials for this request: 401 when only a login will help, with what to run.
+fn refusal(why: &Unavailable) -> Response<Body> {
+    json(
+        why.status,
+        serde_json::json!({"error": why.message, "hint": why.hint}),
+    )
+}

@@ -1,0 +1,311 @@
+//! The proxy's credentials, kept fresh by one thread. Requests read the current ones without
+//! waiting; when they are stale, or the connector refused them, a request asks the keeper,
+//! which works through the asks one at a time, so concurrent requests share one refresh and
+//! a rotating refresh token is never presented twice. Every decision is made on the file
+//! as read under its lock (see `flow::account`), so tokens another run wrote are picked up.
+
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use hyper::StatusCode;
+use hyper::header::HeaderValue;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::TestAccount;
+use crate::credentials;
+use crate::error::{Error, Result, exit};
+use crate::flow::{self, Deps, Fresh, Options, When};
+use crate::project::Project;
+use crate::secret::Secret;
+use crate::ui::{Console, Quiet};
+
+/// The credentials requests are sent with, as ready-made header values.
+pub struct Snapshot {
+    /// Counts changes of the access token: a request that was refused with generation `g`
+    /// needs no new refresh once the keeper is past `g`.
+    pub generation: u64,
+    pub credentials: HeaderValue,
+    pub secrets: Option<HeaderValue>,
+    /// The file's secrets left out because the platform encrypted them.
+    pub left_out: Vec<String>,
+    token: Secret,
+    /// When the token stops counting as fresh (see `TestAccount::stale_at`).
+    pub stale_at: Option<SystemTime>,
+    /// When to refresh it ahead of that (see `TestAccount::refresh_due`).
+    pub due_at: Option<SystemTime>,
+    pub expires_at: Option<SystemTime>,
+}
+
+impl Snapshot {
+    pub fn stale(&self, now: SystemTime) -> bool {
+        self.stale_at.is_some_and(|at| now >= at)
+    }
+}
+
+/// What a request needs from the keeper.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// Credentials that are fresh now.
+    Fresh,
+    /// New ones if they are due for an early refresh (the timer's ask).
+    Due,
+    /// New ones: the connector refused those of this generation.
+    Replacing(u64),
+}
+
+pub struct Answer {
+    pub snapshot: Arc<Snapshot>,
+    /// New tokens were requested for this answer.
+    pub refreshed: bool,
+}
+
+/// Why no credentials can be had, for the client (a status and a JSON body) and the log.
+#[derive(Debug, Clone)]
+pub struct Unavailable {
+    pub status: StatusCode,
+    pub message: String,
+    pub hint: Option<String>,
+    pub exit_code: i32,
+}
+
+impl From<&Error> for Unavailable {
+    fn from(e: &Error) -> Self {
+        let exit_code = e.exit_code();
+        Unavailable {
+            // Only a login can help: the client's request cannot be authorized.
+            status: if exit_code == exit::NEEDS_LOGIN {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_GATEWAY
+            },
+            message: e.to_string(),
+            hint: e.hint(),
+            exit_code,
+        }
+    }
+}
+
+struct Ask {
+    need: Need,
+    reply: oneshot::Sender<std::result::Result<Answer, Unavailable>>,
+}
+
+type Current = Arc<RwLock<Arc<Snapshot>>>;
+
+#[derive(Clone)]
+pub struct Keeper {
+    current: Current,
+    asks: mpsc::UnboundedSender<Ask>,
+}
+
+impl Keeper {
+    /// Starts the keeper's thread, with credentials fresh now (refreshed first if stale):
+    /// a proxy that cannot have any does not start.
+    pub async fn start(opts: Options) -> Result<Keeper> {
+        let (asks, inbox) = mpsc::unbounded_channel();
+        let (first_tx, first_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("credentials".into())
+            .spawn(move || keep(opts, inbox, first_tx))
+            .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
+        let current = match first_rx.await {
+            Ok(Ok(first)) => first,
+            Ok(Err(u)) => {
+                return Err(Error::Relayed {
+                    message: u.message,
+                    hint: u.hint,
+                    code: u.exit_code,
+                });
+            }
+            Err(_) => return Err(Error::Internal("the credentials thread stopped".into())),
+        };
+        Ok(Keeper { current, asks })
+    }
+
+    /// The credentials as they are now; never waits on a refresh.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub async fn ask(&self, need: Need) -> std::result::Result<Answer, Unavailable> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || Unavailable {
+            status: StatusCode::BAD_GATEWAY,
+            message: "the credentials thread stopped".into(),
+            hint: None,
+            exit_code: exit::ERROR,
+        };
+        self.asks.send(Ask { need, reply }).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+/// The keeper's thread: its own runtime (the flow's parts are not `Send`), one ask at a time.
+fn keep(
+    opts: Options,
+    mut inbox: mpsc::UnboundedReceiver<Ask>,
+    first: oneshot::Sender<std::result::Result<Current, Unavailable>>,
+) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        let _ = first.send(Err(Unavailable::from(&Error::Internal(
+            "cannot start the credentials thread's runtime".into(),
+        ))));
+        return;
+    };
+    rt.block_on(async move {
+        let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
+        let mut state = State {
+            opts,
+            refused: None,
+            current: None,
+        };
+        match state.renew(&deps, When::Stale).await {
+            Ok(answer) => {
+                let current = Arc::new(RwLock::new(answer.snapshot));
+                state.current = Some(current.clone());
+                if first.send(Ok(current)).is_err() {
+                    return;
+                }
+            }
+            Err(u) => {
+                let _ = first.send(Err(u));
+                return;
+            }
+        }
+        while let Some(ask) = inbox.recv().await {
+            let answer = state.answer(&deps, ask.need).await;
+            let _ = ask.reply.send(answer);
+        }
+    });
+}
+
+/// The test account's refresh and access tokens, as the file holds them.
+type FileTokens = (Option<String>, Option<String>);
+
+struct State {
+    opts: Options,
+    /// The last refusal, and the file's tokens it was for (refresh, access): while the file
+    /// still holds them, asking the provider again would only be refused again.
+    refused: Option<(FileTokens, Unavailable)>,
+    current: Option<Current>,
+}
+
+impl State {
+    async fn answer(
+        &mut self,
+        deps: &Deps<'_>,
+        need: Need,
+    ) -> std::result::Result<Answer, Unavailable> {
+        let current = self.snapshot();
+        let unchanged = || Answer {
+            snapshot: current.clone(),
+            refreshed: false,
+        };
+        match need {
+            Need::Fresh if !current.stale(SystemTime::now()) => return Ok(unchanged()),
+            Need::Replacing(seen) if seen < current.generation => return Ok(unchanged()),
+            _ => {}
+        }
+        if let Some(refusal) = self.still_refused() {
+            return Err(refusal);
+        }
+        let when = match need {
+            Need::Fresh => When::Stale,
+            Need::Due => When::Due,
+            Need::Replacing(_) => When::Replacing(current.token.expose()),
+        };
+        let answer = self.renew(deps, when).await?;
+        if let Some(shared) = &self.current {
+            *shared.write().unwrap_or_else(|e| e.into_inner()) = answer.snapshot.clone();
+        }
+        Ok(answer)
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        let shared = self.current.as_ref().expect("set before any ask");
+        shared.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The credentials after `flow::account` with `when`; a refusal is remembered.
+    async fn renew(
+        &mut self,
+        deps: &Deps<'_>,
+        when: When<'_>,
+    ) -> std::result::Result<Answer, Unavailable> {
+        match flow::account(&self.opts, deps, when).await {
+            Ok(fresh) => {
+                self.refused = None;
+                let refreshed = fresh.refreshed;
+                let snapshot = self.build(fresh)?;
+                Ok(Answer {
+                    snapshot,
+                    refreshed,
+                })
+            }
+            Err(e) => {
+                let refusal = Unavailable::from(&e);
+                if refusal.exit_code == exit::NEEDS_LOGIN {
+                    self.refused = Some((self.file_tokens(), refusal.clone()));
+                }
+                Err(refusal)
+            }
+        }
+    }
+
+    fn file_tokens(&self) -> FileTokens {
+        match Project::load(&self.opts.config) {
+            Ok(p) => {
+                let account = p.account(&self.opts.test_account);
+                (
+                    account.refresh_token().map(str::to_string),
+                    account.access_token().map(str::to_string),
+                )
+            }
+            Err(_) => (None, None),
+        }
+    }
+
+    fn still_refused(&mut self) -> Option<Unavailable> {
+        let (tokens, refusal) = self.refused.as_ref()?;
+        if *tokens == self.file_tokens() {
+            return Some(refusal.clone());
+        }
+        self.refused = None;
+        None
+    }
+
+    fn build(&self, fresh: Fresh) -> std::result::Result<Arc<Snapshot>, Unavailable> {
+        let value = credentials::encode(&self.opts.test_account, &fresh.fields)
+            .map_err(|e| Unavailable::from(&e))?;
+        let sensitive = |v: &str| {
+            let mut v = HeaderValue::from_str(v).expect("base64 is a header value");
+            v.set_sensitive(true);
+            v
+        };
+        let (secrets, left_out) = credentials::encode_secrets(&fresh.secrets);
+        let account = TestAccount::new(Some(&fresh.fields));
+        let generation = match &self.current {
+            Some(_) => {
+                let before = self.snapshot();
+                before.generation + u64::from(before.token != fresh.token)
+            }
+            None => 0,
+        };
+        Ok(Arc::new(Snapshot {
+            generation,
+            credentials: sensitive(&value),
+            secrets: secrets.as_deref().map(sensitive),
+            left_out,
+            stale_at: account.stale_at(),
+            due_at: account.refresh_due(),
+            expires_at: account.expires_at().and_then(|r| r.ok()),
+            token: fresh.token,
+        }))
+    }
+}
