@@ -36,11 +36,10 @@ pub fn encode(test_account: &str, fields: &Map<String, Value>) -> Result<String>
 pub fn encode_secrets(secrets: &Map<String, Value>) -> (Option<String>, Vec<String>) {
     let (mut plain, mut left_out) = (Map::new(), Vec::new());
     for (name, value) in secrets {
-        match value {
-            Value::String(s) if s.starts_with(ENCRYPTED_PREFIX) => left_out.push(name.clone()),
-            other => {
-                plain.insert(name.clone(), other.clone());
-            }
+        if encrypted_in(value).is_some() {
+            left_out.push(name.clone());
+        } else {
+            plain.insert(name.clone(), value.clone());
         }
     }
     let value = (!plain.is_empty())
@@ -48,13 +47,25 @@ pub fn encode_secrets(secrets: &Map<String, Value>) -> (Option<String>, Vec<Stri
     (value, left_out)
 }
 
-/// Where the first platform-encrypted value sits (`apiKey`, `authed_user.token`).
+/// Where the first platform-encrypted value sits (`apiKey`, `authed_user.token`,
+/// `keys[1]`).
 fn encrypted(fields: &Map<String, Value>) -> Option<String> {
-    fields.iter().find_map(|(key, value)| match value {
-        Value::String(s) if s.starts_with(ENCRYPTED_PREFIX) => Some(key.clone()),
-        Value::Object(inner) => encrypted(inner).map(|rest| format!("{key}.{rest}")),
+    fields
+        .iter()
+        .find_map(|(key, value)| encrypted_in(value).map(|rest| format!("{key}{rest}")))
+}
+
+/// The path below `value` to a platform-encrypted value in it (empty: `value` itself).
+fn encrypted_in(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if s.starts_with(ENCRYPTED_PREFIX) => Some(String::new()),
+        Value::Object(inner) => encrypted(inner).map(|rest| format!(".{rest}")),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| encrypted_in(v).map(|rest| format!("[{i}]{rest}"))),
         _ => None,
-    })
+    }
 }
 
 /// A captured header value read as the SDK reads it: the object, or exactly why the SDK
@@ -135,44 +146,51 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// The object to show a person: every value whose name says it is a credential masked as
-/// `Secret::masked` masks a token, at any depth; the rest as it is.
+/// `Secret::masked` masks a token, at any depth (inside arrays too); the rest as it is.
 pub fn masked(fields: &Map<String, Value>) -> Value {
-    let secret_name = |key: &str| {
-        let key = key.to_ascii_lowercase();
-        // tokenType, token_type: what kind of token, not one.
-        !key.ends_with("type")
-            && [
-                "token",
-                "secret",
-                "password",
-                "passwd",
-                "key",
-                "assertion",
-                "signature",
-                "code",
-                "cookie",
-                "session",
-                "credential",
-            ]
-            .iter()
-            .any(|word| key.contains(word))
-    };
     Value::Object(
         fields
             .iter()
-            .map(|(key, value)| {
-                let shown = match value {
-                    Value::Object(inner) => masked(inner),
-                    Value::String(s) if secret_name(key) => Value::String(mask(s)),
-                    Value::String(s) => Value::String(printable(s)),
-                    Value::Number(_) | Value::Bool(_) | Value::Null => value.clone(),
-                    other if secret_name(key) => Value::String(mask(&other.to_string())),
-                    other => other.clone(),
-                };
-                (printable(key), shown)
-            })
+            .map(|(key, value)| (printable(key), shown(value, secret_name(key))))
             .collect(),
     )
+}
+
+/// A value as shown: masked whole when it sits under a credential's name (whatever its
+/// type), its parts looked into otherwise.
+fn shown(value: &Value, secret: bool) -> Value {
+    match value {
+        Value::Object(inner) => masked(inner),
+        Value::Array(items) => Value::Array(items.iter().map(|v| shown(v, secret)).collect()),
+        Value::String(s) if secret => Value::String(mask(s)),
+        Value::Null | Value::Bool(_) => value.clone(),
+        other if secret => Value::String(mask(&other.to_string())),
+        Value::String(s) => Value::String(printable(s)),
+        other => other.clone(),
+    }
+}
+
+/// A key whose value is a credential: `accessToken`, `client_secret`, `apiKey`, `pin`…
+fn secret_name(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    // tokenType, token_type: what kind of token, not one.
+    !key.ends_with("type")
+        && [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "key",
+            "assertion",
+            "signature",
+            "code",
+            "cookie",
+            "session",
+            "credential",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
+        || key.ends_with("pin")
 }
 
 #[cfg(test)]
@@ -182,6 +200,29 @@ mod tests {
 
     fn object(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn arrays_are_looked_into_for_tokens_and_encrypted_values() {
+        let fields = object(
+            json!({"accounts": [{"accessToken": "fake-access-in-array"}],
+            "pin": 123456, "apiKeys": ["fake-key-1"], "scopes": ["read", "write"]}),
+        );
+        let shown = masked(&fields).to_string();
+        for secret in ["fake-access-in-array", "123456", "fake-key-1"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("\"read\""), "{shown}");
+        let sealed = object(json!({"keys": ["plain", {"token": "unito-secret-v1://x"}]}));
+        match encode("development", &sealed) {
+            Err(Error::EncryptedCredential { field, .. }) => assert_eq!(field, "keys[1].token"),
+            other => panic!("{other:?}"),
+        }
+        let (value, left_out) = encode_secrets(&object(
+            json!({"list": ["unito-secret-v1://y"], "plain": "fake-plain"}),
+        ));
+        assert_eq!(left_out, ["list"]);
+        assert!(value.is_some());
     }
 
     #[test]

@@ -315,6 +315,29 @@ fn the_proxy_sets_the_platforms_headers_and_streams_answers_as_they_come() {
     let (_, _, correlation) = app.last.lock().unwrap().clone().unwrap();
     assert!(correlation.is_some_and(|c| c.len() >= 16), "one is added");
 
+    // A page of another site (a form, an image, a fetch) may not use the credentials; a
+    // page served from this machine (a local debugger) may.
+    let seen = app.requests.load(Ordering::SeqCst);
+    for (name, value) in [
+        ("Origin", "https://evil.example"),
+        ("Origin", "null"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let r = http()
+            .post(format!("{url}/items"))
+            .header(name, value)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {value}");
+    }
+    assert_eq!(app.requests.load(Ordering::SeqCst), seen, "none reached it");
+    let r = http()
+        .get(format!("{url}/me"))
+        .header("Origin", "http://localhost:5173")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
     // Server-sent events: the first arrives long before the last is sent.
     let started = Instant::now();
     let mut stream = http().get(format!("{url}/stream")).send().unwrap();
@@ -371,6 +394,18 @@ fn a_request_the_connector_refuses_is_sent_once_more_with_new_credentials() {
         before,
         "refreshed and saved"
     );
+    // Refused again just after: the new token is not the problem (a missing scope, say),
+    // so the connector's own 401 is passed on rather than a refresh per request.
+    let after = project.account("development")["accessToken"].clone();
+    app.refuse_next.store(true, Ordering::SeqCst);
+    let r = http()
+        .post(format!("{url}/items"))
+        .body("y")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(app.refused.load(Ordering::SeqCst), 2);
+    assert_eq!(project.account("development")["accessToken"], after);
     proxy.interrupt();
     let done = proxy.wait();
     let line: Value = serde_json::from_str(done.stdout.lines().next().unwrap()).unwrap();
@@ -428,6 +463,7 @@ fn the_proxy_listens_on_loopback_only_and_speaks_http_to_the_connector() {
         ),
         (vec!["--to", "https://127.0.0.1:9200"], "plain HTTP"),
         (vec!["--to", "http://127.0.0.1:9200?x=1"], "without a query"),
+        (vec!["--to", "http://192.0.2.1:9200"], "on this machine"),
     ] {
         let mut all = vec!["proxy"];
         all.extend(args);

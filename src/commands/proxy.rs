@@ -22,7 +22,8 @@ use crate::ui::{Console, Quiet, Terminal};
         without a restart. A refresh token the provider refuses gets the client a 401 whose \
         JSON body says which oauth2 command to run, and the proxy keeps serving.\n\n\
         Bodies stream both ways (server-sent events pass as they come) and connections are \
-        kept alive. It listens on loopback only. One line per request goes to stdout \
+        kept alive. It listens on loopback only, calls a connector on this machine only, and \
+        refuses requests a web page of another site sends (403). One line per request goes to stdout \
         (method, path without its query, status, milliseconds, \"refreshed\"), never a header \
         value; --json writes JSON lines. Ctrl-C lets the requests in flight finish.",
     after_help = "Examples:\n  \

@@ -226,7 +226,7 @@ pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
 }
 
 /// A test account whose access token can be used now, as the file holds it.
-#[derive(Debug)]
+// No `Debug`: its fields and secrets hold tokens as they are.
 pub struct Fresh {
     pub token: Secret,
     /// Every field of the test account (the connector gets them all).

@@ -36,9 +36,31 @@ struct Watched {
 /// account that needs a login to `say` (the flow's own summaries go to the terminal).
 pub async fn watch(opts: &Options, deps: &Deps<'_>, say: &dyn Fn(&str)) -> Result<()> {
     let mut watched: HashMap<String, Watched> = HashMap::new();
+    let mut first = true;
+    let mut unreadable = String::new();
     loop {
-        let project = Project::load(&opts.config)?;
-        let grant = super::chosen::Chosen::new(&project, opts, deps)?.grant();
+        let read = Project::load(&opts.config).and_then(|project| {
+            let grant = super::chosen::Chosen::new(&project, opts, deps)?.grant();
+            Ok((project, grant))
+        });
+        let (project, grant) = match read {
+            Ok(read) => read,
+            // At start, a file that cannot be used is the answer; later, a passing state
+            // (an editor's save), so tried again.
+            Err(e) if first => return Err(e),
+            Err(e) => {
+                if e.to_string() != unreadable {
+                    say(&format!(
+                        "{e}; trying again in {} s",
+                        FIRST_BACKOFF.as_secs()
+                    ));
+                    unreadable = e.to_string();
+                }
+                tokio::time::sleep(FIRST_BACKOFF).await;
+                continue;
+            }
+        };
+        (first, unreadable) = (false, String::new());
         let mut wake = deps.clock.now() + IDLE;
         for name in project.test_account_names() {
             let state = watched.entry(name.clone()).or_default();
@@ -89,11 +111,11 @@ impl Visit<'_> {
         }
         state.refused = None;
         let now = deps.clock.now();
-        let due = match account.access_token() {
-            // Client credentials with no token yet: one now.
-            None if grant == GrantType::ClientCredentials => now,
-            None => return None,
-            Some(_) => account.refresh_due()?,
+        let due = match (account.access_token(), account.expires_at()) {
+            // No token yet (client credentials, or a refresh token alone), or an expiry that
+            // cannot be read (`token` would count it expired): now.
+            (None, _) | (Some(_), Some(Err(_))) => now,
+            (Some(_), _) => account.refresh_due()?,
         };
         let not_before = state.backoff.map_or(due, |(at, _)| at.max(due));
         if not_before > now {

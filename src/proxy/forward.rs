@@ -26,8 +26,9 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 const HELD: usize = 1 << 20;
 
 /// Headers that belong to one connection, not to the request (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 8] = [
+const HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
     HeaderName::from_static("keep-alive"),
     header::PROXY_AUTHENTICATE,
     header::PROXY_AUTHORIZATION,
@@ -97,47 +98,55 @@ impl Forwarder {
                 false,
             );
         }
-        let mut refreshed = false;
-        let mut snapshot = self.keeper.current();
-        if snapshot.stale(SystemTime::now()) {
-            match self.keeper.ask(Need::Fresh).await {
-                Ok(answer) => {
-                    refreshed = answer.refreshed;
-                    snapshot = answer.snapshot;
-                }
-                Err(why) => return (refusal(&why), false),
-            }
+        if from_a_web_page(request.headers()) {
+            let status = StatusCode::FORBIDDEN;
+            let why = "a web page on another site may not call the connector with credentials";
+            return (text(status, why), false);
         }
-        let (head, body) = request.into_parts();
+        let (mut head, body) = request.into_parts();
         let (held, body) = match hold(body, &head.headers).await {
             Ok(Held::Whole(bytes)) => (Some(bytes.clone()), whole(bytes)),
             Ok(Held::Streaming(body)) => (None, body),
             Err(_) => {
-                return (
-                    text(
-                        StatusCode::BAD_REQUEST,
-                        "the request body could not be read",
-                    ),
-                    refreshed,
-                );
+                let status = StatusCode::BAD_REQUEST;
+                return (text(status, "the request body could not be read"), false);
             }
         };
+        // Once the body is in: a slow upload does not go out with credentials that went
+        // stale meanwhile.
+        let (mut snapshot, mut refreshed) = (self.keeper.current(), false);
+        if snapshot.stale(SystemTime::now()) {
+            match self.keeper.ask(Need::Fresh).await {
+                Ok(answer) => (snapshot, refreshed) = (answer.snapshot, answer.refreshed),
+                Err(why) => return (refusal(&why), false),
+            }
+        }
+        // One id for the request, kept on its retry.
+        if !head.headers.contains_key(CORRELATION) {
+            let (prefix, count) = &self.correlation;
+            let id = format!("{prefix}-{:x}", count.fetch_add(1, Ordering::Relaxed));
+            let id = HeaderValue::from_str(&id).expect("base64url");
+            head.headers.insert(CORRELATION, id);
+        }
         let first = self.send(link, &head, body, &snapshot).await;
         let Some(bytes) =
             held.filter(|_| matches!(&first, Ok(r) if r.status() == StatusCode::UNAUTHORIZED))
         else {
             return (self.answer(first), refreshed);
         };
-        // Its connection is free for the retry once this answer is let go.
-        drop(first);
         // The connector refused these credentials: new ones (or those another request or
         // run got meanwhile), and the request once more.
         match self.keeper.ask(Need::Replacing(snapshot.generation)).await {
-            Ok(answer) => {
+            Ok(answer) if answer.snapshot.generation > snapshot.generation => {
                 refreshed |= answer.refreshed;
+                // Its connection is free for the retry once this answer is let go.
+                drop(first);
                 let again = self.send(link, &head, whole(bytes), &answer.snapshot).await;
                 (self.answer(again), refreshed)
             }
+            // Nothing newer to try (a 401 just after one that refreshed): the connector's
+            // own answer.
+            Ok(_) => (self.answer(first), refreshed),
             Err(why) => (refusal(&why), refreshed),
         }
     }
@@ -163,11 +172,6 @@ impl Forwarder {
         headers.insert(CREDENTIALS, snapshot.credentials.clone());
         if let Some(secrets) = &snapshot.secrets {
             headers.insert(SECRETS, secrets.clone());
-        }
-        if !headers.contains_key(CORRELATION) {
-            let (prefix, count) = &self.correlation;
-            let id = format!("{prefix}-{:x}", count.fetch_add(1, Ordering::Relaxed));
-            headers.insert(CORRELATION, HeaderValue::from_str(&id).expect("base64url"));
         }
         let (mut sender, reused) = self.connection(link).await?;
         let answered = match sender.try_send_request(request).await {
@@ -265,6 +269,25 @@ fn describe(e: &hyper::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// A request a browser sent for a page of another site (a form, an image, a `fetch`):
+/// with the credentials the proxy adds, it would act on the test account. Tools (curl,
+/// Postman) send no `Origin`; a page served from this machine (a debugger) is let through.
+fn from_a_web_page(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    let Some(origin) = text("origin") else {
+        return false;
+    };
+    let local = url::Url::parse(origin).ok().is_some_and(|u| {
+        matches!(u.host(), Some(url::Host::Domain("localhost")))
+            || matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+    });
+    !local
 }
 
 /// Leaves every header but the connection's own (and those its `Connection` names).

@@ -5,7 +5,7 @@
 //! as read under its lock (see `flow::account`), so tokens another run wrote are picked up.
 
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
@@ -96,6 +96,8 @@ type Current = Arc<RwLock<Arc<Snapshot>>>;
 pub struct Keeper {
     current: Current,
     asks: mpsc::UnboundedSender<Ask>,
+    /// Held by the keeper's thread while it answers an ask (a refresh may be in flight).
+    busy: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Keeper {
@@ -104,9 +106,11 @@ impl Keeper {
     pub async fn start(opts: Options) -> Result<Keeper> {
         let (asks, inbox) = mpsc::unbounded_channel();
         let (first_tx, first_rx) = oneshot::channel();
+        let busy = Arc::new(tokio::sync::Mutex::new(()));
+        let keeper_busy = busy.clone();
         std::thread::Builder::new()
             .name("credentials".into())
-            .spawn(move || keep(opts, inbox, first_tx))
+            .spawn(move || keep(opts, inbox, first_tx, keeper_busy))
             .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
         let current = match first_rx.await {
             Ok(Ok(first)) => first,
@@ -119,7 +123,17 @@ impl Keeper {
             }
             Err(_) => return Err(Error::Internal("the credentials thread stopped".into())),
         };
-        Ok(Keeper { current, asks })
+        Ok(Keeper {
+            current,
+            asks,
+            busy,
+        })
+    }
+
+    /// Waits for a refresh in flight to be saved, and keeps any other from starting: the
+    /// proxy may then exit without losing tokens the provider issued.
+    pub async fn settle(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.busy.clone().lock_owned().await
     }
 
     /// The credentials as they are now; never waits on a refresh.
@@ -148,6 +162,7 @@ fn keep(
     opts: Options,
     mut inbox: mpsc::UnboundedReceiver<Ask>,
     first: oneshot::Sender<std::result::Result<Current, Unavailable>>,
+    busy: Arc<tokio::sync::Mutex<()>>,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -164,6 +179,7 @@ fn keep(
             opts,
             refused: None,
             current: None,
+            replaced_at: None,
         };
         match state.renew(&deps, When::Stale).await {
             Ok(answer) => {
@@ -179,7 +195,17 @@ fn keep(
             }
         }
         while let Some(ask) = inbox.recv().await {
+            if ask.reply.is_closed() {
+                continue; // its request is gone
+            }
+            let _busy = busy.lock().await;
             let answer = state.answer(&deps, ask.need).await;
+            if let Err(failed) = &answer {
+                // Those already waiting get this answer, not one more attempt each.
+                while let Ok(waiting) = inbox.try_recv() {
+                    let _ = waiting.reply.send(Err(failed.clone()));
+                }
+            }
             let _ = ask.reply.send(answer);
         }
     });
@@ -194,7 +220,13 @@ struct State {
     /// still holds them, asking the provider again would only be refused again.
     refused: Option<(FileTokens, Unavailable)>,
     current: Option<Current>,
+    /// When the connector's 401 last got new tokens: a connector that refuses every
+    /// request (a missing scope, not a stale token) is not answered with a refresh each.
+    replaced_at: Option<Instant>,
 }
+
+/// How long after a refresh asked by a 401 another 401 is passed on as it is.
+const REPLACED_RECENTLY: Duration = Duration::from_secs(10);
 
 impl State {
     async fn answer(
@@ -207,9 +239,14 @@ impl State {
             snapshot: current.clone(),
             refreshed: false,
         };
+        let recently = self
+            .replaced_at
+            .is_some_and(|at| at.elapsed() < REPLACED_RECENTLY);
         match need {
             Need::Fresh if !current.stale(SystemTime::now()) => return Ok(unchanged()),
-            Need::Replacing(seen) if seen < current.generation => return Ok(unchanged()),
+            Need::Replacing(seen) if seen < current.generation || recently => {
+                return Ok(unchanged());
+            }
             _ => {}
         }
         if let Some(refusal) = self.still_refused() {
@@ -221,6 +258,9 @@ impl State {
             Need::Replacing(_) => When::Replacing(current.token.expose()),
         };
         let answer = self.renew(deps, when).await?;
+        if matches!(need, Need::Replacing(_)) {
+            self.replaced_at = Some(Instant::now());
+        }
         if let Some(shared) = &self.current {
             *shared.write().unwrap_or_else(|e| e.into_inner()) = answer.snapshot.clone();
         }
@@ -293,7 +333,7 @@ impl State {
         let generation = match &self.current {
             Some(_) => {
                 let before = self.snapshot();
-                before.generation + u64::from(before.token != fresh.token)
+                before.generation + u64::from(fresh.refreshed || before.token != fresh.token)
             }
             None => 0,
         };

@@ -82,6 +82,19 @@ pub fn upstream(raw: &str) -> std::result::Result<String, String> {
     };
     hyper::http::uri::Authority::try_from(format!("{host}:{port}"))
         .map_err(|_| format!("{raw:?}: {host} is not a host name the proxy can call"))?;
+    let on_this_machine =
+        std::net::ToSocketAddrs::to_socket_addrs(&(url.host_str().unwrap_or(""), port)).is_ok_and(
+            |all| {
+                let all: Vec<_> = all.collect();
+                !all.is_empty() && all.iter().all(|a| a.ip().is_loopback())
+            },
+        );
+    if !on_this_machine {
+        return Err(format!(
+            "{raw:?}: the connector must run on this machine (localhost, 127.0.0.1 or [::1]): \
+             the credentials travel to it in plain HTTP"
+        ));
+    }
     Ok(format!(
         "http://{host}:{port}{}",
         url.path().trim_end_matches('/')
@@ -117,7 +130,11 @@ pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
     let stop = loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, most likely: let some close.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
                 workers[next % workers.len()].take(stream);
                 next += 1;
             }
@@ -132,13 +149,22 @@ pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
         DRAIN.as_secs()
     ));
     let drained = futures_util::future::join_all(workers.into_iter().map(|w| w.drained));
-    let end = tokio::select! {
-        _ = drained => Ok(()),
-        _ = tokio::time::sleep(DRAIN) => Ok(()),
-        again = signals.next() => Err(again.error()),
+    let settled = async {
+        tokio::select! {
+            _ = drained => {}
+            _ = tokio::time::sleep(DRAIN) => {}
+        }
+        // A refresh in flight (the timer's, which no request waits for) is saved first.
+        let quiet = keeper.settle().await;
+        // The last lines, unless stdout is stuck (a paused pager).
+        let last = tokio::task::spawn_blocking(move || log.finish());
+        let _ = tokio::time::timeout(Duration::from_secs(1), last).await;
+        quiet
     };
-    log.finish();
-    end
+    tokio::select! {
+        _quiet = settled => Ok(()),
+        again = signals.next() => Err(again.error()),
+    }
 }
 
 /// The names a request to the proxy may be addressed to (others are a DNS rebinding).

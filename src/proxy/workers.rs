@@ -70,6 +70,8 @@ async fn serve(
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
+            // Connections already handed over are served, not dropped, at the stop.
+            biased;
             handed = inbox.recv() => {
                 let Some(stream) = handed else { break };
                 let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { continue };
