@@ -4,8 +4,8 @@
 # headless Chromium, and the demo (the README's first command, so it stays true).
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh refresh).
 #
-# The e2e suite's peers are installed here when missing: `npm ci` in tests/e2e, and Debian's
-# chromium when running as root. Under CI (CI=true) a peer that cannot be had is a failure;
+# The e2e suite's peers are installed here when missing: `npm ci` in tests/e2e, Authlib in a
+# virtualenv (target/e2e-venv), and Debian's chromium when running as root. Under CI (CI=true) a peer that cannot be had is a failure;
 # elsewhere the e2e tests report themselves ignored, with the reason.
 set -euo pipefail
 CI=${CI:-}
@@ -32,6 +32,28 @@ prepare_e2e() {
       missing="npm ci failed in tests/e2e"
       return 1
     fi
+  fi
+  # Authlib (the password and JWT bearer grants' server) in a virtualenv of its own, made
+  # again when tests/e2e/requirements.txt changes.
+  local venv=target/e2e-venv
+  if [ -z "${E2E_PYTHON:-}" ] && { [ ! -f "$venv/.installed" ] \
+    || [ tests/e2e/requirements.txt -nt "$venv/.installed" ]; }; then
+    echo "== pip install (tests/e2e/requirements.txt into $venv)"
+    if ! python3 -m venv "$venv" > /dev/null 2>&1; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+          --no-install-recommends python3-venv > /dev/null || true
+      fi
+      if ! python3 -m venv "$venv"; then
+        missing="cannot make a Python virtualenv (python3 -m venv; Debian: python3-venv)"
+        return 1
+      fi
+    fi
+    if ! "$venv/bin/pip" install -q --disable-pip-version-check -r tests/e2e/requirements.txt; then
+      missing="pip could not install tests/e2e/requirements.txt"
+      return 1
+    fi
+    touch "$venv/.installed"
   fi
   local chromium=${CHROMIUM:-/usr/bin/chromium}
   if [ ! -x "$chromium" ]; then

@@ -115,8 +115,15 @@ pub enum Error {
     #[error("authorization \"{name}\" uses method \"{method}\", not oauth2")]
     NotOAuth2 { name: String, method: String },
 
-    #[error("grant type \"{grant}\" is not supported yet")]
-    UnsupportedGrant { grant: String },
+    #[error("the signing key {} cannot be used: {detail}", .path.display())]
+    KeyFile {
+        path: PathBuf,
+        detail: String,
+        fix: Option<String>,
+    },
+
+    #[error("the {grant} grant needs {what}")]
+    PasswordMissing { grant: &'static str, what: String },
 
     #[error(
         "{field} is encrypted for the platform (unito-secret-v1://) and cannot be used offline"
@@ -374,14 +381,18 @@ impl Error {
             Error::AuthorizationAmbiguous { .. } => {
                 "pass --authorization NAME (stdin is not a terminal, so there is no prompt).".into()
             }
-            Error::UnsupportedGrant { .. } => {
-                "authorization_code (and client_credentials) are the grant types this version handles."
-                    .into()
-            }
             Error::EncryptedSecret { .. } => "supply the plain value in an environment variable: set \
                 UNITO_CLIENT_SECRET, or write \"${MY_SECRET}\" in the file and export MY_SECRET."
                 .into(),
             Error::MissingEnvVar { var, .. } => format!("export {var}=... before running."),
+            Error::KeyFile { fix: Some(fix), .. } => format!("run: {fix}"),
+            Error::KeyFile { .. } => "check jwt.privateKeyFile: a PEM file, relative to \
+                .unito.json."
+                .into(),
+            Error::PasswordMissing { .. } => "set UNITO_USERNAME (or --username) and \
+                UNITO_PASSWORD, or run at a terminal to be asked; the password is never \
+                stored."
+                .into(),
             Error::InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
             Error::PortInUse {
                 from_redirect_url: true,

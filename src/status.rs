@@ -196,11 +196,25 @@ fn describe(
 fn next_action(account: &TestAccount, grant: GrantType, now: SystemTime) -> &'static str {
     let freshness = account.freshness(grant, now);
     let refresh_token = account.refresh_token().is_some();
+    if grant.needs_no_person() {
+        return match freshness {
+            Freshness::Fresh(_) => "oauth2 keeps it; token prints it",
+            _ => "oauth2 and token request a new one",
+        };
+    }
     match (grant, freshness, refresh_token) {
-        (GrantType::ClientCredentials, Freshness::Fresh(_), _) => {
-            "oauth2 keeps it; token prints it"
+        (GrantType::Password, Freshness::Fresh(_), false) => {
+            "oauth2 keeps it (--reauth asks for the password); token prints it"
         }
-        (GrantType::ClientCredentials, ..) => "oauth2 and token request a new one",
+        (GrantType::Password, Freshness::NeedsLogin(_), _) => {
+            "oauth2 asks for the password (or UNITO_PASSWORD); token cannot help"
+        }
+        (GrantType::Password, Freshness::Fresh(_), true) => {
+            "oauth2 refreshes it; token prints it as is"
+        }
+        (GrantType::Password, Freshness::Refreshable(_), _) => {
+            "oauth2 and token refresh it (no password)"
+        }
         (GrantType::AuthorizationCode, Freshness::Fresh(_), true) => {
             "oauth2 refreshes it; token prints it as is"
         }

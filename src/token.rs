@@ -34,6 +34,8 @@ pub struct Endpoint {
     /// Where in the answer the tokens are (`tokenResponsePath`, an integration-cli
     /// extension): Slack puts a user token under `authed_user`.
     pub token_path: Option<String>,
+    /// Signs the client's `client_assertion` for `private_key_jwt`.
+    pub signer: Option<std::sync::Arc<crate::assertion::Signer>>,
 }
 
 #[derive(Debug)]
@@ -49,7 +51,23 @@ pub enum Grant {
     ClientCredentials {
         scope: Option<String>,
     },
+    /// RFC 6749 §4.3: the resource owner's own username and password.
+    Password {
+        username: String,
+        password: Secret,
+        scope: Option<String>,
+    },
+    /// RFC 7523 §2.1: a signed assertion in place of a user's consent.
+    JwtBearer {
+        assertion: Secret,
+        scope: Option<String>,
+    },
 }
+
+/// The `grant_type` of RFC 7523 §2.1.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The `client_assertion_type` of RFC 7523 §2.2.
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A token response as the provider sent it, with the standard fields picked out.
 pub struct TokenResponse {
@@ -106,7 +124,7 @@ impl TokenClient {
         grant: &Grant,
         extra: &[(String, String)],
     ) -> Result<TokenResponse> {
-        let prepared = Prepared::new(endpoint, grant, extra);
+        let prepared = Prepared::new(endpoint, grant, extra)?;
         let shown = display_url(&endpoint.url);
         // Names and shapes only: values here are codes, verifiers and secrets (and a query
         // string could hold any of them).
@@ -155,9 +173,37 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(endpoint: &Endpoint, grant: &Grant, extra: &'a [(String, String)]) -> Prepared<'a> {
+    fn new(
+        endpoint: &Endpoint,
+        grant: &Grant,
+        extra: &'a [(String, String)],
+    ) -> Result<Prepared<'a>> {
         let mut redactor = Redactor::default();
         let mut body = grant.fields(&mut redactor);
+        if endpoint.auth == ClientAuth::PrivateKeyJwt {
+            // The client proves itself with a signed assertion, never a secret.
+            let signer = endpoint
+                .signer
+                .as_ref()
+                .ok_or_else(|| Error::Internal("private_key_jwt without a signing key".into()))?;
+            let assertion = signer.sign(
+                crate::assertion::For::Client {
+                    client_id: &endpoint.client_id,
+                },
+                &endpoint.url,
+                std::time::SystemTime::now(),
+            )?;
+            redactor.add(assertion.expose());
+            body.push(("client_id", endpoint.client_id.clone()));
+            body.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.into()));
+            body.push(("client_assertion", assertion.expose().into()));
+            add_extra(&mut body, &mut redactor, extra);
+            return Ok(Prepared {
+                body,
+                basic: None,
+                redactor,
+            });
+        }
         let secret = endpoint.client_secret.as_ref();
         // A public client (no secret) identifies itself in the body whatever the setting.
         let use_basic = endpoint.auth != ClientAuth::Post && secret.is_some();
@@ -177,18 +223,12 @@ impl<'a> Prepared<'a> {
                 body.push(("client_secret", secret.expose().into()));
             }
         }
-        // Extra parameters may be credentials too (an assertion, an API key): never echo them.
-        for (key, value) in extra {
-            redactor.add(value);
-            if !body.iter().any(|(k, _)| k == key) {
-                body.push((key.as_str(), value.clone()));
-            }
-        }
-        Prepared {
+        add_extra(&mut body, &mut redactor, extra);
+        Ok(Prepared {
             body,
             basic,
             redactor,
-        }
+        })
     }
 
     fn http_request(&self, http: &reqwest::Client, endpoint: &Endpoint) -> reqwest::RequestBuilder {
@@ -218,12 +258,28 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// Extra parameters may be credentials too (an assertion, an API key): never echo them.
+fn add_extra<'a>(
+    body: &mut Vec<(&'a str, String)>,
+    redactor: &mut Redactor,
+    extra: &'a [(String, String)],
+) {
+    for (key, value) in extra {
+        redactor.add(value);
+        if !body.iter().any(|(k, _)| k == key) {
+            body.push((key.as_str(), value.clone()));
+        }
+    }
+}
+
 impl Grant {
     fn name(&self) -> &'static str {
         match self {
             Grant::AuthorizationCode { .. } => "authorization_code",
             Grant::RefreshToken { .. } => "refresh_token",
             Grant::ClientCredentials { .. } => "client_credentials",
+            Grant::Password { .. } => "password",
+            Grant::JwtBearer { .. } => JWT_BEARER,
         }
     }
 
@@ -247,6 +303,25 @@ impl Grant {
                 redactor.add(refresh_token.expose());
             }
             Grant::ClientCredentials { scope } => {
+                if let Some(scope) = scope {
+                    body.push(("scope", scope.clone()));
+                }
+            }
+            Grant::Password {
+                username,
+                password,
+                scope,
+            } => {
+                body.push(("username", username.clone()));
+                body.push(("password", password.expose().into()));
+                redactor.add(password.expose());
+                if let Some(scope) = scope {
+                    body.push(("scope", scope.clone()));
+                }
+            }
+            Grant::JwtBearer { assertion, scope } => {
+                body.push(("assertion", assertion.expose().into()));
+                redactor.add(assertion.expose());
                 if let Some(scope) = scope {
                     body.push(("scope", scope.clone()));
                 }

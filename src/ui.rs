@@ -24,6 +24,11 @@ pub trait Terminal {
     fn choose(&self, prompt: &str, items: &[String]) -> Result<usize>;
     /// A line of text, `default` when the user just presses Enter.
     fn input(&self, prompt: &str, default: Option<&str>) -> Result<String>;
+    /// A line typed without echo (a password).
+    fn hidden(&self, prompt: &str) -> Result<String> {
+        let _ = prompt;
+        Err(Error::Terminal("no terminal to ask on".into()))
+    }
     /// A progress line, on stderr.
     fn say(&self, message: &str);
     /// A line the user needs to act on (the login URL, the redirect URL to register): on
@@ -56,6 +61,9 @@ impl<T: Terminal + ?Sized> Terminal for &T {
     }
     fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
         (**self).input(prompt, default)
+    }
+    fn hidden(&self, prompt: &str) -> Result<String> {
+        (**self).hidden(prompt)
     }
     fn say(&self, message: &str) {
         (**self).say(message)
@@ -120,6 +128,20 @@ impl Terminal for Console {
                 Err(Error::Interrupted)
             }
             Err(e) => Err(Error::Terminal(format!("prompt failed: {e}"))),
+        }
+    }
+
+    fn hidden(&self, prompt: &str) -> Result<String> {
+        let answer = dialoguer::Password::new()
+            .with_prompt(terminal_safe(prompt))
+            .interact();
+        let _ = dialoguer::console::Term::stderr().show_cursor();
+        match answer {
+            Ok(a) => Ok(a),
+            Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                Err(Error::Interrupted)
+            }
+            Err(_) => Err(Error::Terminal("the prompt failed".into())),
         }
     }
 
@@ -293,6 +315,10 @@ impl<T: Terminal> Terminal for Quiet<T> {
 
     fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
         self.inner.input(prompt, default)
+    }
+
+    fn hidden(&self, prompt: &str) -> Result<String> {
+        self.inner.hidden(prompt)
     }
 
     fn say(&self, _message: &str) {}

@@ -333,3 +333,34 @@ fn the_connector_name_is_one_the_platform_accepts() {
     assert_has(&stderr, "such as \"my-connector\"");
     assert_eq!(written(&dir)["name"], "my-connector", "left as it was");
 }
+
+#[test]
+fn every_grant_the_platform_supports_can_be_written_and_jwt_bearer_gets_its_jwt_object() {
+    for (grant, has_secret) in [
+        ("password", true),
+        ("urn:ietf:params:oauth:grant-type:jwt-bearer", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (code, _, stderr) = init(
+            dir.path(),
+            &[
+                "--grant-type",
+                grant,
+                "--client-id",
+                "fake-service@example.test",
+                "--token-url",
+                "https://p.example/token",
+            ],
+        );
+        assert_eq!(code, 0, "{grant}: {stderr}");
+        let oauth2 = written(dir.path())["authorizations"][0]["oauth2"].clone();
+        assert_eq!(oauth2["grantType"], grant);
+        assert!(oauth2.get("authorizationUrl").is_none());
+        assert_eq!(oauth2.get("clientSecret").is_some(), has_secret, "{oauth2}");
+        if !has_secret {
+            assert_eq!(oauth2["jwt"]["privateKeyFile"], "private-key.pem");
+            assert_eq!(oauth2["jwt"]["algorithm"], "RS256");
+            assert_eq!(oauth2["jwt"]["issuer"], "fake-service@example.test");
+        }
+    }
+}

@@ -601,12 +601,13 @@ fn unreachable_token_endpoint_names_the_url() {
 }
 
 #[test]
-fn unsupported_grant_types_are_refused_clearly() {
+fn the_password_grant_without_a_terminal_names_the_variables_to_set() {
     let stub = Stub::start(Behaviour::default());
     let project = Project::new(&config_with(&stub, "grantType", json!("password")));
     let done = project.run(&stub, &[]);
     assert_eq!(done.code, 1);
-    assert_has(&done.stderr, "grant type \"password\" is not supported yet");
+    assert_has(&done.stderr, "UNITO_USERNAME");
+    assert_has(&done.stderr, "UNITO_PASSWORD");
 }
 
 #[test]

@@ -22,6 +22,7 @@ fn endpoint(stub: &Stub, auth: ClientAuth, format: BodyFormat) -> Endpoint {
         format,
         response_type: None,
         token_path: None,
+        signer: None,
     }
 }
 

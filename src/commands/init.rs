@@ -59,7 +59,8 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
 
-    /// authorization_code (default) or client_credentials
+    /// authorization_code (default), client_credentials, password or
+    /// urn:ietf:params:oauth:grant-type:jwt-bearer (which writes a "jwt" object to fill in)
     #[arg(long, value_name = "GRANT")]
     pub grant_type: Option<String>,
 

@@ -19,8 +19,10 @@ use crate::ui::{Console, Quiet};
         If the test account already holds a refresh token, the access token is refreshed without \
         a browser. Otherwise (or with --reauth) the browser is sent to the provider's consent \
         page, and the tokens are saved when the provider redirects back to \
-        http://127.0.0.1:PORT/callback. Authorizations with grantType client_credentials get \
-        their token straight from the token endpoint.",
+        http://127.0.0.1:PORT/callback. Authorizations with grantType client_credentials or \
+        urn:ietf:params:oauth:grant-type:jwt-bearer get their token straight from the token \
+        endpoint; with grantType password, the username (--username or UNITO_USERNAME) and \
+        password (UNITO_PASSWORD, or a hidden prompt) are sent instead of a browser login.",
     after_help = "Examples:\n  \
         integration-cli oauth2                        log in, or refresh if a refresh token is stored\n  \
         integration-cli oauth2 --reauth               log in again, ignoring stored tokens\n  \
@@ -33,6 +35,8 @@ use crate::ui::{Console, Quiet};
         Environment:\n  \
         OAUTH2_PORT           callback port when --port is not given (default 9002)\n  \
         UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \
+        UNITO_USERNAME        the username, for grantType password (as --username)\n  \
+        UNITO_PASSWORD        the password, for grantType password (else a hidden prompt)\n  \
         BROWSER               program that opens the login URL (default: the desktop's browser)\n  \
         NGROK_AUTHTOKEN       ngrok authtoken, for --tunnel\n  \
         NGROK_DOMAIN          reserved ngrok domain, for --tunnel (as --tunnel-domain)\n\n\
@@ -103,6 +107,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["all", "paste", "tunnel"])]
     pub recover: bool,
 
+    /// The resource owner's username, for grantType password (or UNITO_USERNAME)
+    ///
+    /// The password comes from UNITO_PASSWORD or a hidden prompt, never from a flag, and is
+    /// never stored.
+    #[arg(long, value_name = "NAME", env = "UNITO_USERNAME")]
+    pub username: Option<String>,
+
     /// Seconds to wait for ngrok to open the tunnel
     #[arg(long, value_name = "SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -158,6 +169,7 @@ impl Args {
             json: self.json,
             paste: self.paste,
             recover: self.recover,
+            username: self.username.filter(|u| !u.trim().is_empty()),
             ..self.target.options()
         })
     }

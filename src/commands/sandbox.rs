@@ -2,7 +2,7 @@
 
 use super::Global;
 use super::run::{runtime, write_stdout};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PERSONAS, Sandbox};
 use crate::signals::Signals;
 
@@ -12,7 +12,9 @@ use crate::signals::Signals;
     long_about = "Run a small OAuth 2.0 authorization server on 127.0.0.1, for developing \
         and testing without a provider account or a network.\n\n\
         It has a consent page with Approve and Deny, a token endpoint (authorization code with \
-        PKCE S256, refresh with rotation, client credentials) and a userinfo endpoint, and it \
+        PKCE S256, refresh with rotation, client credentials, the password grant for user \
+        sandbox-user with password sandbox-password-not-real, and with --jwt-public-key the \
+        jwt-bearer grant and private_key_jwt client authentication) and a userinfo endpoint, and it \
         checks what a real server checks: the client secret, PKCE, the redirect URI, single-use \
         codes. It prints an authorization to paste into .unito.json. Ctrl-C stops it.\n\n\
         With --persona it behaves as that provider does, from the provider's public \
@@ -25,6 +27,7 @@ use crate::signals::Signals;
         integration-cli sandbox --port 0                     serve on a free port\n  \
         integration-cli sandbox --persona google             answer as Google does\n  \
         integration-cli sandbox --token-lifetime 5           tokens that expire in 5 s\n  \
+        integration-cli sandbox --jwt-public-key key.pub.pem accept assertions signed with its key\n  \
         integration-cli sandbox --persona github --persona-option expiring\n                                                       \
         a GitHub App with expiring user tokens\n\n\
         Persona options: github: expiring; slack: rotation; notion: legacy"
@@ -47,10 +50,24 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_lifetime: u64,
+
+    /// Accept signed assertions (jwt-bearer grant, private_key_jwt) verified with this key
+    ///
+    /// A PEM public key (RS256, ES256), or a file holding the shared secret for HS256.
+    #[arg(long, value_name = "FILE")]
+    pub jwt_public_key: Option<std::path::PathBuf>,
 }
 
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
+        let jwt_key = match &self.jwt_public_key {
+            Some(path) => Some(
+                std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
+                    message: format!("--jwt-public-key {}: {e}", path.display()),
+                })?,
+            ),
+            None => None,
+        };
         runtime()?.block_on(async {
             let mut signals = Signals::new()?;
             let server = Sandbox::start_as(Options {
@@ -61,6 +78,7 @@ impl Args {
                 },
                 persona: self.persona,
                 persona_options: self.persona_options,
+                jwt_key,
             })
             .await?;
             write_stdout(&server.banner())?;

@@ -19,6 +19,8 @@ const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";
 pub enum Holds {
     ClientId,
     Secret,
+    /// A signing key (`jwt.privateKey`).
+    PrivateKey,
 }
 
 impl Holds {
@@ -29,6 +31,11 @@ impl Holds {
                     && !var.ends_with("_SECRET")
             }
             Holds::Secret => var.ends_with("_SECRET") || var.starts_with("UNITO_"),
+            Holds::PrivateKey => {
+                var.ends_with("_PRIVATE_KEY")
+                    || var.ends_with("_SECRET")
+                    || var.starts_with("UNITO_")
+            }
         }
     }
 
@@ -37,6 +44,7 @@ impl Holds {
         match self {
             Holds::ClientId => "*_CLIENT_ID or UNITO_* (and not *_SECRET)",
             Holds::Secret => "*_CLIENT_SECRET, *_SECRET or UNITO_*",
+            Holds::PrivateKey => "*_PRIVATE_KEY, *_SECRET or UNITO_*",
         }
     }
 }

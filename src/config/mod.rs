@@ -4,6 +4,7 @@
 
 mod account;
 mod credentials;
+pub mod jwt;
 
 pub use account::{EXPIRY_MARGIN, Freshness, TestAccount, field};
 pub use credentials::{Holds, SECRET_ENV, expand_env, resolve_client_id, resolve_client_secret};
@@ -85,7 +86,7 @@ impl GrantType {
     /// Whether new tokens can be had without a person: a stale token is then requested
     /// again rather than refreshed.
     pub fn needs_no_person(self) -> bool {
-        self == GrantType::ClientCredentials
+        matches!(self, GrantType::ClientCredentials | GrantType::JwtBearer)
     }
 }
 
@@ -127,6 +128,9 @@ pub enum ClientAuth {
     /// is not repeated in the body: RFC 6749 §2.3 allows one authentication method per
     /// request, and strict servers refuse two.
     Both,
+    /// A `client_assertion` signed with the `jwt` object's key instead of a secret
+    /// (RFC 7523 §2.2: `private_key_jwt`, or `client_secret_jwt` with HS256).
+    PrivateKeyJwt,
 }
 
 impl ClientAuth {
@@ -140,8 +144,10 @@ impl ClientAuth {
             Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
             Some("client_secret_post") | Some("post") => Ok(ClientAuth::Post),
             Some("both") | Some("client_secret_basic+client_id") => Ok(ClientAuth::Both),
+            Some("private_key_jwt") | Some("client_secret_jwt") => Ok(ClientAuth::PrivateKeyJwt),
             Some(other) => Err(format!(
-                "unknown client authentication {other:?} (use client_secret_basic, client_secret_post or both)"
+                "unknown client authentication {other:?} (use client_secret_basic, \
+                 client_secret_post, both or private_key_jwt)"
             )),
         }
     }
@@ -184,6 +190,8 @@ pub struct OAuth2 {
     /// integration-cli extension: where in the token answer the tokens are
     /// (`"authed_user"` for a Slack user token).
     pub token_response_path: Option<String>,
+    /// integration-cli extension: how assertions are signed (jwt-bearer, private_key_jwt).
+    pub jwt: Option<jwt::JwtSettings>,
 }
 
 impl OAuth2 {
@@ -228,6 +236,7 @@ impl fmt::Debug for OAuth2 {
             .field("issuer", &self.issuer)
             .field("redirect_host", &self.redirect_host)
             .field("redirect_path", &self.redirect_path)
+            .field("jwt", &self.jwt)
             .finish_non_exhaustive()
     }
 }
@@ -452,7 +461,32 @@ impl Fields<'_> {
         let client_auth =
             ClientAuth::parse(self.string("tokenEndpointAuthMethod")?.as_deref(), body)
                 .map_err(|e| self.invalid("tokenEndpointAuthMethod", format!(": {e}")))?;
+        let jwt = match self.object.get("jwt") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(o)) => Some(jwt::parse(o).map_err(|e| format!("{}.{e}", self.at))?),
+            Some(_) => return Err(self.invalid("jwt", "must be an object")),
+        };
+        if jwt.is_none() {
+            let needs = if grant == GrantType::JwtBearer {
+                Some(("grantType", "the jwt-bearer grant"))
+            } else if client_auth == ClientAuth::PrivateKeyJwt {
+                Some(("tokenEndpointAuthMethod", "private_key_jwt"))
+            } else {
+                None
+            };
+            if let Some((key, what)) = needs {
+                return Err(self.invalid(
+                    key,
+                    format!(
+                        ": {what} signs assertions, so the authorization needs a \"jwt\" \
+                         object: {{\"privateKeyFile\": \"key.pem\", \"algorithm\": \"RS256\"}} \
+                         (see the README)"
+                    ),
+                ));
+            }
+        }
         Ok(OAuth2 {
+            jwt,
             client_id: self.required("clientId")?,
             client_secret: self
                 .string("clientSecret")?
@@ -541,6 +575,56 @@ mod tests {
     }
 
     #[test]
+    fn the_jwt_object_is_typed_at_load_and_its_mistakes_named() {
+        let base = json!({"clientId": "id", "tokenUrl": "http://t",
+            "grantType": "urn:ietf:params:oauth:grant-type:jwt-bearer"});
+        let with = |jwt: Value| {
+            let mut o = base.clone();
+            o["jwt"] = jwt;
+            one(o)
+        };
+        let o = with(json!({"privateKeyFile": "k.pem", "algorithm": "es256",
+            "scope": ["a", "b"], "keyId": "kid-1"}))
+        .unwrap();
+        let jwt = o.jwt.unwrap();
+        assert_eq!(jwt.algorithm, jwt::Algorithm::Es256);
+        assert_eq!(jwt.scope.as_deref(), Some("a b"));
+        assert_eq!(jwt.lifetime, jwt::DEFAULT_LIFETIME);
+        assert!(
+            !format!(
+                "{:?}",
+                with(json!({"privateKey": "fake-pem-text"})).unwrap()
+            )
+            .contains("fake-pem-text")
+        );
+        for (jwt, said) in [
+            (
+                json!({"privateKeyFile": "k.pem", "algorithm": "none"}),
+                "unknown algorithm",
+            ),
+            (
+                json!({"privateKeyFile": "k.pem", "lifetime": 7200}),
+                "1 to 3600",
+            ),
+            (
+                json!({"privateKeyFile": "k.pem", "privateKey": "x"}),
+                "not both",
+            ),
+            (json!({}), "needs the signing key"),
+        ] {
+            let e = with(jwt).unwrap_err().to_string();
+            assert!(e.contains(said) && e.contains(".oauth2.jwt"), "{e}");
+        }
+        let e = one(base.clone()).unwrap_err().to_string();
+        assert!(e.contains("\"jwt\" object"), "{e}");
+        let mut pkj = json!({"clientId": "id", "tokenUrl": "http://t",
+            "tokenEndpointAuthMethod": "private_key_jwt"});
+        assert!(one(pkj.clone()).is_err());
+        pkj["jwt"] = json!({"privateKeyFile": "k.pem"});
+        assert_eq!(one(pkj).unwrap().client_auth, ClientAuth::PrivateKeyJwt);
+    }
+
+    #[test]
     fn settings_are_typed_at_load_and_errors_name_the_key_path() {
         let o = one(json!({"clientId": "id", "tokenUrl": "http://t",
             "grantType": "client_credentials", "requestContentType": "application/json"}))
@@ -560,7 +644,7 @@ mod tests {
             ),
             (
                 "tokenEndpointAuthMethod",
-                "private_key_jwt",
+                "tls_client_auth",
                 "unknown client authentication",
             ),
         ] {
@@ -613,6 +697,10 @@ mod tests {
             Ok(ClientAuth::Basic)
         );
         assert_eq!(ClientAuth::parse(Some("both"), form), Ok(ClientAuth::Both));
-        assert!(ClientAuth::parse(Some("private_key_jwt"), form).is_err());
+        assert_eq!(
+            ClientAuth::parse(Some("private_key_jwt"), form),
+            Ok(ClientAuth::PrivateKeyJwt)
+        );
+        assert!(ClientAuth::parse(Some("tls_client_auth"), form).is_err());
     }
 }

@@ -7,7 +7,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::store::{self, Source};
 use super::{Chosen, Ctx, Deps, Options};
-use crate::config::{Freshness, GrantType};
+use crate::config::Freshness;
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::recovery::{self, Recovery};
@@ -28,14 +28,6 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     let project = Project::load(&opts.config)?;
     let chosen = Chosen::new(&project, opts, deps)?;
     let ctx = chosen.ctx(opts, deps);
-    if !matches!(
-        ctx.config.grant,
-        GrantType::AuthorizationCode | GrantType::ClientCredentials
-    ) {
-        return Err(Error::UnsupportedGrant {
-            grant: ctx.config.grant.to_string(),
-        });
-    }
     let _lock = ctx.lock().await?;
     let project = Project::load(&opts.config)?;
     let plans = ctx.plans(&project);
@@ -107,12 +99,13 @@ impl Ctx<'_> {
         if let Err(e) = project.check_editable(name) {
             return Plan::Fail(e.to_string());
         }
-        if self.config.grant == GrantType::ClientCredentials {
+        if self.config.grant.needs_no_person() {
             return match account.freshness(self.config.grant, self.deps.clock.now()) {
                 Freshness::Fresh(_) => Plan::Skip("still valid".into()),
                 _ => Plan::Request(
-                    Grant::ClientCredentials {
-                        scope: self.config.scope(),
+                    match self.unattended_grant() {
+                        Ok(grant) => grant,
+                        Err(e) => return Plan::Fail(e.to_string()),
                     },
                     Source::NewGrant,
                 ),

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::{Deps, Options, select};
+use crate::assertion::Signer;
 use crate::config::{self, OAuth2};
 use crate::error::{Error, Result};
 use crate::project::{self, Project};
@@ -34,6 +35,15 @@ impl Chosen {
             format: config.body,
             response_type: config.response_content_type.clone(),
             token_path: config.token_response_path.clone(),
+            signer: match &config.jwt {
+                Some(jwt) => Some(std::sync::Arc::new(Signer::load(
+                    jwt,
+                    &config.at,
+                    project.path(),
+                    &*deps.env,
+                )?)),
+                None => None,
+            },
         };
         let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
         Ok(Chosen {

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::browser::{Browser, SystemBrowser};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{GrantType, field};
+use crate::config::field;
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::secret::Secret;
@@ -58,6 +58,8 @@ pub struct Options {
     pub paste: bool,
     /// `--recover`: put tokens an earlier run set aside into the file.
     pub recover: bool,
+    /// `--username` or `UNITO_USERNAME`, for the password grant.
+    pub username: Option<String>,
 }
 
 /// What a user who types nothing but the command gets.
@@ -77,6 +79,7 @@ impl Default for Options {
             json: false,
             paste: false,
             recover: false,
+            username: None,
         }
     }
 }
@@ -202,20 +205,15 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     if ctx.recovered().await? && !opts.reauth {
         return Ok(());
     }
-    match ctx.config.grant {
-        GrantType::ClientCredentials => {
-            let when = if opts.reauth {
-                When::Always
-            } else {
-                When::Stale
-            };
-            ctx.client_credentials(when).await.map(|_| ())
-        }
-        GrantType::AuthorizationCode => ctx.refresh_or_login(&project).await,
-        other => Err(Error::UnsupportedGrant {
-            grant: other.to_string(),
-        }),
+    if ctx.config.grant.needs_no_person() {
+        let when = if opts.reauth {
+            When::Always
+        } else {
+            When::Stale
+        };
+        return ctx.unattended(when).await.map(|_| ());
     }
+    ctx.refresh_or_login(&project).await
 }
 
 /// The access token of the test account, fresh enough to use now: refreshed (or, for
@@ -253,17 +251,12 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
     // Tokens an earlier run set aside are newer than the file's refresh token, which may
     // be spent: presenting it could get the whole grant revoked.
     ctx.recovered().await?;
-    let done = match ctx.config.grant {
-        GrantType::ClientCredentials => ctx.client_credentials(when).await?,
-        GrantType::AuthorizationCode => ctx
-            .refresh(when)
+    let done = if ctx.config.grant.needs_no_person() {
+        ctx.unattended(when).await?
+    } else {
+        ctx.refresh(when)
             .await
-            .map_err(|e| refresh::refused(e, opts.login_command(true)).unwrap_or_else(|e| e))?,
-        other => {
-            return Err(Error::UnsupportedGrant {
-                grant: other.to_string(),
-            });
-        }
+            .map_err(|e| refresh::refused(e, opts.login_command(true)).unwrap_or_else(|e| e))?
     };
     let project = Project::load(&opts.config)?;
     let now = deps.clock.now();

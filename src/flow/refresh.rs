@@ -11,6 +11,9 @@ use crate::project::Project;
 use crate::secret::Secret;
 use crate::token::Grant;
 
+/// Where the password grant's password comes from when no one is asked.
+pub const PASSWORD_ENV: &str = "UNITO_PASSWORD";
+
 impl Ctx<'_> {
     /// `oauth2` for an authorization-code grant: a refresh when a refresh token is stored
     /// (unless `--reauth`), else a login; a refused refresh token falls back to a login when
@@ -40,7 +43,56 @@ impl Ctx<'_> {
                 },
             }
         }
-        self.login().await
+        match self.config.grant {
+            crate::config::GrantType::Password => self.password().await,
+            _ => self.login().await,
+        }
+    }
+
+    /// The password grant (RFC 6749 §4.3): the username and password, asked for at a
+    /// terminal when the environment does not hold them, sent once and never kept.
+    async fn password(&self) -> Result<()> {
+        let (env, terminal) = (&*self.deps.env, &*self.deps.terminal);
+        let missing = |what: &str| Error::PasswordMissing {
+            grant: "password",
+            what: what.into(),
+        };
+        let username = match self.opts.username.clone() {
+            Some(name) => name,
+            None if terminal.interactive() => terminal.input("Username", None)?,
+            None => return Err(missing("a username (--username or UNITO_USERNAME)")),
+        };
+        let password = match env(PASSWORD_ENV).filter(|p| !p.is_empty()) {
+            Some(p) => Secret::new(p),
+            None if terminal.interactive() => {
+                Secret::new(terminal.hidden(&format!("Password for {username}"))?)
+            }
+            None => {
+                return Err(missing(
+                    "a password (UNITO_PASSWORD, or a terminal to ask on)",
+                ));
+            }
+        };
+        let _lock = self.lock().await?;
+        let project = Project::load(&self.opts.config)?;
+        project.check_save(&self.opts.test_account)?;
+        self.deps.terminal.say(&format!(
+            "Requesting tokens for test account \"{}\" with the password of {}…",
+            self.opts.test_account,
+            crate::redact::printable(&username)
+        ));
+        let grant = Grant::Password {
+            username,
+            password,
+            scope: self.config.scope(),
+        };
+        let _critical = self.deps.critical.enter();
+        let response = self
+            .tokens
+            .request(self.endpoint, &grant, &self.config.token_request_parameters)
+            .await?;
+        store::save_locked(self, &project, &response, Source::NewGrant)?;
+        Ok(())
     }
 
     /// A refused refresh token: log in again, unless a stop was asked for or nobody can.
@@ -49,7 +101,8 @@ impl Ctx<'_> {
             self.deps.terminal.warn(&refused.to_string());
             return Err(Error::Interrupted);
         }
-        if !self.opts.open_browser && !self.deps.terminal.interactive() {
+        let password = self.config.grant == crate::config::GrantType::Password;
+        if !password && !self.opts.open_browser && !self.deps.terminal.interactive() {
             return Err(refused);
         }
         self.deps
@@ -96,9 +149,10 @@ impl Ctx<'_> {
         Ok(Done::Refreshed)
     }
 
-    /// A client-credentials token: the stored one while `when` does not hold (`oauth2`
-    /// keeps a fresh one unless `--reauth`), else a new one.
-    pub(super) async fn client_credentials(&self, when: When<'_>) -> Result<Done> {
+    /// A token with no person involved (client credentials, a jwt-bearer assertion): the
+    /// stored one while `when` does not hold (`oauth2` keeps a fresh one unless
+    /// `--reauth`), else a new one.
+    pub(super) async fn unattended(&self, when: When<'_>) -> Result<Done> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         let account = project.account(&self.opts.test_account);
@@ -111,20 +165,43 @@ impl Ctx<'_> {
         }
         self.refuse_if_set_aside(&project)?;
         project.check_save(&self.opts.test_account)?;
+        let grant = self.unattended_grant()?;
+        let how = match grant {
+            Grant::JwtBearer { .. } => "with a signed assertion (jwt-bearer)",
+            _ => "with the client's credentials",
+        };
         self.deps.terminal.say(&format!(
-            "Requesting a client-credentials token for test account \"{}\"…",
+            "Requesting a token for test account \"{}\" {how}…",
             self.opts.test_account
         ));
         let _critical = self.deps.critical.enter();
-        let grant = Grant::ClientCredentials {
-            scope: self.config.scope(),
-        };
         let response = self
             .tokens
             .request(self.endpoint, &grant, &self.config.token_request_parameters)
             .await?;
         store::save_locked(self, &project, &response, Source::NewGrant)?;
         Ok(Done::Refreshed)
+    }
+
+    /// The request of a grant with no person: client credentials, or a new assertion.
+    pub(super) fn unattended_grant(&self) -> Result<Grant> {
+        let scope = self.config.scope();
+        if self.config.grant != crate::config::GrantType::JwtBearer {
+            return Ok(Grant::ClientCredentials { scope });
+        }
+        let signer = self.endpoint.signer.as_ref().ok_or_else(|| {
+            Error::Internal("a jwt-bearer authorization without a signing key".into())
+        })?;
+        // Providers that want the scopes inside the assertion (Google) get them there only.
+        let scope = scope.filter(|_| self.config.jwt.as_ref().is_none_or(|j| j.scope.is_none()));
+        let assertion = signer.sign(
+            crate::assertion::For::Grant {
+                client_id: &self.endpoint.client_id,
+            },
+            &self.endpoint.url,
+            std::time::SystemTime::now(),
+        )?;
+        Ok(Grant::JwtBearer { assertion, scope })
     }
 
     /// Says that a fresh token was kept.
@@ -144,7 +221,9 @@ impl Ctx<'_> {
             crate::config::GrantType::ClientCredentials => {
                 ("client-credentials token", "request a new one")
             }
-            _ => ("access token", "log in again"),
+            crate::config::GrantType::JwtBearer => ("access token", "request a new one"),
+            crate::config::GrantType::Password => ("access token", "ask for the password again"),
+            crate::config::GrantType::AuthorizationCode => ("access token", "log in again"),
         };
         self.deps.terminal.result(&format!(
             "The {what} of test account \"{name}\" is still valid ({expires}); nothing to do. \

@@ -115,6 +115,8 @@ pub fn save_account(
         let action = match (source, ctx.config.grant) {
             (Source::Refresh, _) => "refresh",
             (_, GrantType::ClientCredentials) => "client_credentials",
+            (_, GrantType::JwtBearer) => "jwt_bearer",
+            (_, GrantType::Password) => "password",
             _ => "login",
         };
         let mut summary = summary_json_value(action, ctx, project, name, &account);

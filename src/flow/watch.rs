@@ -93,7 +93,7 @@ impl Visit<'_> {
         let (opts, deps, say) = (self.opts, self.deps, self.say);
         let account = project.account(name);
         let stamp = || clock::rfc3339(deps.clock.now());
-        if grant == GrantType::AuthorizationCode && account.refresh_token().is_none() {
+        if !grant.needs_no_person() && account.refresh_token().is_none() {
             if !state.said_needs_login && account.access_token().is_some() {
                 say(&format!(
                     "{} {name}: no refresh token, so it cannot be kept fresh; log in with: {}",

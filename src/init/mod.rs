@@ -23,7 +23,7 @@ use ask::{Asker, url_check};
 const TEMPLATE: &str = include_str!("../../templates/unito.json.tmpl");
 
 /// The grant types `init` writes, with what each means to a person choosing.
-const GRANTS: [(GrantType, &str); 2] = [
+const GRANTS: [(GrantType, &str); 4] = [
     (
         GrantType::AuthorizationCode,
         "authorization_code: a person logs in through the browser",
@@ -31,6 +31,15 @@ const GRANTS: [(GrantType, &str); 2] = [
     (
         GrantType::ClientCredentials,
         "client_credentials: the app itself, no person",
+    ),
+    (
+        GrantType::Password,
+        "password: a test user's own username and password (UNITO_USERNAME, UNITO_PASSWORD)",
+    ),
+    (
+        GrantType::JwtBearer,
+        "urn:ietf:params:oauth:grant-type:jwt-bearer: an assertion signed with a private key \
+         (service accounts)",
     ),
 ];
 
@@ -164,7 +173,8 @@ fn grant(opts: &InitOptions, term: &dyn Terminal) -> Result<GrantType> {
         .filter(|g| GRANTS.iter().any(|(known, _)| known == g))
         .ok_or_else(|| Error::InvalidInput {
             message: format!(
-                "grant type {:?} is not one integration-cli handles (authorization_code, client_credentials)",
+                "grant type {:?} is not one integration-cli handles (authorization_code, \
+                 client_credentials, password, urn:ietf:params:oauth:grant-type:jwt-bearer)",
                 given.trim()
             ),
         })
@@ -178,7 +188,7 @@ fn endpoints(
     grant: GrantType,
 ) -> Result<(Option<String>, String, String)> {
     let authorization_url = match grant {
-        GrantType::ClientCredentials => None,
+        GrantType::ClientCredentials | GrantType::Password | GrantType::JwtBearer => None,
         _ => Some(ask.checked(
             &opts.authorization_url,
             "--authorization-url",
@@ -300,6 +310,19 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
     }
     oauth2.insert("tokenUrl".into(), json!(answers.token_url));
     oauth2.insert("grantType".into(), json!(answers.grant.name()));
+    if answers.grant == GrantType::JwtBearer {
+        // The assertion is signed with a key, not sent with a secret.
+        oauth2.remove("clientSecret");
+        oauth2.insert(
+            "jwt".into(),
+            json!({
+                "issuer": answers.client_id,
+                "algorithm": "RS256",
+                "privateKeyFile": "private-key.pem",
+                "lifetime": crate::config::jwt::DEFAULT_LIFETIME,
+            }),
+        );
+    }
     let scopes = answers.scopes.split_whitespace();
     oauth2.insert(
         "scopes".into(),

@@ -9,6 +9,7 @@
 //! authorization and token endpoints as that provider does (see `persona`). State lives in
 //! memory.
 
+mod assertion;
 mod consent;
 mod persona;
 mod personas;
@@ -37,6 +38,9 @@ use store::Store;
 /// The sandbox's one client. Not secret: it only opens this sandbox.
 pub const CLIENT_ID: &str = "sandbox-client";
 pub const CLIENT_SECRET: &str = "sandbox-secret-not-a-real-secret";
+/// The sandbox user's name and password, for the password grant.
+pub const USERNAME: &str = "sandbox-user";
+pub const PASSWORD: &str = "sandbox-password-not-real";
 /// The default port of `integration-cli sandbox`.
 pub const DEFAULT_PORT: u16 = 9010;
 /// The scopes the plain sandbox knows (a persona takes its provider's).
@@ -49,6 +53,9 @@ pub struct Options {
     /// `sandbox` (the plain one) or a provider's name.
     pub persona: String,
     pub persona_options: Vec<String>,
+    /// What assertions (jwt-bearer, private_key_jwt) are verified with: a PEM public key,
+    /// or an HS256 shared secret. Without it, neither is accepted.
+    pub jwt_key: Option<String>,
 }
 
 impl Default for Options {
@@ -58,6 +65,7 @@ impl Default for Options {
             lifetimes: Lifetimes::default(),
             persona: "sandbox".into(),
             persona_options: Vec::new(),
+            jwt_key: None,
         }
     }
 }
@@ -66,6 +74,7 @@ impl Default for Options {
 pub(crate) struct Shared {
     store: Mutex<Store>,
     persona: Box<dyn Persona>,
+    verifier: Option<assertion::Verifier>,
 }
 
 impl Shared {
@@ -118,6 +127,10 @@ impl Sandbox {
                 ..Store::default()
             }),
             persona,
+            verifier: options.jwt_key.map(|key| assertion::Verifier {
+                key,
+                issuer: url.clone(),
+            }),
         });
         let app = routes(&shared, &url);
         // DNS rebinding: a page on some other name that resolves to 127.0.0.1 must not drive

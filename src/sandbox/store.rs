@@ -83,6 +83,8 @@ pub struct Store {
     pub consented_before: bool,
     pub lifetimes: Lifetimes,
     pub stats: Stats,
+    /// The `jti` of every assertion accepted: a second use is a replay.
+    pub seen_jti: HashSet<String>,
 }
 
 /// What the sandbox counts, for tests that must prove what a client did.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::persona::{BodyRule, ClientAuthRule, Issued, Persona, Rotation, TokenRequest};
 use super::store::{Asked, Store};
-use super::{CLIENT_ID, CLIENT_SECRET, SCOPES, Shared, pairs};
+use super::{CLIENT_ID, CLIENT_SECRET, PASSWORD, SCOPES, Shared, USERNAME, pairs};
 use crate::secret::constant_time_eq;
 
 pub async fn token(
@@ -47,11 +47,20 @@ pub async fn token(
         }
         _ => {}
     }
-    if !client_ok(persona.client_auth(), &req) {
-        return refuse(401, "invalid_client", "client authentication failed");
-    }
     let mut store = shared.store();
+    if let Err(why) = client_ok(&shared, persona.client_auth(), &req, &mut store) {
+        return refuse(401, "invalid_client", &why);
+    }
     let answer = match req.get("grant_type") {
+        "password" if persona.provider().is_none() => password(persona, &mut store, &req),
+        crate::token::JWT_BEARER => match &shared.verifier {
+            Some(verifier) => jwt_bearer(persona, &mut store, verifier, &req),
+            None => Err((
+                400,
+                "unsupported_grant_type",
+                "start the sandbox with --jwt-public-key to accept assertions".into(),
+            )),
+        },
         "authorization_code" => exchange_code(persona, &mut store, &req),
         "refresh_token" => refresh(persona, &mut store, req.get("refresh_token")),
         "client_credentials" if persona.client_credentials() => {
@@ -118,8 +127,51 @@ fn read(path: &str, headers: &HeaderMap, body: &str) -> TokenRequest {
 }
 
 /// The client, as the persona's provider wants it to authenticate: never by two methods at
-/// once (RFC 6749 §2.3).
-fn client_ok(rule: ClientAuthRule, req: &TokenRequest) -> bool {
+/// once (RFC 6749 §2.3); a signed client assertion (RFC 7523 §2.2) when the sandbox has a
+/// key to check it with.
+fn client_ok(
+    shared: &Shared,
+    rule: ClientAuthRule,
+    req: &TokenRequest,
+    store: &mut Store,
+) -> Result<(), String> {
+    let failed = || Err("client authentication failed".to_string());
+    if !req.get("client_assertion").is_empty() {
+        if req.basic.is_some() || req.fields.contains_key("client_secret") {
+            return failed();
+        }
+        let Some(verifier) = &shared.verifier else {
+            return Err("start the sandbox with --jwt-public-key to accept assertions".into());
+        };
+        if req.get("client_assertion_type")
+            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        {
+            return Err("client_assertion_type must be …:client-assertion-type:jwt-bearer".into());
+        }
+        let claims =
+            verifier.verify(req.get("client_assertion"), &req.path, &mut store.seen_jti)?;
+        let claim = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or("");
+        if claim("iss") != CLIENT_ID || claim("sub") != CLIENT_ID {
+            return Err(format!(
+                "the client assertion's iss and sub must be {CLIENT_ID}"
+            ));
+        }
+        return Ok(());
+    }
+    // RFC 7523 §3.1: the jwt-bearer grant needs no client authentication; the
+    // assertion speaks for itself.
+    let anonymous = req.basic.is_none() && !req.fields.contains_key("client_secret");
+    if anonymous && req.get("grant_type") == crate::token::JWT_BEARER {
+        return Ok(());
+    }
+    if client_secret_ok(rule, req) {
+        Ok(())
+    } else {
+        failed()
+    }
+}
+
+fn client_secret_ok(rule: ClientAuthRule, req: &TokenRequest) -> bool {
     let in_body = req.fields.contains_key("client_secret");
     let (id, secret) = match (&req.basic, rule) {
         (Some(_), _) if in_body => return false,
@@ -242,6 +294,50 @@ fn refresh(
     }
     store.stats.refreshes += 1;
     let issued = issue(persona, store, (grant, &asked), Some(refresh), (true, user));
+    Ok((issued, asked))
+}
+
+/// The sandbox user's own password (RFC 6749 §4.3): a grant with a refresh token, as a
+/// login gives.
+fn password(
+    persona: &dyn Persona,
+    store: &mut Store,
+    req: &TokenRequest,
+) -> Result<(Issued, Asked), Refused> {
+    let right = req.get("username") == USERNAME
+        && constant_time_eq(req.get("password").as_bytes(), PASSWORD.as_bytes());
+    if !right {
+        return Err((400, "invalid_grant", "wrong username or password".into()));
+    }
+    let asked = Asked {
+        params: [("scope".to_string(), req.get("scope").to_string())].into(),
+    };
+    let grant = store.new_grant(asked.clone());
+    let refresh = Some(store.mint_refresh(grant, persona.prefixes(&asked, false).1));
+    let issued = issue(persona, store, (grant, &asked), refresh, (false, false));
+    Ok((issued, asked))
+}
+
+/// A token for a signed assertion (RFC 7523 §2.1): no refresh token, as servers do.
+fn jwt_bearer(
+    persona: &dyn Persona,
+    store: &mut Store,
+    verifier: &super::assertion::Verifier,
+    req: &TokenRequest,
+) -> Result<(Issued, Asked), Refused> {
+    let claims = verifier
+        .verify(req.get("assertion"), &req.path, &mut store.seen_jti)
+        .map_err(|why| (400, "invalid_grant", why))?;
+    let scope = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or(req.get("scope"))
+        .to_string();
+    let asked = Asked {
+        params: [("scope".to_string(), scope)].into(),
+    };
+    let grant = store.new_grant(asked.clone());
+    let issued = issue(persona, store, (grant, &asked), None, (false, false));
     Ok((issued, asked))
 }
 

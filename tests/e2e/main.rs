@@ -77,6 +77,10 @@ const TESTS: &[(&str, fn())] = tests![
     client_credentials_with_client_secret_post,
     token_command_refreshes_and_prints_a_working_token,
     issuer_checked_against_the_servers_iss,
+    private_key_jwt_client_credentials,
+    private_key_jwt_login_then_refresh,
+    password_grant_against_authlib,
+    jwt_bearer_grant_against_authlib,
 ];
 
 static PREREQS: OnceLock<Result<Prereqs, String>> = OnceLock::new();
@@ -389,6 +393,151 @@ fn client_credentials_from_the_server(client: Client) {
         .to_string();
     assert_ne!(renewed, token);
     assert_eq!(case.introspect(&renewed)["active"], true);
+}
+
+/// The test-only RSA key beside the project's file, readable by its owner only.
+fn key_beside(project: &Project) {
+    let pem = include_str!("../fixtures/jwt/test-only-rsa.pem");
+    let path = project.dir.path().join("key.pem");
+    std::fs::write(&path, pem).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// An oidc-provider client registered for private_key_jwt (its public key in the server's
+/// jwks): no secret, an assertion per request.
+fn key_jwt_client(oauth2: &mut serde_json::Map<String, Value>) {
+    oauth2.insert("clientId".into(), json!("e2e-keyjwt"));
+    oauth2.remove("clientSecret");
+    oauth2.insert("tokenEndpointAuthMethod".into(), json!("private_key_jwt"));
+    oauth2.insert(
+        "jwt".into(),
+        json!({"privateKeyFile": "key.pem", "algorithm": "RS256"}),
+    );
+}
+
+/// The userinfo endpoint answers for this token.
+#[track_caller]
+fn accepted(server: &Server, token: &str) {
+    let me = http()
+        .get(format!("{}/me", server.issuer))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(me.status(), 200, "{}", me.text().unwrap_or_default());
+}
+
+/// Client credentials from oidc-provider with the client proving itself by a signed
+/// assertion: a token, then another with a fresh assertion (a reused `jti` is refused there).
+fn private_key_jwt_client_credentials() {
+    let mut case = Case::with(Client::Basic, &[], |oauth2| {
+        key_jwt_client(oauth2);
+        oauth2.insert("grantType".into(), json!("client_credentials"));
+        oauth2.insert("scopes".into(), json!(["read"]));
+    });
+    key_beside(&case.project);
+    let run = case.run(&["oauth2"], &[]);
+    case.assert_ok(&run);
+    let first = case.project.account("development")["accessToken"].clone();
+    assert!(first.is_string());
+    let again = case.run(&["oauth2", "--reauth"], &[]);
+    case.assert_ok(&again);
+    assert_ne!(case.project.account("development")["accessToken"], first);
+    assert!(
+        case.server.log().contains("grant.success"),
+        "{}",
+        case.server.log()
+    );
+}
+
+/// A browser login whose code exchange, and then refresh, authenticate the client with
+/// assertions; the refreshed token works at userinfo.
+fn private_key_jwt_login_then_refresh() {
+    let mut case = Case::with(Client::Basic, &[], key_jwt_client);
+    key_beside(&case.project);
+    case.log_in();
+    let before = case.assert_tokens_saved("development");
+    let mut file = case.project.json();
+    file["testAccounts"]["development"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    std::fs::write(&case.project.path, file.to_string()).unwrap();
+    let printed = case.token(&[]);
+    case.assert_ok(&printed);
+    let after = case.project.account("development");
+    assert_ne!(after["refreshToken"], before["refreshToken"], "rotated");
+    accepted(&case.server, after["accessToken"].as_str().unwrap());
+}
+
+fn authlib_project(server: &Server, oauth2: Value) -> Project {
+    let mut settings = json!({
+        "clientId": "e2e-password",
+        "clientSecret": "e2e-password-fake-secret",
+        "tokenUrl": format!("{}/token", server.issuer),
+        "scopes": ["read"],
+    });
+    settings
+        .as_object_mut()
+        .unwrap()
+        .extend(oauth2.as_object().unwrap().clone());
+    Project::new(&json!({
+        "authorizations": [{"name": "authlib", "method": "oauth2", "oauth2": settings}],
+        "testAccounts": {"development": {}}
+    }))
+}
+
+/// Authlib's password grant: tokens for the test user, the rotating refresh token used on
+/// the next run, a wrong password refused; the password never stored or shown.
+fn password_grant_against_authlib() {
+    let prereqs = PREREQS.get().unwrap().as_ref().unwrap();
+    let server = Server::start_authlib(prereqs, &[]);
+    let project = authlib_project(&server, json!({"grantType": "password"}));
+    let password = "e2e-password-not-real";
+    let creds = [("UNITO_USERNAME", "e2e-user"), ("UNITO_PASSWORD", password)];
+    let done = project.oauth2_env(&["oauth2", "-v"], &creds).wait();
+    assert_eq!(done.code, 0, "{}\n{}", done.all(), server.log());
+    let first = project.account("development");
+    assert!(first["refreshToken"].is_string(), "{first}");
+    assert!(!project.text().contains(password));
+    let mut secrets = vec![password.to_string(), "e2e-password-fake-secret".to_string()];
+    for key in ["accessToken", "refreshToken"] {
+        secrets.push(first[key].as_str().unwrap().to_string());
+    }
+    assert_no_secrets(&done.all(), &secrets);
+    let again = project.oauth2(&["oauth2"]).wait();
+    assert_eq!(again.code, 0, "{}\n{}", again.all(), server.log());
+    assert_ne!(
+        project.account("development")["refreshToken"],
+        first["refreshToken"],
+        "Authlib rotated it, and the new one was saved"
+    );
+    let wrong = [
+        ("UNITO_USERNAME", "e2e-user"),
+        ("UNITO_PASSWORD", "fake-wrong"),
+    ];
+    let refused = project.oauth2_env(&["oauth2", "--reauth"], &wrong).wait();
+    assert_ne!(refused.code, 0);
+    assert_has(&refused.stderr, "username");
+    assert_no_secrets(&refused.all(), &["fake-wrong".to_string()]);
+}
+
+/// Authlib's RFC 7523 grant: a service's assertion for a token, and a new assertion (new
+/// `jti`) for the next one.
+fn jwt_bearer_grant_against_authlib() {
+    let prereqs = PREREQS.get().unwrap().as_ref().unwrap();
+    let server = Server::start_authlib(prereqs, &[]);
+    let project = authlib_project(
+        &server,
+        json!({"grantType": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "clientId": "e2e-service@example.test", "clientSecret": null,
+            "jwt": {"subject": "e2e-user", "privateKeyFile": "key.pem", "keyId": "e2e-kid"}}),
+    );
+    key_beside(&project);
+    let done = project.oauth2(&["oauth2"]).wait();
+    assert_eq!(done.code, 0, "{}\n{}", done.all(), server.log());
+    let first = project.account("development")["accessToken"].clone();
+    assert!(first.is_string());
+    let again = project.oauth2(&["oauth2", "--reauth"]).wait();
+    assert_eq!(again.code, 0, "{}\n{}", again.all(), server.log());
+    assert_ne!(project.account("development")["accessToken"], first);
 }
 
 /// A stored token past its expiry: `token` refreshes it (the server rotates the refresh

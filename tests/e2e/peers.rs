@@ -16,6 +16,8 @@ use serde_json::Value;
 pub struct Prereqs {
     dir: PathBuf,
     chromium: PathBuf,
+    /// A Python with Authlib and Flask (the virtualenv scripts/test.sh makes).
+    python: PathBuf,
 }
 
 /// How the suite treats a missing peer: under CI it is a failure, elsewhere a skip.
@@ -65,7 +67,26 @@ impl Prereqs {
                 chromium.display()
             ));
         }
-        Ok(Prereqs { dir, chromium })
+        let python = std::env::var_os("E2E_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-venv/bin/python")
+            });
+        let imports = Command::new(&python)
+            .args(["-c", "import authlib, flask"])
+            .output();
+        if !imports.is_ok_and(|o| o.status.success()) {
+            return Err(format!(
+                "no Python with Authlib and Flask at {} (scripts/test.sh makes that virtualenv \
+                 from tests/e2e/requirements.txt; or set E2E_PYTHON)",
+                python.display()
+            ));
+        }
+        Ok(Prereqs {
+            dir,
+            chromium,
+            python,
+        })
     }
 }
 
@@ -128,8 +149,20 @@ pub struct Server {
 impl Server {
     /// `env` sets the server's knobs (ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL).
     pub fn start(prereqs: &Prereqs, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new("node")
-            .arg("server.mjs")
+        Server::spawn(prereqs, Command::new("node").arg("server.mjs"), env)
+    }
+
+    /// Authlib's password and JWT bearer grants (tests/e2e/authlib_server.py), assertions
+    /// verified with the test-only RSA key.
+    pub fn start_authlib(prereqs: &Prereqs, env: &[(&str, &str)]) -> Server {
+        let key = prereqs.dir.join("../fixtures/jwt/test-only-rsa.pub.pem");
+        let mut command = Command::new(&prereqs.python);
+        command.arg("authlib_server.py").env("JWT_PUBLIC_KEY", key);
+        Server::spawn(prereqs, &mut command, env)
+    }
+
+    fn spawn(prereqs: &Prereqs, command: &mut Command, env: &[(&str, &str)]) -> Server {
+        let mut child = command
             .current_dir(&prereqs.dir)
             .env("PORT", "0")
             .envs(env.iter().copied())
@@ -137,7 +170,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("node starts");
+            .expect("the server starts");
         let log = Arc::new(Mutex::new(String::new()));
         let _ = collect(child.stderr.take().unwrap(), log.clone());
         let stdout = child.stdout.take().unwrap();
@@ -155,7 +188,7 @@ impl Server {
             Err(_) => {
                 let status = process.wait_until(Instant::now());
                 panic!(
-                    "oidc-provider did not start ({status:?}); its stderr:\n{}",
+                    "the server did not start ({status:?}); its stderr:\n{}",
                     log.lock().unwrap()
                 );
             }
@@ -173,7 +206,7 @@ impl Server {
             .lock()
             .unwrap()
             .lines()
-            .filter(|l| l.starts_with("[oidc]"))
+            .filter(|l| l.starts_with("[oidc]") || l.starts_with("[authlib]"))
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -12,6 +12,8 @@
 // to stderr so a failing test can show what the server thought.
 //
 // Every credential below is a fake, used only on loopback.
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -40,6 +42,24 @@ const clients = [
     client_id: 'e2e-post',
     client_secret: 'e2e-post-fake-secret',
     token_endpoint_auth_method: 'client_secret_post',
+  },
+  // Authenticates with assertions signed by the test-only key (RFC 7523 §2.2).
+  {
+    ...native,
+    client_id: 'e2e-keyjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'RS256',
+    jwks: {
+      keys: [
+        {
+          ...createPublicKey(
+            readFileSync(new URL('../fixtures/jwt/test-only-rsa.pub.pem', import.meta.url)),
+          ).export({ format: 'jwk' }),
+          use: 'sig',
+          alg: 'RS256',
+        },
+      ],
+    },
   },
 ];
 
@@ -113,6 +133,9 @@ server.listen(seconds('PORT', 0), '127.0.0.1', () => {
       } catch {
         id = undefined;
       }
+    } else if (form.has('client_assertion')) {
+      used = 'private_key_jwt';
+      id = form.get('client_id');
     } else {
       used = form.has('client_secret') ? 'client_secret_post' : 'none';
       id = form.get('client_id');

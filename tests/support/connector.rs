@@ -44,6 +44,17 @@ impl<T> std::ops::Deref for Served<T> {
 /// The plain sandbox, issuing access tokens that live `lifetime`, with rotating refresh
 /// tokens whose reuse revokes the grant.
 pub fn sandbox(lifetime: Duration) -> Served<Sandbox> {
+    sandbox_with(sandbox::Options {
+        lifetimes: Lifetimes {
+            access_token: lifetime,
+            ..Lifetimes::default()
+        },
+        ..sandbox::Options::default()
+    })
+}
+
+/// The sandbox as `options` say, on a free port.
+pub fn sandbox_with(options: sandbox::Options) -> Served<Sandbox> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -52,16 +63,9 @@ pub fn sandbox(lifetime: Duration) -> Served<Sandbox> {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let s = Sandbox::start_as(sandbox::Options {
-                port: 0,
-                lifetimes: Lifetimes {
-                    access_token: lifetime,
-                    ..Lifetimes::default()
-                },
-                ..sandbox::Options::default()
-            })
-            .await
-            .unwrap();
+            let s = Sandbox::start_as(sandbox::Options { port: 0, ..options })
+                .await
+                .unwrap();
             tx.send(s).unwrap();
             let _ = stopped.await;
         });
