@@ -103,4 +103,15 @@ if [ $# -eq 0 ]; then
     exit 1
   fi
   rm -rf "$log" "$dir"
+  # The npm packages, installed from their tarballs and run through the launcher, with the
+  # release binary the demo just built.
+  if command -v npm > /dev/null; then
+    echo "== npm/test.sh"
+    bash npm/test.sh target/release/integration-cli
+  elif in_ci; then
+    echo "npm/test.sh: CI is set and npm is not installed" >&2
+    exit 1
+  else
+    echo "npm/test.sh: skipped, npm is not installed" >&2
+  fi
 fi

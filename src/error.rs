@@ -206,6 +206,16 @@ pub enum Error {
     #[error("could not reach the token endpoint {url}: {detail}")]
     Network { url: String, detail: String },
 
+    #[error("the TLS certificate of {url} is not trusted here: {detail}")]
+    Untrusted { url: String, detail: String },
+
+    #[error("the CA file {} ({origin}) cannot be used: {detail}", .path.display())]
+    CaFile {
+        path: PathBuf,
+        origin: &'static str,
+        detail: String,
+    },
+
     #[error("the stored refresh token was refused ({error}{})", describe(.description, &None))]
     RefreshRejected {
         error: String,
@@ -436,6 +446,13 @@ impl Error {
             Error::Network { .. } => {
                 "check the tokenUrl and your network connection, then run again.".into()
             }
+            Error::Untrusted { .. } => "behind a company network that inspects TLS, trust its \
+                CA: --ca-file company-ca.pem (or SSL_CERT_FILE=company-ca.pem), a PEM file your \
+                IT department provides."
+                .into(),
+            Error::CaFile { .. } => "give a PEM file of CA certificates \
+                (-----BEGIN CERTIFICATE-----)."
+                .into(),
             Error::RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
             Error::InitWouldOverwrite { .. } => {
                 "pass --force to replace it, or --config PATH to write another file".into()

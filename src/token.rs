@@ -136,10 +136,21 @@ impl TokenClient {
             fields = ?prepared.body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
             "token request"
         );
-        let network = |e: reqwest::Error| Error::Network {
-            url: shown.clone(),
+        let network = |e: reqwest::Error| {
             // Without the URL: reqwest quotes it whole, query and credentials included.
-            detail: describe_reqwest(&e.without_url(), self.timeout),
+            let e = e.without_url();
+            let detail = describe_reqwest(&e, self.timeout);
+            if crate::http::untrusted_certificate(&e) {
+                Error::Untrusted {
+                    url: shown.clone(),
+                    detail,
+                }
+            } else {
+                Error::Network {
+                    url: shown.clone(),
+                    detail,
+                }
+            }
         };
         let response = prepared
             .http_request(&self.http, endpoint)

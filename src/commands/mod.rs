@@ -52,6 +52,12 @@ pub struct Cli {
     /// Print nothing but errors (and what a command exists to print, such as the token)
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+
+    /// Also trust the CA certificates in this PEM file (a company network's TLS inspection)
+    ///
+    /// Beside the bundled roots, the operating system's store and SSL_CERT_FILE.
+    #[arg(long, value_name = "FILE", global = true, env = "UNITO_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +97,7 @@ impl Cli {
         if self.verbose {
             run::log_verbosely();
         }
+        crate::http::trust(self.ca_file.as_deref(), &|name| std::env::var(name).ok())?;
         let global = Global { quiet: self.quiet };
         match self.command {
             Command::Oauth2(args) => args.exec(global),

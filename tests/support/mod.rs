@@ -199,6 +199,18 @@ impl Run {
             "NGROK_SERVER_ADDR",
             "NO_COLOR",
             "CLICOLOR_FORCE",
+            "UNITO_USERNAME",
+            "UNITO_PASSWORD",
+            "UNITO_CA_FILE",
+            "SSL_CERT_FILE",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
         ] {
             cmd.env_remove(var);
         }
