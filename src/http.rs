@@ -10,34 +10,50 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Certificates trusted beside the bundled and system roots, read once at start.
-static EXTRA_ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+/// `--ca-file`'s certificates, read at start: a file given on purpose that cannot be used
+/// is an error then, not a puzzling TLS failure later.
+static CA_FILE_ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
 
-/// Reads the extra CA certificates: `--ca-file` and `SSL_CERT_FILE` (PEM, one or many).
-/// A file that cannot be used is an error now, not a puzzling TLS failure later.
-pub fn trust(ca_file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
-    let mut roots = Vec::new();
-    let from_env = env("SSL_CERT_FILE").filter(|v| !v.trim().is_empty());
-    let files = ca_file
-        .map(|p| (p.to_path_buf(), "--ca-file"))
-        .into_iter()
-        .chain(from_env.map(|v| (PathBuf::from(v), "SSL_CERT_FILE")));
-    for (path, origin) in files {
-        let unusable = |detail: String| Error::CaFile {
-            path: path.clone(),
-            origin,
-            detail,
-        };
-        let pem = std::fs::read(&path).map_err(|e| unusable(e.to_string()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| unusable(format!("not PEM certificates: {e}")))?;
-        if certs.is_empty() {
-            return Err(unusable("it holds no PEM certificate".into()));
-        }
-        roots.extend(certs);
-    }
-    let _ = EXTRA_ROOTS.set(roots);
+/// `SSL_CERT_FILE`'s, read at the first https request: other tools set it too, so a file
+/// that cannot be read costs nothing until TLS is needed, and is then said with `-v`.
+static ENV_ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+
+/// Reads `--ca-file` (PEM, one or many certificates).
+pub fn trust(ca_file: Option<&Path>) -> Result<()> {
+    let Some(path) = ca_file else {
+        return Ok(());
+    };
+    let roots = read_pem(path).map_err(|detail| Error::CaFile {
+        path: path.to_path_buf(),
+        origin: "--ca-file",
+        detail,
+    })?;
+    let _ = CA_FILE_ROOTS.set(roots);
     Ok(())
+}
+
+fn read_pem(path: &Path) -> std::result::Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("it holds no PEM certificate".into());
+    }
+    Ok(certs)
+}
+
+/// Every extra root: `--ca-file`'s and `SSL_CERT_FILE`'s.
+fn extra_roots() -> impl Iterator<Item = &'static reqwest::Certificate> {
+    let from_env = ENV_ROOTS.get_or_init(|| {
+        let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) else {
+            return Vec::new();
+        };
+        read_pem(Path::new(&path)).unwrap_or_else(|why| {
+            tracing::warn!(path = %PathBuf::from(&path).display(), why, "SSL_CERT_FILE is not used");
+            Vec::new()
+        })
+    });
+    CA_FILE_ROOTS.get().into_iter().flatten().chain(from_env)
 }
 
 /// Whether `url` points at this machine.
@@ -50,25 +66,38 @@ pub fn is_loopback(url: &str) -> bool {
     })
 }
 
-/// A client for requests to `url` (and its origin), each bounded by `timeout`.
+/// A client for requests to `url` (and its origin), each bounded by `timeout`. Plain
+/// `http://` (the sandbox, a local provider) loads no certificates at all.
 pub fn client(url: &str, timeout: Duration) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder().no_proxy();
-    let env = |name: &str| std::env::var(name).ok();
-    if let Some(proxy) = proxy_for(url, &env) {
-        tracing::debug!(proxy = %display_proxy(&proxy), "requests to this host go through a proxy");
-        if let Ok(proxy) = reqwest::Proxy::all(&proxy) {
-            builder = builder.proxy(proxy);
+    let tls = url::Url::parse(url).is_ok_and(|u| u.scheme() == "https");
+    let build = |native_roots: bool| {
+        let mut builder = reqwest::Client::builder().no_proxy();
+        let env = |name: &str| std::env::var(name).ok();
+        if let Some(proxy) = proxy_for(url, &env) {
+            tracing::debug!(proxy = %display_proxy(&proxy), "requests to this host go through a proxy");
+            if let Ok(proxy) = reqwest::Proxy::all(&proxy) {
+                builder = builder.proxy(proxy);
+            }
         }
-    }
-    for root in EXTRA_ROOTS.get().into_iter().flatten() {
-        builder = builder.add_root_certificate(root.clone());
-    }
-    builder
-        .user_agent(concat!("integration-cli/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .build()
+        if tls {
+            builder = builder.tls_built_in_native_certs(native_roots);
+            for root in extra_roots() {
+                builder = builder.add_root_certificate(root.clone());
+            }
+        } else {
+            builder = builder.tls_built_in_root_certs(false);
+        }
+        builder
+            .user_agent(concat!("integration-cli/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .build()
+    };
+    // A system store with no usable certificate (a broken SSL_CERT_FILE) is not fatal: the
+    // bundled roots and --ca-file remain.
+    build(true)
+        .or_else(|_| build(false))
         .expect("TLS backend initialises")
 }
 

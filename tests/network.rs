@@ -238,7 +238,16 @@ fn a_company_ca_is_refused_with_advice_then_trusted_by_ca_file_or_ssl_cert_file(
         );
     }
 
-    // A CA file that is not one is said at once.
+    // SSL_CERT_FILE belongs to every tool: one that cannot be read is passed over.
+    let done = project
+        .oauth2_env(
+            &["oauth2", "--reauth", "--ca-file", ca_file],
+            &[("SSL_CERT_FILE", "/nonexistent/fake-bundle.pem")],
+        )
+        .wait();
+    assert_eq!(done.code, 0, "{}", done.all());
+
+    // A CA file given on purpose that is not one is said at once.
     let bad = project.dir.path().join("not-a-ca.pem");
     std::fs::write(&bad, "not a certificate").unwrap();
     let done = project

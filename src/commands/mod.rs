@@ -97,7 +97,7 @@ impl Cli {
         if self.verbose {
             run::log_verbosely();
         }
-        crate::http::trust(self.ca_file.as_deref(), &|name| std::env::var(name).ok())?;
+        crate::http::trust(self.ca_file.as_deref())?;
         let global = Global { quiet: self.quiet };
         match self.command {
             Command::Oauth2(args) => args.exec(global),
