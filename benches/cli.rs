@@ -163,17 +163,29 @@ fn refresh(config: &Path) {
     );
 }
 
+/// The binary, under GNU time when `timed` (its peak RSS then ends its stderr, see `maxrss`).
+fn binary(timed: bool) -> Command {
+    if !timed {
+        return Command::new(BIN);
+    }
+    let mut c = Command::new("/usr/bin/time");
+    c.args(["-f", "maxrss-kib=%M", BIN]);
+    c
+}
+
+/// The peak RSS in KiB GNU time wrote among these stderr lines.
+fn maxrss(lines: &[String]) -> Option<u64> {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix("maxrss-kib="))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// One login with `--no-browser`, the callback sent by hand. Returns the time from sending
 /// the callback to its answer (the answer comes once the file is saved), and the peak RSS in
 /// KiB when run under GNU time.
 fn login(config: &Path, with_time: bool) -> (Duration, Option<u64>) {
-    let mut cmd = if with_time {
-        let mut c = Command::new("/usr/bin/time");
-        c.args(["-f", "maxrss-kib=%M", BIN]);
-        c
-    } else {
-        Command::new(BIN)
-    };
+    let mut cmd = binary(with_time);
     let mut child = cmd
         .args([
             "oauth2",
@@ -220,11 +232,7 @@ fn login(config: &Path, with_time: bool) -> (Duration, Option<u64>) {
     assert!(page.contains("Signed in"), "{page}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(child.wait().unwrap().success(), "{rest:?}");
-    let rss = rest
-        .iter()
-        .find_map(|l| l.strip_prefix("maxrss-kib="))
-        .and_then(|v| v.trim().parse().ok());
-    (took, rss)
+    (took, maxrss(&rest))
 }
 
 fn ms(d: Duration) -> String {
@@ -514,14 +522,7 @@ struct ProxyRun {
 }
 
 fn start_proxy(config: &Path, to: &str) -> ProxyRun {
-    let timed = Path::new("/usr/bin/time").exists();
-    let mut cmd = if timed {
-        let mut c = Command::new("/usr/bin/time");
-        c.args(["-f", "maxrss-kib=%M", BIN]);
-        c
-    } else {
-        Command::new(BIN)
-    };
+    let mut cmd = binary(Path::new("/usr/bin/time").exists());
     let mut child = cmd
         .args([
             "proxy",
@@ -562,11 +563,7 @@ impl ProxyRun {
             .args(["-INT", "-P", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
-        let lines = self.stderr.join().unwrap_or_default();
-        lines
-            .iter()
-            .find_map(|l| l.strip_prefix("maxrss-kib="))
-            .and_then(|v| v.trim().parse().ok())
+        maxrss(&self.stderr.join().unwrap_or_default())
     }
 }
 

@@ -50,17 +50,30 @@ impl Signer {
             path: config.into(),
             message: format!("{at}.jwt: {message}"),
         };
+        let hs256 = settings.algorithm == Algorithm::Hs256;
         let pem = match &settings.key {
-            KeySource::Inline(raw) => Secret::new(expand_env(
-                raw.expose(),
-                &format!("{at}.jwt.privateKey"),
-                Holds::PrivateKey,
-                lookup,
-            )?),
+            KeySource::Inline(raw) => {
+                let value = expand_env(
+                    raw.expose(),
+                    &format!("{at}.jwt.privateKey"),
+                    Holds::PrivateKey,
+                    lookup,
+                )?;
+                // A PEM put in an environment variable often has its line breaks as `\n`;
+                // a shared secret is used as it is.
+                Secret::new(if hs256 {
+                    value
+                } else {
+                    value.replace("\\n", "\n")
+                })
+            }
+            // A shared secret's file ends with a line break an editor added, not part of it.
+            KeySource::File(name) if hs256 => {
+                let text = read_key_file(config, name)?;
+                Secret::new(text.expose().trim_end_matches(['\r', '\n']).to_string())
+            }
             KeySource::File(name) => read_key_file(config, name)?,
         };
-        // A PEM put in an environment variable often has its line breaks as `\n`.
-        let pem = Secret::new(pem.expose().replace("\\n", "\n"));
         let bytes = pem.expose().as_bytes();
         let key = match settings.algorithm {
             Algorithm::Rs256 => EncodingKey::from_rsa_pem(bytes),

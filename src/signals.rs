@@ -48,7 +48,14 @@ impl Stop {
 pub struct Signals {
     #[cfg(unix)]
     streams: [(Stop, tokio::signal::unix::Signal); 3],
+    /// The last signal and when it came (see `next`).
+    last: Option<(Stop, std::time::Instant)>,
 }
+
+/// A signal of the kind just received, this soon after it, is the same event delivered
+/// twice: a terminal's Ctrl-C reaches the whole process group, and a wrapper (npx, the npm
+/// launcher, a shell script) forwards it again. It must not count as "stop at once".
+const SAME_EVENT: std::time::Duration = std::time::Duration::from_millis(300);
 
 impl Signals {
     pub fn new() -> Result<Signals> {
@@ -64,14 +71,29 @@ impl Signals {
                     (Stop::Terminate, listen(SignalKind::terminate())?),
                     (Stop::Hangup, listen(SignalKind::hangup())?),
                 ],
+                last: None,
             })
         }
         #[cfg(not(unix))]
-        Ok(Signals {})
+        Ok(Signals { last: None })
     }
 
-    /// The next stop signal.
+    /// The next stop signal; a repeat of the last within `SAME_EVENT` is passed over.
     pub async fn next(&mut self) -> Stop {
+        loop {
+            let stop = self.receive().await;
+            let now = std::time::Instant::now();
+            let repeat = self
+                .last
+                .is_some_and(|(kind, at)| kind == stop && now.duration_since(at) < SAME_EVENT);
+            self.last = Some((stop, now));
+            if !repeat {
+                return stop;
+            }
+        }
+    }
+
+    async fn receive(&mut self) -> Stop {
         #[cfg(unix)]
         {
             let [(a, sa), (b, sb), (c, sc)] = &mut self.streams;

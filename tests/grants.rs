@@ -110,6 +110,26 @@ fn the_password_grant_saves_tokens_refreshes_them_and_never_shows_the_password()
     assert_has(&refused.stderr, "wrong username or password");
     assert_no_secrets(&refused.all(), &["fake-wrong-pass".to_string()]);
     assert_eq!(project.account("development")["refreshToken"], kept);
+
+    // The stored refresh token spent elsewhere: refused, and with no password to hand and
+    // nobody to ask, the run says a login is needed (exit 5) rather than trying one.
+    let spent = http()
+        .post(format!("{}/token", sandbox.url))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", kept.as_str().unwrap()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(spent.status(), 200);
+    let refused = project.oauth2_env(&["oauth2"], &user_only).wait();
+    assert_eq!(refused.code, 5, "{}", refused.all());
+    assert!(
+        !refused.stderr.contains("logging in again"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
@@ -141,6 +161,26 @@ fn the_jwt_bearer_grant_signs_a_fresh_assertion_for_each_token() {
         let reauth = project.oauth2(&["oauth2", "--reauth"]).wait();
         assert_eq!(reauth.code, 0, "{}", reauth.all());
     }
+}
+
+#[test]
+fn an_hs256_shared_secret_from_a_file_is_used_without_its_last_line_break() {
+    let secret = "fake-hs256-shared-secret-at-least-32-bytes";
+    let sandbox = connector::sandbox_with(sandbox::Options {
+        jwt_key: Some(secret.into()),
+        ..sandbox::Options::default()
+    });
+    let project = project(
+        &sandbox,
+        json!({"grantType": JWT_BEARER, "clientSecret": null,
+            "jwt": {"algorithm": "HS256", "privateKeyFile": "shared.secret"}}),
+    );
+    let path = project.dir.path().join("shared.secret");
+    std::fs::write(&path, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let done = project.oauth2(&["oauth2"]).wait();
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert!(!done.all().contains(secret));
 }
 
 #[test]
@@ -316,6 +356,19 @@ fn the_sandbox_refuses_expired_misaddressed_mis_signed_and_replayed_assertions()
                 claims(&token_url, t, t + 60, "fake-jti-4"),
             ),
             "does not verify",
+        ),
+        (
+            // The public key's PEM text as an HMAC secret: the key says RS256, not the token.
+            "HS256 with the public key as its secret",
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims(&token_url, t, t + 60, "fake-jti-7"),
+                &jsonwebtoken::EncodingKey::from_secret(
+                    fixture("test-only-rsa.pub.pem").as_bytes(),
+                ),
+            )
+            .unwrap(),
+            "registered key is for RS256",
         ),
         (
             "too long-lived",

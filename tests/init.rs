@@ -341,7 +341,8 @@ fn every_grant_the_platform_supports_can_be_written_and_jwt_bearer_gets_its_jwt_
         ("urn:ietf:params:oauth:grant-type:jwt-bearer", false),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let (code, _, stderr) = init(
+        std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
+        let (code, stdout, stderr) = init(
             dir.path(),
             &[
                 "--grant-type",
@@ -357,6 +358,17 @@ fn every_grant_the_platform_supports_can_be_written_and_jwt_bearer_gets_its_jwt_
         assert_eq!(oauth2["grantType"], grant);
         assert!(oauth2.get("authorizationUrl").is_none());
         assert_eq!(oauth2.get("clientSecret").is_some(), has_secret, "{oauth2}");
+        let ignored = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert_eq!(
+            ignored.lines().any(|l| l == "private-key.pem"),
+            !has_secret,
+            "the signing key is kept out of git: {ignored}"
+        );
+        assert_eq!(
+            stdout.contains("client secret is read from"),
+            has_secret,
+            "{stdout}"
+        );
         if !has_secret {
             assert_eq!(oauth2["jwt"]["privateKeyFile"], "private-key.pem");
             assert_eq!(oauth2["jwt"]["algorithm"], "RS256");

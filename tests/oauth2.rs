@@ -704,6 +704,31 @@ fn ctrl_c_during_a_refresh_lets_it_finish_so_the_rotated_token_is_saved() {
     );
 }
 
+/// One Ctrl-C delivered twice (the terminal's to the whole group, and a wrapper such as npx
+/// or the npm launcher passing it on) is still one: the request already sent is awaited.
+#[cfg(unix)]
+#[test]
+fn one_ctrl_c_delivered_twice_still_lets_the_refresh_finish() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    assert_eq!(login(&project, &stub, &[]).code, 0);
+    stub.behave(|b| b.refresh_delay = Duration::from_millis(1500));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0"]);
+    eventually("the refresh request to reach the provider", || {
+        stub.seen(|s| s.token_forms.len()) == 2
+    });
+    run.interrupt();
+    std::thread::sleep(Duration::from_millis(30));
+    run.interrupt();
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(
+        project.account("development")["refreshToken"],
+        stub.seen(|s| s.refresh_tokens[1].clone()),
+        "the rotated refresh token was saved, not lost"
+    );
+}
+
 #[test]
 fn no_browser_never_runs_the_browser() {
     let stub = Stub::start(Behaviour::default());

@@ -23,8 +23,16 @@ pub enum Holds {
     PrivateKey,
 }
 
+/// The password grant's own variables: sent only as that grant's fields, so no field of the
+/// file may name them (a `"${UNITO_PASSWORD}"` client id would print the password in the
+/// login URL).
+const NEVER: [&str; 2] = ["UNITO_PASSWORD", "UNITO_USERNAME"];
+
 impl Holds {
     pub fn allows(self, var: &str) -> bool {
+        if NEVER.contains(&var) {
+            return false;
+        }
         match self {
             Holds::ClientId => {
                 (var.ends_with("_CLIENT_ID") || var.starts_with("UNITO_"))
@@ -152,12 +160,29 @@ mod tests {
                     "GITHUB_TOKEN",
                     "HOME",
                     "GH_CLIENT_ID",
+                    "UNITO_PASSWORD",
+                    "UNITO_USERNAME",
                 ][..],
             ),
             (
                 Holds::ClientId,
                 &["GH_CLIENT_ID", "UNITO_CLIENT_ID"][..],
-                &["GH_CLIENT_SECRET", "UNITO_CLIENT_SECRET", "GITHUB_TOKEN"][..],
+                &[
+                    "GH_CLIENT_SECRET",
+                    "UNITO_CLIENT_SECRET",
+                    "GITHUB_TOKEN",
+                    "UNITO_PASSWORD",
+                    "UNITO_USERNAME",
+                ][..],
+            ),
+            (
+                Holds::PrivateKey,
+                &[
+                    "SERVICE_PRIVATE_KEY",
+                    "UNITO_PRIVATE_KEY",
+                    "UNITO_CLIENT_SECRET",
+                ][..],
+                &["UNITO_PASSWORD", "UNITO_USERNAME", "GITHUB_TOKEN", "HOME"][..],
             ),
         ] {
             for var in ok {

@@ -76,23 +76,37 @@ impl Ctx<'_> {
         let _lock = self.lock().await?;
         let project = Project::load(&self.opts.config)?;
         project.check_save(&self.opts.test_account)?;
-        self.deps.terminal.say(&format!(
+        let saying = format!(
             "Requesting tokens for test account \"{}\" with the password of {}…",
             self.opts.test_account,
             crate::redact::printable(&username)
-        ));
+        );
         let grant = Grant::Password {
             username,
             password,
             scope: self.config.scope(),
         };
+        self.request_new(&project, &grant, &saying).await
+    }
+
+    /// Whether the password grant can have its username and password without a question
+    /// nobody is there to answer.
+    fn password_at_hand(&self) -> bool {
+        let asked = self.deps.terminal.interactive();
+        let password = (self.deps.env)(PASSWORD_ENV).is_some_and(|p| !p.is_empty());
+        asked || (self.opts.username.is_some() && password)
+    }
+
+    /// Sends a grant that replaces whatever the account held, under the lock the caller
+    /// holds, and saves the answer whatever signal comes once it is sent.
+    async fn request_new(&self, project: &Project, grant: &Grant, saying: &str) -> Result<()> {
+        self.deps.terminal.say(saying);
         let _critical = self.deps.critical.enter();
         let response = self
             .tokens
-            .request(self.endpoint, &grant, &self.config.token_request_parameters)
+            .request(self.endpoint, grant, &self.config.token_request_parameters)
             .await?;
-        store::save_locked(self, &project, &response, Source::NewGrant)?;
-        Ok(())
+        store::save_locked(self, project, &response, Source::NewGrant)
     }
 
     /// A refused refresh token: log in again, unless a stop was asked for or nobody can.
@@ -101,8 +115,11 @@ impl Ctx<'_> {
             self.deps.terminal.warn(&refused.to_string());
             return Err(Error::Interrupted);
         }
-        let password = self.config.grant == crate::config::GrantType::Password;
-        if !password && !self.opts.open_browser && !self.deps.terminal.interactive() {
+        let can_log_in = match self.config.grant {
+            crate::config::GrantType::Password => self.password_at_hand(),
+            _ => self.opts.open_browser || self.deps.terminal.interactive(),
+        };
+        if !can_log_in {
             return Err(refused);
         }
         self.deps
@@ -170,16 +187,11 @@ impl Ctx<'_> {
             Grant::JwtBearer { .. } => "with a signed assertion (jwt-bearer)",
             _ => "with the client's credentials",
         };
-        self.deps.terminal.say(&format!(
+        let saying = format!(
             "Requesting a token for test account \"{}\" {how}…",
             self.opts.test_account
-        ));
-        let _critical = self.deps.critical.enter();
-        let response = self
-            .tokens
-            .request(self.endpoint, &grant, &self.config.token_request_parameters)
-            .await?;
-        store::save_locked(self, &project, &response, Source::NewGrant)?;
+        );
+        self.request_new(&project, &grant, &saying).await?;
         Ok(Done::Refreshed)
     }
 

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Adds `.unito.json` (and its lock and recovery files) to the `.gitignore` beside it, when there is one
-/// that does not ignore it yet. Returns what it did, to tell the user.
-pub(super) fn ignore_in_git(config: &Path) -> Result<Option<String>> {
+/// Adds `.unito.json` (and its lock and recovery files, and `also`: a signing key) to the
+/// `.gitignore` beside it, when there is one that does not ignore them yet. Returns what it
+/// did, to tell the user.
+pub(super) fn ignore_in_git(config: &Path, also: &[&str]) -> Result<Option<String>> {
     let dir = config
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -36,7 +37,10 @@ pub(super) fn ignore_in_git(config: &Path) -> Result<Option<String>> {
         // Where tokens a failed save could not write may wait (see `recovery`).
         format!("{file_name}.recovery-*"),
     ];
-    for entry in entries {
+    for entry in entries
+        .into_iter()
+        .chain(also.iter().map(|a| a.to_string()))
+    {
         if !ignored(&entry) {
             add.push(entry);
         }

@@ -22,6 +22,9 @@ use ask::{Asker, url_check};
 
 const TEMPLATE: &str = include_str!("../../templates/unito.json.tmpl");
 
+/// Where a jwt-bearer authorization's signing key goes: beside the file, out of git.
+const KEY_FILE: &str = "private-key.pem";
+
 /// The grant types `init` writes, with what each means to a person choosing.
 const GRANTS: [(GrantType, &str); 4] = [
     (
@@ -318,7 +321,7 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
             json!({
                 "issuer": answers.client_id,
                 "algorithm": "RS256",
-                "privateKeyFile": "private-key.pem",
+                "privateKeyFile": KEY_FILE,
                 "lifetime": crate::config::jwt::DEFAULT_LIFETIME,
             }),
         );
@@ -371,11 +374,20 @@ fn write(
     if let Some(p) = preset {
         term.result(&format!("With {}: {}.", p.title, p.note));
     }
-    let var = &answers.secret_env;
-    term.result(&format!(
-        "The client secret is read from ${var} at run time: export {var}=<your secret>"
-    ));
-    if let Some(said) = gitignore::ignore_in_git(&opts.config)? {
+    let also: &[&str] = if answers.grant == GrantType::JwtBearer {
+        term.result(&format!(
+            "Assertions are signed with the key in {KEY_FILE} beside it (PEM, chmod 600); \
+             fill in jwt.issuer and jwt.subject as the provider documents."
+        ));
+        &[KEY_FILE]
+    } else {
+        let var = &answers.secret_env;
+        term.result(&format!(
+            "The client secret is read from ${var} at run time: export {var}=<your secret>"
+        ));
+        &[]
+    };
+    if let Some(said) = gitignore::ignore_in_git(&opts.config, also)? {
         term.result(&said);
     }
     term.result("Next: integration-cli oauth2");

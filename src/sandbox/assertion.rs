@@ -19,6 +19,21 @@ pub struct Verifier {
 }
 
 impl Verifier {
+    /// The key and the one algorithm it verifies: a PEM public key, RSA or EC, else the
+    /// shared secret of HS256.
+    fn key(&self) -> Result<(DecodingKey, Algorithm), String> {
+        let text = self.key.trim();
+        if !text.starts_with("-----BEGIN") {
+            return Ok((DecodingKey::from_secret(text.as_bytes()), Algorithm::HS256));
+        }
+        if let Ok(key) = DecodingKey::from_rsa_pem(text.as_bytes()) {
+            return Ok((key, Algorithm::RS256));
+        }
+        DecodingKey::from_ec_pem(text.as_bytes())
+            .map(|key| (key, Algorithm::ES256))
+            .map_err(|_| "the sandbox's key is neither an RSA nor an EC public key".into())
+    }
+
     /// The assertion's claims when it is good; why not otherwise. `path` is the token
     /// endpoint's; `seen` holds the `jti`s already used.
     pub fn verify(
@@ -30,15 +45,16 @@ impl Verifier {
         let audiences = [format!("{}{path}", self.issuer), self.issuer.clone()];
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| format!("the assertion is not a JWT: {e}"))?;
-        let pem = self.key.as_bytes();
-        let key = match header.alg {
-            Algorithm::RS256 => DecodingKey::from_rsa_pem(pem),
-            Algorithm::ES256 => DecodingKey::from_ec_pem(pem),
-            Algorithm::HS256 => Ok(DecodingKey::from_secret(pem)),
-            other => return Err(format!("algorithm {other:?} is not accepted")),
+        // The key decides the algorithm, never the token: an HS256 token "signed" with the
+        // public key's PEM text as its secret must not pass.
+        let (key, alg) = self.key()?;
+        if header.alg != alg {
+            return Err(format!(
+                "the assertion is signed with {:?}; the registered key is for {alg:?}",
+                header.alg
+            ));
         }
-        .map_err(|_| format!("the sandbox's key is not a {:?} key", header.alg))?;
-        let mut rules = Validation::new(header.alg);
+        let mut rules = Validation::new(alg);
         rules.set_audience(&audiences);
         rules.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
         rules.leeway = 5;

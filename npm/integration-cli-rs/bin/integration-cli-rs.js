@@ -31,9 +31,8 @@ function fail(message) {
 }
 
 const fallback =
-  'Build it with Rust instead: cargo binstall integration-cli, or cargo install --locked --path . ' +
-  'in a clone of the integration-cli repository; then run integration-cli, or point ' +
-  'INTEGRATION_CLI_BINARY at it.';
+  'Build it with Rust instead: cargo install --locked --path . in a clone of the ' +
+  'integration-cli repository; then run integration-cli, or point INTEGRATION_CLI_BINARY at it.';
 
 function binary() {
   const given = process.env.INTEGRATION_CLI_BINARY;
@@ -71,11 +70,12 @@ function binary() {
 const program = binary();
 const child = spawn(program, process.argv.slice(2), { stdio: 'inherit', windowsHide: false });
 
-// Signals sent to this launcher (a `kill`, a terminal closing) reach the binary too; a Ctrl-C
-// at a terminal reaches both already, and the binary decides what it means.
+// Signals sent to this launcher (a `kill`, a terminal closing) reach the binary too, each
+// one (a second Ctrl-C means "stop now"). A Ctrl-C at a terminal reaches both already: the
+// binary takes the same signal arriving twice within a moment as one.
 const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const forward = (signal) => {
-  if (!child.killed) child.kill(signal);
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 };
 for (const signal of forwarded) process.on(signal, forward);
 
