@@ -148,10 +148,19 @@ fn kind(value: &Value) -> &'static str {
 /// The object to show a person: every value whose name says it is a credential masked as
 /// `Secret::masked` masks a token, at any depth (inside arrays too); the rest as it is.
 pub fn masked(fields: &Map<String, Value>) -> Value {
+    masked_also(fields, &[])
+}
+
+/// `masked`, with the top-level values under `secrets` masked too, whatever their names: an
+/// authorization's password variables.
+pub fn masked_also(fields: &Map<String, Value>, secrets: &[String]) -> Value {
     Value::Object(
         fields
             .iter()
-            .map(|(key, value)| (printable(key), shown(value, secret_name(key))))
+            .map(|(key, value)| {
+                let secret = crate::redact::secret_name(key) || secrets.contains(key);
+                (printable(key), shown(value, secret))
+            })
             .collect(),
     )
 }
@@ -168,29 +177,6 @@ fn shown(value: &Value, secret: bool) -> Value {
         Value::String(s) => Value::String(printable(s)),
         other => other.clone(),
     }
-}
-
-/// A key whose value is a credential: `accessToken`, `client_secret`, `apiKey`, `pin`…
-fn secret_name(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    // tokenType, token_type: what kind of token, not one.
-    !key.ends_with("type")
-        && [
-            "token",
-            "secret",
-            "password",
-            "passwd",
-            "key",
-            "assertion",
-            "signature",
-            "code",
-            "cookie",
-            "session",
-            "credential",
-        ]
-        .iter()
-        .any(|word| key.contains(word))
-        || key.ends_with("pin")
 }
 
 #[cfg(test)]
@@ -282,6 +268,15 @@ mod tests {
         assert_eq!(shown["instance_url"], "https://x.example");
         assert_eq!(shown["authed_user"]["id"], "U1");
         assert_eq!(shown["expiresIn"], 3600);
+    }
+
+    #[test]
+    fn declared_password_variables_are_masked_whatever_their_names() {
+        let fields = object(json!({"accessToken": "fake-access-token-123456",
+            "tenantPhrase": "fake-declared-password", "subdomain": "acme"}));
+        let shown = masked_also(&fields, &["tenantPhrase".to_string()]).to_string();
+        assert!(!shown.contains("fake-declared-password"), "{shown}");
+        assert!(shown.contains("\"acme\""), "{shown}");
     }
 
     #[test]

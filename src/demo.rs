@@ -153,9 +153,19 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     let config = write_project(opts, &sandbox)?;
     term.say(&format!("Wrote {} for it.", config.display()));
 
+    // A per-tenant stand-in's URLs are templates: the first login says which tenant, as
+    // `--var subdomain=acme` does, and the value is saved with the tokens.
+    let vars = sandbox.tenant_values();
+    if let Some((name, value)) = vars.first() {
+        term.say(&format!(
+            "Its URLs are templates filled from the test account: the first login is given \
+             {name}={value}, as --var {name}={value} would."
+        ));
+    }
     let options = Options {
         config: config.clone(),
         port: Some((0, "--port")),
+        vars,
         // Headless, the approval takes milliseconds; a person gets the usual five minutes.
         callback_timeout: Duration::from_secs(if opts.headless { 60 } else { 300 }),
         ..Options::default()
@@ -170,6 +180,11 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         }
     ));
     flow::oauth2(&options, deps).await?;
+    // From here on the value is the test account's own.
+    let options = Options {
+        vars: Vec::new(),
+        ..options
+    };
 
     term.say(
         "\nStep 2 of 3: run it again, no browser: the stored refresh token gets a new access token \

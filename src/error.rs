@@ -122,6 +122,27 @@ pub enum Error {
         fix: Option<String>,
     },
 
+    #[error(
+        "test account \"{test_account}\" has no value for {missing}, which authorization \"{authorization}\" needs"
+    )]
+    VariablesMissing {
+        test_account: String,
+        authorization: String,
+        /// Each name, with its label.
+        missing: String,
+        /// The `oauth2 --var …` command that gives them.
+        fix: String,
+        /// The file edit that does too.
+        edit: String,
+    },
+
+    #[error("{message}")]
+    TemplateValue {
+        message: String,
+        /// The `oauth2 --var …` command that changes the value.
+        fix: String,
+    },
+
     #[error("the {grant} grant needs {what}")]
     PasswordMissing { grant: &'static str, what: String },
 
@@ -399,6 +420,12 @@ impl Error {
             Error::KeyFile { .. } => "check jwt.privateKeyFile: a PEM file, relative to \
                 .unito.json."
                 .into(),
+            Error::VariablesMissing { fix, edit, .. } => {
+                format!("give them with: {fix} (or add {edit})")
+            }
+            Error::TemplateValue { fix, .. } => {
+                format!("change it with: {fix} (or edit the test account in the file)")
+            }
             Error::PasswordMissing { .. } => "set UNITO_USERNAME (or --username) and \
                 UNITO_PASSWORD, or run at a terminal to be asked; the password is never \
                 stored."
@@ -525,6 +552,8 @@ impl Error {
             Error::InitUnknownPreset { .. }
             | Error::InvalidPort { .. }
             | Error::InitMissing { .. }
+            | Error::VariablesMissing { .. }
+            | Error::TemplateValue { .. }
             | Error::InvalidInput { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped { code, .. } => *code,

@@ -7,6 +7,11 @@
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::config::template::Template;
+
+/// What a template's names stand for when a preset's URLs are read for their domains.
+const TENANT: &str = "tenant";
+
 /// One provider, as its documentation describes it.
 pub struct Provider {
     pub key: &'static str,
@@ -35,7 +40,44 @@ pub struct Provider {
     pub token_hint: Option<&'static str>,
     /// Other domains its endpoints live under (besides its two URLs' own).
     pub also: &'static [&'static str],
+    /// What each test account must hold for its templated URLs (a tenant's subdomain),
+    /// written into the authorization's `variables`.
+    pub variables: &'static [VarSpec],
 }
+
+/// One of a preset's `variables`, as its provider's documentation describes the value.
+pub struct VarSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub placeholder: &'static str,
+    pub pattern: &'static str,
+    pub default: Option<&'static str>,
+}
+
+impl VarSpec {
+    /// The declaration, as the platform's file format writes one.
+    pub fn declaration(&self) -> Value {
+        let mut v = json!({
+            "type": "string",
+            "label": self.label,
+            "required": true,
+            "help": self.help,
+            "placeholder": self.placeholder,
+            "pattern": self.pattern,
+        });
+        if let Some(d) = self.default {
+            v["defaultValue"] = json!(d);
+        }
+        v
+    }
+}
+
+/// A host name: labels of letters, digits and inner hyphens (and a port, when `:PORT`
+/// may follow).
+const HOST: &str =
+    "^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$";
+const HOST_PORT: &str = "^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?$";
 
 pub const PROVIDERS: &[Provider] = &[
     Provider {
@@ -56,6 +98,7 @@ pub const PROVIDERS: &[Provider] = &[
             "GitHub answers failures with HTTP 200: incorrect_client_credentials is a wrong client id or secret, bad_verification_code a spent or expired code, redirect_uri_mismatch a callback URL other than the app's",
         ),
         also: &[],
+        variables: &[],
     },
     Provider {
         key: "google",
@@ -77,6 +120,7 @@ pub const PROVIDERS: &[Provider] = &[
             "Google says invalid_client for a wrong client id or secret, and redirect_uri_mismatch for a callback the client does not allow (use a Desktop app client)",
         ),
         also: &["googleapis.com"],
+        variables: &[],
     },
     Provider {
         key: "microsoft",
@@ -98,6 +142,7 @@ pub const PROVIDERS: &[Provider] = &[
             "the AADSTS code names the cause: AADSTS7000215 is a wrong client secret (use its Value, not its ID), AADSTS50011 a redirect URI the app registration lacks",
         ),
         also: &["microsoft.com"],
+        variables: &[],
     },
     Provider {
         key: "atlassian",
@@ -119,6 +164,7 @@ pub const PROVIDERS: &[Provider] = &[
             "Atlassian says unauthorized_client or access_denied for a wrong client id or secret, and invalid_grant for a spent code or refresh token",
         ),
         also: &[],
+        variables: &[],
     },
     Provider {
         key: "slack",
@@ -138,6 +184,7 @@ pub const PROVIDERS: &[Provider] = &[
             "Slack answers failures with HTTP 200 and ok: false: bad_client_secret and invalid_client_id name the app's credentials (Basic Information), invalid_code a spent or expired code",
         ),
         also: &[],
+        variables: &[],
     },
     Provider {
         key: "salesforce",
@@ -159,6 +206,7 @@ pub const PROVIDERS: &[Provider] = &[
             "Salesforce says invalid_client_id or invalid_client for the connected app's consumer key or secret, and redirect_uri_mismatch for a callback URL it lacks",
         ),
         also: &["force.com"],
+        variables: &[],
     },
     Provider {
         key: "hubspot",
@@ -178,6 +226,7 @@ pub const PROVIDERS: &[Provider] = &[
             "HubSpot wants a form body with the client id and secret in it: tokenEndpointAuthMethod client_secret_post and no requestContentType application/json (init --preset hubspot writes them)",
         ),
         also: &["hubapi.com"],
+        variables: &[],
     },
     Provider {
         key: "dropbox",
@@ -199,6 +248,7 @@ pub const PROVIDERS: &[Provider] = &[
             "Dropbox says invalid_client for a wrong app key or secret, and invalid_grant for a spent code or a redirect URI the app lacks",
         ),
         also: &["dropboxapi.com"],
+        variables: &[],
     },
     Provider {
         key: "notion",
@@ -221,6 +271,7 @@ pub const PROVIDERS: &[Provider] = &[
             "Notion wants HTTP Basic and a JSON body: tokenEndpointAuthMethod client_secret_basic and requestContentType application/json (init --preset notion writes them)",
         ),
         also: &[],
+        variables: &[],
     },
     Provider {
         key: "x",
@@ -240,6 +291,212 @@ pub const PROVIDERS: &[Provider] = &[
             "X wants a confidential client's id and secret in HTTP Basic: tokenEndpointAuthMethod client_secret_basic, the default",
         ),
         also: &["twitter.com"],
+        variables: &[],
+    },
+    Provider {
+        key: "zendesk",
+        title: "Zendesk (a customer's own subdomain)",
+        authorization_url: "https://{+subdomain}.zendesk.com/oauth/authorizations/new",
+        token_url: "https://{+subdomain}.zendesk.com/oauth/tokens",
+        scopes: &["read", "write"],
+        authorization_parameters: &[],
+        settings: &[("requestContentType", "application/json")],
+        redirect_url: None,
+        tunnel: false,
+        note: "create an OAuth client in that Zendesk's Admin Center (Apps and integrations > APIs > OAuth clients): its Identifier is the client id; register http://127.0.0.1:9002/callback as a redirect URL, with that exact port",
+        client_id: None,
+        refresh_hint: None,
+        docs: "https://developer.zendesk.com/documentation/ticketing/working-with-oauth/oauth-pkce/",
+        token_hint: Some(
+            "Zendesk wants a JSON token request with the client's id and secret in it (requestContentType application/json), answers a subdomain it does not know with a redirect to its help-center-closed page, and rotates refresh tokens (invalid_grant: one already used or expired); check the test account's subdomain",
+        ),
+        also: &[],
+        variables: &[VarSpec {
+            name: "subdomain",
+            label: "Zendesk subdomain",
+            help: "The part before .zendesk.com in your Zendesk's address: acme for https://acme.zendesk.com",
+            placeholder: "acme",
+            pattern: "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+            default: None,
+        }],
+    },
+    Provider {
+        key: "servicenow",
+        title: "ServiceNow (a customer's own instance)",
+        authorization_url: "https://{+instance}.service-now.com/oauth_auth.do",
+        token_url: "https://{+instance}.service-now.com/oauth_token.do",
+        scopes: &["useraccount"],
+        authorization_parameters: &[],
+        settings: &[("tokenEndpointAuthMethod", "client_secret_post")],
+        redirect_url: None,
+        tunnel: false,
+        note: "register an OAuth API endpoint for external clients in that instance's Application Registry, with http://127.0.0.1:9002/callback as its first redirect URL (ServiceNow falls back to the first one when none matches)",
+        client_id: None,
+        refresh_hint: None,
+        docs: "https://www.servicenow.com/docs/r/zurich/platform-security/authentication/authorization-workflow.html",
+        token_hint: Some(
+            "ServiceNow wants a form body with the client's id and secret in it (tokenEndpointAuthMethod client_secret_post); a refusal often reads server_error / access_denied: check the client id and secret in the Application Registry",
+        ),
+        also: &[],
+        variables: &[VarSpec {
+            name: "instance",
+            label: "ServiceNow instance name",
+            help: "The part before .service-now.com: acme for https://acme.service-now.com (developer instances look like dev123456)",
+            placeholder: "dev123456",
+            pattern: "^[A-Za-z0-9][A-Za-z0-9-]*$",
+            default: None,
+        }],
+    },
+    Provider {
+        key: "okta",
+        title: "Okta (a company's own Okta domain)",
+        authorization_url: "https://{+domain}/oauth2/{+authorizationServerId}/v1/authorize",
+        token_url: "https://{+domain}/oauth2/{+authorizationServerId}/v1/token",
+        scopes: &["openid", "profile", "email", "offline_access"],
+        authorization_parameters: &[],
+        settings: &[],
+        redirect_url: None,
+        tunnel: false,
+        note: "create an OIDC Native application with the Authorization Code and Refresh Token grants, and http://127.0.0.1:9002/callback as its sign-in redirect URI (Okta matches the port too)",
+        client_id: None,
+        refresh_hint: Some(
+            "Okta issues a refresh token only for the offline_access scope, to an app with the Refresh Token grant enabled",
+        ),
+        docs: "https://developer.okta.com/docs/guides/refresh-tokens/get-refresh-token/",
+        token_hint: None,
+        also: &["okta.com", "oktapreview.com", "okta-emea.com"],
+        variables: &[
+            VarSpec {
+                name: "domain",
+                label: "Okta domain",
+                help: "Your Okta org's address without https://: acme.okta.com, dev-123456.okta.com or your custom domain (not the -admin one)",
+                placeholder: "dev-123456.okta.com",
+                pattern: HOST,
+                default: None,
+            },
+            VarSpec {
+                name: "authorizationServerId",
+                label: "Okta authorization server id",
+                help: "default, unless your admin made another custom authorization server (the org authorization server has no id: then write the URLs as https://{+domain}/oauth2/v1/...)",
+                placeholder: "default",
+                pattern: "^[A-Za-z0-9]+$",
+                default: Some("default"),
+            },
+        ],
+    },
+    Provider {
+        key: "auth0",
+        title: "Auth0 (a tenant's own domain)",
+        authorization_url: "https://{+domain}/authorize",
+        token_url: "https://{+domain}/oauth/token",
+        scopes: &["openid", "profile", "email", "offline_access"],
+        authorization_parameters: &[("audience", "{+audience}")],
+        settings: &[],
+        redirect_url: None,
+        tunnel: false,
+        note: "add http://127.0.0.1:9002/callback, exactly, to the application's Allowed Callback URLs; a refresh token needs offline_access and Allow Offline Access on the API",
+        client_id: None,
+        refresh_hint: Some(
+            "Auth0 issues a refresh token only for the offline_access scope, for an API with Allow Offline Access on",
+        ),
+        docs: "https://auth0.com/docs/api/authentication/authorization-code-flow/authorize-application",
+        token_hint: None,
+        also: &["auth0.com"],
+        variables: &[
+            VarSpec {
+                name: "domain",
+                label: "Auth0 domain",
+                help: "Your tenant's domain (Applications > your application > Settings > Domain), such as acme.us.auth0.com, or your custom domain",
+                placeholder: "acme.us.auth0.com",
+                pattern: HOST,
+                default: None,
+            },
+            VarSpec {
+                name: "audience",
+                label: "Auth0 API identifier (audience)",
+                help: "The Identifier of the API the tokens are for (Applications > APIs); without one, Auth0 issues a token good for its /userinfo only",
+                placeholder: "https://api.acme.example",
+                pattern: "^\\S+$",
+                default: None,
+            },
+        ],
+    },
+    Provider {
+        key: "gitlab",
+        title: "GitLab (gitlab.com or a self-managed instance)",
+        authorization_url: "https://{+host}/oauth/authorize",
+        token_url: "https://{+host}/oauth/token",
+        scopes: &["read_user", "read_api"],
+        authorization_parameters: &[],
+        settings: &[],
+        redirect_url: None,
+        tunnel: false,
+        note: "create an application (User settings > Applications, or the instance's Admin area) with redirect URI http://127.0.0.1:9002/callback (GitLab accepts any port on 127.0.0.1); an instance served under a path (https://example.com/gitlab) needs that path after {+host} in both URLs",
+        client_id: None,
+        refresh_hint: None,
+        docs: "https://docs.gitlab.com/api/oauth2/",
+        token_hint: None,
+        also: &["gitlab.com"],
+        variables: &[VarSpec {
+            name: "host",
+            label: "GitLab host",
+            help: "gitlab.com, or your self-managed instance's host name (with :PORT if it has one)",
+            placeholder: "gitlab.example.com",
+            pattern: HOST_PORT,
+            default: Some("gitlab.com"),
+        }],
+    },
+    Provider {
+        key: "jira-datacenter",
+        title: "Jira Data Center (a company's own server; Jira Cloud is atlassian)",
+        authorization_url: "https://{+host}/rest/oauth2/latest/authorize",
+        token_url: "https://{+host}/rest/oauth2/latest/token",
+        scopes: &["READ", "WRITE"],
+        authorization_parameters: &[],
+        settings: &[("tokenEndpointAuthMethod", "client_secret_post")],
+        redirect_url: None,
+        tunnel: false,
+        note: "a Jira admin creates an incoming application link (Administration > Applications > Application links) with redirect URL http://127.0.0.1:9002/callback; Jira wants HTTPS redirect URLs unless atlassian.oauth2.provider.skip.redirect.url.https.requirement is true (else use --tunnel); a base URL with a path (https://acme.com/jira) needs that path after {+host} in both URLs",
+        client_id: None,
+        refresh_hint: None,
+        docs: "https://confluence.atlassian.com/adminjiraserver101/jira-oauth-2-0-provider-api-1455427907.html",
+        token_hint: None,
+        also: &[],
+        variables: &[VarSpec {
+            name: "host",
+            label: "Jira host",
+            help: "The host of your Jira's base URL (Administration > System > General configuration), such as jira.acme.com",
+            placeholder: "jira.acme.com",
+            pattern: HOST_PORT,
+            default: None,
+        }],
+    },
+    Provider {
+        key: "salesforce-mydomain",
+        title: "Salesforce through a My Domain (when login.salesforce.com is refused)",
+        authorization_url: "https://{+myDomain}/services/oauth2/authorize",
+        token_url: "https://{+myDomain}/services/oauth2/token",
+        scopes: &["api", "refresh_token"],
+        authorization_parameters: &[],
+        settings: &[],
+        redirect_url: Some("http://localhost:9002/callback"),
+        tunnel: false,
+        note: "for an org whose admin turned on \"Prevent login from https://login.salesforce.com\": in the connected app, enable OAuth settings with callback URL http://localhost:9002/callback, and the api and refresh_token scopes",
+        client_id: None,
+        refresh_hint: Some(
+            "Salesforce issues a refresh token only for the refresh_token (or offline_access) scope",
+        ),
+        docs: "https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_endpoints.htm&language=en_US&type=5",
+        token_hint: None,
+        also: &[],
+        variables: &[VarSpec {
+            name: "myDomain",
+            label: "Salesforce My Domain login host",
+            help: "Setup > My Domain: acme.my.salesforce.com (a sandbox: acme--uat.sandbox.my.salesforce.com)",
+            placeholder: "acme.my.salesforce.com",
+            pattern: HOST,
+            default: None,
+        }],
     },
     Provider {
         key: "sandbox",
@@ -257,6 +514,7 @@ pub const PROVIDERS: &[Provider] = &[
         docs: "",
         token_hint: None,
         also: &[],
+        variables: &[],
     },
 ];
 
@@ -275,6 +533,18 @@ pub enum Login {
 impl Provider {
     /// What an authorization for this provider holds beyond its URLs and scopes: its
     /// settings (`requestContentType`, …), and what a login needs (see `Login`).
+    /// The authorization's `variables`, as the file declares them (none for most).
+    pub fn variables_json(&self) -> Option<Value> {
+        (!self.variables.is_empty()).then(|| {
+            Value::Object(
+                self.variables
+                    .iter()
+                    .map(|v| (v.name.to_string(), v.declaration()))
+                    .collect(),
+            )
+        })
+    }
+
     pub fn oauth2_settings(&self, login: Login) -> Map<String, Value> {
         let mut oauth2: Map<String, Value> = self
             .settings
@@ -334,7 +604,13 @@ impl Provider {
     fn domains(&self) -> impl Iterator<Item = String> + '_ {
         [self.authorization_url, self.token_url]
             .into_iter()
-            .filter_map(|u| Url::parse(u).ok()?.host_str().map(str::to_ascii_lowercase))
+            .filter_map(|u| {
+                // A templated host names its domain by what follows the template
+                // (`{+subdomain}.zendesk.com`); a host that is all template names none.
+                let filled = Template::parse(u).fill(&|_| Some(TENANT.into()), false);
+                let host = Url::parse(&filled).ok()?.host_str()?.to_ascii_lowercase();
+                (host != TENANT).then_some(host)
+            })
             .map(|host| match host.split_once('.') {
                 Some((_, rest)) if rest.contains('.') => rest.to_string(),
                 _ => host,
@@ -346,6 +622,52 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every preset is a file the CLI reads: its URLs, parameters and variables are checked
+    /// as a `.unito.json`'s are.
+    #[test]
+    fn every_preset_reads_as_a_valid_authorization() {
+        for p in PROVIDERS {
+            let mut authorization = json!({
+                "name": p.key,
+                "oauth2": {"clientId": "fake-id", "authorizationUrl": p.authorization_url,
+                    "tokenUrl": p.token_url},
+            });
+            authorization["oauth2"]
+                .as_object_mut()
+                .unwrap()
+                .extend(p.oauth2_settings(Login::Real));
+            if let Some(v) = p.variables_json() {
+                authorization["variables"] = v;
+            }
+            let root = json!({ "authorizations": [authorization] });
+            let config = crate::config::Config::parse(
+                std::path::Path::new(".unito.json"),
+                root.as_object().unwrap(),
+            );
+            let all = config.oauth2().unwrap();
+            let o = all[0]
+                .1
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{}: {e}", p.key));
+            for name in o.template_names() {
+                assert!(
+                    o.variables.get(&name).is_some(),
+                    "{}: {name} is used but not declared",
+                    p.key
+                );
+            }
+            for v in p.variables {
+                let declared = o.variables.get(v.name).unwrap();
+                assert!(
+                    declared.check(v.placeholder).is_ok(),
+                    "{}: {}",
+                    p.key,
+                    v.name
+                );
+            }
+        }
+    }
 
     #[test]
     fn an_authorization_url_names_its_provider_or_its_stand_in() {
@@ -378,6 +700,23 @@ mod tests {
         assert_eq!(
             key("https://login.microsoft.com/common/oauth2/v2.0/authorize"),
             Some("microsoft")
+        );
+        assert_eq!(
+            key("https://acme.zendesk.com/oauth/tokens"),
+            Some("zendesk")
+        );
+        assert_eq!(
+            key("http://127.0.0.1:9010/acme.zendesk.com/oauth/tokens"),
+            Some("zendesk")
+        );
+        assert_eq!(
+            key("https://dev-1.okta.com/oauth2/default/v1/token"),
+            Some("okta")
+        );
+        assert_eq!(
+            key("https://tenant/oauth/token"),
+            None,
+            "no domain from a whole-host template"
         );
         assert_eq!(key("https://notgithub.com/login"), None);
         assert_eq!(key("http://127.0.0.1:9010/authorize"), None);

@@ -256,6 +256,29 @@ pub fn mask_token_like(text: &str) -> String {
     out
 }
 
+/// A key whose value is a credential: `accessToken`, `client_secret`, `apiKey`, `pin`…
+pub fn secret_name(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    // tokenType, token_type: what kind of token, not one.
+    !key.ends_with("type")
+        && [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "key",
+            "assertion",
+            "signature",
+            "code",
+            "cookie",
+            "session",
+            "credential",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
+        || key.ends_with("pin")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

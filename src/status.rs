@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::clock::{self, Clock};
-use crate::config::{Freshness, GrantType, TestAccount};
+use crate::config::{Freshness, GrantType, OAuth2, TestAccount, Values};
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::recovery::Recovery;
@@ -29,7 +29,13 @@ pub fn run(
         .test_account_names()
         .iter()
         .map(|account| {
-            let mut described = describe(&project, account, &authorizations, clock);
+            let seen = Seen {
+                project: &project,
+                name: account,
+                clock,
+                env,
+            };
+            let mut described = seen.describe(&authorizations);
             described["setAside"] = set_aside_json(&project, account, &set_aside);
             described
         })
@@ -51,17 +57,12 @@ pub fn run(
 
 /// The OAuth 2.0 authorizations to describe: all, or the one named; with their grant type,
 /// or why their settings cannot be read.
-fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, Grant)>> {
-    let mut authorizations: Vec<(String, Grant)> = project
+fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, Typed)>> {
+    let mut authorizations: Vec<(String, Typed)> = project
         .config()
         .oauth2()?
         .into_iter()
-        .map(|(a, o)| {
-            (
-                a.name.clone(),
-                o.map(|o| o.grant).map_err(|e| e.to_string()),
-            )
-        })
+        .map(|(a, o)| (a.name.clone(), o.cloned().map_err(|e| e.to_string())))
         .collect();
     if let Some(name) = only {
         let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
@@ -108,6 +109,16 @@ fn text(a: &Value) -> String {
             ""
         }
     );
+    if let Some(vars) = a["variables"].as_object().filter(|v| !v.is_empty()) {
+        let shown: Vec<String> = vars
+            .iter()
+            .map(|(name, value)| match value.as_str() {
+                Some(v) => format!("{} {v}", printable(name)),
+                None => format!("{} (none)", printable(name)),
+            })
+            .collect();
+        out.push_str(&format!("  variables: {}\n", shown.join(", ")));
+    }
     if let Some(path) = a["setAside"]["path"].as_str() {
         out.push_str(&if a["setAside"]["usable"] == true {
             format!(
@@ -153,43 +164,122 @@ fn token_text(a: &Value) -> String {
     t
 }
 
-/// An authorization's grant type, or why its settings cannot be read.
-type Grant = std::result::Result<GrantType, String>;
+/// An authorization's settings, or why they cannot be read.
+type Typed = std::result::Result<OAuth2, String>;
 
-fn describe(
-    project: &Project,
-    name: &str,
-    authorizations: &[(String, Grant)],
-    clock: &dyn Clock,
-) -> Value {
-    let account = project.account(name);
-    let now = clock.now();
-    let at = account.expires_at().and_then(|at| at.ok());
-    let next: Vec<Value> = authorizations
-        .iter()
-        .map(|(authorization, grant)| match grant {
-            Ok(grant) => json!({
-                "authorization": authorization,
-                "grantType": grant.name(),
-                "action": next_action(&account, *grant, now),
-            }),
-            Err(why) => json!({
-                "authorization": authorization,
-                "grantType": null,
-                "action": format!("not usable: {why}"),
-            }),
+/// One test account, as the file holds it now.
+struct Seen<'a> {
+    project: &'a Project,
+    name: &'a str,
+    clock: &'a dyn Clock,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Seen<'_> {
+    fn describe(&self, authorizations: &[(String, Typed)]) -> Value {
+        let account = self.project.account(self.name);
+        let now = self.clock.now();
+        let at = account.expires_at().and_then(|at| at.ok());
+        let next: Vec<Value> = authorizations
+            .iter()
+            .map(|(authorization, typed)| match typed {
+                Ok(o) => self.next(authorization, o, &account, now),
+                Err(why) => json!({
+                    "authorization": authorization,
+                    "grantType": null,
+                    "action": format!("not usable: {why}"),
+                }),
+            })
+            .collect();
+        json!({
+            "testAccount": self.name,
+            "accessToken": account.access_token().map(secret::mask),
+            "expiresAt": at.map(clock::rfc3339),
+            "expiresIn": at.map(|at| clock::relative(at, now)),
+            "expired": at.is_some_and(|at| at <= now),
+            "scope": account.scope(),
+            "refreshToken": account.refresh_token().is_some(),
+            "variables": self.variables(authorizations),
+            "next": next,
         })
-        .collect();
-    json!({
-        "testAccount": name,
-        "accessToken": account.access_token().map(secret::mask),
-        "expiresAt": at.map(clock::rfc3339),
-        "expiresIn": at.map(|at| clock::relative(at, now)),
-        "expired": at.is_some_and(|at| at <= now),
-        "scope": account.scope(),
-        "refreshToken": account.refresh_token().is_some(),
-        "next": next,
-    })
+    }
+
+    /// What the next runs would do with this account under `o`: ask for what it lacks
+    /// first, refuse what its templates cannot take, or the usual.
+    fn next(
+        &self,
+        authorization: &str,
+        o: &OAuth2,
+        account: &TestAccount,
+        now: SystemTime,
+    ) -> Value {
+        let lacking = o.lacking(account.fields());
+        let names: Vec<String> = lacking
+            .iter()
+            .map(|l| match &l.label {
+                Some(label) => format!("{} ({})", l.name, printable(label)),
+                None => l.name.clone(),
+            })
+            .collect();
+        let action = if !lacking.is_empty() {
+            format!(
+                "oauth2 first asks for {} (or takes --var); token cannot help until then",
+                names.join(", ")
+            )
+        } else if let Err(why) = self.expands(o) {
+            format!("not usable for this account: {why}")
+        } else {
+            next_action(account, o.grant, now).to_string()
+        };
+        json!({
+            "authorization": authorization,
+            "grantType": o.grant.name(),
+            "action": action,
+            "missingVariables": lacking.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Whether `o`'s templates take this account's values, as the next request would.
+    fn expands(&self, o: &OAuth2) -> std::result::Result<(), String> {
+        let mut fields = self
+            .project
+            .test_account(self.name)
+            .cloned()
+            .unwrap_or_default();
+        for v in o.variables.iter() {
+            if let (Some(d), None) = (&v.default, fields.get(&v.name)) {
+                fields.insert(v.name.clone(), d.clone());
+            }
+        }
+        let client_id = crate::config::resolve_client_id(o, self.env).map_err(|e| e.to_string())?;
+        let secret = crate::config::resolve_client_secret(o, self.env)
+            .ok()
+            .flatten();
+        o.expanded(&Values {
+            test_account: self.name,
+            fields: &fields,
+            client_id: &client_id,
+            client_secret: secret.as_ref(),
+        })
+        .map(|_| ())
+        .map_err(|refusal| refusal.to_string())
+    }
+
+    /// The values the described authorizations' templates and variables use, as shown
+    /// (password variables masked); `null` for one the account lacks.
+    fn variables(&self, authorizations: &[(String, Typed)]) -> Value {
+        let account = self.project.test_account(self.name);
+        let mut shown = Map::new();
+        for (_, typed) in authorizations {
+            let Ok(o) = typed else { continue };
+            for (name, value) in crate::flow::variables_shown(o, account) {
+                shown
+                    .entry(name)
+                    .or_insert(value.map_or(Value::Null, Value::String));
+            }
+        }
+        Value::Object(shown)
+    }
 }
 
 /// What the next `oauth2` and `token` runs would do, by the freshness rule they share.

@@ -56,6 +56,18 @@ pub struct Target {
     pub token_timeout: u64,
 }
 
+/// `--var NAME=VALUE`: a value for one of the authorization's variables.
+pub fn parse_var(given: &str) -> Result<(String, String), String> {
+    match given.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "{given:?} is not NAME=VALUE (such as --var subdomain=acme)"
+        )),
+    }
+}
+
 impl Target {
     /// Options for a run on this target that opens no browser; the rest are the defaults.
     pub fn options(self) -> Options {

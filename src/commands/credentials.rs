@@ -50,7 +50,7 @@ pub struct Args {
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         if let Some(value) = self.decode {
-            return decode(&value);
+            return decode(&value, &password_variables(&self.target.file.config));
         }
         let opts = self.target.options();
         // stdout is the value: progress would be in the way of `$(…)`.
@@ -71,7 +71,24 @@ impl Args {
     }
 }
 
-fn decode(value: &str) -> Result<()> {
+/// The password variables the project's authorizations declare, when there is a project
+/// to read: their values are masked like tokens.
+fn password_variables(config: &std::path::Path) -> Vec<String> {
+    let Ok(project) = crate::project::Project::load(config) else {
+        return Vec::new();
+    };
+    let Ok(all) = project.config().oauth2() else {
+        return Vec::new();
+    };
+    all.iter()
+        .filter_map(|(_, o)| o.as_ref().ok())
+        .flat_map(|o| o.variables.iter())
+        .filter(|v| v.is_secret())
+        .map(|v| v.name.clone())
+        .collect()
+}
+
+fn decode(value: &str, secrets: &[String]) -> Result<()> {
     let value = if value == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -84,6 +101,7 @@ fn decode(value: &str) -> Result<()> {
     };
     let fields = credentials::decode(&value).map_err(|why| Error::CredentialsUnreadable { why })?;
     write_stdout(
-        &serde_json::to_string_pretty(&credentials::masked(&fields)).expect("a JSON object"),
+        &serde_json::to_string_pretty(&credentials::masked_also(&fields, secrets))
+            .expect("a JSON object"),
     )
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::Global;
-use super::args::Target;
+use super::args::{Target, parse_var};
 use super::run::block_on;
 use crate::browser::SystemBrowser;
 use crate::error::{Error, Result};
@@ -31,7 +31,8 @@ use crate::ui::{Console, Quiet};
         OAUTH2_PORT=8080 integration-cli oauth2       receive the callback on port 8080\n  \
         integration-cli oauth2 --tunnel               receive it through a public ngrok tunnel\n  \
         integration-cli oauth2 --no-browser           print the login URL instead of opening it\n  \
-        integration-cli oauth2 --recover              save tokens a failed save set aside\n\n\
+        integration-cli oauth2 --recover              save tokens a failed save set aside\n  \
+        integration-cli oauth2 --var subdomain=acme   fill a per-tenant authorization's variable\n\n\
         Environment:\n  \
         OAUTH2_PORT           callback port when --port is not given (default 9002)\n  \
         UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \
@@ -114,6 +115,17 @@ pub struct Args {
     #[arg(long, value_name = "NAME", env = "UNITO_USERNAME")]
     pub username: Option<String>,
 
+    /// A value for one of the authorization's variables (repeatable), such as a tenant's
+    /// subdomain for a templated URL (`https://{+subdomain}.zendesk.com/...`)
+    ///
+    /// Checked as the variable's declaration says, and saved into the test account with the
+    /// tokens. What the test account lacks is asked for at a terminal; without one, each
+    /// missing value is named (exit 2). Changing a value the URLs use gets new tokens, as
+    /// --reauth does: the stored ones belong to the old tenant.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var,
+          conflicts_with = "all")]
+    pub vars: Vec<(String, String)>,
+
     /// Seconds to wait for ngrok to open the tunnel
     #[arg(long, value_name = "SECS", default_value_t = 15,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -170,6 +182,7 @@ impl Args {
             paste: self.paste,
             recover: self.recover,
             username: self.username.filter(|u| !u.trim().is_empty()),
+            vars: self.vars,
             ..self.target.options()
         })
     }

@@ -4,10 +4,15 @@
 
 mod account;
 mod credentials;
+mod expand;
 pub mod jwt;
+pub mod template;
+pub mod variables;
 
 pub use account::{EXPIRY_MARGIN, Freshness, TestAccount, field};
 pub use credentials::{Holds, SECRET_ENV, expand_env, resolve_client_id, resolve_client_secret};
+pub use expand::{Lack, Refusal, Values, check_url_field};
+pub use variables::{Variable, Variables};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -192,6 +197,8 @@ pub struct OAuth2 {
     pub token_response_path: Option<String>,
     /// integration-cli extension: how assertions are signed (jwt-bearer, private_key_jwt).
     pub jwt: Option<jwt::JwtSettings>,
+    /// The authorization's `variables`: what each test account must hold for it.
+    pub variables: Variables,
 }
 
 impl OAuth2 {
@@ -237,6 +244,7 @@ impl fmt::Debug for OAuth2 {
             .field("redirect_host", &self.redirect_host)
             .field("redirect_path", &self.redirect_path)
             .field("jwt", &self.jwt)
+            .field("variables", &self.variables)
             .finish_non_exhaustive()
     }
 }
@@ -323,11 +331,17 @@ fn authorization(index: usize, entry: &Value) -> std::result::Result<Authorizati
         let shown = crate::redact::printable(&name);
         let oauth2 = match obj.get("oauth2") {
             Some(Value::Object(o)) if method == "oauth2" => Some(
-                Fields {
-                    at: format!("{at} (\"{shown}\").oauth2"),
-                    object: o,
-                }
-                .oauth2(),
+                Variables::parse(
+                    &format!("{at} (\"{shown}\").variables"),
+                    obj.get("variables"),
+                )
+                .and_then(|variables| {
+                    Fields {
+                        at: format!("{at} (\"{shown}\").oauth2"),
+                        object: o,
+                    }
+                    .oauth2(variables)
+                }),
             ),
             Some(Value::Object(_)) | None => None,
             Some(_) => Some(Err(format!("{at}.oauth2 must be an object"))),
@@ -424,26 +438,15 @@ impl Fields<'_> {
     }
 
     /// A provider URL must be one (an unparseable one would be sent who knows where, and
-    /// could not be shown safely), and a token URL must not carry credentials, which would be
-    /// sent instead of the client's.
+    /// could not be shown safely); a templated one is checked when it is filled in.
     fn url(&self, key: &str, raw: &str) -> std::result::Result<(), Why> {
-        let shown = display_url(raw);
-        let url = match url::Url::parse(raw) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-            Ok(_) => return Err(self.invalid(key, format!("{shown} is not an http(s) URL"))),
-            Err(e) => return Err(self.invalid(key, format!("{shown} is not a URL: {e}"))),
-        };
-        if key == "tokenUrl" && (!url.username().is_empty() || url.password().is_some()) {
-            return Err(self.invalid(
-                key,
-                "holds credentials (user:password@ before the host): put the client's in \
-                 clientId and clientSecret instead, since the URL's would be sent in their place",
-            ));
+        if !template::Template::parse(raw).is_plain() {
+            return Ok(());
         }
-        Ok(())
+        expand::check_url(key, raw).map_err(|message| format!("{}.{message}", self.at))
     }
 
-    fn oauth2(&self) -> std::result::Result<OAuth2, Why> {
+    fn oauth2(&self, variables: Variables) -> std::result::Result<OAuth2, Why> {
         let token_url = self.required("tokenUrl")?;
         self.url("tokenUrl", &token_url)?;
         let authorization_url = self.string("authorizationUrl")?;
@@ -485,7 +488,8 @@ impl Fields<'_> {
                 ));
             }
         }
-        Ok(OAuth2 {
+        let oauth2 = OAuth2 {
+            variables,
             jwt,
             client_id: self.required("clientId")?,
             client_secret: self
@@ -510,7 +514,11 @@ impl Fields<'_> {
             redirect_path: self.setting("redirectPath")?,
             token_response_path: self.setting("tokenResponsePath")?,
             at: self.at.clone(),
-        })
+        };
+        oauth2
+            .check_templates()
+            .map_err(|message| format!("{}.{message}", self.at))?;
+        Ok(oauth2)
     }
 }
 

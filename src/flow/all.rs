@@ -5,6 +5,7 @@
 
 use futures_util::stream::{self, StreamExt};
 
+use super::chosen::{self, Target};
 use super::store::{self, Source};
 use super::{Chosen, Ctx, Deps, Options};
 use crate::config::Freshness;
@@ -17,9 +18,18 @@ use crate::token::{Grant, TokenResponse};
 /// How many token requests `--all` has in flight at once.
 const ALL_AT_ONCE: usize = 4;
 
+/// One test account's request: the authorization filled for it, and what to send.
+struct Job {
+    opts: Options,
+    target: Target,
+    source: Source,
+    /// The refresh token to present (for a refresh).
+    refresh_token: Option<Secret>,
+}
+
 /// What to do with one test account.
 enum Plan {
-    Request(Grant, Source),
+    Request(Box<Job>),
     Skip(String),
     Fail(String),
 }
@@ -27,23 +37,25 @@ enum Plan {
 pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     let project = Project::load(&opts.config)?;
     let chosen = Chosen::new(&project, opts, deps)?;
-    let ctx = chosen.ctx(opts, deps);
-    let _lock = ctx.lock().await?;
+    let _lock = chosen::lock(opts, deps).await?;
     let project = Project::load(&opts.config)?;
-    let plans = ctx.plans(&project);
+    let plans = plans(&chosen, &project, opts, deps);
     // Every answer must be savable before any request is sent.
-    if let Some((account, _)) = plans.iter().find(|(_, p)| matches!(p, Plan::Request(..))) {
-        project.check_save(account)?;
+    if let Some(job) = plans.iter().find_map(|(_, p)| match p {
+        Plan::Request(job) => Some(job),
+        _ => None,
+    }) {
+        project.check_save(&job.opts.test_account)?;
     }
     let _critical = deps.critical.enter();
-    let (mut lines, mut failed, pending) = sort_out(plans);
-    let (answered, answer_failures) = ctx.request_all(&project, pending).await;
+    let (mut lines, mut failed, jobs) = sort_out(plans);
+    let (answered, answer_failures) = request_all(&chosen, &project, jobs, deps).await;
     lines.extend(answered);
     failed += answer_failures;
     lines.sort();
     deps.terminal.result(&format!(
         "Test accounts of authorization \"{}\":\n  {}",
-        ctx.authorization,
+        chosen.name(),
         lines.join("\n  ")
     ));
     if deps.critical.stop_requested() {
@@ -56,8 +68,8 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
 }
 
 /// The lines for accounts that need no request, how many of them failed, and the requests.
-fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<String>, usize, Vec<(String, Grant, Source)>) {
-    let (mut lines, mut failed, mut pending) = (Vec::new(), 0, Vec::new());
+fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<String>, usize, Vec<Job>) {
+    let (mut lines, mut failed, mut jobs) = (Vec::new(), 0, Vec::new());
     for (account, plan) in plans {
         match plan {
             Plan::Skip(why) => lines.push(format!("{account}: skipped, {why}")),
@@ -65,109 +77,139 @@ fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<String>, usize, Vec<(String, Gra
                 failed += 1;
                 lines.push(format!("{account}: error: {why}"));
             }
-            Plan::Request(grant, source) => pending.push((account, grant, source)),
+            Plan::Request(job) => jobs.push(*job),
         }
     }
-    (lines, failed, pending)
+    (lines, failed, jobs)
+}
+
+fn plans(
+    chosen: &Chosen,
+    project: &Project,
+    opts: &Options,
+    deps: &Deps<'_>,
+) -> Vec<(String, Plan)> {
+    let set_aside = recovery::scan(project.real_path(), &*deps.env);
+    project
+        .test_account_names()
+        .into_iter()
+        .map(|account| {
+            let for_account = Options {
+                test_account: account.clone(),
+                ..opts.clone()
+            };
+            let plan = plan(chosen, project, for_account, deps, &set_aside);
+            (account, plan)
+        })
+        .collect()
+}
+
+fn plan(
+    chosen: &Chosen,
+    project: &Project,
+    opts: Options,
+    deps: &Deps<'_>,
+    set_aside: &[(String, Recovery)],
+) -> Plan {
+    let name = opts.test_account.as_str();
+    let account = project.account(name);
+    let waiting = set_aside
+        .iter()
+        .find(|(a, r)| a == name && r.fits(account.fields()));
+    if let Some((_, r)) = waiting {
+        return Plan::Fail(format!(
+            "tokens set aside in {} wait to be saved; run: {}",
+            r.path.display(),
+            opts.command_for(name, "--recover")
+        ));
+    }
+    if let Err(e) = project.check_editable(name) {
+        return Plan::Fail(e.to_string());
+    }
+    let (source, refresh_token) = if chosen.grant().needs_no_person() {
+        match account.freshness(chosen.grant(), deps.clock.now()) {
+            Freshness::Fresh(_) => return Plan::Skip("still valid".into()),
+            _ => (Source::NewGrant, None),
+        }
+    } else {
+        match account.refresh_token() {
+            Some(rt) => (Source::Refresh, Some(Secret::new(rt))),
+            None => {
+                return Plan::Skip(format!(
+                    "no refresh token; log in with: {}",
+                    opts.login_command_for(name, false)
+                ));
+            }
+        }
+    };
+    match chosen.target(project, &opts, deps, false) {
+        Ok(target) => Plan::Request(Box::new(Job {
+            opts,
+            target,
+            source,
+            refresh_token,
+        })),
+        Err(e) => Plan::Fail(e.to_string()),
+    }
+}
+
+/// Sends the requests, a few at a time, and saves each answer as it comes: a line per
+/// account, and how many failed.
+async fn request_all(
+    chosen: &Chosen,
+    before: &Project,
+    jobs: Vec<Job>,
+    deps: &Deps<'_>,
+) -> (Vec<String>, usize) {
+    let mut answers = stream::iter(jobs.iter())
+        .map(|job| async move {
+            let ctx = chosen.ctx(&job.target, &job.opts, deps);
+            // After a stop signal, requests already sent finish and are saved; no new
+            // one starts.
+            if deps.critical.stop_requested() {
+                return ctx.saved(before, job.source, Err(Error::Interrupted));
+            }
+            let answer = match (&job.refresh_token, job.source) {
+                (Some(rt), _) => {
+                    let grant = Grant::RefreshToken {
+                        refresh_token: rt.clone(),
+                    };
+                    let params = &ctx.config.refresh_request_parameters;
+                    ctx.tokens.request(ctx.endpoint, &grant, params).await
+                }
+                (None, _) => match ctx.unattended_grant() {
+                    Ok(grant) => {
+                        let params = &ctx.config.token_request_parameters;
+                        ctx.tokens.request(ctx.endpoint, &grant, params).await
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            ctx.saved(before, job.source, answer)
+        })
+        .buffer_unordered(ALL_AT_ONCE);
+    let (mut lines, mut failed) = (Vec::new(), 0);
+    while let Some(line) = answers.next().await {
+        match line {
+            Ok(line) => lines.push(line),
+            Err(line) => {
+                failed += 1;
+                lines.push(line);
+            }
+        }
+    }
+    (lines, failed)
 }
 
 impl Ctx<'_> {
-    fn plans(&self, project: &Project) -> Vec<(String, Plan)> {
-        let set_aside = recovery::scan(project.real_path(), &*self.deps.env);
-        project
-            .test_account_names()
-            .into_iter()
-            .map(|account| {
-                let plan = self.plan(project, &account, &set_aside);
-                (account, plan)
-            })
-            .collect()
-    }
-
-    fn plan(&self, project: &Project, name: &str, set_aside: &[(String, Recovery)]) -> Plan {
-        let account = project.account(name);
-        let waiting = set_aside
-            .iter()
-            .find(|(a, r)| a == name && r.fits(account.fields()));
-        if let Some((_, r)) = waiting {
-            return Plan::Fail(format!(
-                "tokens set aside in {} wait to be saved; run: {}",
-                r.path.display(),
-                self.opts.command_for(name, "--recover")
-            ));
-        }
-        if let Err(e) = project.check_editable(name) {
-            return Plan::Fail(e.to_string());
-        }
-        if self.config.grant.needs_no_person() {
-            return match account.freshness(self.config.grant, self.deps.clock.now()) {
-                Freshness::Fresh(_) => Plan::Skip("still valid".into()),
-                _ => Plan::Request(
-                    match self.unattended_grant() {
-                        Ok(grant) => grant,
-                        Err(e) => return Plan::Fail(e.to_string()),
-                    },
-                    Source::NewGrant,
-                ),
-            };
-        }
-        match account.refresh_token() {
-            Some(rt) => Plan::Request(
-                Grant::RefreshToken {
-                    refresh_token: Secret::new(rt),
-                },
-                Source::Refresh,
-            ),
-            None => Plan::Skip(format!(
-                "no refresh token; log in with: {}",
-                self.opts.login_command_for(name, false)
-            )),
-        }
-    }
-
-    /// Sends the requests, a few at a time, and saves each answer as it comes: a line per
-    /// account, and how many failed.
-    async fn request_all(
-        &self,
-        before: &Project,
-        pending: Vec<(String, Grant, Source)>,
-    ) -> (Vec<String>, usize) {
-        let mut answers = stream::iter(pending)
-            .map(|(account, grant, source)| async move {
-                // After a stop signal, requests already sent finish and are saved; no new
-                // one starts.
-                if self.deps.critical.stop_requested() {
-                    return (account, source, Err(Error::Interrupted));
-                }
-                let params = match source {
-                    Source::Refresh => &self.config.refresh_request_parameters,
-                    Source::NewGrant => &self.config.token_request_parameters,
-                };
-                let answer = self.tokens.request(self.endpoint, &grant, params).await;
-                (account, source, answer)
-            })
-            .buffer_unordered(ALL_AT_ONCE);
-        let (mut lines, mut failed) = (Vec::new(), 0);
-        while let Some((account, source, answer)) = answers.next().await {
-            match self.saved(before, &account, source, answer) {
-                Ok(line) => lines.push(line),
-                Err(line) => {
-                    failed += 1;
-                    lines.push(line);
-                }
-            }
-        }
-        (lines, failed)
-    }
-
     /// One answer saved, as the line that says so, or the line that says why not.
     fn saved(
         &self,
         before: &Project,
-        account: &str,
         source: Source,
         answer: Result<TokenResponse>,
     ) -> std::result::Result<String, String> {
+        let account = self.opts.test_account.as_str();
         let answer = answer.map_err(|e| match Project::load(&self.opts.config) {
             Ok(now) => store::keep_carried_refresh_token(self, &now, account, e),
             Err(_) => e,
@@ -188,11 +230,9 @@ impl Ctx<'_> {
             }
             Err(Error::Interrupted) => Err(format!("{account}: not attempted (cancelled)")),
             Err(e) => {
-                match super::refresh::refused(e, self.opts.login_command_for(account, true)) {
-                    Ok(refused) => {
-                        let retry = self.opts.login_command_for(account, true);
-                        Err(format!("{account}: needs a login: {refused}; run {retry}"))
-                    }
+                let retry = self.opts.login_command(true);
+                match super::refresh::refused(e, retry.clone()) {
+                    Ok(refused) => Err(format!("{account}: needs a login: {refused}; run {retry}")),
                     Err(e) => Err(format!("{account}: error: {e}")),
                 }
             }

@@ -1,22 +1,48 @@
-//! The authorization a run works with, ready to talk to its token endpoint, and the
-//! pieces every step borrows for the length of one run.
+//! The authorization a run works with, and the same authorization made concrete for one
+//! test account (its templates filled, its token endpoint ready), and the pieces every step
+//! borrows for the length of one run.
 
+use std::cell::Cell;
 use std::path::Path;
+use std::sync::Arc;
 
+use serde_json::{Map, Value};
+
+use super::variables::{Filled, Gathering};
 use super::{Deps, Options, select};
 use crate::assertion::Signer;
-use crate::config::{self, OAuth2};
+use crate::config::{self, OAuth2, Refusal, Values};
 use crate::error::{Error, Result};
 use crate::project::{self, Project};
+use crate::secret::Secret;
 use crate::token::{Endpoint, TokenClient};
 
-/// Owns what the chosen authorization needs: its name, its settings, how to reach its
-/// token endpoint with the client's credentials resolved.
+/// The chosen authorization, as the file writes it, with the client's credentials resolved.
 pub(super) struct Chosen {
     name: String,
     config: OAuth2,
+    client_id: String,
+    client_secret: Option<Secret>,
+    signer: Option<Arc<Signer>>,
+}
+
+/// The chosen authorization for one test account: what a template needs gathered, every
+/// template filled, the token endpoint ready.
+pub(super) struct Target {
+    config: OAuth2,
     endpoint: Endpoint,
     tokens: TokenClient,
+    filled: Filled,
+    /// Whether `filled.answers` are in the file yet.
+    saved: Cell<bool>,
+}
+
+impl Target {
+    /// Values the templates use that `--var` changed: the stored tokens are another
+    /// tenant's.
+    pub fn changed(&self) -> &[String] {
+        &self.filled.changed
+    }
 }
 
 impl Chosen {
@@ -27,30 +53,21 @@ impl Chosen {
             opts.authorization.as_deref(),
             &*deps.terminal,
         )?;
-        let endpoint = Endpoint {
-            url: config.token_url.clone(),
+        let signer = match &config.jwt {
+            Some(jwt) => Some(Arc::new(Signer::load(
+                jwt,
+                &config.at,
+                project.path(),
+                &*deps.env,
+            )?)),
+            None => None,
+        };
+        Ok(Chosen {
             client_id: config::resolve_client_id(&config, &*deps.env)?,
             client_secret: config::resolve_client_secret(&config, &*deps.env)?,
-            auth: config.client_auth,
-            format: config.body,
-            response_type: config.response_content_type.clone(),
-            token_path: config.token_response_path.clone(),
-            signer: match &config.jwt {
-                Some(jwt) => Some(std::sync::Arc::new(Signer::load(
-                    jwt,
-                    &config.at,
-                    project.path(),
-                    &*deps.env,
-                )?)),
-                None => None,
-            },
-        };
-        let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
-        Ok(Chosen {
             name,
             config,
-            endpoint,
-            tokens,
+            signer,
         })
     }
 
@@ -58,14 +75,88 @@ impl Chosen {
         self.config.grant
     }
 
-    pub fn ctx<'a>(&'a self, opts: &'a Options, deps: &'a Deps<'a>) -> Ctx<'a> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This authorization for `opts.test_account` as `project` holds it: what its templates
+    /// need gathered (`--var`, defaults, and a person's answers when `ask`), then filled.
+    pub fn target(
+        &self,
+        project: &Project,
+        opts: &Options,
+        deps: &Deps<'_>,
+        ask: bool,
+    ) -> Result<Target> {
+        let name = &opts.test_account;
+        let stored = project.test_account(name);
+        let command = |flags: &str| opts.command_for(name, flags);
+        let gathering = Gathering {
+            given: &opts.vars,
+            ask,
+            terminal: &*deps.terminal,
+            test_account: name,
+            authorization: &self.name,
+            command: &command,
+        };
+        if ask && deps.terminal.interactive() && !self.config.variables.is_empty() {
+            // Answers are saved with the tokens: a file that cannot take them is said first.
+            project.check_save(name)?;
+        }
+        let filled = gathering.fill(&self.config, stored)?;
+        let mut fields = stored.cloned().unwrap_or_default();
+        fields.extend(filled.answers.clone());
+        let config = self
+            .config
+            .expanded(&Values {
+                test_account: name,
+                fields: &fields,
+                client_id: &self.client_id,
+                client_secret: self.client_secret.as_ref(),
+            })
+            .map_err(|refusal| self.refused(opts, refusal))?;
+        let endpoint = Endpoint {
+            url: config.token_url.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            auth: config.client_auth,
+            format: config.body,
+            response_type: config.response_content_type.clone(),
+            token_path: config.token_response_path.clone(),
+            signer: self.signer.clone(),
+        };
+        let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
+        Ok(Target {
+            config,
+            endpoint,
+            tokens,
+            filled,
+            saved: Cell::new(false),
+        })
+    }
+
+    /// A template that cannot be filled for this account: the value's fault (fixed with
+    /// `--var`), or the file's.
+    fn refused(&self, opts: &Options, refusal: Refusal) -> Error {
+        match &refusal.name {
+            Some(name) => Error::TemplateValue {
+                message: format!("{}.{refusal}", self.config.at),
+                fix: opts.command_for(&opts.test_account, &format!("--var {name}=VALUE")),
+            },
+            None => config_error(&opts.config, &self.config, refusal.to_string()),
+        }
+    }
+
+    pub fn ctx<'a>(&'a self, target: &'a Target, opts: &'a Options, deps: &'a Deps<'a>) -> Ctx<'a> {
         Ctx {
             opts,
             deps,
             authorization: &self.name,
-            config: &self.config,
-            endpoint: &self.endpoint,
-            tokens: &self.tokens,
+            config: &target.config,
+            endpoint: &target.endpoint,
+            tokens: &target.tokens,
+            answers: &target.filled.answers,
+            answers_saved: &target.saved,
         }
     }
 }
@@ -75,9 +166,14 @@ pub(super) struct Ctx<'a> {
     pub opts: &'a Options,
     pub deps: &'a Deps<'a>,
     pub authorization: &'a str,
+    /// The authorization for this run's test account: its templates filled.
     pub config: &'a OAuth2,
     pub endpoint: &'a Endpoint,
     pub tokens: &'a TokenClient,
+    /// What was gathered for the test account (answers, `--var`s, defaults): saved with
+    /// the tokens.
+    pub answers: &'a Map<String, Value>,
+    pub answers_saved: &'a Cell<bool>,
 }
 
 impl Ctx<'_> {
@@ -87,13 +183,52 @@ impl Ctx<'_> {
     }
 
     pub async fn lock(&self) -> Result<project::FileLock> {
-        project::lock(&self.opts.config, || {
-            self.deps
-                .terminal
-                .say("Waiting for another integration-cli run to finish with this file…")
-        })
-        .await
+        lock(self.opts, self.deps).await
     }
+
+    /// The test account `name` as it is to be saved: `account` with what was gathered for
+    /// it, and no provider field in place of a declared variable's value.
+    pub fn with_answers(
+        &self,
+        name: &str,
+        old: Option<&Map<String, Value>>,
+        mut account: Map<String, Value>,
+    ) -> Map<String, Value> {
+        for var in self.config.variables.iter() {
+            match old.and_then(|o| o.get(&var.name)) {
+                Some(v) => account.insert(var.name.clone(), v.clone()),
+                None => account.shift_remove(&var.name),
+            };
+        }
+        if name == self.opts.test_account {
+            account.extend(self.answers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        account
+    }
+
+    /// What was gathered, when no token was saved with it (the stored one was kept).
+    pub async fn save_answers(&self) -> Result<()> {
+        if self.answers.is_empty() || self.answers_saved.get() {
+            return Ok(());
+        }
+        let _lock = self.lock().await?;
+        let project = Project::load(&self.opts.config)?;
+        let name = &self.opts.test_account;
+        let old = project.test_account(name);
+        let account = self.with_answers(name, old, old.cloned().unwrap_or_default());
+        project.save_test_account(name, &account)?;
+        self.answers_saved.set(true);
+        Ok(())
+    }
+}
+
+/// The file's lock, saying so when another run holds it.
+pub(super) async fn lock(opts: &Options, deps: &Deps<'_>) -> Result<project::FileLock> {
+    project::lock(&opts.config, || {
+        deps.terminal
+            .say("Waiting for another integration-cli run to finish with this file…")
+    })
+    .await
 }
 
 fn config_error(path: &Path, config: &OAuth2, message: String) -> Error {

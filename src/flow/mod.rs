@@ -11,12 +11,14 @@ mod recover;
 mod refresh;
 mod select;
 mod store;
+mod variables;
 mod watch;
 
 pub use all::refresh_all;
 pub use critical::{Critical, CriticalSection};
 pub use login::{DEFAULT_PORT, relay_state};
 pub use refresh::When;
+pub use variables::shown as variables_shown;
 pub use watch::watch;
 
 use std::path::PathBuf;
@@ -60,6 +62,8 @@ pub struct Options {
     pub recover: bool,
     /// `--username` or `UNITO_USERNAME`, for the password grant.
     pub username: Option<String>,
+    /// `--var NAME=VALUE`: values for the authorization's variables and templates.
+    pub vars: Vec<(String, String)>,
 }
 
 /// What a user who types nothing but the command gets.
@@ -80,6 +84,7 @@ impl Default for Options {
             paste: false,
             recover: false,
             username: None,
+            vars: Vec::new(),
         }
     }
 }
@@ -197,13 +202,15 @@ impl<'a> Deps<'a> {
 }
 
 /// `integration-cli oauth2`: fill the test account with tokens, by whichever way the grant
-/// and the stored tokens allow.
+/// and the stored tokens allow, and with what its authorization's templates need.
 pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
     let project = Project::load(&opts.config)?;
     let chosen = Chosen::new(&project, opts, deps)?;
-    let ctx = chosen.ctx(opts, deps);
+    let target = chosen.target(&project, opts, deps, true)?;
+    let opts = &elsewhere(opts, &target, deps);
+    let ctx = chosen.ctx(&target, opts, deps);
     if ctx.recovered().await? && !opts.reauth {
-        return Ok(());
+        return ctx.save_answers().await;
     }
     if ctx.config.grant.needs_no_person() {
         let when = if opts.reauth {
@@ -211,9 +218,28 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         } else {
             When::Stale
         };
-        return ctx.unattended(when).await.map(|_| ());
+        ctx.unattended(when).await?;
+    } else {
+        ctx.refresh_or_login(&project).await?;
     }
-    ctx.refresh_or_login(&project).await
+    ctx.save_answers().await
+}
+
+/// A `--var` that moves the templates to another tenant: the stored tokens are the old
+/// one's, and are neither refreshed there nor kept, as with `--reauth`.
+fn elsewhere(opts: &Options, target: &chosen::Target, deps: &Deps<'_>) -> Options {
+    let changed = target.changed();
+    if changed.is_empty() || opts.reauth {
+        return opts.clone();
+    }
+    deps.terminal.say(&format!(
+        "{} changed, so the stored tokens belong elsewhere: getting new ones (as --reauth does).",
+        changed.join(", ")
+    ));
+    Options {
+        reauth: true,
+        ..opts.clone()
+    }
 }
 
 /// The access token of the test account, fresh enough to use now: refreshed (or, for
@@ -247,7 +273,8 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         return as_stored(&project, opts, false);
     }
     let chosen = Chosen::new(&project, opts, deps)?;
-    let ctx = chosen.ctx(opts, deps);
+    let target = chosen.target(&project, opts, deps, false)?;
+    let ctx = chosen.ctx(&target, opts, deps);
     // Tokens an earlier run set aside are newer than the file's refresh token, which may
     // be spent: presenting it could get the whole grant revoked.
     ctx.recovered().await?;

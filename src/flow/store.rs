@@ -102,9 +102,12 @@ pub fn save_account(
 ) -> Result<(String, Map<String, Value>)> {
     let old = project.test_account(name);
     let old_refresh = project.account(name).refresh_token().map(str::to_string);
-    let account = merged(old, t, &*ctx.deps.clock, source);
+    let account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
     if let Err(cause) = project.save_test_account(name, &account) {
         return Err(set_aside(ctx, project, name, &account, cause));
+    }
+    if name == ctx.opts.test_account {
+        ctx.answers_saved.set(true);
     }
     for warning in &t.warnings {
         ctx.deps.terminal.warn(warning);
@@ -338,7 +341,8 @@ pub fn save_into_current(
     match Project::load(&ctx.opts.config) {
         Ok(now) => save_account(ctx, &now, name, t, source),
         Err(cause) => {
-            let account = merged(before.test_account(name), t, &*ctx.deps.clock, source);
+            let old = before.test_account(name);
+            let account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
             Err(set_aside(ctx, before, name, &account, cause))
         }
     }

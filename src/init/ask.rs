@@ -10,11 +10,12 @@ pub(super) struct Asker<'a> {
     pub missing: Vec<&'static str>,
 }
 
+/// An http(s) URL, or a template of one (`https://{+subdomain}.zendesk.com/...`).
 pub(super) fn url_check(v: &str) -> std::result::Result<(), String> {
-    match url::Url::parse(v) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        _ => Err(format!("{v:?} is not an http(s) URL")),
-    }
+    crate::config::check_url_field("the URL", v).map_err(|why| match why.contains("template") {
+        true => why,
+        false => format!("{v:?} is not an http(s) URL"),
+    })
 }
 
 impl Asker<'_> {

@@ -60,6 +60,8 @@ pub struct InitOptions {
     pub token_url: Option<String>,
     pub grant_type: Option<String>,
     pub scopes: Option<String>,
+    /// `--var NAME=VALUE`: the development test account's values for the templates.
+    pub vars: Vec<(String, String)>,
     pub force: bool,
 }
 
@@ -83,8 +85,90 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
     }
     let preset = choose(opts, term)?;
     let answers = ask(opts, term, preset)?;
-    let text = render(&answers, preset)?;
-    write(opts, term, &answers, preset, &text)
+    let authorization = authorization(&answers, preset);
+    let checked = typed(&authorization)?;
+    let development = values(opts, &checked)?;
+    let text = render(&answers, &authorization, &development)?;
+    write(opts, term, &answers, preset, &text)?;
+    first_login_asks(term, &checked, &development);
+    term.result("Next: integration-cli oauth2");
+    Ok(())
+}
+
+/// The authorization as the commands will read it: a preset or a URL the CLI would refuse
+/// is never written.
+fn typed(authorization: &Value) -> Result<crate::config::OAuth2> {
+    let root = json!({ "authorizations": [authorization] });
+    let config = crate::config::Config::parse(
+        &PathBuf::from(".unito.json"),
+        root.as_object().expect("an object"),
+    );
+    let all = config.oauth2()?;
+    let (_, typed) = all
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("no authorization written".into()))?;
+    typed.cloned().map_err(|e| Error::InvalidInput {
+        message: e.to_string(),
+    })
+}
+
+/// `--var`s, checked as the authorization declares them, for the development test account.
+fn values(opts: &InitOptions, o: &crate::config::OAuth2) -> Result<serde_json::Map<String, Value>> {
+    let used = o.template_names();
+    let mut out = serde_json::Map::new();
+    for (name, raw) in &opts.vars {
+        let value = match o.variables.get(name) {
+            Some(v) => v.check(raw).map_err(|why| Error::InvalidInput {
+                message: format!("--var {name}: {} {why}", v.label()),
+            })?,
+            None if used.contains(name) => Value::String(raw.clone()),
+            None => {
+                return Err(Error::InvalidInput {
+                    message: format!(
+                        "--var {name}: the authorization has no variable of that name{}",
+                        match used.is_empty() {
+                            true => String::new(),
+                            false => format!(" (its templates use {})", used.join(", ")),
+                        }
+                    ),
+                });
+            }
+        };
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+/// What the first `oauth2` run will ask for, and the flag that gives it at once.
+fn first_login_asks(
+    term: &dyn Terminal,
+    o: &crate::config::OAuth2,
+    given: &serde_json::Map<String, Value>,
+) {
+    let used = o.template_names();
+    let asked: Vec<&crate::config::Variable> = o
+        .variables
+        .iter()
+        .filter(|v| (v.required || used.contains(&v.name)) && v.default.is_none())
+        .filter(|v| !given.contains_key(&v.name))
+        .collect();
+    if asked.is_empty() {
+        return;
+    }
+    let labels: Vec<String> = asked
+        .iter()
+        .map(|v| format!("{} ({})", v.label(), v.name))
+        .collect();
+    let flags: Vec<String> = asked
+        .iter()
+        .map(|v| format!("--var {}=VALUE", v.name))
+        .collect();
+    term.result(&format!(
+        "The first login asks for: {}; or give it now: integration-cli oauth2 {}",
+        labels.join(", "),
+        flags.join(" ")
+    ));
 }
 
 /// The preset named, or chosen at a terminal; `None` for custom URLs.
@@ -299,9 +383,8 @@ fn check_secret_env(v: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// The file's text: the template with the connector's name and one authorization. It must
-/// be valid JSON; nothing else is ever written.
-fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
+/// The one authorization the file will hold.
+fn authorization(answers: &Answers, preset: Option<&Preset>) -> Value {
     let mut oauth2 = serde_json::Map::new();
     oauth2.insert("clientId".into(), json!(answers.client_id));
     oauth2.insert(
@@ -338,18 +421,37 @@ fn render(answers: &Answers, preset: Option<&Preset>) -> Result<String> {
         };
         oauth2.extend(p.oauth2_settings(login));
     }
-    let authorization = json!({
+    let mut authorization = json!({
         "name": answers.name,
         "method": "oauth2",
         "development": true,
-        "oauth2": oauth2,
     });
-    let rendered = serde_json::to_string_pretty(&authorization)
-        .expect("JSON")
-        .replace('\n', "\n    ");
+    if let Some(variables) = preset.and_then(Preset::variables_json) {
+        authorization["variables"] = variables;
+    }
+    authorization["oauth2"] = Value::Object(oauth2);
+    authorization
+}
+
+/// The file's text: the template with the connector's name, the authorization and the
+/// development test account's values. It must be valid JSON; nothing else is ever written.
+fn render(
+    answers: &Answers,
+    authorization: &Value,
+    development: &serde_json::Map<String, Value>,
+) -> Result<String> {
+    let indent = |v: &Value, by: &str| {
+        serde_json::to_string_pretty(v)
+            .expect("JSON")
+            .replace('\n', &format!("\n{by}"))
+    };
     let text = TEMPLATE
         .replace("{{name}}", &json!(answers.connector).to_string())
-        .replace("{{authorization}}", &rendered);
+        .replace("{{authorization}}", &indent(authorization, "    "))
+        .replace(
+            "{{development}}",
+            &indent(&Value::Object(development.clone()), "    "),
+        );
     serde_json::from_str::<Value>(&text).map_err(|e| Error::InvalidInput {
         message: format!("the scaffold would not be valid JSON ({e}); a value may need quoting"),
     })?;
@@ -390,7 +492,6 @@ fn write(
     if let Some(said) = gitignore::ignore_in_git(&opts.config, also)? {
         term.result(&said);
     }
-    term.result("Next: integration-cli oauth2");
     Ok(())
 }
 

@@ -30,9 +30,19 @@ fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     Redirect::to(target.as_str()).into_response()
 }
 
-pub async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+pub async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    uri: axum::http::Uri,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let tenant = match super::tenant(&shared, uri.path()) {
+        Some(Err(answer)) => return answer,
+        Some(Ok(tenant)) => Some(tenant),
+        None => None,
+    };
     let asked = Asked {
         params: pairs(&raw.unwrap_or_default()),
+        tenant,
     };
     if asked.get("client_id") != CLIENT_ID {
         return error_page(&format!("unknown client_id \"{}\"", asked.get("client_id")));

@@ -202,9 +202,14 @@ impl Sandbox {
         let authorization = serde_json::to_string_pretty(&self.authorization(self.persona()))
             .expect("JSON")
             .replace('\n', "\n  ");
+        let tenants = self.shared.persona.tenants();
+        let tenants = match tenants.is_empty() {
+            true => String::new(),
+            false => format!("\n  tenants: {}", tenants.join(", ")),
+        };
         let persona = match self.shared.persona.provider() {
             Some(p) => format!(
-                "\nPersona: {} ({})\n  {}\n",
+                "\nPersona: {} ({})\n  {}{tenants}\n",
                 self.persona(),
                 p.title,
                 self.shared.persona.reproduces()
@@ -248,12 +253,35 @@ impl Sandbox {
             let extras = p.oauth2_settings(crate::providers::Login::StandIn);
             oauth2.as_object_mut().expect("an object").extend(extras);
         }
-        json!({
+        let mut authorization = json!({
             "name": name,
             "method": "oauth2",
             "development": true,
-            "oauth2": oauth2,
-        })
+        });
+        if let Some(variables) = self
+            .shared
+            .persona
+            .provider()
+            .and_then(|p| p.variables_json())
+        {
+            authorization["variables"] = variables;
+        }
+        authorization["oauth2"] = oauth2;
+        authorization
+    }
+
+    /// Values a test account needs for this stand-in's templates: its first tenant, under
+    /// the name its provider's URLs use. Empty for a persona with no tenants.
+    pub fn tenant_values(&self) -> Vec<(String, String)> {
+        let persona = &self.shared.persona;
+        match (persona.tenants().first(), persona.provider()) {
+            (Some(tenant), Some(p)) => p
+                .variables
+                .first()
+                .map(|v| vec![(v.name.to_string(), tenant.to_string())])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -294,11 +322,11 @@ fn routes(shared: &Arc<Shared>, url: &str) -> Router {
         stand_in("", p.authorization_url)
     });
     let mut app = Router::new()
-        .route(&authorize, get(consent::authorize))
+        .route(&route_of(&authorize), get(consent::authorize))
         .route("/authorize/decision", post(consent::decision))
         .route("/userinfo", get(token::userinfo));
     for path in persona.token_paths() {
-        app = app.route(&path, post(token::token));
+        app = app.route(&route_of(&path), post(token::token));
     }
     // The providers publish no RFC 8414 metadata at these endpoints' hosts (some publish
     // OpenID's elsewhere): only the plain sandbox serves it.
@@ -310,6 +338,45 @@ fn routes(shared: &Arc<Shared>, url: &str) -> Router {
         );
     }
     app.with_state(shared.clone())
+}
+
+/// A stand-in path as a route: a templated segment (`{+subdomain}.zendesk.com`) becomes a
+/// capture, which `tenant` reads.
+fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment.contains("{+") {
+            true => "{tenant}",
+            false => segment,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The tenant a request's path names, for a per-tenant persona: `Some(Ok(name))` for one
+/// the stand-in serves, `Some(Err(answer))` (the provider's own) for any other, `None` for
+/// a persona that has none.
+pub(crate) fn tenant(shared: &Shared, path: &str) -> Option<std::result::Result<String, Response>> {
+    let persona = &shared.persona;
+    if persona.tenants().is_empty() {
+        return None;
+    }
+    let templated = stand_in("", persona.provider()?.authorization_url);
+    let shape = templated
+        .trim_start_matches('/')
+        .split('/')
+        .next()?
+        .to_string();
+    let (before, rest) = shape.split_once("{+")?;
+    let after = rest.split_once('}')?.1;
+    let segment = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let name = segment
+        .strip_prefix(before)
+        .and_then(|s| s.strip_suffix(after))
+        .unwrap_or(segment);
+    Some(match persona.tenants().contains(&name) {
+        true => Ok(name.to_string()),
+        false => Err(persona.unknown_tenant(name)),
+    })
 }
 
 async fn only_our_host(

@@ -93,6 +93,19 @@ pub trait Persona: Send + Sync {
         crate::providers::find(self.name())
     }
 
+    /// For a provider at an address of each customer's own: the tenants the stand-in
+    /// serves, under the name its provider's URL templates take (`acme` for
+    /// `{+subdomain}.zendesk.com`). Empty for the rest.
+    fn tenants(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// What the provider answers for a tenant it does not know.
+    fn unknown_tenant(&self, tenant: &str) -> Response {
+        let _ = tenant;
+        (StatusCode::NOT_FOUND, "no such tenant").into_response()
+    }
+
     /// What an authorization request must carry beyond the sandbox's own checks.
     fn authorize(&self, asked: &Asked) -> Result<(), Refusal> {
         let _ = asked;

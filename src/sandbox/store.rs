@@ -28,6 +28,8 @@ impl Default for Lifetimes {
 #[derive(Debug, Clone, Default)]
 pub struct Asked {
     pub params: HashMap<String, String>,
+    /// The tenant the login came to, for a per-tenant persona: its tokens are good there only.
+    pub tenant: Option<String>,
 }
 
 impl Asked {

@@ -26,6 +26,11 @@ pub async fn token(
     body: String,
 ) -> Response {
     let persona = &*shared.persona;
+    let tenant = match super::tenant(&shared, uri.path()) {
+        Some(Err(answer)) => return answer,
+        Some(Ok(tenant)) => Some(tenant),
+        None => None,
+    };
     let req = read(uri.path(), &headers, &body);
     let refuse = |status: u16, error: &str, description: &str| {
         persona.error(status, error, description, &req)
@@ -61,10 +66,15 @@ pub async fn token(
                 "start the sandbox with --jwt-public-key to accept assertions".into(),
             )),
         },
-        "authorization_code" => exchange_code(persona, &mut store, &req),
-        "refresh_token" => refresh(persona, &mut store, req.get("refresh_token")),
+        "authorization_code" => exchange_code(persona, &mut store, &req, tenant.as_deref()),
+        "refresh_token" => refresh(
+            persona,
+            &mut store,
+            req.get("refresh_token"),
+            tenant.as_deref(),
+        ),
         "client_credentials" if persona.client_credentials() => {
-            client_credentials(persona, &mut store, req.get("scope"))
+            client_credentials(persona, &mut store, req.get("scope"), tenant)
         }
         other => Err((
             400,
@@ -208,6 +218,7 @@ fn exchange_code(
     persona: &dyn Persona,
     store: &mut Store,
     req: &TokenRequest,
+    tenant: Option<&str>,
 ) -> Result<(Issued, Asked), Refused> {
     let invalid = |description: &str| Err((400, "invalid_grant", description.to_string()));
     let presented = req.get("code");
@@ -238,6 +249,9 @@ fn exchange_code(
         }
     }
     let asked = store.grants.get(&code.grant).cloned().unwrap_or_default();
+    if asked.tenant.as_deref() != tenant {
+        return invalid("this code was issued by another tenant");
+    }
     let refresh = code
         .offline
         .then(|| store.mint_refresh(code.grant, persona.prefixes(&asked, false).1));
@@ -257,6 +271,7 @@ fn refresh(
     persona: &dyn Persona,
     store: &mut Store,
     presented: &str,
+    tenant: Option<&str>,
 ) -> Result<(Issued, Asked), Refused> {
     if let Some(grant) = store.spent_refresh.get(presented).copied() {
         store.stats.reused_refresh_tokens += 1;
@@ -275,6 +290,13 @@ fn refresh(
         ));
     };
     let asked = store.grants.get(&grant).cloned().unwrap_or_default();
+    if asked.tenant.as_deref() != tenant {
+        return Err((
+            400,
+            "invalid_grant",
+            "this refresh token was issued by another tenant".into(),
+        ));
+    }
     let user = store.user_refresh.contains(presented);
     let prefix = persona.prefixes(&asked, user).1;
     let refresh = match persona.rotation() {
@@ -311,6 +333,7 @@ fn password(
     }
     let asked = Asked {
         params: [("scope".to_string(), req.get("scope").to_string())].into(),
+        tenant: None,
     };
     let grant = store.new_grant(asked.clone());
     let refresh = Some(store.mint_refresh(grant, persona.prefixes(&asked, false).1));
@@ -335,6 +358,7 @@ fn jwt_bearer(
         .to_string();
     let asked = Asked {
         params: [("scope".to_string(), scope)].into(),
+        tenant: None,
     };
     let grant = store.new_grant(asked.clone());
     let issued = issue(persona, store, (grant, &asked), None, (false, false));
@@ -345,6 +369,7 @@ fn client_credentials(
     persona: &dyn Persona,
     store: &mut Store,
     scope: &str,
+    tenant: Option<String>,
 ) -> Result<(Issued, Asked), Refused> {
     if persona.provider().is_none()
         && let Some(unknown) = scope.split_whitespace().find(|s| !SCOPES.contains(s))
@@ -353,6 +378,7 @@ fn client_credentials(
     }
     let asked = Asked {
         params: [("scope".to_string(), scope.to_string())].into(),
+        tenant,
     };
     let issued = issue(persona, store, (0, &asked), None, (false, false));
     Ok((issued, asked))

@@ -12,6 +12,7 @@ mod salesforce;
 mod sandbox;
 mod slack;
 mod x;
+mod zendesk;
 
 pub use atlassian::Atlassian;
 pub use dropbox::Dropbox;
@@ -24,6 +25,7 @@ pub use salesforce::Salesforce;
 pub use sandbox::Sandbox;
 pub use slack::Slack;
 pub use x::X;
+pub use zendesk::Zendesk;
 
 use super::persona::Persona;
 
@@ -39,7 +41,7 @@ pub struct Entry {
 
 /// Every persona, the plain sandbox first: the one list `--persona`, its options, the help
 /// and the README's table are checked against.
-pub const ALL: [Entry; 11] = [
+pub const ALL: [Entry; 12] = [
     Entry {
         name: "sandbox",
         options: &[],
@@ -107,11 +109,16 @@ pub const ALL: [Entry; 11] = [
         options: &[],
         make: |_| Box::new(X),
     },
+    Entry {
+        name: "zendesk",
+        options: &[],
+        make: |_| Box::new(Zendesk),
+    },
 ];
 
 /// Every persona's name, as `--persona` takes them.
-pub const NAMES: [&str; 11] = {
-    let mut names = [""; 11];
+pub const NAMES: [&str; 12] = {
+    let mut names = [""; 12];
     let mut i = 0;
     while i < ALL.len() {
         names[i] = ALL[i].name;

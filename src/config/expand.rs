@@ -1,0 +1,834 @@
+//! A templated authorization made concrete for one test account: every URL and parameter
+//! filled from the account's values (and the client's id and secret), and checked so that
+//! no value moves a URL's host, puts a secret where it is printed, or sends anything to a
+//! host nobody named. The one place templates are filled; every request goes through it.
+
+use serde_json::{Map, Value};
+
+use super::OAuth2;
+use super::template::{self, Piece, Template};
+use super::variables::as_text;
+use crate::redact::printable;
+use crate::secret::Secret;
+
+/// Prefix of the values the platform encrypted; they cannot be read offline.
+const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";
+
+/// Names whose value is a secret, whatever the declarations say: the client's secret and
+/// the tokens themselves.
+const ALWAYS_SECRET: [&str; 3] = ["clientSecret", "accessToken", "refreshToken"];
+
+/// Where a filled value ends up, which decides whether a secret may go there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// A URL: printed for the user to open, or logged with `-v`.
+    Url,
+    /// `authorizationParameters`: part of the login URL, which is printed.
+    LoginParameter,
+    /// Token and refresh request parameters: in the request body, never shown.
+    Sent,
+}
+
+/// What templates are filled from.
+pub struct Values<'a> {
+    pub test_account: &'a str,
+    /// The test account as it will be saved: what is stored, with the new answers.
+    pub fields: &'a Map<String, Value>,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a Secret>,
+}
+
+/// A value a test account lacks: its name, and its label when it is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lack {
+    pub name: String,
+    pub label: Option<String>,
+}
+
+/// Why a template could not be filled for this test account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `tokenUrl`, `tokenRequestParameters.audience`.
+    pub field: String,
+    /// The value to blame, when one is (the user changes it with `--var`).
+    pub name: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl OAuth2 {
+    /// This authorization for one test account: its templates filled and checked. An
+    /// authorization without templates comes back as it is.
+    pub fn expanded(&self, values: &Values) -> Result<OAuth2, Refusal> {
+        let filler = Filler {
+            config: self,
+            values,
+        };
+        let mut out = self.clone();
+        out.token_url = filler.url("tokenUrl", &self.token_url)?;
+        out.authorization_url = filler.optional_url("authorizationUrl", &self.authorization_url)?;
+        out.issuer = filler.optional_url("issuer", &self.issuer)?;
+        out.redirect_url = filler.optional_url("redirectUrl", &self.redirect_url)?;
+        out.authorization_parameters = filler.params(
+            "authorizationParameters",
+            &self.authorization_parameters,
+            Place::LoginParameter,
+        )?;
+        out.token_request_parameters = filler.params(
+            "tokenRequestParameters",
+            &self.token_request_parameters,
+            Place::Sent,
+        )?;
+        out.refresh_request_parameters = filler.params(
+            "refreshRequestParameters",
+            &self.refresh_request_parameters,
+            Place::Sent,
+        )?;
+        Ok(out)
+    }
+
+    /// Every name its templates use, once each, in the file's order (the client's id and
+    /// secret, which the authorization itself holds, left out).
+    pub fn template_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (_, raw, _) in self.templated() {
+            for name in Template::parse(raw).names() {
+                if !names.iter().any(|n| n == name) && !matches!(name, "clientId" | "clientSecret")
+                {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names
+    }
+
+    /// What a test account lacks for this authorization, when nobody is asked: each
+    /// declared variable that is required and has neither a value nor a default, then each
+    /// name a template uses that is neither declared nor held.
+    pub fn lacking(&self, account: Option<&Map<String, Value>>) -> Vec<Lack> {
+        let held = |name: &str| account.and_then(|a| a.get(name)).filter(|v| !v.is_null());
+        let mut lacking: Vec<Lack> = self
+            .variables
+            .iter()
+            .filter(|v| v.required && v.default.is_none())
+            .filter(|v| held(&v.name).is_none_or(|value| value.as_str() == Some("")))
+            .map(|v| Lack {
+                name: v.name.clone(),
+                label: v.label.clone(),
+            })
+            .collect();
+        for name in self.template_names() {
+            if self.variables.get(&name).is_none() && held(&name).is_none() {
+                lacking.push(Lack { name, label: None });
+            }
+        }
+        lacking
+    }
+
+    /// Every field a template may be in, with where its value goes.
+    fn templated(&self) -> Vec<(String, &str, Place)> {
+        let mut fields: Vec<(String, &str, Place)> =
+            vec![("tokenUrl".into(), &self.token_url, Place::Url)];
+        for (key, value) in [
+            ("authorizationUrl", &self.authorization_url),
+            ("issuer", &self.issuer),
+            ("redirectUrl", &self.redirect_url),
+        ] {
+            if let Some(v) = value {
+                fields.push((key.into(), v, Place::Url));
+            }
+        }
+        for (group, params, place) in [
+            (
+                "authorizationParameters",
+                &self.authorization_parameters,
+                Place::LoginParameter,
+            ),
+            (
+                "tokenRequestParameters",
+                &self.token_request_parameters,
+                Place::Sent,
+            ),
+            (
+                "refreshRequestParameters",
+                &self.refresh_request_parameters,
+                Place::Sent,
+            ),
+        ] {
+            for (k, v) in params {
+                fields.push((format!("{group}.{k}"), v, place));
+            }
+        }
+        fields
+    }
+
+    /// What can be told from the file alone: a URL template starts with its own scheme,
+    /// names are plain keys, and no known secret is put where it would be printed. Values
+    /// are checked when they are filled in.
+    pub(super) fn check_templates(&self) -> Result<(), String> {
+        for (field, raw, place) in self.templated() {
+            let t = Template::parse(raw);
+            if t.is_plain() {
+                continue;
+            }
+            for name in t.names() {
+                if name.contains('.') {
+                    return Err(format!(
+                        "{field} uses {{+{name}}}, but template names are plain keys of the test \
+                         account (no dots)"
+                    ));
+                }
+                let secret = ALWAYS_SECRET.contains(&name)
+                    || self.variables.get(name).is_some_and(|v| v.is_secret());
+                if secret && place != Place::Sent {
+                    return Err(secret_refused(&field, name));
+                }
+            }
+            if place == Place::Url {
+                url_shape(&field, &t)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn secret_refused(field: &str, name: &str) -> String {
+    format!(
+        "{field} would put {name}, a secret, into {}, which is printed and logged: secrets may \
+         fill tokenRequestParameters and refreshRequestParameters only",
+        if field.starts_with("authorizationParameters") {
+            "the login URL"
+        } else {
+            "a URL"
+        }
+    )
+}
+
+/// A URL template's scheme is its own text, and with every value a plain word the result
+/// must be a URL.
+fn url_shape(field: &str, t: &Template) -> Result<(), String> {
+    let starts_with_scheme = match t.pieces().first() {
+        Some(Piece::Text(text)) => {
+            let lower = text.to_ascii_lowercase();
+            lower.starts_with("https://") || lower.starts_with("http://")
+        }
+        _ => false,
+    };
+    if !starts_with_scheme {
+        return Err(format!(
+            "{field} must start with its scheme, https:// or http://, before any template: a \
+             value may fill in part of the host, never the scheme (write \
+             \"https://{{+host}}/…\" and give the host alone)"
+        ));
+    }
+    // "1" fits a host label, a whole host and a port alike.
+    let sample = t.fill(&|_| Some("1".into()), true);
+    check_url(field, &sample)
+}
+
+/// A URL field as written in the file: a URL by today's rules, or a template that makes one
+/// and starts with its own scheme.
+pub fn check_url_field(field: &str, raw: &str) -> Result<(), String> {
+    let t = Template::parse(raw);
+    match t.is_plain() {
+        true => check_url(field, raw),
+        false => url_shape(field, &t),
+    }
+}
+
+/// Today's rules for a URL of the file: an http(s) URL, and a token URL without
+/// credentials in it (they would be sent instead of the client's).
+pub(super) fn check_url(field: &str, raw: &str) -> Result<(), String> {
+    let shown = crate::redact::display_url(raw);
+    let url = match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        Ok(_) => return Err(format!("{field} {shown} is not an http(s) URL")),
+        Err(e) => return Err(format!("{field} {shown} is not a URL: {e}")),
+    };
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{field} {shown} has no host"));
+    }
+    if field == "tokenUrl" && (!url.username().is_empty() || url.password().is_some()) {
+        return Err(format!(
+            "{field} holds credentials (user:password@ before the host): put the client's in \
+             clientId and clientSecret instead, since the URL's would be sent in their place"
+        ));
+    }
+    Ok(())
+}
+
+struct Filler<'a> {
+    config: &'a OAuth2,
+    values: &'a Values<'a>,
+}
+
+impl Filler<'_> {
+    fn refusal(&self, field: &str, name: Option<&str>, message: String) -> Refusal {
+        Refusal {
+            field: field.to_string(),
+            name: name.map(str::to_string),
+            message,
+        }
+    }
+
+    /// Where a value lives in the file, for messages.
+    fn source(&self, name: &str) -> String {
+        match name {
+            "clientId" | "clientSecret" => format!("{}.{name}", self.config.at),
+            _ => format!(
+                "testAccounts.{}.{name}",
+                printable(self.values.test_account)
+            ),
+        }
+    }
+
+    fn is_secret(&self, name: &str) -> bool {
+        match self.config.variables.get(name) {
+            Some(v) => v.is_secret(),
+            None => ALWAYS_SECRET.contains(&name) || crate::redact::secret_name(name),
+        }
+    }
+
+    /// The text a name stands for, or why it cannot be used at `place`.
+    fn value(&self, field: &str, name: &str, place: Place) -> Result<String, Refusal> {
+        if self.is_secret(name) && place != Place::Sent {
+            return Err(self.refusal(field, None, secret_refused(field, name)));
+        }
+        let found = match name {
+            "clientId" => return Ok(self.values.client_id.to_string()),
+            "clientSecret" => {
+                return self
+                    .values
+                    .client_secret
+                    .map(|s| s.expose().to_string())
+                    .ok_or_else(|| {
+                        self.refusal(
+                            field,
+                            None,
+                            format!("{field} uses {{+clientSecret}}, but the authorization has no clientSecret"),
+                        )
+                    });
+            }
+            _ => self.values.fields.get(name),
+        };
+        let source = self.source(name);
+        match found {
+            None | Some(Value::Null) if self.config.variables.get(name).is_some() => {
+                Ok(String::new())
+            }
+            None | Some(Value::Null) => Err(self.refusal(
+                field,
+                Some(name),
+                format!(
+                    "{field} uses {{+{name}}}, which is neither a declared variable nor a value \
+                     of test account \"{}\"",
+                    printable(self.values.test_account)
+                ),
+            )),
+            Some(v) => match as_text(v) {
+                Some(text) if text.starts_with(ENCRYPTED_PREFIX) => Err(self.refusal(
+                    field,
+                    Some(name),
+                    format!(
+                        "{source} is encrypted for the platform (unito-secret-v1://) and cannot \
+                         be used offline: put the plain value there"
+                    ),
+                )),
+                Some(text) => Ok(text),
+                None => Err(self.refusal(
+                    field,
+                    Some(name),
+                    format!(
+                        "{source} is not text, a number or true/false, so {field} cannot use it"
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn optional_url(&self, field: &str, raw: &Option<String>) -> Result<Option<String>, Refusal> {
+        raw.as_deref().map(|r| self.url(field, r)).transpose()
+    }
+
+    /// A URL template filled: values in the host only as parts of a host name (a port at
+    /// its end), values elsewhere encoded as the platform encodes them.
+    fn url(&self, field: &str, raw: &str) -> Result<String, Refusal> {
+        let t = Template::parse(raw);
+        if t.is_plain() {
+            return Ok(raw.to_string());
+        }
+        let pieces = t.pieces();
+        let mut out = String::new();
+        // The host part runs to the template's own first `/`, `?` or `#` after `://`.
+        let mut in_host = true;
+        for (i, piece) in pieces.iter().enumerate() {
+            match piece {
+                Piece::Text(text) => {
+                    out.push_str(text);
+                    let host_text = match i {
+                        0 => text.split_once("://").map_or("", |(_, rest)| rest),
+                        _ => text,
+                    };
+                    in_host = in_host && !host_text.contains(['/', '?', '#']);
+                }
+                Piece::Name(name) => {
+                    let value = self.value(field, name, Place::Url)?;
+                    if in_host {
+                        let host = HostSlot::at(pieces, i);
+                        self.host_value(field, name, &value, &host)?;
+                        out.push_str(&value);
+                    } else {
+                        out.push_str(&template::encode(&value));
+                    }
+                }
+                Piece::Base64(inner) => {
+                    if in_host {
+                        return Err(self.refusal(
+                            field,
+                            None,
+                            format!(
+                                "{field} puts a base64 value in its host, which cannot hold one"
+                            ),
+                        ));
+                    }
+                    out.push_str(&template::base64(&self.plain(field, inner, Place::Url)?));
+                }
+            }
+        }
+        check_url(field, &out).map_err(|message| self.refusal(field, None, message))?;
+        Ok(out)
+    }
+
+    /// A value in a URL's host: part of a host name, and at the host's end a port too.
+    fn host_value(
+        &self,
+        field: &str,
+        name: &str,
+        value: &str,
+        slot: &HostSlot,
+    ) -> Result<(), Refusal> {
+        let source = self.source(name);
+        let refuse = |message: String| Err(self.refusal(field, Some(name), message));
+        if value.is_empty() {
+            return refuse(format!(
+                "{source} is empty, and {field} puts it in the host, which cannot be empty"
+            ));
+        }
+        if value.contains("://") {
+            return refuse(format!(
+                "{source} is a whole URL ({}), but {field} puts it inside the host: give only {}",
+                printable(value),
+                slot.suggestion(value)
+            ));
+        }
+        // `127.0.0.1:8443` for a `{+host}` that the host ends with.
+        let name_part = match value.rsplit_once(':') {
+            Some((host, port))
+                if slot.ends_host
+                    && (1..=5).contains(&port.len())
+                    && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                host
+            }
+            _ => value,
+        };
+        let label_char = |c: char| {
+            c.is_ascii_alphanumeric()
+                || c == '-'
+                || c == '.'
+                || c == '_'
+                || (!c.is_ascii() && c.is_alphanumeric())
+        };
+        if let Some(bad) = name_part.chars().find(|c| !label_char(*c)) {
+            let what = if bad.is_whitespace() {
+                "white space".to_string()
+            } else {
+                format!("{:?}", printable(&bad.to_string()))
+            };
+            return refuse(format!(
+                "{source} ({}) would change the host of {field}: a value in a host may hold \
+                 letters, digits, \"-\" and \".\" only, not {what}",
+                printable(value)
+            ));
+        }
+        if name_part.is_empty() {
+            return refuse(format!("{source} gives a port but no host name"));
+        }
+        Ok(())
+    }
+
+    /// Names and text filled with encoding off (`{!base64(…)}`'s INNER).
+    fn plain(&self, field: &str, pieces: &[Piece], place: Place) -> Result<String, Refusal> {
+        let mut out = String::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Name(n) => out.push_str(&self.value(field, n, place)?),
+                Piece::Base64(inner) => {
+                    out.push_str(&template::base64(&self.plain(field, inner, place)?))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn params(
+        &self,
+        group: &str,
+        params: &[(String, String)],
+        place: Place,
+    ) -> Result<Vec<(String, String)>, Refusal> {
+        params
+            .iter()
+            .map(|(k, raw)| {
+                let t = Template::parse(raw);
+                if t.is_plain() {
+                    return Ok((k.clone(), raw.clone()));
+                }
+                let field = format!("{group}.{k}");
+                Ok((k.clone(), self.plain(&field, t.pieces(), place)?))
+            })
+            .collect()
+    }
+}
+
+/// A name's place in a URL's host: the template's text around it there, for the
+/// suggestion after a whole URL was given, and whether the host ends after it.
+struct HostSlot {
+    before: String,
+    after: String,
+    ends_host: bool,
+}
+
+impl HostSlot {
+    fn at(pieces: &[Piece], i: usize) -> HostSlot {
+        fn text(p: Option<&Piece>) -> Option<&str> {
+            match p {
+                Some(Piece::Text(t)) => Some(t.as_str()),
+                _ => None,
+            }
+        }
+        let before = match i.checked_sub(1).map(|j| text(pieces.get(j))) {
+            Some(Some(t)) => t.rsplit_once("://").map_or(t, |(_, rest)| rest).to_string(),
+            _ => String::new(),
+        };
+        let next = text(pieces.get(i + 1));
+        let after = next.map_or("", |t| t.split(['/', '?', '#']).next().unwrap_or(""));
+        HostSlot {
+            before: before.clone(),
+            after: after.to_string(),
+            ends_host: pieces.get(i + 1).is_none()
+                || next.is_some_and(|t| t.starts_with(['/', '?', '#'])),
+        }
+    }
+
+    /// What the user meant, from the whole URL they gave: `acme` from
+    /// `https://acme.zendesk.com` for `https://{+subdomain}.zendesk.com`.
+    fn suggestion(&self, whole: &str) -> String {
+        let host = url::Url::parse(whole.trim()).ok().and_then(|u| {
+            Some(match u.port() {
+                Some(p) if self.ends_host => format!("{}:{p}", u.host_str()?),
+                _ => u.host_str()?.to_string(),
+            })
+        });
+        let part = host.as_deref().and_then(|h| {
+            h.strip_prefix(self.before.as_str())?
+                .strip_suffix(self.after.as_str())
+                .filter(|p| !p.is_empty())
+        });
+        match part {
+            Some(p) => format!("{:?}", printable(p)),
+            None => "the part the template leaves to it".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    const ZENDESK_AUTH: &str = "https://{+subdomain}.zendesk.com/oauth/authorizations/new";
+    const ZENDESK_TOKEN: &str = "https://{+subdomain}.zendesk.com/oauth/tokens";
+
+    fn config(oauth2: Value, variables: Value) -> Result<OAuth2, String> {
+        let root =
+            json!({"authorizations": [{"name": "z", "variables": variables, "oauth2": oauth2}]});
+        let config = Config::parse(Path::new(".unito.json"), root.as_object().unwrap());
+        let all = config.oauth2().map_err(|e| e.to_string())?;
+        all[0]
+            .1
+            .as_ref()
+            .map(|o| (*o).clone())
+            .map_err(|e| e.to_string())
+    }
+
+    fn zendesk() -> OAuth2 {
+        config(
+            json!({"clientId": "fake-id", "clientSecret": "fake-client-secret",
+                "authorizationUrl": ZENDESK_AUTH, "tokenUrl": ZENDESK_TOKEN,
+                "tokenRequestParameters": {"assertion": "{!base64({+clientId}:{+clientSecret})}"}}),
+            json!({"subdomain": {"label": "Zendesk subdomain", "required": true},
+                "region": {"type": "string"}}),
+        )
+        .unwrap()
+    }
+
+    fn expand(config: &OAuth2, fields: Value) -> Result<OAuth2, Refusal> {
+        let secret = Secret::new("fake-client-secret");
+        config.expanded(&Values {
+            test_account: "development",
+            fields: fields.as_object().unwrap(),
+            client_id: "fake-id",
+            client_secret: Some(&secret),
+        })
+    }
+
+    fn refused(config: &OAuth2, fields: Value) -> String {
+        expand(config, fields).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_zendesk_file_is_filled_from_the_test_account() {
+        let z = expand(&zendesk(), json!({"subdomain": "acme"})).unwrap();
+        assert_eq!(z.token_url, "https://acme.zendesk.com/oauth/tokens");
+        assert_eq!(
+            z.authorization_url.as_deref(),
+            Some("https://acme.zendesk.com/oauth/authorizations/new")
+        );
+        assert_eq!(
+            z.token_request_parameters,
+            [(
+                "assertion".to_string(),
+                template::base64("fake-id:fake-client-secret")
+            )]
+        );
+        assert_eq!(zendesk().template_names(), ["subdomain"]);
+    }
+
+    #[test]
+    fn a_host_template_on_loopback_takes_a_port() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "http://{+host}/oauth/token"}),
+            json!({}),
+        )
+        .unwrap();
+        let e = expand(&c, json!({"host": "127.0.0.1:54321"})).unwrap();
+        assert_eq!(e.token_url, "http://127.0.0.1:54321/oauth/token");
+        // A port only at the host's end.
+        let mid = config(
+            json!({"clientId": "i", "tokenUrl": "http://{+host}.example/t"}),
+            json!({}),
+        )
+        .unwrap();
+        assert!(refused(&mid, json!({"host": "a:80"})).contains("would change the host"));
+    }
+
+    /// No value may move a URL's boundaries: `evil.com/` must never receive the request.
+    #[test]
+    fn values_that_would_move_the_host_are_refused() {
+        for bad in [
+            "evil.com/",
+            "evil.com?",
+            "evil.com#",
+            "x@evil.com",
+            "evil.com:443@x",
+            "a b",
+            "evil.com\\",
+            "tab\there",
+            "%2e",
+            "evil.com:80/x",
+        ] {
+            let e = refused(&zendesk(), json!({"subdomain": bad}));
+            assert!(
+                e.contains("would change the host of tokenUrl"),
+                "{bad}: {e}"
+            );
+            assert!(e.contains("testAccounts.development.subdomain"), "{e}");
+        }
+        assert!(
+            refused(&zendesk(), json!({"subdomain": ""})).contains("empty"),
+            "an empty host part is refused even for a declared variable"
+        );
+        // Labels may be filled in, IDN ones too.
+        let ok = expand(&zendesk(), json!({"subdomain": "acme-eu.sandbox"})).unwrap();
+        assert_eq!(
+            ok.token_url,
+            "https://acme-eu.sandbox.zendesk.com/oauth/tokens"
+        );
+        assert!(expand(&zendesk(), json!({"subdomain": "bücher"})).is_ok());
+    }
+
+    #[test]
+    fn a_whole_url_given_for_a_subdomain_says_which_part_to_give() {
+        let e = refused(
+            &zendesk(),
+            json!({"subdomain": "https://acme.zendesk.com/"}),
+        );
+        assert!(
+            e.contains("whole URL") && e.contains("give only \"acme\""),
+            "{e}"
+        );
+        let okta = config(
+            json!({"clientId": "i", "tokenUrl": "https://{+domain}/oauth2/default/v1/token"}),
+            json!({"domain": {}}),
+        )
+        .unwrap();
+        let e = refused(&okta, json!({"domain": "https://dev-1.okta.com"}));
+        assert!(e.contains("give only \"dev-1.okta.com\""), "{e}");
+    }
+
+    #[test]
+    fn values_outside_the_host_are_encoded_as_the_platform_encodes_them() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/{+path}/t?q={+q}"}),
+            json!({}),
+        )
+        .unwrap();
+        let e = expand(&c, json!({"path": "a b/é", "q": "50%25"})).unwrap();
+        assert_eq!(e.token_url, "https://x.example/a%20b/%C3%A9/t?q=50%25");
+    }
+
+    #[test]
+    fn numbers_and_booleans_fill_as_their_json_text() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example:{+port}/t",
+                "tokenRequestParameters": {"sandbox": "{+sandbox}"}}),
+            json!({"port": {"type": "number"}, "sandbox": {"type": "boolean"}}),
+        )
+        .unwrap();
+        let e = expand(&c, json!({"port": 8443, "sandbox": true})).unwrap();
+        assert_eq!(e.token_url, "https://x.example:8443/t");
+        assert_eq!(e.token_request_parameters[0].1, "true");
+    }
+
+    #[test]
+    fn a_missing_name_is_empty_only_when_declared_and_outside_the_host() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/{+region}t",
+                "authorizationParameters": {"hint": "{+undeclared}"}}),
+            json!({"region": {}}),
+        )
+        .unwrap();
+        let e = refused(&c, json!({}));
+        assert!(e.contains("neither a declared variable nor a value"), "{e}");
+        let e = expand(&c, json!({"undeclared": "u"})).unwrap();
+        assert_eq!(e.token_url, "https://x.example/t");
+    }
+
+    #[test]
+    fn secrets_are_refused_where_they_would_be_printed() {
+        let vars = json!({"apiPassword": {"type": "password"}, "sub": {}});
+        for (key, value, said) in [
+            (
+                "authorizationUrl",
+                "https://x.example/a?k={+clientSecret}",
+                "authorizationUrl would put clientSecret",
+            ),
+            (
+                "tokenUrl",
+                "https://x.example/{+apiPassword}/t",
+                "tokenUrl would put apiPassword",
+            ),
+            (
+                "authorizationUrl",
+                "https://x.example/a?t={+refreshToken}",
+                "refreshToken, a secret",
+            ),
+        ] {
+            let mut o = json!({"clientId": "i", "tokenUrl": "https://x.example/t"});
+            o[key] = json!(value);
+            let e = config(o, vars.clone()).unwrap_err();
+            assert!(e.contains(said), "{e}");
+        }
+        let e = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/t",
+                "authorizationParameters": {"k": "{!base64({+clientId}:{+clientSecret})}"}}),
+            vars.clone(),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("authorizationParameters.k would put clientSecret")
+                && e.contains("login URL"),
+            "{e}"
+        );
+        // Undeclared, secret by its name: refused when filled.
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/t?{+apiKey}"}),
+            json!({}),
+        )
+        .unwrap();
+        let e = refused(&c, json!({"apiKey": "fake-api-key"}));
+        assert!(
+            e.contains("apiKey, a secret") && !e.contains("fake-api-key"),
+            "{e}"
+        );
+        // Token request parameters may carry them.
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/t",
+                "tokenRequestParameters": {"pw": "{+apiPassword}"}}),
+            vars,
+        )
+        .unwrap();
+        let e = expand(&c, json!({"apiPassword": "fake-pw"})).unwrap();
+        assert_eq!(e.token_request_parameters[0].1, "fake-pw");
+    }
+
+    #[test]
+    fn the_scheme_is_the_templates_own() {
+        let e = config(
+            json!({"clientId": "i", "tokenUrl": "{+baseUrl}/oauth/token"}),
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(e.contains("must start with its scheme"), "{e}");
+        let e = config(
+            json!({"clientId": "i", "tokenUrl": "https//{+host}/t"}),
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(e.contains("tokenUrl"), "{e}");
+    }
+
+    #[test]
+    fn encrypted_and_structured_values_are_refused_by_name() {
+        let e = refused(&zendesk(), json!({"subdomain": "unito-secret-v1://abc"}));
+        assert!(
+            e.contains("encrypted") && e.contains("testAccounts.development.subdomain"),
+            "{e}"
+        );
+        let e = refused(&zendesk(), json!({"subdomain": {"a": 1}}));
+        assert!(e.contains("not text"), "{e}");
+    }
+
+    #[test]
+    fn dotted_names_are_refused_with_the_reason() {
+        let e = config(
+            json!({"clientId": "i", "tokenUrl": "https://{+tenant.name}.x.example/t"}),
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(e.contains("no dots"), "{e}");
+    }
+
+    #[test]
+    fn plain_files_are_untouched() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/{t}",
+                "authorizationParameters": {"claims": "{\"id_token\":{}}"}}),
+            json!({}),
+        )
+        .unwrap();
+        let e = expand(&c, json!({})).unwrap();
+        assert_eq!(e.token_url, "https://x.example/{t}");
+        assert_eq!(e.authorization_parameters[0].1, "{\"id_token\":{}}");
+        assert!(c.template_names().is_empty());
+    }
+}

@@ -1,0 +1,222 @@
+//! The values a test account must hold for its authorization's templates and variables,
+//! gathered before anything is sent: from the file, `--var`, the declared defaults, or a
+//! person at the terminal (only `oauth2` asks). Each is checked against its declaration;
+//! what is new is saved with the tokens.
+
+use serde_json::{Map, Value};
+
+use crate::config::variables::{Kind, RESERVED, Variable};
+use crate::config::{Lack, OAuth2};
+use crate::error::{Error, Result};
+use crate::redact::printable;
+use crate::ui::Terminal;
+
+/// What was gathered for one test account.
+#[derive(Debug, Default)]
+pub struct Filled {
+    /// Values to write into the test account with the tokens: answers, `--var`s, defaults.
+    pub answers: Map<String, Value>,
+    /// Values the templates use that `--var` changed: the stored tokens belong to the old
+    /// tenant, and must not be sent to the new one.
+    pub changed: Vec<String>,
+}
+
+/// How one run may gather values.
+pub struct Gathering<'a> {
+    /// `--var NAME=VALUE`, as given.
+    pub given: &'a [(String, String)],
+    /// Someone may be asked (`oauth2` at a terminal).
+    pub ask: bool,
+    pub terminal: &'a dyn Terminal,
+    pub test_account: &'a str,
+    pub authorization: &'a str,
+    /// The `oauth2` command for this test account ending in the given flags: the fix.
+    pub command: &'a dyn Fn(&str) -> String,
+}
+
+impl Gathering<'_> {
+    pub fn fill(&self, config: &OAuth2, stored: Option<&Map<String, Value>>) -> Result<Filled> {
+        let empty = Map::new();
+        let stored = stored.unwrap_or(&empty);
+        let used = config.template_names();
+        let mut filled = self.given(config, stored, &used)?;
+        let mut fields = stored.clone();
+        fields.extend(filled.answers.clone());
+        let asking = self.ask && self.terminal.interactive();
+        for var in config.variables.iter() {
+            let value = fields.get(&var.name).filter(|v| !v.is_null());
+            // An optional value left empty on purpose stays so.
+            if value.is_some_and(|v| v.as_str() != Some("") || !var.required) {
+                continue;
+            }
+            let wanted = var.required || used.contains(&var.name);
+            let answer = match (&var.default, wanted && asking) {
+                (_, true) => self.ask_for(var)?,
+                (Some(default), false) => default.clone(),
+                (None, false) => continue,
+            };
+            fields.insert(var.name.clone(), answer.clone());
+            filled.answers.insert(var.name.clone(), answer);
+        }
+        let lacking = config.lacking(Some(&fields));
+        match lacking.is_empty() {
+            true => Ok(filled),
+            false => Err(self.missing(&lacking)),
+        }
+    }
+
+    /// `--var`s, each checked against its declaration.
+    fn given(
+        &self,
+        config: &OAuth2,
+        stored: &Map<String, Value>,
+        used: &[String],
+    ) -> Result<Filled> {
+        let mut filled = Filled::default();
+        for (name, raw) in self.given {
+            let declared = config.variables.get(name);
+            if RESERVED.contains(&name.as_str())
+                || matches!(name.as_str(), "clientId" | "clientSecret")
+            {
+                return Err(Error::InvalidInput {
+                    message: format!(
+                        "--var {}: that name is not a variable (integration-cli or the \
+                         authorization fills it)",
+                        printable(name)
+                    ),
+                });
+            }
+            let value = match declared {
+                Some(var) => var.check(raw).map_err(|why| Error::InvalidInput {
+                    message: format!(
+                        "--var {}: {} {why}",
+                        printable(name),
+                        printable(var.label())
+                    ),
+                })?,
+                None if used.contains(name) => Value::String(raw.clone()),
+                None => return Err(self.unknown(config, name, used)),
+            };
+            if used.contains(name)
+                && stored
+                    .get(name)
+                    .is_some_and(|old| !old.is_null() && *old != value)
+            {
+                filled.changed.push(name.clone());
+            }
+            filled.answers.insert(name.clone(), value);
+        }
+        Ok(filled)
+    }
+
+    fn unknown(&self, config: &OAuth2, name: &str, used: &[String]) -> Error {
+        let mut known: Vec<String> = config.variables.iter().map(|v| v.name.clone()).collect();
+        for name in used {
+            if !known.contains(name) {
+                known.push(name.clone());
+            }
+        }
+        let known = match known.is_empty() {
+            true => "it has none".to_string(),
+            false => format!("it has {}", known.join(", ")),
+        };
+        Error::InvalidInput {
+            message: format!(
+                "--var {}: authorization \"{}\" declares no variable of that name and its \
+                 templates use none ({known})",
+                printable(name),
+                printable(self.authorization)
+            ),
+        }
+    }
+
+    /// One variable, asked until the answer fits its declaration.
+    fn ask_for(&self, var: &Variable) -> Result<Value> {
+        let term = self.terminal;
+        if let Some(help) = &var.help {
+            term.needed(&format!("{}: {help}", var.label()));
+        }
+        let mut prompt = var.label().to_string();
+        match (var.kind, &var.placeholder) {
+            (Kind::Boolean, _) => prompt.push_str(" (yes/no)"),
+            (Kind::Password, _) => {}
+            (_, Some(example)) => prompt.push_str(&format!(" (e.g. {example})")),
+            (_, None) => {}
+        }
+        let default = var
+            .default
+            .as_ref()
+            .and_then(crate::config::variables::as_text)
+            .filter(|_| !var.is_secret());
+        loop {
+            let answer = match var.kind {
+                Kind::Password => term.hidden(&prompt)?,
+                _ => term.input(&prompt, default.as_deref())?,
+            };
+            match var.check(&answer) {
+                Ok(value) => return Ok(value),
+                Err(why) => term.warn(&format!("{} {why}; try again.", var.label())),
+            }
+        }
+    }
+
+    fn missing(&self, lacking: &[Lack]) -> Error {
+        let names: Vec<String> = lacking
+            .iter()
+            .map(|l| match &l.label {
+                Some(label) => format!("{} ({})", l.name, printable(label)),
+                None => format!("{} (used by a template, not declared)", l.name),
+            })
+            .collect();
+        let flags: Vec<String> = lacking
+            .iter()
+            .map(|l| format!("--var {}=VALUE", l.name))
+            .collect();
+        let edit: Vec<String> = lacking
+            .iter()
+            .map(|l| format!("\"{}\": \"...\"", l.name))
+            .collect();
+        Error::VariablesMissing {
+            test_account: self.test_account.to_string(),
+            authorization: self.authorization.to_string(),
+            missing: names.join(", "),
+            fix: (self.command)(&flags.join(" ")),
+            edit: format!(
+                "{} to testAccounts.{} in the file",
+                edit.join(", "),
+                printable(self.test_account)
+            ),
+        }
+    }
+}
+
+/// The values a template of `config` may show: every declared variable and every name a
+/// template uses, with what the test account holds (password variables masked).
+pub fn shown(
+    config: &OAuth2,
+    account: Option<&Map<String, Value>>,
+) -> Vec<(String, Option<String>)> {
+    let mut names: Vec<String> = config.variables.iter().map(|v| v.name.clone()).collect();
+    for name in config.template_names() {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let secret = config
+                .variables
+                .get(&name)
+                .map_or_else(|| crate::redact::secret_name(&name), Variable::is_secret);
+            let value = account
+                .and_then(|a| a.get(&name))
+                .and_then(crate::config::variables::as_text)
+                .map(|v| match secret {
+                    true => crate::secret::mask(&v),
+                    false => printable(&v),
+                });
+            (name, value)
+        })
+        .collect()
+}
