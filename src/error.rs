@@ -123,13 +123,14 @@ pub enum Error {
     },
 
     #[error(
-        "test account \"{test_account}\" has no value for {missing}, which authorization \"{authorization}\" needs"
+        "test account \"{test_account}\" has no value for {}, which authorization \"{authorization}\" needs",
+        .missing.join(", ")
     )]
     VariablesMissing {
         test_account: String,
         authorization: String,
         /// Each name, with its label.
-        missing: String,
+        missing: Vec<String>,
         /// The `oauth2 --var …` command that gives them.
         fix: String,
         /// The file edit that does too.
@@ -420,8 +421,11 @@ impl Error {
             Error::KeyFile { .. } => "check jwt.privateKeyFile: a PEM file, relative to \
                 .unito.json."
                 .into(),
-            Error::VariablesMissing { fix, edit, .. } => {
-                format!("give them with: {fix} (or add {edit})")
+            Error::VariablesMissing {
+                missing, fix, edit, ..
+            } => {
+                let them = if missing.len() > 1 { "them" } else { "it" };
+                format!("give {them} with: {fix} (or add {edit})")
             }
             Error::TemplateValue { fix, .. } => {
                 format!("change it with: {fix} (or edit the test account in the file)")

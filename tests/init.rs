@@ -376,3 +376,117 @@ fn every_grant_the_platform_supports_can_be_written_and_jwt_bearer_gets_its_jwt_
         }
     }
 }
+
+/// A per-tenant preset writes the platform's templates and the variable they need; without
+/// a terminal it says what the first login will ask for, and `--var` gives it at once.
+#[test]
+fn a_per_tenant_preset_writes_templates_and_says_what_the_first_login_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = init(
+        dir.path(),
+        &["--preset", "zendesk", "--client-id", "fake-id"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let file = written(dir.path());
+    let authorization = &file["authorizations"][0];
+    assert_eq!(
+        authorization["oauth2"]["tokenUrl"],
+        "https://{+subdomain}.zendesk.com/oauth/tokens"
+    );
+    assert_eq!(authorization["variables"]["subdomain"]["required"], true);
+    assert_eq!(
+        authorization["oauth2"]["requestContentType"],
+        "application/json"
+    );
+    assert_eq!(file["testAccounts"]["development"], json!({}));
+    assert_has(
+        &stdout,
+        "The first login asks for: Zendesk subdomain (subdomain); or give it now: integration-cli oauth2 --var subdomain=VALUE",
+    );
+
+    let (code, stdout, stderr) = init(
+        dir.path(),
+        &[
+            "--preset",
+            "okta",
+            "--client-id",
+            "fake-id",
+            "--var",
+            "domain=dev-1.okta.com",
+            "--force",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let file = written(dir.path());
+    assert_eq!(
+        file["testAccounts"]["development"],
+        json!({"domain": "dev-1.okta.com"})
+    );
+    // The server id has a default: nothing left to ask.
+    assert!(!stdout.contains("The first login asks"), "{stdout}");
+
+    let before = std::fs::read_to_string(dir.path().join(".unito.json")).unwrap();
+    for var in ["domain=https://dev-1.okta.com", "nosuch=x"] {
+        let (code, _, stderr) = init(
+            dir.path(),
+            &[
+                "--preset",
+                "okta",
+                "--client-id",
+                "fake-id",
+                "--var",
+                var,
+                "--force",
+            ],
+        );
+        assert_eq!(code, 2, "{var}: {stderr}");
+        assert_has(&stderr, "--var");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".unito.json")).unwrap(),
+        before,
+        "a refused value writes nothing"
+    );
+}
+
+/// `custom` takes templated URLs too, checked as the commands will check them.
+#[test]
+fn custom_urls_may_be_templates_that_start_with_their_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[
+            "--preset",
+            "custom",
+            "--client-id",
+            "fake-id",
+            "--authorization-url",
+            "https://{+tenant}.idp.example/authorize",
+            "--token-url",
+            "https://{+tenant}.idp.example/token",
+            "--var",
+            "tenant=acme",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        written(dir.path())["testAccounts"]["development"]["tenant"],
+        "acme"
+    );
+    let (code, _, stderr) = init(
+        dir.path(),
+        &[
+            "--preset",
+            "custom",
+            "--client-id",
+            "fake-id",
+            "--authorization-url",
+            "{+base}/authorize",
+            "--token-url",
+            "https://idp.example/token",
+            "--force",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_has(&stderr, "must start with its scheme");
+}

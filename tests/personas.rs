@@ -20,6 +20,8 @@ struct Stand {
     url: String,
     authorize: String,
     token: String,
+    /// The tenants a per-tenant persona serves (its URLs are templates).
+    tenants: Vec<String>,
 }
 
 impl Stand {
@@ -41,6 +43,7 @@ impl Stand {
             url: String::new(),
             authorize: String::new(),
             token: String::new(),
+            tenants: Vec::new(),
         };
         let field = |line: &str, label: &str| {
             line.trim()
@@ -67,6 +70,8 @@ impl Stand {
                 stand.authorize = url;
             } else if let Some(url) = field(&line, "token URL") {
                 stand.token = url;
+            } else if let Some(names) = field(&line, "tenants:") {
+                stand.tenants = names.split(", ").map(str::to_string).collect();
             } else if line.starts_with("Ctrl-C") {
                 break;
             }
@@ -118,11 +123,20 @@ struct Connector {
 
 fn connector(stand: &Stand, preset: &str, edit: fn(&mut Value)) -> Connector {
     let dir = tempfile::tempdir().unwrap();
+    // A per-tenant preset's first variable names the tenant: one the stand-in serves.
+    let tenant: Vec<String> = match (
+        stand.tenants.first(),
+        integration_cli::providers::find(preset).and_then(|p| p.variables.first()),
+    ) {
+        (Some(tenant), Some(v)) => vec!["--var".into(), format!("{}={tenant}", v.name)],
+        _ => Vec::new(),
+    };
     let out = Command::new(BIN)
         .current_dir(dir.path())
         .args(["init", "--preset", preset, "--client-id", "sandbox-client"])
         .args(["--authorization-url", &stand.authorize])
         .args(["--token-url", &stand.token])
+        .args(&tenant)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -365,6 +379,15 @@ const ROWS: &[Row] = &[
         expires_in: Some(2 * 3600),
         again: Again::Refreshed { rotates: true },
     },
+    Row {
+        persona: "zendesk",
+        options: &[],
+        edit: as_is,
+        fields: &["scope", "subdomain"],
+        token_type: "Bearer",
+        expires_in: Some(30 * 60),
+        again: Again::Refreshed { rotates: true },
+    },
 ];
 
 #[test]
@@ -430,9 +453,12 @@ fn walk(row: &Row) {
     for field in row.fields {
         assert!(first.get(*field).is_some(), "{field} missing: {first}");
     }
-    // Only the test account changed.
+    // Only the test account changed, and what it held before (a tenant's value) it holds.
     let mut after = c.project.json();
-    after["testAccounts"]["development"] = json!({});
+    for (key, value) in before["testAccounts"]["development"].as_object().unwrap() {
+        assert_eq!(&after["testAccounts"]["development"][key], value, "{key}");
+    }
+    after["testAccounts"]["development"] = before["testAccounts"]["development"].clone();
     assert_eq!(after, before);
 
     // 2. Again: a refresh, or the token kept.

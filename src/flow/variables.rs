@@ -179,7 +179,7 @@ impl Gathering<'_> {
         Error::VariablesMissing {
             test_account: self.test_account.to_string(),
             authorization: self.authorization.to_string(),
-            missing: names.join(", "),
+            missing: names,
             fix: (self.command)(&flags.join(" ")),
             edit: format!(
                 "{} to testAccounts.{} in the file",
@@ -219,4 +219,157 @@ pub fn shown(
             (name, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use serde_json::json;
+    use std::cell::RefCell;
+    use std::path::Path;
+
+    /// A terminal that answers from a script and remembers what it was asked.
+    #[derive(Default)]
+    struct Scripted {
+        answers: RefCell<Vec<&'static str>>,
+        asked: RefCell<Vec<String>>,
+        warned: RefCell<Vec<String>>,
+    }
+
+    impl Terminal for Scripted {
+        fn interactive(&self) -> bool {
+            true
+        }
+        fn choose(&self, _: &str, _: &[String]) -> Result<usize> {
+            Ok(0)
+        }
+        fn input(&self, prompt: &str, default: Option<&str>) -> Result<String> {
+            self.asked
+                .borrow_mut()
+                .push(format!("{prompt} [{}]", default.unwrap_or("")));
+            let answer = self.answers.borrow_mut().remove(0);
+            Ok(if answer.is_empty() {
+                default.unwrap_or("").to_string()
+            } else {
+                answer.into()
+            })
+        }
+        fn hidden(&self, prompt: &str) -> Result<String> {
+            self.asked.borrow_mut().push(format!("{prompt} (hidden)"));
+            Ok(self.answers.borrow_mut().remove(0).into())
+        }
+        fn say(&self, _: &str) {}
+        fn warn(&self, message: &str) {
+            self.warned.borrow_mut().push(message.into());
+        }
+        fn result(&self, _: &str) {}
+        fn waiting(&self, _: &str) -> Box<dyn crate::ui::Waiting> {
+            unimplemented!()
+        }
+    }
+
+    fn okta() -> OAuth2 {
+        let root = json!({"authorizations": [{"name": "okta",
+            "variables": {
+                "domain": {"label": "Okta domain", "required": true, "pattern": "^[a-z0-9.-]+$",
+                    "placeholder": "dev-1.okta.com"},
+                "authorizationServerId": {"label": "Server id", "defaultValue": "default"},
+                "hint": {"label": "Login hint"},
+                "pin": {"type": "password", "label": "PIN", "required": true}
+            },
+            "oauth2": {"clientId": "i",
+                "tokenUrl": "https://{+domain}/oauth2/{+authorizationServerId}/v1/token",
+                "authorizationUrl": "https://{+domain}/oauth2/{+authorizationServerId}/v1/authorize",
+                "authorizationParameters": {"login_hint": "{+hint}"}}}]});
+        let config = Config::parse(Path::new("x"), root.as_object().unwrap());
+        (*config.oauth2().unwrap()[0].1.as_ref().unwrap()).clone()
+    }
+
+    fn gathering<'a>(
+        term: &'a Scripted,
+        given: &'a [(String, String)],
+        ask: bool,
+    ) -> Gathering<'a> {
+        Gathering {
+            given,
+            ask,
+            terminal: term,
+            test_account: "development",
+            authorization: "okta",
+            command: &|flags| format!("integration-cli oauth2 {flags}"),
+        }
+    }
+
+    #[test]
+    fn at_a_terminal_each_lacking_value_is_asked_in_order_until_it_fits() {
+        let term = Scripted {
+            answers: RefCell::new(vec!["Not A Host!", "dev-1.okta.com", "", "", "fake-pin"]),
+            ..Scripted::default()
+        };
+        let filled = gathering(&term, &[], true).fill(&okta(), None).unwrap();
+        assert_eq!(
+            *term.asked.borrow(),
+            [
+                "Okta domain (e.g. dev-1.okta.com) []",
+                "Okta domain (e.g. dev-1.okta.com) []",
+                "Server id [default]",
+                "Login hint []",
+                "PIN (hidden)",
+            ]
+        );
+        assert!(term.warned.borrow()[0].contains("does not match the pattern"));
+        assert_eq!(
+            Value::Object(filled.answers),
+            json!({"domain": "dev-1.okta.com", "authorizationServerId": "default",
+                "hint": "", "pin": "fake-pin"})
+        );
+    }
+
+    #[test]
+    fn without_asking_defaults_fill_in_and_each_missing_value_is_named() {
+        let term = Scripted::default();
+        let e = gathering(&term, &[], false)
+            .fill(&okta(), None)
+            .unwrap_err();
+        match &e {
+            Error::VariablesMissing { missing, fix, .. } => {
+                assert_eq!(missing, &["domain (Okta domain)", "pin (PIN)"]);
+                assert_eq!(
+                    fix,
+                    "integration-cli oauth2 --var domain=VALUE --var pin=VALUE"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(term.asked.borrow().is_empty(), "nobody is asked");
+        let stored = json!({"domain": "dev-1.okta.com", "pin": "fake-pin", "hint": ""});
+        let filled = gathering(&term, &[], false)
+            .fill(&okta(), stored.as_object())
+            .unwrap();
+        // The default is saved; an optional value left empty stays empty.
+        assert_eq!(
+            Value::Object(filled.answers),
+            json!({"authorizationServerId": "default"})
+        );
+    }
+
+    #[test]
+    fn a_var_that_changes_what_the_urls_use_is_told_apart() {
+        let term = Scripted::default();
+        let stored = json!({"domain": "dev-1.okta.com", "pin": "fake-pin"});
+        let given = [
+            ("domain".to_string(), "dev-2.okta.com".to_string()),
+            ("pin".to_string(), "fake-other-pin".to_string()),
+        ];
+        let filled = gathering(&term, &given, false)
+            .fill(&okta(), stored.as_object())
+            .unwrap();
+        assert_eq!(filled.changed, ["domain"], "the PIN is in no template");
+        let same = [("domain".to_string(), "dev-1.okta.com".to_string())];
+        let filled = gathering(&term, &same, false)
+            .fill(&okta(), stored.as_object())
+            .unwrap();
+        assert!(filled.changed.is_empty());
+    }
 }

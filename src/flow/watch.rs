@@ -26,8 +26,9 @@ const MOST_BACKOFF: Duration = Duration::from_secs(300);
 struct Watched {
     /// Not before then, and the wait after the next failure.
     backoff: Option<(SystemTime, Duration)>,
-    /// The refresh token the provider refused: while the file holds it, left alone.
-    refused: Option<Option<String>>,
+    /// The test account as it was when only a person could help (the provider refused its
+    /// refresh token, or it lacks a value its templates need): left alone until it changes.
+    stuck: Option<String>,
     /// Said that it cannot be kept fresh without a login.
     said_needs_login: bool,
 }
@@ -105,11 +106,13 @@ impl Visit<'_> {
             return None;
         }
         state.said_needs_login = false;
-        let file_refresh = account.refresh_token().map(str::to_string);
-        if state.refused.as_ref() == Some(&file_refresh) {
+        let seen = account
+            .fields()
+            .map(|f| serde_json::Value::Object(f.clone()).to_string());
+        if state.stuck.is_some() && state.stuck == seen {
             return None;
         }
-        state.refused = None;
+        state.stuck = None;
         let now = deps.clock.now();
         let due = match (account.access_token(), account.expires_at()) {
             // No token yet (client credentials, or a refresh token alone), or an expiry that
@@ -137,13 +140,13 @@ impl Visit<'_> {
                 state.backoff = None;
                 Some(deps.clock.now() + Duration::from_secs(1))
             }
-            Err(e) if e.exit_code() == exit::NEEDS_LOGIN => {
+            Err(e) if e.exit_code() == exit::NEEDS_LOGIN || e.exit_code() == exit::USAGE => {
                 say(&format!(
                     "{} {name}: {e}; left alone until the file changes. {}",
                     stamp(),
                     e.hint().unwrap_or_default()
                 ));
-                state.refused = Some(file_refresh);
+                state.stuck = seen;
                 None
             }
             Err(e) => {

@@ -92,6 +92,8 @@ pub struct Store {
 /// What the sandbox counts, for tests that must prove what a client did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
+    /// Requests that reached the token endpoint, answered or refused.
+    pub token_requests: u64,
     /// Refreshes answered with new tokens.
     pub refreshes: u64,
     /// Spent refresh tokens presented again (each revoked its grant).

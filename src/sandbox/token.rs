@@ -26,6 +26,7 @@ pub async fn token(
     body: String,
 ) -> Response {
     let persona = &*shared.persona;
+    shared.store().stats.token_requests += 1;
     let tenant = match super::tenant(&shared, uri.path()) {
         Some(Err(answer)) => return answer,
         Some(Ok(tenant)) => Some(tenant),

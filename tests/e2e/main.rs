@@ -77,6 +77,7 @@ const TESTS: &[(&str, fn())] = tests![
     client_credentials_with_client_secret_post,
     token_command_refreshes_and_prints_a_working_token,
     issuer_checked_against_the_servers_iss,
+    login_through_tenant_templates_under_a_path_prefix,
     private_key_jwt_client_credentials,
     private_key_jwt_login_then_refresh,
     password_grant_against_authlib,
@@ -603,6 +604,143 @@ fn issuer_checked_against_the_servers_iss() {
     );
     assert_eq!(again.page.result, "fail");
     assert_eq!(case.project.text(), before);
+}
+
+/// A per-tenant provider, as Zendesk or Okta are: the server holds one node-oidc-provider per
+/// tenant under `/tenants/<name>` (its issuer carries that path), and the authorization's URLs
+/// are the platform's templates, filled from the test account's `tenant`. `--var tenant=acme`
+/// signs in on acme's pages, passes the RFC 9207 check against acme's issuer (found in the
+/// metadata under its path), saves the value with the tokens; the next run refreshes at acme's
+/// token endpoint from the stored value alone. Globex, a provider of its own on the same
+/// server, knows none of acme's tokens.
+fn login_through_tenant_templates_under_a_path_prefix() {
+    let mut case = Case::with(Client::Basic, &[("TENANTS", "acme,globex")], |_| {});
+    // Under TENANTS the server announces its origin; each tenant's issuer is beneath it.
+    let origin = case.server.issuer.clone();
+    let acme = format!("{origin}/tenants/acme");
+    let globex = format!("{origin}/tenants/globex");
+
+    // The server's side: a tenant's metadata names its own issuer and endpoints, under its
+    // path; the root and an unknown tenant have nothing; the strict client-auth check holds.
+    let meta = http()
+        .get(format!("{acme}/.well-known/openid-configuration"))
+        .send()
+        .unwrap();
+    assert_eq!(meta.status(), 200);
+    let meta: Value = serde_json::from_str(&meta.text().unwrap()).unwrap();
+    assert_eq!(meta["issuer"], acme.as_str());
+    assert_eq!(meta["authorization_endpoint"], format!("{acme}/auth"));
+    assert_eq!(meta["token_endpoint"], format!("{acme}/token"));
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    for nowhere in ["", "/tenants/initech"] {
+        let url = format!("{origin}{nowhere}/.well-known/openid-configuration");
+        assert_eq!(http().get(&url).send().unwrap().status(), 404, "{url}");
+    }
+    let wrong = http()
+        .post(format!("{acme}/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", Client::Basic.id()),
+            ("client_secret", Client::Basic.secret()),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_has(
+        &wrong.text().unwrap(),
+        "client e2e-basic must authenticate with client_secret_basic, not client_secret_post",
+    );
+
+    // The project: templates in both URLs, the variable declared, the test account empty.
+    let mut cfg = case.project.json();
+    let authorization = &mut cfg["authorizations"][0];
+    authorization["variables"] = json!({"tenant": {
+        "type": "string", "label": "Tenant", "required": true, "pattern": "^[a-z]+$",
+    }});
+    authorization["oauth2"]["authorizationUrl"] =
+        json!(format!("{origin}/tenants/{{+tenant}}/auth"));
+    authorization["oauth2"]["tokenUrl"] = json!(format!("{origin}/tenants/{{+tenant}}/token"));
+    assert!(authorization["oauth2"].get("issuer").is_none());
+    std::fs::write(
+        &case.project.path,
+        serde_json::to_string_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    case.original = cfg;
+    // The case's checks of a token (userinfo, introspection) go to acme from here on.
+    case.server.issuer = acme.clone();
+
+    let login = case.login(&["--var", "tenant=acme", "-v"], &[], Choice::Approve);
+    case.assert_ok(&login.finished);
+    assert!(
+        login.url.starts_with(&format!("{acme}/auth?")),
+        "the login went to {}",
+        login.url
+    );
+    assert_has(&login.finished.all(), &format!("{acme}/auth?"));
+    assert_eq!(
+        query_param(&login.page.callback_url, "iss").as_deref(),
+        Some(acme.as_str())
+    );
+    assert_has(
+        &login.finished.stderr,
+        &format!("{acme}/.well-known/openid-configuration"),
+    );
+    assert!(
+        !login.finished.stderr.contains("could not be checked"),
+        "{}",
+        login.finished.stderr
+    );
+    assert_eq!(login.page.result, "ok", "{:?}", login.page);
+    assert_no_secrets(&login.page.text, &case.secrets);
+    let first = case.assert_tokens_saved("development");
+    assert_eq!(first["tenant"], "acme", "{first}");
+    let token = first["accessToken"].as_str().unwrap();
+    case.assert_token_works(token);
+
+    // Globex is another authorization server: acme's tokens mean nothing there.
+    let me = http()
+        .get(format!("{globex}/me"))
+        .bearer_auth(token)
+        .send()
+        .unwrap();
+    assert_eq!(me.status(), 401, "globex took acme's access token");
+    let globex_post = |path: &str, form: &[(&str, &str)]| -> Value {
+        let r = http()
+            .post(format!("{globex}/{path}"))
+            .basic_auth(Client::Basic.id(), Some(Client::Basic.secret()))
+            .form(form)
+            .send()
+            .unwrap();
+        serde_json::from_str(&r.text().unwrap()).unwrap()
+    };
+    let seen = globex_post("token/introspection", &[("token", token)]);
+    assert_eq!(seen["active"], false, "{seen}");
+    let refused = globex_post(
+        "token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first["refreshToken"].as_str().unwrap()),
+        ],
+    );
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+
+    // No --var: the stored tenant fills the token URL, and the refresh needs no browser.
+    let run = case.run(&["oauth2", "--port", "0"], &[]);
+    case.assert_ok(&run);
+    assert_has(&run.stdout, "Refreshed");
+    let second = case.assert_tokens_saved("development");
+    assert_eq!(second["tenant"], "acme", "{second}");
+    assert_ne!(second["accessToken"], first["accessToken"]);
+    assert_ne!(second["refreshToken"], first["refreshToken"]);
+    case.assert_token_works(second["accessToken"].as_str().unwrap());
+    let log = case.server.log();
+    assert_eq!(
+        log.matches("[oidc] acme: grant.success").count(),
+        2,
+        "{log}"
+    );
+    assert!(!log.contains("globex: grant.success"), "{log}");
 }
 
 // ---- the harness ----

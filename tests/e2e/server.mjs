@@ -6,13 +6,18 @@
 //   PORT               port on 127.0.0.1; 0 (default) lets the OS pick
 //   ACCESS_TOKEN_TTL   seconds (default 300)
 //   REFRESH_TOKEN_TTL  seconds (default 86400)
+//   TENANTS            comma-separated tenant names (`acme,globex`): instead of one provider
+//                      at the root, one per tenant under `/tenants/<name>`, with that path in
+//                      its issuer and its own keys, cookies and store (see `route` below)
 //
-// Prints one line, `READY <issuer>`, once it accepts connections, and exits when its stdin
-// ends, so a test process that dies (even by SIGKILL) takes its server with it. Token-endpoint events go
-// to stderr so a failing test can show what the server thought.
+// Prints one line, `READY <issuer>`, once it accepts connections (with TENANTS, the origin:
+// each tenant's issuer is `<origin>/tenants/<name>`), and exits when its stdin ends, so a
+// test process that dies (even by SIGKILL) takes its server with it. Token-endpoint events
+// go to stderr so a failing test can show what the server thought. Under TENANTS, a request
+// outside `/tenants/<a known name>` gets a 404.
 //
 // Every credential below is a fake, used only on loopback.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -63,8 +68,9 @@ const clients = [
   },
 ];
 
-const config = {
-  clients,
+// A fresh object for each Provider, which takes ownership of what it is given.
+const configFor = (extra = {}) => ({
+  clients: structuredClone(clients),
   scopes: ['openid', 'offline_access', 'read', 'write'],
   claims: { openid: ['sub'] },
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
@@ -92,25 +98,70 @@ const config = {
   cookies: { keys: ['e2e-fake-cookie-key'] },
   // The default (15 s) keeps expired tokens working; tests of expiry need the truth.
   clockTolerance: 0,
-};
+  ...extra,
+});
 
-const server = http.createServer();
-server.listen(seconds('PORT', 0), '127.0.0.1', () => {
-  const issuer = `http://127.0.0.1:${server.address().port}`;
-  const provider = new Provider(issuer, config);
+// `[oidc] ` lines are what a failing test shows of the server; a tenant's say whose they are.
+const logEvents = (provider, tenant) => {
+  const who = tenant ? `${tenant}: ` : '';
   for (const event of ['grant.success', 'grant.error', 'authorization.error', 'server_error']) {
     provider.on(event, (...args) => {
       const err = args.find((a) => a instanceof Error);
       const why = err ? `: ${err.message} ${err.error_description || ''}` : '';
-      process.stderr.write(`[oidc] ${event}${why}\n`);
+      process.stderr.write(`[oidc] ${who}${event}${why}\n`);
     });
   }
-  const handle = provider.callback();
-  const registered = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
+  return provider;
+};
+
+// A tenant's provider shares nothing with another's: its own signing key (the library's
+// quick-start keys are the same in every instance), cookie key and in-memory store (one per
+// Provider), so a token or cookie of one tenant means nothing to another.
+const tenantProvider = (issuer, tenant) => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = { ...privateKey.export({ format: 'jwk' }), kid: `e2e-${tenant}`, use: 'sig', alg: 'RS256' };
+  return logEvents(new Provider(issuer, configFor({
+    jwks: { keys: [key] },
+    cookies: { keys: [`e2e-fake-cookie-key-${tenant}`] },
+  })), tenant);
+};
+
+const tenants = (process.env.TENANTS || '').split(',').map((t) => t.trim()).filter(Boolean);
+const registered = new Map(clients.map((c) => [c.client_id, c.token_endpoint_auth_method]));
+
+const server = http.createServer();
+server.listen(seconds('PORT', 0), '127.0.0.1', () => {
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const root = tenants.length ? undefined : logEvents(new Provider(origin, configFor())).callback();
+  const mounted = new Map(tenants.map((t) => [
+    t, tenantProvider(`${origin}/tenants/${t}`, t).callback(),
+  ]));
+
+  // Which provider answers `req`, with `req.url` made relative to it; undefined for none.
+  // A tenant's provider sees its requests as if mounted at `/tenants/<name>` (what express's
+  // `app.use(prefix, ...)` does): the prefix is cut from `req.url` and put in `req.baseUrl`,
+  // from which oidc-provider builds every URL it hands out (discovery, the login and consent
+  // pages, redirects, cookie paths), while its issuer carries the same path.
+  const route = (req) => {
+    if (root) return root;
+    const m = /^\/tenants\/([^/?#]+)(.*)$/s.exec(req.url);
+    const handle = m && mounted.get(m[1]);
+    if (!handle) return undefined;
+    [, req.tenant] = m;
+    req.baseUrl = `/tenants/${m[1]}`;
+    req.url = m[2].startsWith('/') ? m[2] : `/${m[2]}`;
+    return handle;
+  };
 
   server.on('request', async (req, res) => {
+    const handle = route(req);
+    if (!handle) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not_found', error_description: 'no such tenant' }));
+      return;
+    }
     // oidc-provider's routes ignore case, so must this check.
-    const path = new URL(req.url, issuer).pathname.toLowerCase();
+    const path = new URL(req.url, origin).pathname.toLowerCase();
     if (req.method !== 'POST' || !path.startsWith('/token')) {
       handle(req, res);
       return;
@@ -142,7 +193,8 @@ server.listen(seconds('PORT', 0), '127.0.0.1', () => {
     }
     const expected = registered.get(id);
     if (expected && expected !== used) {
-      process.stderr.write(`[oidc] refused ${id}: used ${used}, registered for ${expected}\n`);
+      const who = req.tenant ? `${req.tenant}: ` : '';
+      process.stderr.write(`[oidc] ${who}refused ${id}: used ${used}, registered for ${expected}\n`);
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic' });
       res.end(JSON.stringify({
         error: 'invalid_client',
@@ -152,7 +204,7 @@ server.listen(seconds('PORT', 0), '127.0.0.1', () => {
     }
     handle(req, res);
   });
-  process.stdout.write(`READY ${issuer}\n`);
+  process.stdout.write(`READY ${origin}\n`);
 });
 
 const stop = () => {

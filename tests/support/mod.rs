@@ -226,10 +226,14 @@ impl Run {
         let out_buf = stdout.clone();
         let err_buf = stderr.clone();
         let readers = vec![
+            // Line by line, so a test can watch stdout while the run goes on.
             std::thread::spawn(move || {
-                let mut s = String::new();
-                let _ = out_pipe.read_to_string(&mut s);
-                out_buf.lock().unwrap().push_str(&s);
+                let mut out = BufReader::new(&mut out_pipe);
+                let mut line = String::new();
+                while out.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    out_buf.lock().unwrap().push_str(&line);
+                    line.clear();
+                }
             }),
             std::thread::spawn(move || {
                 for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
@@ -326,6 +330,10 @@ impl Run {
 
     pub fn stderr_so_far(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout_so_far(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// Waits for the exit (bounded) and collects the output; the caller checks for secrets.
