@@ -490,3 +490,58 @@ fn custom_urls_may_be_templates_that_start_with_their_scheme() {
     assert_eq!(code, 2, "{stderr}");
     assert_has(&stderr, "must start with its scheme");
 }
+
+/// At a terminal, `init` asks for a per-tenant preset's variables as the first login would,
+/// checked as declared, and writes the answers into the development test account.
+#[test]
+fn at_a_terminal_init_asks_for_the_tenant_and_checks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(".unito.json");
+    let terminal = FakeTerminal {
+        interactive: true,
+        ..FakeTerminal::default()
+    };
+    // Connector, authorization, client id, secret variable, both URLs and the scopes: the
+    // defaults, but for the client id; then a subdomain typed wrong, then right.
+    terminal.answers.lock().unwrap().extend(
+        [
+            "",
+            "",
+            "fake-client-id",
+            "",
+            "",
+            "",
+            "",
+            "acme.zendesk.com",
+            "acme",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    run(
+        &InitOptions {
+            config: config.clone(),
+            preset: Some("zendesk".into()),
+            ..InitOptions::default()
+        },
+        &terminal,
+    )
+    .unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        file["testAccounts"]["development"],
+        json!({"subdomain": "acme"})
+    );
+    let prompts = terminal.prompts.lock().unwrap();
+    let asked: Vec<&str> = prompts
+        .iter()
+        .filter(|(p, _)| p.starts_with("Zendesk subdomain"))
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(asked, ["Zendesk subdomain (e.g. acme)"; 2]);
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert_has(&said, "Zendesk subdomain does not match the pattern");
+    assert_has(&said, "The part before .zendesk.com");
+    let results = terminal.results.lock().unwrap().join("\n");
+    assert!(!results.contains("The first login asks"), "{results}");
+}

@@ -98,11 +98,8 @@ impl Chosen {
             test_account: name,
             authorization: &self.name,
             command: &command,
+            before_asking: &|| project.check_save(name),
         };
-        if ask && deps.terminal.interactive() && !self.config.variables.is_empty() {
-            // Answers are saved with the tokens: a file that cannot take them is said first.
-            project.check_save(name)?;
-        }
         let filled = gathering.fill(&self.config, stored)?;
         let mut fields = stored.cloned().unwrap_or_default();
         fields.extend(filled.answers.clone());

@@ -18,7 +18,7 @@ pub use all::refresh_all;
 pub use critical::{Critical, CriticalSection};
 pub use login::{DEFAULT_PORT, relay_state};
 pub use refresh::When;
-pub use variables::shown as variables_shown;
+pub use variables::{Gathering, shown as variables_shown};
 pub use watch::watch;
 
 use std::path::PathBuf;

@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::redact::printable;
 use crate::ui::Terminal;
 
-/// What was gathered for one test account.
-#[derive(Debug, Default)]
+/// What was gathered for one test account. No `Debug`: answers may be passwords.
+#[derive(Default)]
 pub struct Filled {
     /// Values to write into the test account with the tokens: answers, `--var`s, defaults.
     pub answers: Map<String, Value>,
@@ -32,6 +32,9 @@ pub struct Gathering<'a> {
     pub authorization: &'a str,
     /// The `oauth2` command for this test account ending in the given flags: the fix.
     pub command: &'a dyn Fn(&str) -> String,
+    /// Said before the first question: answers are saved with the tokens, so a file that
+    /// cannot take them is reported before anyone types.
+    pub before_asking: &'a dyn Fn() -> Result<()>,
 }
 
 impl Gathering<'_> {
@@ -43,6 +46,7 @@ impl Gathering<'_> {
         let mut fields = stored.clone();
         fields.extend(filled.answers.clone());
         let asking = self.ask && self.terminal.interactive();
+        let mut asked = false;
         for var in config.variables.iter() {
             let value = fields.get(&var.name).filter(|v| !v.is_null());
             // An optional value left empty on purpose stays so.
@@ -51,7 +55,12 @@ impl Gathering<'_> {
             }
             let wanted = var.required || used.contains(&var.name);
             let answer = match (&var.default, wanted && asking) {
-                (_, true) => self.ask_for(var)?,
+                (_, true) => {
+                    if !std::mem::replace(&mut asked, true) {
+                        (self.before_asking)()?;
+                    }
+                    self.ask_for(var)?
+                }
                 (Some(default), false) => default.clone(),
                 (None, false) => continue,
             };
@@ -66,7 +75,7 @@ impl Gathering<'_> {
     }
 
     /// `--var`s, each checked against its declaration.
-    fn given(
+    pub fn given(
         &self,
         config: &OAuth2,
         stored: &Map<String, Value>,
@@ -298,6 +307,7 @@ mod tests {
             test_account: "development",
             authorization: "okta",
             command: &|flags| format!("integration-cli oauth2 {flags}"),
+            before_asking: &|| Ok(()),
         }
     }
 
@@ -329,9 +339,9 @@ mod tests {
     #[test]
     fn without_asking_defaults_fill_in_and_each_missing_value_is_named() {
         let term = Scripted::default();
-        let e = gathering(&term, &[], false)
-            .fill(&okta(), None)
-            .unwrap_err();
+        let Err(e) = gathering(&term, &[], false).fill(&okta(), None) else {
+            panic!("filled without the required values");
+        };
         match &e {
             Error::VariablesMissing { missing, fix, .. } => {
                 assert_eq!(missing, &["domain (Okta domain)", "pin (PIN)"]);

@@ -87,7 +87,7 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
     let answers = ask(opts, term, preset)?;
     let authorization = authorization(&answers, preset);
     let checked = typed(&authorization)?;
-    let development = values(opts, &checked)?;
+    let development = values(opts, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
     write(opts, term, &answers, preset, &text)?;
     first_login_asks(term, &checked, &development);
@@ -113,31 +113,29 @@ fn typed(authorization: &Value) -> Result<crate::config::OAuth2> {
     })
 }
 
-/// `--var`s, checked as the authorization declares them, for the development test account.
-fn values(opts: &InitOptions, o: &crate::config::OAuth2) -> Result<serde_json::Map<String, Value>> {
-    let used = o.template_names();
-    let mut out = serde_json::Map::new();
-    for (name, raw) in &opts.vars {
-        let value = match o.variables.get(name) {
-            Some(v) => v.check(raw).map_err(|why| Error::InvalidInput {
-                message: format!("--var {name}: {} {why}", v.label()),
-            })?,
-            None if used.contains(name) => Value::String(raw.clone()),
-            None => {
-                return Err(Error::InvalidInput {
-                    message: format!(
-                        "--var {name}: the authorization has no variable of that name{}",
-                        match used.is_empty() {
-                            true => String::new(),
-                            false => format!(" (its templates use {})", used.join(", ")),
-                        }
-                    ),
-                });
-            }
-        };
-        out.insert(name.clone(), value);
+/// The development test account's values: `--var`s, checked as the authorization declares
+/// them, and at a terminal the rest asked for as the first login would.
+fn values(
+    opts: &InitOptions,
+    term: &dyn Terminal,
+    o: &crate::config::OAuth2,
+    authorization: &str,
+) -> Result<serde_json::Map<String, Value>> {
+    let command = |flags: &str| format!("integration-cli oauth2 {flags}");
+    let gathering = crate::flow::Gathering {
+        given: &opts.vars,
+        ask: true,
+        terminal: term,
+        test_account: "development",
+        authorization,
+        command: &command,
+        before_asking: &|| Ok(()),
+    };
+    if term.interactive() {
+        return Ok(gathering.fill(o, None)?.answers);
     }
-    Ok(out)
+    let none = serde_json::Map::new();
+    Ok(gathering.given(o, &none, &o.template_names())?.answers)
 }
 
 /// What the first `oauth2` run will ask for, and the flag that gives it at once.
@@ -426,11 +424,41 @@ fn authorization(answers: &Answers, preset: Option<&Preset>) -> Value {
         "method": "oauth2",
         "development": true,
     });
-    if let Some(variables) = preset.and_then(Preset::variables_json) {
+    let variables = preset
+        .and_then(Preset::variables_json)
+        .or_else(|| declared_for(&oauth2));
+    if let Some(variables) = variables {
         authorization["variables"] = variables;
     }
     authorization["oauth2"] = Value::Object(oauth2);
     authorization
+}
+
+/// For URLs given as templates (`--preset custom`): each name they use declared, required,
+/// so the first login asks for it by name.
+fn declared_for(oauth2: &serde_json::Map<String, Value>) -> Option<Value> {
+    let mut names: Vec<String> = Vec::new();
+    for key in ["authorizationUrl", "tokenUrl"] {
+        let raw = oauth2.get(key).and_then(Value::as_str).unwrap_or_default();
+        for name in crate::config::template::Template::parse(raw).names() {
+            if !names.iter().any(|n| n == name) && !matches!(name, "clientId" | "clientSecret") {
+                names.push(name.to_string());
+            }
+        }
+    }
+    (!names.is_empty()).then(|| {
+        Value::Object(
+            names
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        json!({"type": "string", "label": n, "required": true}),
+                    )
+                })
+                .collect(),
+        )
+    })
 }
 
 /// The file's text: the template with the connector's name, the authorization and the
