@@ -153,15 +153,7 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     let config = write_project(opts, &sandbox)?;
     term.say(&format!("Wrote {} for it.", config.display()));
 
-    // A per-tenant stand-in's URLs are templates: the first login says which tenant, as
-    // `--var subdomain=acme` does, and the value is saved with the tokens.
-    let vars = sandbox.tenant_values();
-    if let Some((name, value)) = vars.first() {
-        term.say(&format!(
-            "Its URLs are templates filled from the test account: the first login is given \
-             {name}={value}, as --var {name}={value} would."
-        ));
-    }
+    let vars = tenant(&sandbox, term);
     let options = Options {
         config: config.clone(),
         port: Some((0, "--port")),
@@ -204,6 +196,19 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         config.display()
     ));
     Ok(())
+}
+
+/// A per-tenant stand-in's URLs are templates: the first login is told which tenant, as
+/// `--var subdomain=acme` tells it, and the value is saved with the tokens.
+fn tenant(sandbox: &Sandbox, term: &dyn crate::ui::Terminal) -> Vec<(String, String)> {
+    let vars = sandbox.tenant_values();
+    if let Some((name, value)) = vars.first() {
+        term.say(&format!(
+            "Its URLs are templates filled from the test account: the first login is given \
+             {name}={value}, as --var {name}={value} would."
+        ));
+    }
+    vars
 }
 
 /// The demo's `.unito.json`, pointing at `sandbox`, in `--dir` or a new temporary folder

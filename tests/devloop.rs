@@ -36,19 +36,7 @@ fn log_in(project: &Project, sandbox_url: &str, extra: &[&str]) {
     let mut args = vec!["oauth2", "--no-browser", "--port", "0"];
     args.extend_from_slice(extra);
     let login = run(project, &args);
-    let url = login.login_url_at(sandbox_url);
-    let page = http().get(&url).send().unwrap().text().unwrap();
-    let consent = page
-        .split("name=\"consent\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a consent form");
-    let done = http()
-        .post(format!("{sandbox_url}/authorize/decision"))
-        .form(&[("consent", consent), ("decision", "approve")])
-        .send()
-        .unwrap();
-    assert_eq!(done.status(), 200);
+    approve_at_sandbox(sandbox_url, &login.login_url_at(sandbox_url));
     let finished = login.wait();
     assert_eq!(finished.code, 0, "{}", finished.all());
 }
@@ -191,12 +179,7 @@ fn proxy(project: &Project, to: &str, extra: &[&str]) -> (Run, String) {
     let mut args = vec!["proxy", "--to", to, "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     let proxy = run(project, &args);
-    let line = proxy.line_containing("Proxying http://");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap()
-        .to_string();
+    let url = proxy.proxy_url();
     (proxy, url)
 }
 

@@ -46,29 +46,13 @@ fn run(project: &Project, args: &[&str]) -> Run {
     project.oauth2_env(args, &[(SECRET_VAR, SECRET)])
 }
 
-/// Approves the consent page at `url` over plain HTTP, as the user's browser would.
-fn approve(sandbox_url: &str, url: &str) {
-    let page = http().get(url).send().unwrap().text().unwrap();
-    let consent = page
-        .split("name=\"consent\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no consent form at {url}: {page}"));
-    let done = http()
-        .post(format!("{sandbox_url}/authorize/decision"))
-        .form(&[("consent", consent), ("decision", "approve")])
-        .send()
-        .unwrap();
-    assert_eq!(done.status(), 200);
-}
-
 /// `oauth2 --no-browser --port 0 EXTRA...`, approved: the login URL and the run's end.
 fn log_in(project: &Project, sandbox_url: &str, extra: &[&str]) -> (String, Finished) {
     let mut args = vec!["oauth2", "--no-browser", "--port", "0"];
     args.extend_from_slice(extra);
     let login = run(project, &args);
     let url = login.login_url_at(sandbox_url);
-    approve(sandbox_url, &url);
+    approve_at_sandbox(sandbox_url, &url);
     (url, login.wait())
 }
 
@@ -88,12 +72,7 @@ fn secrets_in(project: &Project) -> Vec<String> {
 /// The proxy on a free port in front of `to`: its run and address.
 fn proxy(project: &Project, to: &str) -> (Run, String) {
     let proxy = run(project, &["proxy", "--to", to, "--listen", "127.0.0.1:0"]);
-    let line = proxy.line_containing("Proxying http://");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap()
-        .to_string();
+    let url = proxy.proxy_url();
     (proxy, url)
 }
 
@@ -493,7 +472,7 @@ fn prompts_at_a_terminal_check_answers_and_hide_the_password() {
         )
         .unwrap();
     seen += &before;
-    approve(&sandbox.url, &url);
+    approve_at_sandbox(&sandbox.url, &url);
     seen += &p.exp_string("Saved tokens").unwrap();
     seen += &p.exp_eof().unwrap();
     match p.process().wait().unwrap() {

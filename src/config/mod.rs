@@ -446,6 +446,37 @@ impl Fields<'_> {
         expand::check_url(key, raw).map_err(|message| format!("{}.{message}", self.at))
     }
 
+    /// The `jwt` object, which signing grants and client authentication cannot do without.
+    fn jwt(
+        &self,
+        grant: GrantType,
+        client_auth: ClientAuth,
+    ) -> std::result::Result<Option<jwt::JwtSettings>, Why> {
+        let jwt = match self.object.get("jwt") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(o)) => Some(jwt::parse(o).map_err(|e| format!("{}.{e}", self.at))?),
+            Some(_) => return Err(self.invalid("jwt", "must be an object")),
+        };
+        let needs = if grant == GrantType::JwtBearer {
+            Some(("grantType", "the jwt-bearer grant"))
+        } else if client_auth == ClientAuth::PrivateKeyJwt {
+            Some(("tokenEndpointAuthMethod", "private_key_jwt"))
+        } else {
+            None
+        };
+        match (needs, &jwt) {
+            (Some((key, what)), None) => Err(self.invalid(
+                key,
+                format!(
+                    ": {what} signs assertions, so the authorization needs a \"jwt\" \
+                     object: {{\"privateKeyFile\": \"key.pem\", \"algorithm\": \"RS256\"}} \
+                     (see the README)"
+                ),
+            )),
+            _ => Ok(jwt),
+        }
+    }
+
     fn oauth2(&self, variables: Variables) -> std::result::Result<OAuth2, Why> {
         let token_url = self.required("tokenUrl")?;
         self.url("tokenUrl", &token_url)?;
@@ -464,30 +495,7 @@ impl Fields<'_> {
         let client_auth =
             ClientAuth::parse(self.string("tokenEndpointAuthMethod")?.as_deref(), body)
                 .map_err(|e| self.invalid("tokenEndpointAuthMethod", format!(": {e}")))?;
-        let jwt = match self.object.get("jwt") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(o)) => Some(jwt::parse(o).map_err(|e| format!("{}.{e}", self.at))?),
-            Some(_) => return Err(self.invalid("jwt", "must be an object")),
-        };
-        if jwt.is_none() {
-            let needs = if grant == GrantType::JwtBearer {
-                Some(("grantType", "the jwt-bearer grant"))
-            } else if client_auth == ClientAuth::PrivateKeyJwt {
-                Some(("tokenEndpointAuthMethod", "private_key_jwt"))
-            } else {
-                None
-            };
-            if let Some((key, what)) = needs {
-                return Err(self.invalid(
-                    key,
-                    format!(
-                        ": {what} signs assertions, so the authorization needs a \"jwt\" \
-                         object: {{\"privateKeyFile\": \"key.pem\", \"algorithm\": \"RS256\"}} \
-                         (see the README)"
-                    ),
-                ));
-            }
-        }
+        let jwt = self.jwt(grant, client_auth)?;
         let oauth2 = OAuth2 {
             variables,
             jwt,

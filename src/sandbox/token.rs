@@ -36,22 +36,8 @@ pub async fn token(
     let refuse = |status: u16, error: &str, description: &str| {
         persona.error(status, error, description, &req)
     };
-    match (persona.body(), req.json) {
-        (BodyRule::Form, true) => {
-            return refuse(
-                400,
-                "invalid_request",
-                "expected a form body (application/x-www-form-urlencoded)",
-            );
-        }
-        (BodyRule::Json, false) => {
-            return refuse(
-                400,
-                "invalid_request",
-                "expected a JSON body (application/json)",
-            );
-        }
-        _ => {}
+    if let Some(expected) = wrong_body(persona.body(), req.json) {
+        return refuse(400, "invalid_request", expected);
     }
     let mut store = shared.store();
     if let Err(why) = client_ok(&shared, persona.client_auth(), &req, &mut store) {
@@ -89,6 +75,15 @@ pub async fn token(
             persona.respond(fields, &req)
         }
         Err((status, error, description)) => refuse(status, error, &description),
+    }
+}
+
+/// What the persona's provider expects instead of the body it got, if it refuses it.
+fn wrong_body(rule: BodyRule, json: bool) -> Option<&'static str> {
+    match (rule, json) {
+        (BodyRule::Form, true) => Some("expected a form body (application/x-www-form-urlencoded)"),
+        (BodyRule::Json, false) => Some("expected a JSON body (application/json)"),
+        _ => None,
     }
 }
 

@@ -290,6 +290,15 @@ impl Run {
             .to_string()
     }
 
+    /// The address a `proxy` run serves at, from the line it starts with.
+    pub fn proxy_url(&self) -> String {
+        self.line_containing("Proxying http://")
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .expect("the proxy's address")
+            .to_string()
+    }
+
     /// The first line of stderr (bounded wait) that contains `text`.
     pub fn line_containing(&self, text: &str) -> String {
         self.wait_for_line(|l| l.contains(text))
@@ -501,6 +510,23 @@ impl Drop for Relay {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Plays the user at the sandbox at `sandbox_url`: opens `login_url` and approves on the
+/// consent page; the redirect is followed to the CLI's callback.
+pub fn approve_at_sandbox(sandbox_url: &str, login_url: &str) {
+    let page = http().get(login_url).send().unwrap().text().unwrap();
+    let consent = page
+        .split("name=\"consent\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no consent form at {login_url}: {page}"));
+    let done = http()
+        .post(format!("{sandbox_url}/authorize/decision"))
+        .form(&[("consent", consent), ("decision", "approve")])
+        .send()
+        .unwrap();
+    assert_eq!(done.status(), 200);
 }
 
 /// Plays the browser: follows the provider's redirect to the callback and returns the page.
