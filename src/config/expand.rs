@@ -459,6 +459,24 @@ impl Filler<'_> {
         if name_part.is_empty() {
             return refuse(format!("{source} gives a port but no host name"));
         }
+        // A letter that IDNA maps to something else must map to letters, digits, `-` and
+        // `.` only: no compatibility form may turn into a separator after this check.
+        if !name_part.is_ascii() {
+            let ascii = match url::Host::parse(name_part) {
+                Ok(url::Host::Domain(d)) => Some(d),
+                _ => None,
+            };
+            let plain = |d: &String| {
+                d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            };
+            if !ascii.as_ref().is_some_and(plain) {
+                return refuse(format!(
+                    "{source} ({}) is not a host name {field} can use",
+                    printable(value)
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -664,6 +682,16 @@ mod tests {
             "https://acme-eu.sandbox.zendesk.com/oauth/tokens"
         );
         assert!(expand(&zendesk(), json!({"subdomain": "bücher"})).is_ok());
+        // Compatibility forms are checked as IDNA reads them, not as they look.
+        for tricky in [
+            "ｅｖｉｌ．ｃｏｍ／",
+            "evil\u{3002}com",
+            "a\u{FF03}b",
+            "a\u{2100}b",
+        ] {
+            let e = refused(&zendesk(), json!({"subdomain": tricky}));
+            assert!(e.contains("host"), "{tricky}: {e}");
+        }
     }
 
     #[test]
