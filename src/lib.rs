@@ -25,6 +25,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod signals;
 pub mod status;
+pub mod template;
 pub mod token;
 pub mod tunnel;
 pub mod ui;

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::config::template::Template;
+use crate::template::Template;
 
 /// What a template's names stand for when a preset's URLs are read for their domains.
 const TENANT: &str = "tenant";

@@ -6,10 +6,10 @@
 use serde_json::{Map, Value};
 
 use super::OAuth2;
-use super::template::{self, Piece, Template};
 use super::variables::as_text;
 use crate::redact::printable;
 use crate::secret::Secret;
+use crate::template::{self, Piece, Template};
 
 /// Prefix of the values the platform encrypted; they cannot be read offline.
 const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";

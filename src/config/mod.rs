@@ -6,7 +6,6 @@ mod account;
 mod credentials;
 mod expand;
 pub mod jwt;
-pub mod template;
 pub mod variables;
 
 pub use account::{EXPIRY_MARGIN, Freshness, TestAccount, field};
@@ -440,7 +439,7 @@ impl Fields<'_> {
     /// A provider URL must be one (an unparseable one would be sent who knows where, and
     /// could not be shown safely); a templated one is checked when it is filled in.
     fn url(&self, key: &str, raw: &str) -> std::result::Result<(), Why> {
-        if !template::Template::parse(raw).is_plain() {
+        if !crate::template::Template::parse(raw).is_plain() {
             return Ok(());
         }
         expand::check_url(key, raw).map_err(|message| format!("{}.{message}", self.at))

@@ -440,7 +440,7 @@ fn declared_for(oauth2: &serde_json::Map<String, Value>) -> Option<Value> {
     let mut names: Vec<String> = Vec::new();
     for key in ["authorizationUrl", "tokenUrl"] {
         let raw = oauth2.get(key).and_then(Value::as_str).unwrap_or_default();
-        for name in crate::config::template::Template::parse(raw).names() {
+        for name in crate::template::Template::parse(raw).names() {
             if !names.iter().any(|n| n == name) && !matches!(name, "clientId" | "clientSecret") {
                 names.push(name.to_string());
             }

@@ -1,6 +1,6 @@
 //! The platform's templates, read as its own CLI reads them: `{+NAME}` is a test account's
 //! value, `{!base64(INNER)}` the base64 of INNER filled in. Pure text: which values may go
-//! where (a URL's host, a secret) is decided by `expand`, which walks the pieces.
+//! where (a URL's host, a secret) is decided by `config::expand`, which walks the pieces.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
