@@ -151,15 +151,24 @@ pub fn masked(fields: &Map<String, Value>) -> Value {
     masked_also(fields, &[])
 }
 
-/// `masked`, with the top-level values under `secrets` masked too, whatever their names: an
-/// authorization's password variables.
+/// `masked`, with the top-level values under `secrets` (an authorization's password
+/// variables) masked by their length alone: a person's password says too much in four
+/// characters.
 pub fn masked_also(fields: &Map<String, Value>, secrets: &[String]) -> Value {
     Value::Object(
         fields
             .iter()
             .map(|(key, value)| {
-                let secret = crate::redact::secret_name(key) || secrets.contains(key);
-                (printable(key), shown(value, secret))
+                let shown = match value {
+                    Value::String(s) if secrets.contains(key) => {
+                        Value::String(format!("… ({} chars)", s.chars().count()))
+                    }
+                    _ => shown(
+                        value,
+                        crate::redact::secret_name(key) || secrets.contains(key),
+                    ),
+                };
+                (printable(key), shown)
             })
             .collect(),
     )
@@ -275,7 +284,11 @@ mod tests {
         let fields = object(json!({"accessToken": "fake-access-token-123456",
             "tenantPhrase": "fake-declared-password", "subdomain": "acme"}));
         let shown = masked_also(&fields, &["tenantPhrase".to_string()]).to_string();
-        assert!(!shown.contains("fake-declared-password"), "{shown}");
+        assert!(!shown.contains("fake-d"), "{shown}");
+        assert!(
+            shown.contains("\"tenantPhrase\":\"… (22 chars)\""),
+            "not even its start: {shown}"
+        );
         assert!(shown.contains("\"acme\""), "{shown}");
     }
 

@@ -414,7 +414,7 @@ pub const PROVIDERS: &[Provider] = &[
             VarSpec {
                 name: "audience",
                 label: "Auth0 API identifier (audience)",
-                help: "The Identifier of the API the tokens are for (Applications > APIs); without one, Auth0 issues a token good for its /userinfo only",
+                help: "The Identifier of the API the tokens are for (Applications > APIs), sent as audience: Auth0 gives a token for that API only when asked for one",
                 placeholder: "https://api.acme.example",
                 pattern: "^\\S+$",
                 default: None,

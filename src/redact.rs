@@ -257,6 +257,25 @@ pub fn mask_token_like(text: &str) -> String {
 }
 
 /// A key whose value is a credential: `accessToken`, `client_secret`, `apiKey`, `pin`…
+/// A key that says outright it holds a credential (`apiToken`, `api_key`, `webhookSecret`),
+/// whatever a declaration says it is: narrower than `secret_name`, which also takes names
+/// that only might (`countryCode`, `sessionName`).
+pub fn credential_name(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace(['_', '-'], "");
+    !key.ends_with("type")
+        && [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "credential",
+            "apikey",
+            "privatekey",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
 pub fn secret_name(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     // tokenType, token_type: what kind of token, not one.

@@ -214,13 +214,7 @@ impl Seen<'_> {
         now: SystemTime,
     ) -> Value {
         let lacking = o.lacking(account.fields());
-        let names: Vec<String> = lacking
-            .iter()
-            .map(|l| match &l.label {
-                Some(label) => format!("{} ({})", l.name, printable(label)),
-                None => l.name.clone(),
-            })
-            .collect();
+        let names: Vec<String> = lacking.iter().map(crate::config::Lack::described).collect();
         let action = if !lacking.is_empty() {
             format!(
                 "oauth2 first asks for {} (or takes --var); token cannot help until then",
@@ -239,22 +233,28 @@ impl Seen<'_> {
         })
     }
 
-    /// Whether `o`'s templates take this account's values, as the next request would.
+    /// Whether `o`'s templates take this account's values (with the declared defaults), as
+    /// the next request would. The client's id and secret are read only when a template
+    /// uses them.
     fn expands(&self, o: &OAuth2) -> std::result::Result<(), String> {
+        if !o.is_templated() {
+            return Ok(());
+        }
         let mut fields = self
             .project
             .test_account(self.name)
             .cloned()
             .unwrap_or_default();
-        for v in o.variables.iter() {
-            if let (Some(d), None) = (&v.default, fields.get(&v.name)) {
-                fields.insert(v.name.clone(), d.clone());
-            }
-        }
-        let client_id = crate::config::resolve_client_id(o, self.env).map_err(|e| e.to_string())?;
-        let secret = crate::config::resolve_client_secret(o, self.env)
-            .ok()
-            .flatten();
+        let defaults = o.defaults_for(&fields);
+        fields.extend(defaults);
+        let client_id = match o.uses("clientId") {
+            true => crate::config::resolve_client_id(o, self.env).map_err(|e| e.to_string())?,
+            false => String::new(),
+        };
+        let secret = match o.uses("clientSecret") {
+            true => crate::config::resolve_client_secret(o, self.env).map_err(|e| e.to_string())?,
+            false => None,
+        };
         o.expanded(&Values {
             test_account: self.name,
             fields: &fields,

@@ -347,9 +347,15 @@ fn a_new_subdomain_gets_new_tokens_there_and_reauth_keeps_the_values() {
     let at_acme = project.account("development");
     assert_eq!(at_acme["subdomain"], "acme");
 
+    let requests = sandbox.stats().token_requests;
     let (url, moved) = log_in(&project, &sandbox.url, &["--var", "subdomain=globex"]);
     assert_eq!(moved.code, 0, "{}", moved.all());
     assert_has(&moved.stderr, "subdomain changed");
+    assert_eq!(
+        sandbox.stats().token_requests,
+        requests + 1,
+        "one request, the code exchange at globex: acme's refresh token was not tried there"
+    );
     assert!(url.contains("/globex.zendesk.com/"), "{url}");
     let at_globex = project.account("development");
     assert_eq!(at_globex["subdomain"], "globex");
@@ -399,7 +405,7 @@ fn status_shows_the_values_masks_passwords_and_names_what_the_login_will_ask() {
     assert_eq!(text.code, 0, "{}", text.all());
     assert_has(
         &text.stdout,
-        "variables: subdomain (none), agentPassword fake… (20 chars)",
+        "variables: subdomain (none), agentPassword … (20 chars)",
     );
     assert_has(
         &text.stdout,

@@ -82,8 +82,7 @@ fn password_variables(config: &std::path::Path) -> Vec<String> {
     };
     all.iter()
         .filter_map(|(_, o)| o.as_ref().ok())
-        .flat_map(|o| o.variables.iter())
-        .filter(|v| v.is_secret())
+        .flat_map(|o| o.variables.iter().filter(|v| o.is_secret(&v.name)))
         .map(|v| v.name.clone())
         .collect()
 }

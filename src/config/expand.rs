@@ -45,6 +45,16 @@ pub struct Lack {
     pub label: Option<String>,
 }
 
+impl Lack {
+    /// The name, and what it is, for a person.
+    pub fn described(&self) -> String {
+        match &self.label {
+            Some(label) => format!("{} ({})", self.name, printable(label)),
+            None => format!("{} (used by a template, not declared)", self.name),
+        }
+    }
+}
+
 /// Why a template could not be filled for this test account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -89,17 +99,33 @@ impl OAuth2 {
             &self.refresh_request_parameters,
             Place::Sent,
         )?;
+        if let Some(jwt) = out.jwt.as_mut() {
+            for (key, claim) in [
+                ("jwt.issuer", &mut jwt.issuer),
+                ("jwt.subject", &mut jwt.subject),
+                ("jwt.audience", &mut jwt.audience),
+            ] {
+                if let Some(raw) = claim.as_mut() {
+                    *raw = filler.plain(key, Template::parse(raw).pieces(), Place::Sent)?;
+                }
+            }
+        }
         Ok(out)
     }
 
     /// Every name its templates use, once each, in the file's order (the client's id and
     /// secret, which the authorization itself holds, left out).
     pub fn template_names(&self) -> Vec<String> {
+        let mut names = self.used_names();
+        names.retain(|n| !matches!(n.as_str(), "clientId" | "clientSecret"));
+        names
+    }
+
+    fn used_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for (_, raw, _) in self.templated() {
             for name in Template::parse(raw).names() {
-                if !names.iter().any(|n| n == name) && !matches!(name, "clientId" | "clientSecret")
-                {
+                if !names.iter().any(|n| n == name) {
                     names.push(name.to_string());
                 }
             }
@@ -107,16 +133,36 @@ impl OAuth2 {
         names
     }
 
+    /// Whether a template uses `name` (`clientId` and `clientSecret` too).
+    pub fn uses(&self, name: &str) -> bool {
+        self.used_names().iter().any(|n| n == name)
+    }
+
+    /// Whether `name`'s value is a secret, which may fill only token and refresh request
+    /// parameters and is masked wherever it is shown: the client's secret, the tokens, a
+    /// `password` variable, and any name that says it holds a credential (`apiToken`).
+    /// A declared variable's type decides for names that only might (`countryCode`).
+    pub fn is_secret(&self, name: &str) -> bool {
+        if ALWAYS_SECRET.contains(&name) {
+            return true;
+        }
+        match self.variables.get(name) {
+            Some(v) => v.is_secret() || crate::redact::credential_name(name),
+            None => crate::redact::secret_name(name),
+        }
+    }
+
     /// What a test account lacks for this authorization, when nobody is asked: each
     /// declared variable that is required and has neither a value nor a default, then each
     /// name a template uses that is neither declared nor held.
     pub fn lacking(&self, account: Option<&Map<String, Value>>) -> Vec<Lack> {
-        let held = |name: &str| account.and_then(|a| a.get(name)).filter(|v| !v.is_null());
+        let empty = Map::new();
+        let fields = account.unwrap_or(&empty);
+        let held = |name: &str| fields.get(name).filter(|v| !v.is_null());
         let mut lacking: Vec<Lack> = self
             .variables
             .iter()
-            .filter(|v| v.required && v.default.is_none())
-            .filter(|v| held(&v.name).is_none_or(|value| value.as_str() == Some("")))
+            .filter(|v| v.required && v.default.is_none() && v.lacks_in(fields))
             .map(|v| Lack {
                 name: v.name.clone(),
                 label: v.label.clone(),
@@ -128,6 +174,20 @@ impl OAuth2 {
             }
         }
         lacking
+    }
+
+    /// The declared defaults `fields` lack, as the next run fills them in (and saves them).
+    pub fn defaults_for(&self, fields: &Map<String, Value>) -> Vec<(String, Value)> {
+        self.variables
+            .iter()
+            .filter(|v| v.lacks_in(fields))
+            .filter_map(|v| Some((v.name.clone(), v.default.clone()?)))
+            .collect()
+    }
+
+    /// Whether any field holds a name to fill in (most files' none do).
+    pub fn is_templated(&self) -> bool {
+        !self.used_names().is_empty()
     }
 
     /// Every field a template may be in, with where its value goes.
@@ -164,6 +224,18 @@ impl OAuth2 {
                 fields.push((format!("{group}.{k}"), v, place));
             }
         }
+        // The assertion's claims travel signed in the request body.
+        if let Some(jwt) = &self.jwt {
+            for (key, value) in [
+                ("jwt.issuer", &jwt.issuer),
+                ("jwt.subject", &jwt.subject),
+                ("jwt.audience", &jwt.audience),
+            ] {
+                if let Some(v) = value {
+                    fields.push((key.into(), v, Place::Sent));
+                }
+            }
+        }
         fields
     }
 
@@ -183,9 +255,9 @@ impl OAuth2 {
                          account (no dots)"
                     ));
                 }
-                let secret = ALWAYS_SECRET.contains(&name)
-                    || self.variables.get(name).is_some_and(|v| v.is_secret());
-                if secret && place != Place::Sent {
+                // Undeclared names are judged when their values are filled in.
+                let known = ALWAYS_SECRET.contains(&name) || self.variables.get(name).is_some();
+                if known && self.is_secret(name) && place != Place::Sent {
                     return Err(secret_refused(&field, name));
                 }
             }
@@ -287,16 +359,9 @@ impl Filler<'_> {
         }
     }
 
-    fn is_secret(&self, name: &str) -> bool {
-        match self.config.variables.get(name) {
-            Some(v) => v.is_secret(),
-            None => ALWAYS_SECRET.contains(&name) || crate::redact::secret_name(name),
-        }
-    }
-
     /// The text a name stands for, or why it cannot be used at `place`.
     fn value(&self, field: &str, name: &str, place: Place) -> Result<String, Refusal> {
-        if self.is_secret(name) && place != Place::Sent {
+        if self.config.is_secret(name) && place != Place::Sent {
             return Err(self.refusal(field, None, secret_refused(field, name)));
         }
         let found = match name {
@@ -364,30 +429,34 @@ impl Filler<'_> {
         }
         let pieces = t.pieces();
         let mut out = String::new();
-        // The host part runs to the template's own first `/`, `?` or `#` after `://`.
-        let mut in_host = true;
+        // Where the template's own text has got to: the host runs to its first `/`, `?`
+        // or `#` after `://`, the path to its `?` or `#`, the query to its `#`.
+        let mut part = Part::Host;
         for (i, piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Text(text) => {
                     out.push_str(text);
-                    let host_text = match i {
+                    let own = match i {
                         0 => text.split_once("://").map_or("", |(_, rest)| rest),
                         _ => text,
                     };
-                    in_host = in_host && !host_text.contains(['/', '?', '#']);
+                    part = part.after(own);
                 }
                 Piece::Name(name) => {
                     let value = self.value(field, name, Place::Url)?;
-                    if in_host {
-                        let host = HostSlot::at(pieces, i);
-                        self.host_value(field, name, &value, &host)?;
-                        out.push_str(&value);
-                    } else {
-                        out.push_str(&template::encode(&value));
+                    match part {
+                        Part::Host => {
+                            self.host_value(field, name, &value, &HostSlot::at(pieces, i))?;
+                            out.push_str(&value);
+                        }
+                        _ => {
+                            self.within(field, name, &value, part)?;
+                            out.push_str(&template::encode(&value));
+                        }
                     }
                 }
                 Piece::Base64(inner) => {
-                    if in_host {
+                    if part == Part::Host {
                         return Err(self.refusal(
                             field,
                             None,
@@ -402,6 +471,36 @@ impl Filler<'_> {
         }
         check_url(field, &out).map_err(|message| self.refusal(field, None, message))?;
         Ok(out)
+    }
+
+    /// A value after the host stays in its part: a path value may hold `/` (the platform's
+    /// own example fills a path), but not `?` or `#`, which would end the path early, nor a
+    /// `.` or `..` segment, which would climb out of it (`acme/../globex` would send one
+    /// tenant's tokens to another on the same host); a query value may not hold `#`.
+    fn within(&self, field: &str, name: &str, value: &str, part: Part) -> Result<(), Refusal> {
+        let source = self.source(name);
+        let refuse = |why: &str| {
+            Err(self.refusal(
+                field,
+                Some(name),
+                format!(
+                    "{source} ({}) {why} of {field}",
+                    crate::redact::display_url(value)
+                ),
+            ))
+        };
+        let dots = |segment: &str| {
+            let plain = segment.to_ascii_lowercase().replace("%2e", ".");
+            plain == "." || plain == ".."
+        };
+        match part {
+            Part::Path if value.contains(['?', '#']) => refuse("would end the path"),
+            Part::Path if value.split(['/', '\\']).any(dots) => {
+                refuse("would climb out of the path")
+            }
+            Part::Query if value.contains('#') => refuse("would end the query"),
+            _ => Ok(()),
+        }
     }
 
     /// A value in a URL's host: part of a host name, and at the host's end a port too.
@@ -419,10 +518,11 @@ impl Filler<'_> {
                 "{source} is empty, and {field} puts it in the host, which cannot be empty"
             ));
         }
+        // Shown as URLs are: a `user:password@` in it is not repeated.
+        let shown = crate::redact::display_url(value);
         if value.contains("://") {
             return refuse(format!(
-                "{source} is a whole URL ({}), but {field} puts it inside the host: give only {}",
-                printable(value),
+                "{source} is a whole URL ({shown}), but {field} puts it inside the host: give only {}",
                 slot.suggestion(value)
             ));
         }
@@ -451,9 +551,8 @@ impl Filler<'_> {
                 format!("{:?}", printable(&bad.to_string()))
             };
             return refuse(format!(
-                "{source} ({}) would change the host of {field}: a value in a host may hold \
-                 letters, digits, \"-\" and \".\" only, not {what}",
-                printable(value)
+                "{source} ({shown}) would change the host of {field}: a value in a host may \
+                 hold letters, digits, \"-\" and \".\" only, not {what}"
             ));
         }
         if name_part.is_empty() {
@@ -472,8 +571,7 @@ impl Filler<'_> {
             };
             if !ascii.as_ref().is_some_and(plain) {
                 return refuse(format!(
-                    "{source} ({}) is not a host name {field} can use",
-                    printable(value)
+                    "{source} ({shown}) is not a host name {field} can use"
                 ));
             }
         }
@@ -512,6 +610,31 @@ impl Filler<'_> {
                 Ok((k.clone(), self.plain(&field, t.pieces(), place)?))
             })
             .collect()
+    }
+}
+
+/// The part of a URL the template's own text has reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Host,
+    Path,
+    Query,
+    Fragment,
+}
+
+impl Part {
+    /// Where the template stands after its own `text`.
+    fn after(self, text: &str) -> Part {
+        let mut part = self;
+        for c in text.chars() {
+            part = match (part, c) {
+                (Part::Host, '/') => Part::Path,
+                (Part::Host | Part::Path, '?') => Part::Query,
+                (Part::Host | Part::Path | Part::Query, '#') => Part::Fragment,
+                (p, _) => p,
+            };
+        }
+        part
     }
 }
 
@@ -722,6 +845,94 @@ mod tests {
         .unwrap();
         let e = expand(&c, json!({"path": "a b/é", "q": "50%25"})).unwrap();
         assert_eq!(e.token_url, "https://x.example/a%20b/%C3%A9/t?q=50%25");
+    }
+
+    /// After the host, a value stays in its part: it may not end the path early or climb
+    /// out of it to another tenant's endpoint on the same host.
+    #[test]
+    fn values_after_the_host_stay_in_their_part() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/tenants/{+tenant}/token?t={+t}"}),
+            json!({}),
+        )
+        .unwrap();
+        for (tenant, t, says) in [
+            ("acme/../globex", "1", "would climb out of the path"),
+            ("..", "1", "would climb out of the path"),
+            ("%2E%2e", "1", "would climb out of the path"),
+            ("acme/.", "1", "would climb out of the path"),
+            ("globex/token?", "1", "would end the path"),
+            ("acme#", "1", "would end the path"),
+            ("acme", "1#x", "would end the query"),
+        ] {
+            let e = refused(&c, json!({"tenant": tenant, "t": t}));
+            assert!(
+                e.contains(says) && e.contains("tokenUrl"),
+                "{tenant} {t}: {e}"
+            );
+        }
+        let ok = expand(&c, json!({"tenant": "acme/eu", "t": "a&b=c"})).unwrap();
+        assert_eq!(
+            ok.token_url,
+            "https://x.example/tenants/acme/eu/token?t=a&b=c"
+        );
+    }
+
+    #[test]
+    fn the_assertions_claims_are_filled_too() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://{+domain}/oauth2/v1/token",
+                "grantType": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "jwt": {"privateKeyFile": "k.pem", "audience": "https://{+domain}/oauth2/v1/token",
+                    "subject": "{+user}", "issuer": "{+clientId}"}}),
+            json!({"domain": {}}),
+        )
+        .unwrap();
+        assert_eq!(c.template_names(), ["domain", "user"]);
+        let e = expand(
+            &c,
+            json!({"domain": "dev-1.okta.com", "user": "dev@example.com"}),
+        )
+        .unwrap();
+        let jwt = e.jwt.unwrap();
+        assert_eq!(
+            jwt.audience.as_deref(),
+            Some("https://dev-1.okta.com/oauth2/v1/token")
+        );
+        assert_eq!(jwt.subject.as_deref(), Some("dev@example.com"));
+        assert_eq!(jwt.issuer.as_deref(), Some("fake-id"));
+    }
+
+    #[test]
+    fn a_credential_name_is_a_secret_even_when_declared_as_text() {
+        let e = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/t",
+                "authorizationParameters": {"k": "{+apiToken}"}}),
+            json!({"apiToken": {"type": "string"}, "countryCode": {"type": "string"}}),
+        )
+        .unwrap_err();
+        assert!(e.contains("apiToken, a secret"), "{e}");
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://{+countryCode}.x.example/t"}),
+            json!({"countryCode": {"type": "string"}}),
+        )
+        .unwrap();
+        assert!(
+            expand(&c, json!({"countryCode": "fr"})).is_ok(),
+            "declared as text, not a secret"
+        );
+    }
+
+    #[test]
+    fn a_whole_url_with_credentials_is_not_repeated() {
+        let e = refused(
+            &zendesk(),
+            json!({"subdomain": "https://admin:fake-pw@acme.zendesk.com"}),
+        );
+        assert!(
+            !e.contains("fake-pw") && e.contains("give only \"acme\""),
+            "{e}"
+        );
     }
 
     #[test]

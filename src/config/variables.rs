@@ -107,6 +107,16 @@ impl Variable {
         self.kind == Kind::Password
     }
 
+    /// Whether `fields` lack this variable's value: none at all, or an empty one where it
+    /// is required (an optional value left empty on purpose stays so).
+    pub fn lacks_in(&self, fields: &Map<String, Value>) -> bool {
+        match fields.get(&self.name) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty() && self.required,
+            Some(_) => false,
+        }
+    }
+
     /// An answer as it is saved (a number as a JSON number, a boolean as true or false),
     /// or why it cannot be, in words that can follow the variable's name.
     pub fn check(&self, answer: &str) -> Result<Value, String> {
@@ -216,6 +226,12 @@ fn variable(at: &str, name: &str, spec: &Value) -> Result<Variable, String> {
         return Err(format!(
             "{at}: \"{name}\" is the name of a token field the platform fills itself, so it \
              cannot be a variable; rename the variable"
+        ));
+    }
+    if matches!(name, "clientId" | "clientSecret") {
+        return Err(format!(
+            "{at}: {{+{name}}} is the authorization's own {name}, so a variable of that name \
+             would never be used; rename the variable"
         ));
     }
     let spec = spec
@@ -392,6 +408,10 @@ mod tests {
         for (spec, said) in [
             (json!({"accessToken": {"type": "string"}}), "token field"),
             (json!({"refreshToken": {}}), "token field"),
+            (
+                json!({"clientSecret": {}}),
+                "authorization's own clientSecret",
+            ),
             (json!({"v": {"type": "str"}}), "unknown type \"str\""),
             (json!({"v": {"pattern": "("}}), "is not a pattern"),
             (

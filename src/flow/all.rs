@@ -149,7 +149,10 @@ fn plan(
             source,
             refresh_token,
         })),
-        Err(e) => Plan::Fail(e.to_string()),
+        Err(e) => Plan::Fail(match e.hint() {
+            Some(hint) => format!("{e}; {hint}"),
+            None => e.to_string(),
+        }),
     }
 }
 

@@ -23,7 +23,6 @@ pub(super) struct Chosen {
     config: OAuth2,
     client_id: String,
     client_secret: Option<Secret>,
-    signer: Option<Arc<Signer>>,
 }
 
 /// The chosen authorization for one test account: what a template needs gathered, every
@@ -53,21 +52,11 @@ impl Chosen {
             opts.authorization.as_deref(),
             &*deps.terminal,
         )?;
-        let signer = match &config.jwt {
-            Some(jwt) => Some(Arc::new(Signer::load(
-                jwt,
-                &config.at,
-                project.path(),
-                &*deps.env,
-            )?)),
-            None => None,
-        };
         Ok(Chosen {
             client_id: config::resolve_client_id(&config, &*deps.env)?,
             client_secret: config::resolve_client_secret(&config, &*deps.env)?,
             name,
             config,
-            signer,
         })
     }
 
@@ -112,6 +101,16 @@ impl Chosen {
                 client_secret: self.client_secret.as_ref(),
             })
             .map_err(|refusal| self.refused(opts, refusal))?;
+        // The key is read for the assertion's claims as filled in for this account.
+        let signer = match &config.jwt {
+            Some(jwt) => Some(Arc::new(Signer::load(
+                jwt,
+                &config.at,
+                project.path(),
+                &*deps.env,
+            )?)),
+            None => None,
+        };
         let endpoint = Endpoint {
             url: config.token_url.clone(),
             client_id: self.client_id.clone(),
@@ -120,7 +119,7 @@ impl Chosen {
             format: config.body,
             response_type: config.response_content_type.clone(),
             token_path: config.token_response_path.clone(),
-            signer: self.signer.clone(),
+            signer,
         };
         let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
         Ok(Target {

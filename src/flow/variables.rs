@@ -48,24 +48,20 @@ impl Gathering<'_> {
         let asking = self.ask && self.terminal.interactive();
         let mut asked = false;
         for var in config.variables.iter() {
-            let value = fields.get(&var.name).filter(|v| !v.is_null());
-            // An optional value left empty on purpose stays so.
-            if value.is_some_and(|v| v.as_str() != Some("") || !var.required) {
+            let wanted = var.required || used.contains(&var.name);
+            if !(asking && wanted && var.lacks_in(&fields)) {
                 continue;
             }
-            let wanted = var.required || used.contains(&var.name);
-            let answer = match (&var.default, wanted && asking) {
-                (_, true) => {
-                    if !std::mem::replace(&mut asked, true) {
-                        (self.before_asking)()?;
-                    }
-                    self.ask_for(var)?
-                }
-                (Some(default), false) => default.clone(),
-                (None, false) => continue,
-            };
+            if !std::mem::replace(&mut asked, true) {
+                (self.before_asking)()?;
+            }
+            let answer = self.ask_for(var)?;
             fields.insert(var.name.clone(), answer.clone());
             filled.answers.insert(var.name.clone(), answer);
+        }
+        for (name, default) in config.defaults_for(&fields) {
+            fields.insert(name.clone(), default.clone());
+            filled.answers.insert(name, default);
         }
         let lacking = config.lacking(Some(&fields));
         match lacking.is_empty() {
@@ -106,11 +102,10 @@ impl Gathering<'_> {
                 None if used.contains(name) => Value::String(raw.clone()),
                 None => return Err(self.unknown(config, name, used)),
             };
-            if used.contains(name)
-                && stored
-                    .get(name)
-                    .is_some_and(|old| !old.is_null() && *old != value)
-            {
+            // Compared as the templates fill them in: a stored "443" is the port 443.
+            let text = crate::config::variables::as_text;
+            let old = stored.get(name).and_then(text);
+            if used.contains(name) && old.is_some_and(|old| Some(old) != text(&value)) {
                 filled.changed.push(name.clone());
             }
             filled.answers.insert(name.clone(), value);
@@ -170,13 +165,7 @@ impl Gathering<'_> {
     }
 
     fn missing(&self, lacking: &[Lack]) -> Error {
-        let names: Vec<String> = lacking
-            .iter()
-            .map(|l| match &l.label {
-                Some(label) => format!("{} ({})", l.name, printable(label)),
-                None => format!("{} (used by a template, not declared)", l.name),
-            })
-            .collect();
+        let names: Vec<String> = lacking.iter().map(Lack::described).collect();
         let flags: Vec<String> = lacking
             .iter()
             .map(|l| format!("--var {}=VALUE", l.name))
@@ -214,15 +203,13 @@ pub fn shown(
     names
         .into_iter()
         .map(|name| {
-            let secret = config
-                .variables
-                .get(&name)
-                .map_or_else(|| crate::redact::secret_name(&name), Variable::is_secret);
+            // A person's password is masked by its length alone: even four characters of
+            // it say too much.
             let value = account
                 .and_then(|a| a.get(&name))
                 .and_then(crate::config::variables::as_text)
-                .map(|v| match secret {
-                    true => crate::secret::mask(&v),
+                .map(|v| match config.is_secret(&name) {
+                    true => format!("… ({} chars)", v.chars().count()),
                     false => printable(&v),
                 });
             (name, value)

@@ -85,7 +85,8 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
     }
     let preset = choose(opts, term)?;
     let answers = ask(opts, term, preset)?;
-    let authorization = authorization(&answers, preset);
+    let mut authorization = authorization(&answers, preset);
+    declare_what_templates_use(&mut authorization)?;
     let checked = typed(&authorization)?;
     let development = values(opts, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
@@ -424,10 +425,7 @@ fn authorization(answers: &Answers, preset: Option<&Preset>) -> Value {
         "method": "oauth2",
         "development": true,
     });
-    let variables = preset
-        .and_then(Preset::variables_json)
-        .or_else(|| declared_for(&oauth2));
-    if let Some(variables) = variables {
+    if let Some(variables) = preset.and_then(Preset::variables_json) {
         authorization["variables"] = variables;
     }
     authorization["oauth2"] = Value::Object(oauth2);
@@ -436,29 +434,31 @@ fn authorization(answers: &Answers, preset: Option<&Preset>) -> Value {
 
 /// For URLs given as templates (`--preset custom`): each name they use declared, required,
 /// so the first login asks for it by name.
-fn declared_for(oauth2: &serde_json::Map<String, Value>) -> Option<Value> {
-    let mut names: Vec<String> = Vec::new();
-    for key in ["authorizationUrl", "tokenUrl"] {
-        let raw = oauth2.get(key).and_then(Value::as_str).unwrap_or_default();
-        for name in crate::template::Template::parse(raw).names() {
-            if !names.iter().any(|n| n == name) && !matches!(name, "clientId" | "clientSecret") {
-                names.push(name.to_string());
-            }
-        }
+fn declare_what_templates_use(authorization: &mut Value) -> Result<()> {
+    if authorization.get("variables").is_some() {
+        return Ok(());
     }
-    (!names.is_empty()).then(|| {
-        Value::Object(
-            names
-                .into_iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        json!({"type": "string", "label": n, "required": true}),
-                    )
-                })
-                .collect(),
-        )
-    })
+    let names = typed(authorization)?.template_names();
+    if !names.is_empty() {
+        let object = authorization.as_object_mut().expect("an object");
+        let oauth2 = object.shift_remove("oauth2");
+        object.insert(
+            "variables".into(),
+            Value::Object(
+                names
+                    .into_iter()
+                    .map(|n| {
+                        (
+                            n.clone(),
+                            json!({"type": "string", "label": n, "required": true}),
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        object.extend(oauth2.map(|o| ("oauth2".to_string(), o)));
+    }
+    Ok(())
 }
 
 /// The file's text: the template with the connector's name, the authorization and the
