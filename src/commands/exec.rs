@@ -2,11 +2,12 @@
 
 use super::Global;
 use super::args::Target;
-use super::run::{block_on, runtime};
+use super::run::{cancellable, runtime};
 use crate::credentials;
 use crate::error::{Error, Result};
 use crate::exec::{ACCESS_TOKEN_VAR, CREDENTIALS_VAR};
 use crate::flow::{self, Deps, When};
+use crate::signals::Signals;
 use crate::ui::{Console, Quiet};
 
 /// Run a command with the test account's credentials in its environment
@@ -39,13 +40,26 @@ impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         let opts = self.target.options();
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
-        let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;
-        let value = credentials::encode(&opts.test_account, &fresh.fields)?;
-        let env = [
-            (CREDENTIALS_VAR, value.as_str()),
-            (ACCESS_TOKEN_VAR, fresh.token.expose()),
-        ];
-        match runtime()?.block_on(crate::exec::run(&self.command, &env))? {
+        let code = runtime()?.block_on(async {
+            // One listener from before the refresh to the command's end: a stop signal that
+            // came while a token request was let finish keeps the command from starting.
+            let mut signals = Signals::new()?;
+            let stale = flow::account(&opts, &deps, When::Stale);
+            let fresh = cancellable(stale, &deps, &mut signals).await?;
+            if let Some(stop) = signals.received() {
+                deps.terminal.warn(&format!(
+                    "{}: the tokens are saved; the command was not started",
+                    stop.name()
+                ));
+            }
+            let value = credentials::encode(&opts.test_account, &fresh.fields)?;
+            let env = [
+                (CREDENTIALS_VAR, value.as_str()),
+                (ACCESS_TOKEN_VAR, fresh.token.expose()),
+            ];
+            crate::exec::run(&self.command, &env, signals).await
+        })?;
+        match code {
             0 => Ok(()),
             code => Err(Error::CommandExited { code }),
         }
