@@ -86,7 +86,10 @@ fn a_key_file_outside_the_project_is_used_only_when_the_user_allows_it() {
             let from = p.dir.path().join(named);
             assert!(from.exists(), "{how}: {}", from.display());
         }
-        let refused = p.oauth2(&["oauth2"]).wait();
+        // Set to nothing is off.
+        let refused = p
+            .oauth2_env(&["oauth2"], &[("UNITO_ALLOW_KEY_OUTSIDE", "")])
+            .wait();
         assert_eq!(refused.code, 1, "{how}: {}", refused.all());
         assert_has(&refused.stderr, "outside the project's folder");
         assert_has(&refused.stderr, named);

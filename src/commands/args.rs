@@ -38,9 +38,18 @@ pub struct KeyArg {
     /// A key file is read only from the folder of .unito.json (and below), links resolved:
     /// a file you cloned must not have one of your own keys sign for a token URL of its
     /// choosing. Give this when you trust the file with a key kept elsewhere.
-    #[arg(long, env = "UNITO_ALLOW_KEY_OUTSIDE",
-          value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "UNITO_ALLOW_KEY_OUTSIDE", value_parser = yes_or_no)]
     pub allow_key_outside: bool,
+}
+
+/// A switch from the environment: `1`, `true`, `yes`, `on` or their opposites; empty (a
+/// variable set to nothing) is off. Anything else is refused rather than guessed.
+fn yes_or_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "n" | "off" => Ok(false),
+        _ => Err("use 1 or 0 (true or false)".into()),
+    }
 }
 
 /// Which file, authorization and test account a command works on, and how long the token

@@ -18,14 +18,19 @@ use crate::ui::{Console, Quiet};
         the whole test account) and UNITO_ACCESS_TOKEN the access token, both fresh when the \
         command starts (a stale token is refreshed and saved first, as `token` does).\n\n\
         The command's exit code is this command's. SIGTERM and SIGHUP are passed on to it, and \
-        so is SIGINT sent to this process alone (Ctrl-C at a terminal reaches both already); \
-        this process waits for the command to end.",
+        so is a SIGINT that did not come from the terminal (`kill -INT` from another shell, a \
+        supervisor): a terminal's Ctrl-C reaches both already, and is not sent twice. This \
+        process waits for the command to end.\n\n\
+        A stop signal that comes while a stale token is being refreshed means the command never \
+        starts: the token request already sent is let finish and saved, and this exits with \
+        128 + N (143 SIGTERM, 129 SIGHUP, 130 SIGINT).",
     after_help = "Examples:\n  \
         integration-cli exec -- npm test\n  \
         integration-cli exec -t compliance -- npm run test:integration\n  \
         integration-cli exec -- sh -c 'curl -H \"X-Unito-Credentials: $UNITO_CREDENTIALS\" http://localhost:9200/me'\n\n\
         Exit codes: the command's own (128 + N when signal N ended it); before it starts: 1 \
-        error, 2 usage, 5 a browser login is needed (run integration-cli oauth2)."
+        error, 2 usage, 5 a browser login is needed (run integration-cli oauth2), 129, 130, \
+        143 a stop signal."
 )]
 pub struct Args {
     #[command(flatten)]
