@@ -2,8 +2,8 @@
 # The npm packages as a developer with Node.js and no Rust meets them: the release binary
 # (argument, default target/release/integration-cli) packed into this machine's platform
 # package, both packages `npm pack`ed and installed from the tarballs into a throw-away
-# project, then run through the launcher: --version, an exit code passed through, a signal
-# passed on, a whole demo; again installed with --ignore-scripts; and the messages for a
+# project, then run through the launcher: --version, an exit code passed through, signals
+# passed on (SIGTERM, and SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM reported as 128 + N), a whole demo; again installed with --ignore-scripts; and the messages for a
 # platform with no package and for a missing platform package. scripts/test.sh runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,19 +65,53 @@ run "$work/app" oauth2 --port not-a-port 2> /dev/null || code=$?
 [ "$code" = 2 ] || die "the usage error's exit code came back as $code, not 2"
 check "exit codes pass through"
 
+# The sandbox through the launcher, in the background: sets $launcher and $binary.
+start_sandbox() { # start_sandbox NAME
+  local out="$work/$1.out"
+  # No core file from SIGQUIT in anyone's folder.
+  (cd "$work/app" && ulimit -c 0 && exec node node_modules/.bin/integration-cli-rs sandbox --port 0 \
+    > "$out" 2>&1) &
+  launcher=$!
+  pids+=("$launcher")
+  for _ in $(seq 100); do grep -qs "http://127.0.0.1" "$out" && break; sleep 0.1; done
+  grep -q "http://127.0.0.1" "$out" || die "the sandbox did not start: $(cat "$out")"
+  binary=$(pgrep -P "$launcher") || die "no binary under the launcher"
+  pids+=("$binary")
+}
+ended() { # ended: sets $code, the launcher's exit status as the shell reports it
+  code=0
+  wait "$launcher" 2> /dev/null || code=$?
+}
+
 # A signal to the launcher reaches the binary: the sandbox stops as on Ctrl-C.
-(cd "$work/app" && exec node node_modules/.bin/integration-cli-rs sandbox --port 0 \
-  > "$work/sandbox.out" 2>&1) &
-launcher=$!
-pids+=("$launcher")
-for _ in $(seq 100); do grep -qs "http://127.0.0.1" "$work/sandbox.out" && break; sleep 0.1; done
-grep -q "http://127.0.0.1" "$work/sandbox.out" || die "the sandbox did not start: $(cat "$work/sandbox.out")"
+start_sandbox sandbox
 kill -TERM "$launcher"
-code=0
-wait "$launcher" || code=$?
+ended
 [ "$code" = 0 ] || die "the sandbox stopped by SIGTERM through the launcher exited $code"
-pgrep -f "integration-cli-rs-$key/bin/integration-cli sandbox" > /dev/null && die "the binary outlived its launcher"
+kill -0 "$binary" 2> /dev/null && die "the binary outlived its launcher"
 check "signals pass on"
+
+# The others a supervisor or a person may send: passed on too, never leaving the binary
+# behind, and its death by the signal reported as a shell reports it (128 + N). Node would
+# open its inspector on SIGUSR1 if the launcher did not take it.
+for signal in QUIT USR1 USR2 ALRM; do
+  start_sandbox "sandbox-$signal"
+  kill "-$signal" "$launcher"
+  ended
+  want=$((128 + $(kill -l "$signal")))
+  [ "$code" = "$want" ] || die "SIG$signal to the launcher: exit $code, not $want"
+  kill -0 "$binary" 2> /dev/null && die "SIG$signal to the launcher left the binary running"
+  grep -q "Debugger listening" "$work/sandbox-$signal.out" && die "SIG$signal opened Node's inspector"
+done
+check "SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM pass on, reported as 128 + N"
+
+# The binary itself ended by a signal: the launcher ends as it did.
+start_sandbox sandbox-killed
+kill -USR1 "$binary"
+ended
+[ "$code" = $((128 + $(kill -l USR1))) ] || die "a binary killed by SIGUSR1 came back as exit $code"
+grep -q "Debugger listening" "$work/sandbox-killed.out" && die "Node opened its inspector"
+check "a binary killed by a signal is reported as 128 + N"
 
 env -u DISPLAY -u WAYLAND_DISPLAY TMPDIR="$work" \
   bash -c "cd '$work/app' && npx --no-install integration-cli-rs demo --headless --dir '$work/demo'" \

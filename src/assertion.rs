@@ -1,8 +1,11 @@
 //! Signed assertions (RFC 7523): the jwt-bearer grant's, and the client's own for
 //! `private_key_jwt`. The key is read when a run starts, from the environment (`${VAR}`)
-//! or a file beside `.unito.json` that only its owner can read; every assertion gets a
-//! fresh `jti` and `iat`, since servers refuse a `jti` they have seen.
+//! or a file in `.unito.json`'s folder that only its owner can read (elsewhere only when the
+//! user allows it: a cloned file must not pick a key of theirs to sign for its token URL);
+//! every assertion gets a fresh `jti` and `iat`, since servers refuse a `jti` they have seen.
 
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::Read;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -39,12 +42,14 @@ pub enum For<'a> {
 
 impl Signer {
     /// Reads the key the settings name. `at` names the authorization in errors;
-    /// `config` is the `.unito.json` the key file is relative to.
+    /// `config` is the `.unito.json` the key file is relative to; `outside` lets that file
+    /// lie outside the project's folder (the user said so).
     pub fn load(
         settings: &JwtSettings,
         at: &str,
         config: &Path,
         lookup: &dyn Fn(&str) -> Option<String>,
+        outside: bool,
     ) -> Result<Signer> {
         let invalid = |message: String| Error::ConfigInvalid {
             path: config.into(),
@@ -69,10 +74,10 @@ impl Signer {
             }
             // A shared secret's file ends with a line break an editor added, not part of it.
             KeySource::File(name) if hs256 => {
-                let text = read_key_file(config, name)?;
+                let text = read_key_file(config, name, outside)?;
                 Secret::new(text.expose().trim_end_matches(['\r', '\n']).to_string())
             }
-            KeySource::File(name) => read_key_file(config, name)?,
+            KeySource::File(name) => read_key_file(config, name, outside)?,
         };
         let bytes = pem.expose().as_bytes();
         let key = match settings.algorithm {
@@ -135,34 +140,137 @@ impl Signer {
     }
 }
 
-/// The key file, refused when others may read it: a signing key is a password.
-fn read_key_file(config: &Path, name: &str) -> Result<Secret> {
-    let dir = config.parent().filter(|d| !d.as_os_str().is_empty());
-    let path = dir.map_or_else(|| Path::new(name).to_path_buf(), |d| d.join(name));
+/// Past this, a file is no key (a 4096-bit RSA key in PEM is about 3 KiB).
+const MOST_KEY_BYTES: u64 = 64 * 1024;
+
+/// The key file: a regular file of a key's size that only its owner can read, inside the
+/// project's folder unless `outside` (the user's say, never the file's). Opened without
+/// blocking (a FIFO would wait for a writer, deaf to signals), and every check is made on
+/// the file as opened, so a link swapped in meanwhile cannot pass one file's checks and give
+/// another's bytes.
+fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<Secret> {
+    let folder = config
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let path = folder.join(name);
     let unreadable = |detail: String| Error::KeyFile {
         path: path.clone(),
         detail,
         fix: None,
     };
-    let meta = std::fs::metadata(&path).map_err(|e| unreadable(e.to_string()))?;
+    let file = open_without_blocking(&path).map_err(|e| unreadable(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| unreadable(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(unreadable(format!(
+            "it is {}, not a regular file",
+            crate::project::kind_of(&meta)
+        )));
+    }
+    if !outside {
+        inside(&path, folder, &meta)?;
+    }
+    only_the_owner_reads(&path, &meta)?;
+    let too_large = || unreadable("it is too large to be a key".into());
+    if meta.len() > MOST_KEY_BYTES {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    file.take(MOST_KEY_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| unreadable(e.to_string()))?;
+    if text.len() as u64 > MOST_KEY_BYTES {
+        return Err(too_large());
+    }
+    Ok(Secret::new(text))
+}
+
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NOCTTY: a terminal named as the key must not become this process's own.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
+/// That the file opened is the one at `path` with every link resolved, and that this lies in
+/// `folder`: the resolved path is checked, then the file there compared with the one opened
+/// (device and inode), so a path that pointed elsewhere when it was opened is caught.
+fn inside(path: &Path, folder: &Path, opened: &Metadata) -> Result<()> {
+    let changed = |detail: String| Error::KeyFile {
+        path: path.into(),
+        detail,
+        fix: None,
+    };
+    let folder = fs::canonicalize(folder).map_err(|e| changed(e.to_string()))?;
+    let real = fs::canonicalize(path).map_err(|e| changed(e.to_string()))?;
+    if !real.starts_with(&folder) {
+        return Err(Error::KeyOutsideProject {
+            path: path.into(),
+            real,
+            folder,
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let there = fs::symlink_metadata(&real).map_err(|e| changed(e.to_string()))?;
+        if (there.dev(), there.ino()) != (opened.dev(), opened.ino()) {
+            return Err(changed(
+                "it was replaced while it was opened (a link that changed?)".into(),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = opened;
+    Ok(())
+}
+
+/// A signing key is a password: refused when its group or others may read it.
+fn only_the_owner_reads(path: &Path, meta: &Metadata) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
             return Err(Error::KeyFile {
-                path: path.clone(),
-                detail: format!(
-                    "others may read it (mode {:o})",
-                    meta.permissions().mode() & 0o777
-                ),
+                path: path.into(),
+                detail: format!("others may read it (mode {:o})", mode & 0o777),
                 fix: Some(format!("chmod 600 {}", path.display())),
             });
         }
     }
-    if meta.len() > 64 * 1024 {
-        return Err(unreadable("it is too large to be a key".into()));
+    #[cfg(not(unix))]
+    let _ = (path, meta);
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_file_swapped_for_one_inside_after_it_was_opened_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, elsewhere) = (dir.path().join("project"), dir.path().join("elsewhere"));
+        fs::create_dir_all(&project).unwrap();
+        fs::create_dir_all(&elsewhere).unwrap();
+        fs::write(elsewhere.join("key.pem"), "fake-outside-key").unwrap();
+        fs::write(project.join("real.pem"), "fake-inside-key").unwrap();
+        let link = project.join("key.pem");
+        std::os::unix::fs::symlink(elsewhere.join("key.pem"), &link).unwrap();
+        let opened = open_without_blocking(&link).unwrap().metadata().unwrap();
+        // Between the open and the check, the link is made to point inside.
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(project.join("real.pem"), &link).unwrap();
+        let refused = inside(&link, &project, &opened).unwrap_err();
+        assert!(refused.to_string().contains("replaced"), "{refused}");
+        // The file now there, opened anew, passes.
+        let now = open_without_blocking(&link).unwrap().metadata().unwrap();
+        inside(&link, &project, &now).unwrap();
     }
-    std::fs::read_to_string(&path)
-        .map(Secret::new)
-        .map_err(|e| unreadable(e.to_string()))
 }

@@ -123,6 +123,17 @@ pub enum Error {
     },
 
     #[error(
+        "the signing key {} is outside the project's folder {} (it is {}), and a key there \
+         is used only when you allow it",
+        .path.display(), .folder.display(), .real.display()
+    )]
+    KeyOutsideProject {
+        path: PathBuf,
+        real: PathBuf,
+        folder: PathBuf,
+    },
+
+    #[error(
         "test account \"{test_account}\" has no value for {}, which authorization \"{authorization}\" needs",
         .missing.join(", ")
     )]
@@ -420,6 +431,11 @@ impl Error {
             Error::KeyFile { fix: Some(fix), .. } => format!("run: {fix}"),
             Error::KeyFile { .. } => "check jwt.privateKeyFile: a PEM file, relative to \
                 .unito.json."
+                .into(),
+            Error::KeyOutsideProject { .. } => "a .unito.json you did not write could have one of \
+                your own keys sign for a token URL of its choosing. If you trust this file with \
+                that key, run again with --allow-key-outside (or UNITO_ALLOW_KEY_OUTSIDE=1); \
+                else put the key in the project's folder."
                 .into(),
             Error::VariablesMissing {
                 missing, fix, edit, ..

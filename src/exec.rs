@@ -1,6 +1,7 @@
 //! `integration-cli exec`: a command run with the test account's credentials in its
 //! environment, its exit code passed on, and the stop signals this process gets passed to
-//! it (it decides how to stop; this process waits for it).
+//! it (it decides how to stop; this process waits for it). The signals are listened for by
+//! the caller from before the refresh, so one that came meanwhile is never lost.
 
 use std::process::Stdio;
 
@@ -12,13 +13,16 @@ pub const CREDENTIALS_VAR: &str = "UNITO_CREDENTIALS";
 pub const ACCESS_TOKEN_VAR: &str = "UNITO_ACCESS_TOKEN";
 
 /// Runs `command` (program and arguments) with `env` added, and returns the code to exit
-/// with: its own, or 128 plus the signal that ended it, as a shell reports it.
-pub async fn run(command: &[String], env: &[(&str, &str)]) -> Result<i32> {
+/// with: its own, or 128 plus the signal that ended it, as a shell reports it. A stop signal
+/// `signals` already holds means the command never starts.
+pub async fn run(command: &[String], env: &[(&str, &str)], mut signals: Signals) -> Result<i32> {
     let (program, args) = command.split_first().ok_or_else(|| Error::InvalidInput {
         message: "no command to run: put it after --, as in integration-cli exec -- npm test"
             .into(),
     })?;
-    let mut signals = Signals::new()?;
+    if let Some(stop) = signals.received() {
+        return Err(stop.error());
+    }
     let mut child = tokio::process::Command::new(program)
         .args(args)
         .envs(env.iter().copied())
@@ -48,7 +52,7 @@ pub async fn run(command: &[String], env: &[(&str, &str)]) -> Result<i32> {
 /// Passes a stop signal on to the command. Ctrl-C at a terminal reaches every process of
 /// the foreground group, the command included: sending it a second SIGINT would read as a
 /// second Ctrl-C (many tools stop at once on that), so it is passed on only when it came
-/// from elsewhere (`kill -INT`, a supervisor).
+/// from elsewhere (`kill -INT` from another shell, a supervisor), as its siginfo says.
 #[cfg(unix)]
 fn forward(stop: Stop, pid: u32) {
     let signal = match stop {
@@ -66,14 +70,18 @@ fn forward(stop: Stop, pid: u32) {
 #[cfg(not(unix))]
 fn forward(_: Stop, _: u32) {}
 
-/// Whether this process runs in the terminal's foreground group, where Ctrl-C is delivered
-/// to every member.
+/// Whether the last SIGINT was a terminal's Ctrl-C. Where its sender cannot be told: whether
+/// this process runs in the terminal's foreground group, where Ctrl-C reaches every member.
 #[cfg(unix)]
 fn from_the_terminal() -> bool {
-    // SAFETY: plain queries on stdin's descriptor and this process.
-    unsafe {
-        let foreground = libc::tcgetpgrp(libc::STDIN_FILENO);
-        foreground > 0 && foreground == libc::getpgrp()
+    use crate::signals::{Origin, interrupt_origin};
+    match interrupt_origin() {
+        Some(origin) => origin == Origin::Terminal,
+        // SAFETY: plain queries on stdin's descriptor and this process.
+        None => unsafe {
+            let foreground = libc::tcgetpgrp(libc::STDIN_FILENO);
+            foreground > 0 && foreground == libc::getpgrp()
+        },
     }
 }
 

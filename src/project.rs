@@ -295,7 +295,7 @@ fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
     })
 }
 
-fn kind_of(meta: &fs::Metadata) -> &'static str {
+pub(crate) fn kind_of(meta: &fs::Metadata) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

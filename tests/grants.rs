@@ -405,3 +405,72 @@ fn the_sandbox_refuses_expired_misaddressed_mis_signed_and_replayed_assertions()
         assert_eq!(r.status().as_u16(), status);
     }
 }
+
+#[test]
+fn the_sandbox_refuses_assertions_from_the_future_too_long_lived_or_without_iss_and_sub() {
+    let sandbox = sandbox_with_key("test-only-rsa.pub.pem");
+    let token_url = format!("{}/token", sandbox.url);
+    let send = |claims: Value| {
+        let r = http()
+            .post(&token_url)
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&[
+                ("grant_type", JWT_BEARER),
+                ("assertion", &assertion("test-only-rsa.pem", claims)),
+            ])
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().unwrap())
+    };
+    let t = now();
+    let ten_years = 10 * 365 * 24 * 3600;
+    let claims = |iat: u64, exp: u64, jti: &str| {
+        json!({"iss": "fake-iss", "sub": "fake-sub", "aud": token_url, "iat": iat, "exp": exp,
+            "jti": jti})
+    };
+    // A clock a few seconds ahead is a clock, not a forgery.
+    assert_eq!(send(claims(t + 10, t + 70, "fake-jti-skew")).0, 200);
+    let without = |claim: &str, value: Value, jti: &str| {
+        let mut c = claims(t, t + 60, jti);
+        c[claim] = value;
+        c
+    };
+    for (why, claims, says) in [
+        (
+            "iat ten years ahead",
+            claims(t + ten_years, t + ten_years + 60, "fake-jti-a"),
+            "iat is",
+        ),
+        (
+            "iat ten minutes ahead",
+            claims(t + 600, t + 660, "fake-jti-b"),
+            "in the future",
+        ),
+        (
+            "exp a day after an iat in the past",
+            claims(t - 60, t + 86_400, "fake-jti-c"),
+            "longer than an hour",
+        ),
+        (
+            "an empty iss",
+            without("iss", json!(""), "fake-jti-d"),
+            "iss",
+        ),
+        (
+            "a numeric sub",
+            without("sub", json!(42), "fake-jti-e"),
+            "sub",
+        ),
+        (
+            "an iat that is no time",
+            without("iat", json!("yesterday"), "fake-jti-f"),
+            "iat",
+        ),
+    ] {
+        let (status, body) = send(claims);
+        assert_eq!(status, 400, "{why}: {body}");
+        assert_has(&body, "invalid_grant");
+        assert_has(&body, says);
+    }
+}

@@ -30,6 +30,28 @@ pub struct AuthorizationArg {
     pub authorization: Option<String>,
 }
 
+/// Whether the signing key may lie outside the project: the user's say, never the file's.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// Let jwt.privateKeyFile name a key outside the project's folder (or UNITO_ALLOW_KEY_OUTSIDE=1)
+    ///
+    /// A key file is read only from the folder of .unito.json (and below), links resolved:
+    /// a file you cloned must not have one of your own keys sign for a token URL of its
+    /// choosing. Give this when you trust the file with a key kept elsewhere.
+    #[arg(long, env = "UNITO_ALLOW_KEY_OUTSIDE", value_parser = yes_or_no)]
+    pub allow_key_outside: bool,
+}
+
+/// A switch from the environment: `1`, `true`, `yes`, `on` or their opposites; empty (a
+/// variable set to nothing) is off. Anything else is refused rather than guessed.
+fn yes_or_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "n" | "off" => Ok(false),
+        _ => Err("use 1 or 0 (true or false)".into()),
+    }
+}
+
 /// Which file, authorization and test account a command works on, and how long the token
 /// endpoint may take.
 #[derive(Debug, Args)]
@@ -54,6 +76,9 @@ pub struct Target {
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_timeout: u64,
+
+    #[command(flatten)]
+    pub key: KeyArg,
 }
 
 /// `--var NAME=VALUE`: a value for one of the authorization's variables.
@@ -77,6 +102,7 @@ impl Target {
             test_account: self.test_account,
             token_timeout: Duration::from_secs(self.token_timeout),
             open_browser: false,
+            allow_key_outside: self.key.allow_key_outside,
             ..Options::default()
         }
     }

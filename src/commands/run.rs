@@ -12,7 +12,7 @@ use crate::signals::Signals;
 /// Runs `op` to its end on a one-thread runtime (the flow needs no more), stoppable as
 /// `cancellable` says.
 pub fn block_on<T>(deps: &Deps<'_>, op: impl Future<Output = Result<T>>) -> Result<T> {
-    runtime()?.block_on(cancellable(op, deps))
+    runtime()?.block_on(async { cancellable(op, deps, &mut Signals::new()?).await })
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -25,10 +25,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 /// A stop signal stops the operation wherever it waits: the callback server and the file
 /// lock go with it, and a save is never cut in half (it has no await point, and it renames).
 /// Inside a critical section the operation is let run until it leaves the section (or
-/// ends), unless a second signal comes.
-async fn cancellable<T>(op: impl Future<Output = Result<T>>, deps: &Deps<'_>) -> Result<T> {
+/// ends), unless a second signal comes. A caller that goes on to more (exec's command)
+/// passes its own `signals` and finds there the signal that came while the operation was
+/// let finish.
+pub async fn cancellable<T>(
+    op: impl Future<Output = Result<T>>,
+    deps: &Deps<'_>,
+    signals: &mut Signals,
+) -> Result<T> {
     let (critical, terminal) = (&deps.critical, &*deps.terminal);
-    let mut signals = Signals::new()?;
     tokio::pin!(op);
     let first = tokio::select! {
         biased;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Global;
-use super::args::{AuthorizationArg, FileArg};
+use super::args::{AuthorizationArg, FileArg, KeyArg};
 use super::run::block_on;
 use crate::error::{Error, Result};
 use crate::flow::{self, Deps, Options};
@@ -41,6 +41,9 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_timeout: u64,
+
+    #[command(flatten)]
+    pub key: KeyArg,
 }
 
 impl Args {
@@ -50,6 +53,7 @@ impl Args {
             authorization: self.authorization.authorization,
             token_timeout: Duration::from_secs(self.token_timeout),
             open_browser: false,
+            allow_key_outside: self.key.allow_key_outside,
             ..Options::default()
         };
         // The flow's summaries would say each refresh at length: one line each instead.

@@ -108,6 +108,7 @@ impl Chosen {
                 &config.at,
                 project.path(),
                 &*deps.env,
+                opts.allow_key_outside,
             )?)),
             None => None,
         };

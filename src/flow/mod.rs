@@ -64,6 +64,9 @@ pub struct Options {
     pub username: Option<String>,
     /// `--var NAME=VALUE`: values for the authorization's variables and templates.
     pub vars: Vec<(String, String)>,
+    /// `--allow-key-outside` or `UNITO_ALLOW_KEY_OUTSIDE`: `jwt.privateKeyFile` may lie
+    /// outside the project's folder.
+    pub allow_key_outside: bool,
 }
 
 /// What a user who types nothing but the command gets.
@@ -85,6 +88,7 @@ impl Default for Options {
             recover: false,
             username: None,
             vars: Vec::new(),
+            allow_key_outside: false,
         }
     }
 }

@@ -1,14 +1,19 @@
 //! Signed assertions as an authorization server checks them (RFC 7523 §3): the signature
 //! against the key the sandbox was given (`--jwt-public-key`), the audience (its token URL
-//! or its issuer), the expiry, a lifetime of at most an hour, and a `jti` never seen before.
+//! or its issuer), `iss` and `sub`, the expiry, an `iat` not in the future, a lifetime of at
+//! most an hour, and a `jti` never seen before.
 
 use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde_json::{Map, Value};
 
 /// The most an assertion may live, from `iat` to `exp`.
 const MOST_LIFETIME: u64 = 3600;
+/// How far ahead of this server's clock an `iat` may be: two machines' clocks differ a
+/// little, and servers allow for that, not for an assertion made to be used years later.
+const CLOCK_SKEW: u64 = 60;
 
 /// What the sandbox verifies assertions with.
 pub struct Verifier {
@@ -74,9 +79,14 @@ impl Verifier {
                 _ => format!("the assertion cannot be read: {e}"),
             })?
             .claims;
-        let number = |k: &str| claims.get(k).and_then(Value::as_u64).unwrap_or(0);
-        if number("exp").saturating_sub(number("iat")) > MOST_LIFETIME {
-            return Err("the assertion lives longer than an hour".into());
+        times(&claims)?;
+        for claim in ["iss", "sub"] {
+            let named = claims.get(claim).and_then(Value::as_str);
+            if named.is_none_or(|v| v.trim().is_empty()) {
+                return Err(format!(
+                    "the assertion's {claim} is not a name (RFC 7523 §3)"
+                ));
+            }
         }
         let jti = claims
             .get("jti")
@@ -87,4 +97,32 @@ impl Verifier {
         }
         Ok(claims)
     }
+}
+
+/// `iat` no later than now (give or take the skew), `exp` at most an hour after it and at
+/// most an hour from now: what jsonwebtoken does not check.
+fn times(claims: &Map<String, Value>) -> Result<(), String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let seconds = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_f64)
+            .filter(|t| *t >= 0.0)
+            .map(|t| t as u64)
+            .ok_or(format!("the assertion's {k} is not a time in seconds"))
+    };
+    let (iat, exp) = (seconds("iat")?, seconds("exp")?);
+    if iat > now + CLOCK_SKEW {
+        return Err(format!(
+            "the assertion's iat is {} s in the future (more than {CLOCK_SKEW} s ahead of this \
+             server's clock)",
+            iat - now
+        ));
+    }
+    if exp.saturating_sub(iat) > MOST_LIFETIME || exp > now + MOST_LIFETIME + CLOCK_SKEW {
+        return Err("the assertion lives longer than an hour".into());
+    }
+    Ok(())
 }

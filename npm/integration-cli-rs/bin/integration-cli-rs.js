@@ -9,6 +9,7 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
+const os = require('node:os');
 const path = require('node:path');
 
 const { platforms } = require('../platforms.json');
@@ -70,10 +71,14 @@ function binary() {
 const program = binary();
 const child = spawn(program, process.argv.slice(2), { stdio: 'inherit', windowsHide: false });
 
-// Signals sent to this launcher (a `kill`, a terminal closing) reach the binary too, each
-// one (a second Ctrl-C means "stop now"). A Ctrl-C at a terminal reaches both already: the
-// binary takes the same signal arriving twice within a moment as one.
-const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+// Signals sent to this launcher (a `kill`, a terminal closing, a supervisor) reach the
+// binary too, each one (a second Ctrl-C means "stop now"), so none leaves it orphaned. A
+// Ctrl-C at a terminal reaches both already: the binary takes the same signal arriving
+// twice within a moment as one. Listening to SIGUSR1 also keeps Node from opening its
+// inspector on it. Windows has none of the POSIX-only ones.
+const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP'].concat(
+  process.platform === 'win32' ? [] : ['SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'],
+);
 const forward = (signal) => {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 };
@@ -83,7 +88,12 @@ child.on('error', (e) => fail(`cannot run ${path.basename(program)}: ${e.message
 child.on('exit', (code, signal) => {
   for (const s of forwarded) process.removeListener(s, forward);
   if (signal) {
-    // End the same way, so a shell sees 128 + N as it would from the binary itself.
+    // End the same way, so a shell sees 128 + N as it would from the binary itself. A
+    // signal that does not end Node (SIGUSR1 would open its inspector, SIGPIPE is ignored)
+    // ends it with the code a shell reports for that signal instead.
+    const code = 128 + (os.constants.signals[signal] || 0);
+    if (signal === 'SIGUSR1') process.exit(code);
+    setTimeout(() => process.exit(code), 500);
     process.kill(process.pid, signal);
     return;
   }
