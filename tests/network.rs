@@ -233,13 +233,25 @@ fn pipe(mut from_client: impl Read + Send + 'static, client: TcpStream, server: 
 /// A company proxy that wants credentials it was not given: 407 to everything, CONNECT or
 /// a plain-http request alike.
 fn refuse_407(client: TcpStream, _to: u16, log: &Mutex<Vec<(String, bool)>>) {
+    refuse(
+        client,
+        log,
+        "407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"fake-corp\"",
+    );
+}
+
+/// A company proxy whose policy forbids the host.
+fn refuse_403(client: TcpStream, _to: u16, log: &Mutex<Vec<(String, bool)>>) {
+    refuse(client, log, "403 Forbidden");
+}
+
+fn refuse(client: TcpStream, log: &Mutex<Vec<(String, bool)>>, status_and_headers: &str) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     log.lock().unwrap().push(read_head(&mut reader));
     let mut client = client;
-    let _ = client.write_all(
-        b"HTTP/1.1 407 Proxy Authentication Required\r\n\
-          Proxy-Authenticate: Basic realm=\"fake-corp\"\r\n\
-          content-length: 0\r\nconnection: close\r\n\r\n",
+    let _ = write!(
+        client,
+        "HTTP/1.1 {status_and_headers}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     );
 }
 
@@ -690,5 +702,50 @@ fn socks5_and_socks5h_proxies_carry_the_request() {
         assert_eq!(socks.seen.lock().unwrap().pop(), Some((asked, user)));
         assert_has(&done.stderr, &format!("127.0.0.1:{}", socks.port));
         assert!(!done.all().contains("fake-socks-pass"), "{}", done.all());
+    }
+}
+
+#[test]
+fn a_tunnel_the_proxy_will_not_open_is_the_proxys_refusal() {
+    let proxy = FakeProxy::start(0, refuse_403);
+    let project = project(&format!("https://{FAR_HOST}:8443/token"));
+    let via = format!("127.0.0.1:{}", proxy.port);
+    let done = project
+        .oauth2_env(&["oauth2"], &[("ALL_PROXY", &via)])
+        .wait();
+    assert_eq!(done.code, 1, "{}", done.all());
+    assert_has(
+        &done.stderr,
+        &format!(
+            "the proxy http://127.0.0.1:{} (from ALL_PROXY) refused",
+            proxy.port
+        ),
+    );
+    assert_has(&done.stderr, "would not open a tunnel");
+    assert_has(&done.stderr, "check ALL_PROXY");
+    assert_eq!(proxy.seen().len(), 1);
+}
+
+#[test]
+fn a_login_says_an_unusable_network_setting_before_the_browser_opens() {
+    let project = Project::new(&json!({
+        "authorizations": [{"name": "company", "method": "oauth2", "oauth2": {
+            "clientId": "fake-client", "clientSecret": "fake-tls-client-secret",
+            "authorizationUrl": format!("https://{FAR_HOST}/authorize"),
+            "tokenUrl": format!("https://{FAR_HOST}/token")}}],
+        "testAccounts": {"development": {}}
+    }));
+    for (args, env) in [
+        (vec!["--ca-file", "/dev/zero"], vec![]),
+        (vec![], vec![("HTTPS_PROXY", "http://proxy corp:8080")]),
+    ] {
+        let args: Vec<&str> = args
+            .into_iter()
+            .chain(["oauth2", "--no-browser", "--port", "0"])
+            .collect();
+        let done = bounded(&project, &args, &env);
+        assert_eq!(done.code, 1, "{args:?} {env:?}: {}", done.all());
+        assert!(!done.all().contains("/authorize?"), "{}", done.all());
+        assert!(done.stderr.contains("--ca-file") || done.stderr.contains("HTTPS_PROXY"));
     }
 }
