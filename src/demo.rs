@@ -79,15 +79,16 @@ async fn give_up(authorize_url: &str, why: &str) {
             &format!("the demo could not approve by itself: {why}"),
         )
         .append_pair("state", state);
-    let http = crate::http::client(callback.as_str(), Duration::from_secs(10));
-    let _ = http.get(callback).send().await;
+    if let Ok(http) = crate::http::client(callback.as_str(), Duration::from_secs(10)) {
+        let _ = http.get(callback).send().await;
+    }
 }
 
 async fn approve(url: &str) -> std::result::Result<(), String> {
     // reqwest's errors quote their URL, and these URLs carry the state and, on the last
     // request, the code: the text must not, since it ends up on the terminal.
     let quiet = |e: reqwest::Error| e.without_url().to_string();
-    let http = crate::http::client(url, Duration::from_secs(30));
+    let http = crate::http::client(url, Duration::from_secs(30)).map_err(|e| e.to_string())?;
     let page = http
         .get(url)
         .send()
@@ -245,7 +246,7 @@ async fn userinfo(base: &str, token: &Secret) -> Result<String> {
         url: url.clone(),
         detail,
     };
-    let response = crate::http::client(&url, Duration::from_secs(30))
+    let response = crate::http::client(&url, Duration::from_secs(30))?
         .get(&url)
         .bearer_auth(token.expose())
         .send()

@@ -249,6 +249,28 @@ pub enum Error {
         detail: String,
     },
 
+    /// A proxy variable that names no usable proxy: refused, never passed over for a
+    /// direct connection the company network may forbid.
+    #[error("the proxy in {variable} cannot be used ({value}): {detail}; nothing was sent")]
+    ProxySetting {
+        variable: String,
+        /// The value with any credentials left out.
+        value: String,
+        detail: String,
+    },
+
+    /// The company proxy, not the token endpoint, turned the request away.
+    #[error("the proxy {proxy} (from {variable}) refused the request to {url}: {detail}")]
+    ProxyRefused {
+        /// The proxy's address without credentials.
+        proxy: String,
+        variable: String,
+        url: String,
+        detail: String,
+        /// A 407: it wants (other) credentials.
+        wants_credentials: bool,
+    },
+
     #[error("the stored refresh token was refused ({error}{})", describe(.description, &None))]
     RefreshRejected {
         error: String,
@@ -500,6 +522,23 @@ impl Error {
             Error::CaFile { .. } => "give a PEM file of CA certificates \
                 (-----BEGIN CERTIFICATE-----)."
                 .into(),
+            Error::ProxySetting { variable, .. } => format!(
+                "set {variable} to a proxy URL such as http://proxy.example:8080 (https://, \
+                 socks5:// and socks5h:// too), or unset it to connect directly."
+            ),
+            Error::ProxyRefused {
+                variable,
+                wants_credentials: true,
+                ..
+            } => format!(
+                "the proxy wants credentials: put them in {variable} as \
+                 http://USER:PASSWORD@host:port (percent-encoded), or check the ones there; \
+                 NO_PROXY=host skips the proxy for a host that needs none."
+            ),
+            Error::ProxyRefused { variable, .. } => format!(
+                "check {variable} and whether the proxy allows this host; NO_PROXY=host skips \
+                 the proxy for a host that needs none."
+            ),
             Error::RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
             Error::InitWouldOverwrite { .. } => {
                 "pass --force to replace it, or --config PATH to write another file".into()

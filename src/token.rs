@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 pub use crate::config::{BodyFormat, ClientAuth};
 use crate::error::{Error, Result};
+use crate::http::Proxied;
 use crate::redact::{
     Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
     printable, snippet,
@@ -103,17 +104,31 @@ impl fmt::Debug for TokenResponse {
 }
 
 pub struct TokenClient {
-    http: reqwest::Client,
+    url: String,
     timeout: Duration,
+    /// Built at the first request, so the network settings (`--ca-file`, the proxy
+    /// variables) are checked only by a command that makes one.
+    http: std::sync::OnceLock<(reqwest::Client, Option<Proxied>)>,
 }
 
 impl TokenClient {
     /// `url`: the token endpoint, to decide whether a proxy may be used.
     pub fn new(timeout: Duration, url: &str) -> Self {
         TokenClient {
-            http: crate::http::client(url, timeout),
+            url: url.to_string(),
             timeout,
+            http: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The HTTP client, built now if it was not: an error when a network setting cannot be
+    /// used, before anything is sent. A login calls it before the browser opens.
+    pub fn ready(&self) -> Result<&(reqwest::Client, Option<Proxied>)> {
+        if let Some(built) = self.http.get() {
+            return Ok(built);
+        }
+        let built = crate::http::client_via(&self.url, self.timeout)?;
+        Ok(self.http.get_or_init(|| built))
     }
 
     /// Sends one token request and reads its answer: tokens, or the provider's own error
@@ -125,6 +140,7 @@ impl TokenClient {
         extra: &[(String, String)],
     ) -> Result<TokenResponse> {
         let prepared = Prepared::new(endpoint, grant, extra)?;
+        let (http, proxy) = self.ready()?;
         let shown = display_url(&endpoint.url);
         // Names and shapes only: values here are codes, verifiers and secrets (and a query
         // string could hold any of them).
@@ -136,28 +152,24 @@ impl TokenClient {
             fields = ?prepared.body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
             "token request"
         );
-        let network = |e: reqwest::Error| {
-            // Without the URL: reqwest quotes it whole, query and credentials included.
-            let e = e.without_url();
-            let detail = describe_reqwest(&e, self.timeout);
-            if crate::http::untrusted_certificate(&e) {
-                Error::Untrusted {
-                    url: shown.clone(),
-                    detail,
-                }
-            } else {
-                Error::Network {
-                    url: shown.clone(),
-                    detail,
-                }
-            }
-        };
+        let network = |e: reqwest::Error| network_error(e, &shown, proxy.as_ref(), self.timeout);
         let response = prepared
-            .http_request(&self.http, endpoint)
+            .http_request(http, endpoint)
             .send()
             .await
             .map_err(network)?;
         let status = response.status().as_u16();
+        if let Some(p) = proxy.as_ref().filter(|p| p.answers_for(&endpoint.url))
+            && status == 407
+        {
+            // A proxy that sees the request whole answers 407 itself; the endpoint behind
+            // it has not seen the request.
+            return Err(refused_by(
+                p,
+                &shown,
+                "407 Proxy Authentication Required".into(),
+            ));
+        }
         if response.status().is_redirection() {
             return Err(redirected(&shown, &response, &prepared.redactor));
         }
@@ -172,6 +184,65 @@ impl TokenClient {
             &prepared.redactor,
             endpoint.token_path.as_deref(),
         )
+    }
+}
+
+/// A request that got no answer, said with the proxy it went through: the proxy's own
+/// refusal to open a tunnel (a 407 to CONNECT among them) is the proxy's, not the
+/// endpoint's.
+fn network_error(
+    e: reqwest::Error,
+    shown: &str,
+    proxy: Option<&Proxied>,
+    timeout: Duration,
+) -> Error {
+    // Without the URL: reqwest quotes it whole, query and credentials included.
+    let e = e.without_url();
+    let mut detail = describe_reqwest(&e, timeout);
+    if let Some(p) = proxy {
+        // hyper-util's words for a CONNECT refused (its error type is not public).
+        if detail.contains("proxy authorization required") {
+            return refused_by(
+                p,
+                shown,
+                "407 Proxy Authentication Required, to CONNECT".into(),
+            );
+        }
+        if detail.contains("tunnel error: unsuccessful") {
+            return refused_by(
+                p,
+                shown,
+                "it would not open a tunnel (CONNECT) to the host".into(),
+            );
+        }
+        detail = format!(
+            "{detail} (through the proxy {}, from {})",
+            p.shown, p.variable
+        );
+    }
+    if crate::http::untrusted_certificate(&e) {
+        if let Some(note) = crate::http::passed_over() {
+            detail = format!("{detail}; {note}");
+        }
+        Error::Untrusted {
+            url: shown.into(),
+            detail,
+        }
+    } else {
+        Error::Network {
+            url: shown.into(),
+            detail,
+        }
+    }
+}
+
+fn refused_by(p: &Proxied, shown: &str, detail: String) -> Error {
+    Error::ProxyRefused {
+        proxy: p.shown.clone(),
+        variable: p.variable.clone(),
+        url: shown.into(),
+        wants_credentials: detail.starts_with("407"),
+        detail,
     }
 }
 

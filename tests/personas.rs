@@ -119,6 +119,29 @@ struct Connector {
     secret_env: String,
     /// `--port 0` when the authorization does not fix its callback port.
     port_args: Vec<&'static str>,
+    /// The port a fixed redirectUrl names, held for as long as the connector lives.
+    callback: Option<HeldPort>,
+}
+
+/// A port from the OS, bound but not listening, for a redirectUrl that must name one: the
+/// OS gives it to no other socket (no parallel test's `bind(0)`, no outgoing connection)
+/// while it is held, yet the CLI, binding it with SO_REUSEADDR as every listener here does,
+/// takes it over. Dropping the probe listener instead left a window for others to get it.
+struct HeldPort {
+    port: u16,
+    _socket: tokio::net::TcpSocket,
+}
+
+impl HeldPort {
+    fn take() -> HeldPort {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+        HeldPort {
+            port: socket.local_addr().unwrap().port(),
+            _socket: socket,
+        }
+    }
 }
 
 fn connector(stand: &Stand, preset: &str, edit: fn(&mut Value)) -> Connector {
@@ -152,11 +175,12 @@ fn connector(stand: &Stand, preset: &str, edit: fn(&mut Value)) -> Connector {
     // The sandbox takes any loopback redirect, so a preset's tunnel is not needed.
     oauth2.as_object_mut().unwrap().remove("tunnel");
     let mut port_args = vec!["--port", "0"];
+    let mut callback = None;
     if let Some(fixed) = oauth2["redirectUrl"].as_str() {
-        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = free.local_addr().unwrap().port();
-        oauth2["redirectUrl"] = json!(fixed.replace(":9002", &format!(":{port}")));
+        let held = HeldPort::take();
+        oauth2["redirectUrl"] = json!(fixed.replace(":9002", &format!(":{}", held.port)));
         port_args.clear();
+        callback = Some(held);
     }
     edit(oauth2);
     std::fs::write(&project.path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
@@ -165,6 +189,7 @@ fn connector(stand: &Stand, preset: &str, edit: fn(&mut Value)) -> Connector {
         project,
         secret_env: format!("{}_CLIENT_SECRET", name.to_ascii_uppercase()),
         port_args,
+        callback,
     }
 }
 
@@ -1246,6 +1271,32 @@ fn the_readme_lists_every_preset() {
         .filter(|p| p.key != "sandbox")
     {
         assert_has(&readme, &format!("\n| `{}` | ", p.key));
+    }
+}
+
+/// A preset whose redirectUrl fixes the callback port: the port the connector names stays
+/// out of everyone else's reach until the CLI binds it, and the CLI can.
+#[test]
+fn a_fixed_callback_port_is_held_until_the_cli_takes_it_over() {
+    let stand = Stand::start("microsoft", &[]);
+    let c = connector(&stand, "microsoft", as_is);
+    let port = c.callback.as_ref().expect("microsoft fixes its port").port;
+    assert_has(
+        c.project.json()["authorizations"][0]["oauth2"]["redirectUrl"]
+            .as_str()
+            .unwrap(),
+        &format!("localhost:{port}/"),
+    );
+    // A socket that does not share the port (as the OS's own picks never do) is refused it.
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    assert!(
+        other.bind(([127, 0, 0, 1], port).into()).is_err(),
+        "port {port} was free for anyone to take before the CLI bound it"
+    );
+    drop(other);
+    for _ in 0..2 {
+        let (_, _, login) = c.login(&stand, &["--reauth"], SECRET);
+        assert_eq!(login.code, 0, "{}", login.all());
     }
 }
 

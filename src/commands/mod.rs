@@ -55,7 +55,12 @@ pub struct Cli {
 
     /// Also trust the CA certificates in this PEM file (a company network's TLS inspection)
     ///
-    /// Beside the bundled roots, the operating system's store and SSL_CERT_FILE.
+    /// Beside the bundled roots, the operating system's store and SSL_CERT_FILE. Read when
+    /// a command first makes a request (status, and a credentials that needs no refresh,
+    /// make none): a file that is not a regular PEM file of at most 8 MiB stops it then,
+    /// before anything is sent. The proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+    /// NO_PROXY) are checked at the same moment: one that names no usable proxy is an
+    /// error, never a direct connection.
     #[arg(long, value_name = "FILE", global = true, env = "UNITO_CA_FILE")]
     pub ca_file: Option<std::path::PathBuf>,
 }
@@ -97,7 +102,7 @@ impl Cli {
         if self.verbose {
             run::log_verbosely();
         }
-        crate::http::trust(self.ca_file.as_deref())?;
+        crate::http::trust(self.ca_file.as_deref());
         let global = Global { quiet: self.quiet };
         match self.command {
             Command::Oauth2(args) => args.exec(global),

@@ -126,7 +126,9 @@ fn places(authorize: &Url) -> Vec<(String, String)> {
 }
 
 async fn from_metadata(authorize: &Url) -> Option<Issuer> {
-    let http = crate::http::client(&authorize.origin().ascii_serialization(), SEARCH);
+    // A network setting that cannot be used for this host means no search (the token
+    // request says why).
+    let http = crate::http::client(&authorize.origin().ascii_serialization(), SEARCH).ok()?;
     for (place, implied) in places(authorize) {
         let Ok(r) = http.get(&place).send().await else {
             continue;

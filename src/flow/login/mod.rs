@@ -88,6 +88,8 @@ impl Ctx<'_> {
         // they bring can be saved.
         let before = Project::load(&self.opts.config)?;
         before.check_save(&self.opts.test_account)?;
+        // ... and exchanged: a network setting that cannot be used is said now.
+        self.tokens.ready()?;
         let prepared = self.prepare().await?;
         let mut pending = self.announce(prepared).await?;
         match self.wait(&mut pending).await {
