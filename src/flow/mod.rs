@@ -64,6 +64,8 @@ pub struct Options {
     pub username: Option<String>,
     /// `--var NAME=VALUE`: values for the authorization's variables and templates.
     pub vars: Vec<(String, String)>,
+    /// `--allow-env NAME`: variables the file may send to its hosts this run, unasked.
+    pub allow_env: Vec<String>,
 }
 
 /// What a user who types nothing but the command gets.
@@ -85,6 +87,7 @@ impl Default for Options {
             recover: false,
             username: None,
             vars: Vec::new(),
+            allow_env: Vec::new(),
         }
     }
 }
