@@ -350,3 +350,50 @@ fn a_store_it_cannot_read_is_said_and_not_overwritten() {
     assert!(store.add(&[pair], Path::new(".unito.json")).is_err());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "not json");
 }
+
+/// `credentials --decode ARGS` with `value` on stdin, as a pipe gives it.
+fn decode(args: &[&str], value: &str) -> Finished {
+    let project = Project::new(&json!({"name": "fake-connector", "authorizations": []}));
+    let input = project.dir.path().join("captured");
+    std::fs::write(&input, value).unwrap();
+    let all = [&["credentials"][..], args].concat();
+    project
+        .oauth2_with(&all, &[], |cmd| {
+            cmd.stdin(std::fs::File::open(&input).unwrap());
+        })
+        .wait()
+}
+
+#[test]
+fn decode_reads_the_value_from_stdin_and_masks_credentials_by_their_shape() {
+    let captured = json!({
+        "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZS1zaWduYXR1cmUtdmFsdWU",
+        "authorization": "Bearer fake-bearer-in-authorization",
+        "instance_url": "https://x.example/cb?access_token=fake-token-in-url",
+        "accountName": "acme",
+    });
+    let value =
+        integration_cli::credentials::encode("development", captured.as_object().unwrap()).unwrap();
+    let secrets = [
+        "ZmFrZS1zaWduYXR1cmUtdmFsdWU",
+        "fake-bearer-in-authorization",
+        "fake-token-in-url",
+    ];
+    for args in [&["--decode"][..], &["--decode", "-"]] {
+        let piped = decode(args, &format!("{value}\n"));
+        assert_eq!(piped.code, 0, "{}", piped.all());
+        assert_no_secrets(&piped.all(), &secrets.map(String::from));
+        let shown: Value = serde_json::from_str(&piped.stdout).unwrap();
+        assert_eq!(shown["accountName"], "acme");
+        assert!(!piped.stderr.contains("process list"), "{}", piped.stderr);
+    }
+    let all = decode(&["--decode", "--show-all"], &value);
+    assert_eq!(all.code, 0, "{}", all.all());
+    let shown: Value = serde_json::from_str(&all.stdout).unwrap();
+    assert_eq!(shown, captured, "--show-all shows every value as it is");
+    // The argument form still works, and says where the value can be seen.
+    let argument = decode(&["--decode", &value], "");
+    assert_eq!(argument.code, 0, "{}", argument.all());
+    assert_has(&argument.stderr, "process list");
+    assert_has(&argument.stderr, "| integration-cli credentials --decode");
+}
