@@ -146,7 +146,8 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// The object to show a person: every value whose name says it is a credential masked as
-/// `Secret::masked` masks a token, at any depth (inside arrays too); the rest as it is.
+/// `Secret::masked` masks a token, at any depth (inside arrays too), and every other value
+/// whose shape says so (see `by_shape`); the rest as it is.
 pub fn masked(fields: &Map<String, Value>) -> Value {
     masked_also(fields, &[])
 }
@@ -163,10 +164,8 @@ pub fn masked_also(fields: &Map<String, Value>, secrets: &[String]) -> Value {
                     Value::String(s) if secrets.contains(key) => {
                         Value::String(format!("… ({} chars)", s.chars().count()))
                     }
-                    _ => shown(
-                        value,
-                        crate::redact::secret_name(key) || secrets.contains(key),
-                    ),
+                    _ if secrets.contains(key) => shown(value, Under::Secret),
+                    _ => shown(value, Under::name(key)),
                 };
                 (printable(key), shown)
             })
@@ -174,18 +173,203 @@ pub fn masked_also(fields: &Map<String, Value>, secrets: &[String]) -> Value {
     )
 }
 
-/// A value as shown: masked whole when it sits under a credential's name (whatever its
-/// type), its parts looked into otherwise.
-fn shown(value: &Value, secret: bool) -> Value {
+/// Every value as it is, for `--show-all`: only made printable (control characters
+/// escaped), so a captured value cannot drive the terminal.
+pub fn revealed(value: &Value) -> Value {
     match value {
-        Value::Object(inner) => masked(inner),
-        Value::Array(items) => Value::Array(items.iter().map(|v| shown(v, secret)).collect()),
-        Value::String(s) if secret => Value::String(mask(s)),
-        Value::Null | Value::Bool(_) => value.clone(),
-        other if secret => Value::String(mask(&other.to_string())),
+        Value::Object(inner) => Value::Object(
+            inner
+                .iter()
+                .map(|(k, v)| (printable(k), revealed(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(revealed).collect()),
         Value::String(s) => Value::String(printable(s)),
         other => other.clone(),
     }
+}
+
+/// Words in a key that say its text is likely a credential, beyond `secret_name`'s: what
+/// captured values hold under `authorization`, `jwt`, `bearer`, `pass`, `pwd`, `refresh`.
+/// A date or a number under them (`refreshedAt`, `refresh_expires_in`) is shown.
+const SUSPECT_WORDS: [&str; 6] = ["authorization", "jwt", "bearer", "pass", "pwd", "refresh"];
+
+/// What the name a value sits under says of it.
+#[derive(Clone, Copy)]
+enum Under {
+    /// A credential, whatever its type.
+    Secret,
+    /// Text that is likely a credential, unless it is a date.
+    Suspect,
+    /// Only the value's shape can tell.
+    Plain,
+}
+
+impl Under {
+    fn name(key: &str) -> Under {
+        let lower = key.to_ascii_lowercase();
+        if crate::redact::secret_name(key) {
+            Under::Secret
+        } else if SUSPECT_WORDS.iter().any(|w| lower.contains(w)) {
+            Under::Suspect
+        } else {
+            Under::Plain
+        }
+    }
+}
+
+/// A value as shown: masked whole when it sits under a credential's name (whatever its
+/// type), its parts looked into otherwise.
+fn shown(value: &Value, under: Under) -> Value {
+    match (value, under) {
+        (Value::Object(inner), _) => masked(inner),
+        (Value::Array(items), _) => Value::Array(items.iter().map(|v| shown(v, under)).collect()),
+        (Value::String(s), Under::Secret) => Value::String(mask(s)),
+        (Value::String(s), Under::Suspect) if !timestamp(s) => Value::String(mask(s)),
+        (Value::String(s), _) => Value::String(by_shape(s)),
+        (Value::Null | Value::Bool(_), _) => value.clone(),
+        (other, Under::Secret) => Value::String(mask(&other.to_string())),
+        (other, _) => other.clone(),
+    }
+}
+
+/// Text under a name that says nothing, masked when its shape says it is a credential: a
+/// JWT, an `Authorization` header's value, a long opaque string; in a URL, its password, and
+/// each part (user, path segment, query or fragment value) that is one or sits under a
+/// credential's name (`?access_token=…`).
+fn by_shape(text: &str) -> String {
+    if credential_shaped(text) {
+        return mask(text);
+    }
+    match url_parts(text) {
+        Some(parts) => printable(&parts),
+        None => printable(text),
+    }
+}
+
+/// A JWT (`eyJ…` in three or five base64url parts), a scheme and its credentials
+/// (`Bearer …`, `Basic …`), or 16 or more characters of a token's alphabet mixing at least
+/// two of lower case, upper case and digits (not a date).
+fn credential_shaped(text: &str) -> bool {
+    let base64url = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let parts: Vec<&str> = text.split('.').collect();
+    if text.starts_with("eyJ") && matches!(parts.len(), 3 | 5) && parts.iter().all(|p| base64url(p))
+    {
+        return true;
+    }
+    if let Some((scheme, rest)) = text.split_once(' ') {
+        let schemes = [
+            "bearer",
+            "basic",
+            "token",
+            "dpop",
+            "mac",
+            "digest",
+            "negotiate",
+        ];
+        return schemes.contains(&scheme.to_ascii_lowercase().as_str()) && !rest.trim().is_empty();
+    }
+    let alphabet = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+    let classes = [
+        text.bytes().any(|b| b.is_ascii_lowercase()),
+        text.bytes().any(|b| b.is_ascii_uppercase()),
+        text.bytes().any(|b| b.is_ascii_digit()),
+    ];
+    text.len() >= 16 && alphabet && classes.iter().filter(|c| **c).count() >= 2 && !timestamp(text)
+}
+
+/// `2026-01-31`, `2026-01-31T10:00:00.5+01:00` and the like: never a credential.
+fn timestamp(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && b[10..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || b"T:.Z+- ".contains(c))
+}
+
+/// A URL (`scheme://…`) with its credentials masked in place, or `None` for other text.
+/// Cut by hand rather than through `url::Url`, so what is shown is what was sent.
+fn url_parts(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    let cut = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(cut);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => format!("{}@{host}", masked_userinfo(userinfo)),
+        None => authority.to_string(),
+    };
+    let (before_fragment, fragment) = after
+        .split_once('#')
+        .map_or((after, None), |(a, f)| (a, Some(f)));
+    let (path, query) = before_fragment
+        .split_once('?')
+        .map_or((before_fragment, None), |(p, q)| (p, Some(q)));
+    let path: Vec<String> = path
+        .split('/')
+        .map(|segment| match credential_shaped(segment) {
+            true => mask(segment),
+            false => segment.to_string(),
+        })
+        .collect();
+    let mut out = format!("{scheme}://{authority}{}", path.join("/"));
+    if let Some(query) = query {
+        out = format!("{out}?{}", masked_pairs(query));
+    }
+    if let Some(fragment) = fragment {
+        out = format!("{out}#{}", masked_pairs(fragment));
+    }
+    Some(out)
+}
+
+/// `user:password`: the password masked; the user too when it is a token
+/// (`https://TOKEN@host`).
+fn masked_userinfo(userinfo: &str) -> String {
+    let (user, password) = userinfo
+        .split_once(':')
+        .map_or((userinfo, None), |(u, p)| (u, Some(p)));
+    let user = match credential_shaped(user) || (password.is_none() && user.len() >= 16) {
+        true => mask(user),
+        false => user.to_string(),
+    };
+    match password {
+        Some(p) => format!("{user}:{}", mask(p)),
+        None => user,
+    }
+}
+
+/// `a=1&access_token=…`: each value masked that sits under a credential's name or has a
+/// credential's shape.
+fn masked_pairs(pairs: &str) -> String {
+    pairs
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value))
+                if !matches!(Under::name(key), Under::Plain) || credential_shaped(value) =>
+            {
+                format!("{key}={}", mask(value))
+            }
+            Some(_) => pair.to_string(),
+            None if credential_shaped(pair) => mask(pair),
+            None => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]
@@ -290,6 +474,85 @@ mod tests {
             "not even its start: {shown}"
         );
         assert!(shown.contains("\"acme\""), "{shown}");
+    }
+
+    #[test]
+    fn credentials_are_masked_by_their_shape_whatever_their_names() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZS1zaWduYXR1cmU";
+        let shown = masked(&object(json!({
+            "authorization": "Bearer fake-bearer-value",
+            "jwt": "fake-jwt-name",
+            "bearer": "fake-bearer-name",
+            "pass": "fake-pass-name",
+            "pwd": "fake-pwd-name",
+            "refresh": "fake-refresh-name",
+            "id_tok": jwt,
+            "opaque": "FakeOpaque9x8y7z6w5v",
+            "header": "Basic ZmFrZTpmYWtl",
+            "instance_url": "https://fake-user:fake-url-password@x.example/cb?state=s1&access_token=fake-url-token#code=fake-fragment-code",
+            "hook": "https://hooks.example/services/T01/FakeHookPath0123456789",
+            "gitUrl": "https://FakeGitToken0123456789@git.example/repo.git",
+        })));
+        let text = shown.to_string();
+        for secret in [
+            "fake-bearer-value",
+            "fake-jwt-name",
+            "fake-bearer-name",
+            "fake-pass-name",
+            "fake-pwd-name",
+            "fake-refresh-name",
+            "ZmFrZS1zaWduYXR1cmU",
+            "FakeOpaque9x8y7z6w5v",
+            "ZmFrZTpmYWtl",
+            "fake-url-password",
+            "fake-url-token",
+            "fake-fragment-code",
+            "FakeHookPath0123456789",
+            "FakeGitToken0123456789",
+        ] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        // What tells the endpoint apart stays.
+        let url = shown["instance_url"].as_str().unwrap();
+        assert!(url.starts_with("https://fake-user:"), "{url}");
+        assert!(
+            url.contains("@x.example/cb?state=s1&access_token="),
+            "{url}"
+        );
+        assert!(
+            shown["hook"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://hooks.example/services/T01/")
+        );
+    }
+
+    #[test]
+    fn what_only_looks_long_is_shown() {
+        let fields = object(json!({
+            "expiresAt": "2026-01-31T10:00:00.000Z",
+            "refreshedAt": "2026-01-31T10:00:00+01:00",
+            "refresh_expires_in": 3600,
+            "instance_url": "https://acme.my.salesforce.example",
+            "scope": "read write offline_access",
+            "email": "fake-person@example.com",
+            "redirect": "http://127.0.0.1:9002/callback?state=abc",
+            "team": "acme-corporation-europe",
+            "userId": "U01ABCDEF",
+        }));
+        assert_eq!(
+            masked(&Map::from_iter(fields.clone())),
+            Value::Object(fields)
+        );
+    }
+
+    #[test]
+    fn show_all_shows_everything_but_control_characters() {
+        let fields = object(json!({"accessToken": "fake-access-token-123456",
+            "nested": [{"jwt": "fake\u{1b}[2Jjwt"}]}));
+        let shown = revealed(&Value::Object(fields));
+        assert_eq!(shown["accessToken"], "fake-access-token-123456");
+        assert_eq!(shown["nested"][0]["jwt"], "fake\\u{1b}[2Jjwt");
     }
 
     #[test]

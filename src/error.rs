@@ -175,6 +175,19 @@ pub enum Error {
         rule: &'static str,
     },
 
+    #[error(
+        "{field} would send the environment variable {var} to {host}, which you have not approved"
+    )]
+    EnvNotApproved {
+        var: String,
+        field: String,
+        host: String,
+        file: PathBuf,
+    },
+
+    #[error("the list of approved environment variables, {}, cannot be read: {why}", path.display())]
+    ApprovalsUnreadable { path: PathBuf, why: String },
+
     #[error("{value:?} from {origin} is not a port number (0-65535)")]
     InvalidPort { value: String, origin: &'static str },
 
@@ -437,6 +450,16 @@ impl Error {
                 secrets to a server it names; export the value under a name such as \
                 MY_CONNECTOR_CLIENT_SECRET, and write that name in the file."
                 .into(),
+            Error::EnvNotApproved { var, file, .. } => format!(
+                "if you trust {} to send it there, run the command once at a terminal to \
+                 approve it (kept in your configuration folder, not the project), or pass \
+                 --allow-env {var} (or set {}={var}) for this run.",
+                file.display(),
+                crate::approvals::ALLOW_ENV
+            ),
+            Error::ApprovalsUnreadable { .. } => "fix it or delete it: each variable is then \
+                asked for again."
+                .into(),
             Error::ConfigInvalid { .. } => "see the README's .unito.json section (or \
                 .unito.json.example in the integration-cli repository) for every field."
                 .into(),
@@ -613,6 +636,7 @@ impl Error {
             | Error::InitMissing { .. }
             | Error::VariablesMissing { .. }
             | Error::TemplateValue { .. }
+            | Error::EnvNotApproved { .. }
             | Error::InvalidInput { .. } => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Stopped { code, .. } => *code,

@@ -1,6 +1,7 @@
 //! integration-cli as a library: the binary in `main.rs` wires these modules to the real
 //! world; tests wire them to fakes (see `flow::Deps`).
 
+pub mod approvals;
 pub mod assertion;
 pub mod browser;
 pub mod callback;

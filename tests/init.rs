@@ -15,6 +15,7 @@ fn init(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         .arg("init")
         .args(args)
         .current_dir(dir)
+        .env("XDG_CONFIG_HOME", dir.join(".config-home"))
         .env_remove("UNITO_CONFIG")
         .output()
         .unwrap();
@@ -137,6 +138,7 @@ fn the_written_file_is_one_oauth2_understands() {
         let mut cmd = Command::new(BIN);
         cmd.args(["oauth2", "--no-browser", "--port", "0", "--timeout", "1"])
             .current_dir(dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join(".config-home"))
             .env_remove("UNITO_CONFIG")
             .env_remove("OAUTH2_CLIENT_SECRET");
         if let Some(s) = secret {

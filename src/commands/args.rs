@@ -79,6 +79,16 @@ pub struct Target {
 
     #[command(flatten)]
     pub key: KeyArg,
+    /// Let the file send this environment variable to its token URL's host for this run,
+    /// without asking (repeat it, or separate names with commas; UNITO_ALLOW_ENV too).
+    ///
+    /// The first time a file sends a variable (`${NAME}` in clientId, clientSecret or
+    /// jwt.privateKey) to a host, integration-cli asks at a terminal and keeps the answer
+    /// in your configuration folder; without a terminal, only this approves it. Files that
+    /// `init` writes are approved as it writes them, and a token URL on this machine needs
+    /// no approval.
+    #[arg(long = "allow-env", value_name = "NAME", value_delimiter = ',')]
+    pub allow_env: Vec<String>,
 }
 
 /// `--var NAME=VALUE`: a value for one of the authorization's variables.
@@ -101,6 +111,7 @@ impl Target {
             authorization: self.authorization.authorization,
             test_account: self.test_account,
             token_timeout: Duration::from_secs(self.token_timeout),
+            allow_env: self.allow_env,
             open_browser: false,
             allow_key_outside: self.key.allow_key_outside,
             ..Options::default()

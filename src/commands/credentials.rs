@@ -9,7 +9,7 @@ use super::run::{block_on, write_stdout};
 use crate::credentials::{self, HEADER};
 use crate::error::{Error, Result};
 use crate::flow::{self, Deps, When};
-use crate::ui::{Console, Quiet};
+use crate::ui::{Console, Quiet, Terminal};
 
 /// Print the X-Unito-Credentials header value for a test account
 #[derive(Debug, clap::Args)]
@@ -20,13 +20,18 @@ use crate::ui::{Console, Quiet};
         A token that is stale is refreshed and saved first, as `token` does; when only a \
         browser login would help, nothing is printed and the exit code is 5. A test account \
         holding a value the platform encrypted (unito-secret-v1://…) is refused.\n\n\
-        With --decode, reads a captured header value (the argument, or stdin) and shows the \
-        object with its tokens masked, or says exactly why the connector SDK would answer 400.",
+        With --decode, reads a captured header value from stdin (hidden, at a terminal) and \
+        shows the object with its credentials masked, or says exactly why the connector SDK \
+        would answer 400. A value is masked when its name says it is a credential, and when \
+        its shape does: a JWT, an Authorization header's value, a long opaque string, a URL's \
+        password or a token in its path or query; --show-all shows every value as it is. A \
+        value given as the argument works too, but sits in the process list, which other \
+        users of this machine can read: pipe it instead.",
     after_help = "Examples:\n  \
         curl -H \"X-Unito-Credentials: $(integration-cli credentials)\" http://localhost:9200/me\n  \
         curl -H \"$(integration-cli credentials --header)\" http://localhost:9200/me\n  \
         integration-cli credentials --json -t compliance     the object itself\n  \
-        integration-cli credentials --decode \"$VALUE\"         what a captured value holds\n\n\
+        printf '%s' \"$VALUE\" | integration-cli credentials --decode   what a captured value holds\n\n\
         Exit codes: 0 ok, 1 error (or a value the SDK would refuse, with --decode), 2 usage, \
         5 a browser login is needed (run integration-cli oauth2)."
 )]
@@ -42,15 +47,21 @@ pub struct Args {
     #[arg(long, conflicts_with = "decode")]
     pub json: bool,
 
-    /// Read a header value (this one, or a line on stdin) and show what it holds
+    /// Read a header value from stdin (or `-`; a VALUE given here is seen by other local
+    /// users) and show what it holds, credentials masked
     #[arg(long, value_name = "VALUE", num_args = 0..=1, default_missing_value = "-")]
     pub decode: Option<String>,
+
+    /// With --decode: show every value as it is, nothing masked
+    #[arg(long, requires = "decode")]
+    pub show_all: bool,
 }
 
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         if let Some(value) = self.decode {
-            return decode(&value, &password_variables(&self.target.file.config));
+            let secrets = password_variables(&self.target.file.config);
+            return decode(&value, &secrets, self.show_all);
         }
         let opts = self.target.options();
         // stdout is the value: progress would be in the way of `$(…)`.
@@ -87,20 +98,36 @@ fn password_variables(config: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-fn decode(value: &str, secrets: &[String]) -> Result<()> {
+fn decode(value: &str, secrets: &[String], show_all: bool) -> Result<()> {
     let value = if value == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_string(&mut text)
-            .map_err(|e| Error::Terminal(format!("cannot read the value from stdin: {e}")))?;
-        text
+        read_value()?
     } else {
+        Console::new().warn(
+            "a value given as an argument sits in the process list, which other users of \
+             this machine can read; pipe it instead: printf '%s' \"$VALUE\" | \
+             integration-cli credentials --decode",
+        );
         value.to_string()
     };
     let fields = credentials::decode(&value).map_err(|why| Error::CredentialsUnreadable { why })?;
-    write_stdout(
-        &serde_json::to_string_pretty(&credentials::masked_also(&fields, secrets))
-            .expect("a JSON object"),
-    )
+    let shown = match show_all {
+        true => credentials::revealed(&serde_json::Value::Object(fields)),
+        false => credentials::masked_also(&fields, secrets),
+    };
+    write_stdout(&serde_json::to_string_pretty(&shown).expect("a JSON object"))
+}
+
+/// The value from stdin: asked for without echo at a terminal (it is a credential), read
+/// whole (bounded) from a pipe.
+fn read_value() -> Result<String> {
+    let console = Console::new();
+    if console.interactive() {
+        return console.hidden("X-Unito-Credentials value (not shown)");
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Terminal(format!("cannot read the value from stdin: {e}")))?;
+    Ok(text)
 }

@@ -118,6 +118,7 @@ impl Args {
             scopes: self.scopes,
             vars: self.vars,
             force: self.force,
+            approvals: crate::approvals::Store::for_user(&|k| std::env::var(k).ok()),
         };
         if global.quiet {
             init::run(&opts, &Quiet::new(Console::new()))

@@ -66,11 +66,7 @@ pub fn expand_env(
 ) -> Result<String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start + 2..].find('}') else {
-            break;
-        };
-        let var = &rest[start + 2..start + 2 + len];
+    while let Some((start, var, end)) = next_reference(rest) {
         out.push_str(&rest[..start]);
         if !holds.allows(var) {
             return Err(Error::EnvVarNotAllowed {
@@ -84,10 +80,28 @@ pub fn expand_env(
             var: var.into(),
         })?;
         out.push_str(&found);
-        rest = &rest[start + 3 + len..];
+        rest = &rest[end..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The names of the `${VAR}` references in `value`, as `expand_env` reads them.
+pub fn env_names(value: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = value;
+    while let Some((_, var, end)) = next_reference(rest) {
+        names.push(var);
+        rest = &rest[end..];
+    }
+    names
+}
+
+/// The first `${VAR}` in `text`: where it starts, the name, and where it ends.
+fn next_reference(text: &str) -> Option<(usize, &str, usize)> {
+    let start = text.find("${")?;
+    let len = text[start + 2..].find('}')?;
+    Some((start, &text[start + 2..start + 2 + len], start + 3 + len))
 }
 
 /// The client secret to send: `UNITO_CLIENT_SECRET` wins, then the file's value with `${VAR}`
@@ -146,6 +160,15 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn env_names_are_the_references_expand_env_reads() {
+        assert_eq!(
+            env_names("a${A_SECRET}b${B_SECRET}${unclosed"),
+            ["A_SECRET", "B_SECRET"]
+        );
+        assert!(env_names("plain {template}").is_empty());
     }
 
     #[test]

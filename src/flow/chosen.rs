@@ -101,6 +101,14 @@ impl Chosen {
                 client_secret: self.client_secret.as_ref(),
             })
             .map_err(|refusal| self.refused(opts, refusal))?;
+        // Before anything is sent: the hosts are known only once the URLs are filled.
+        crate::approvals::Approver {
+            file: project.path(),
+            allowed: &opts.allow_env,
+            env: &*deps.env,
+            terminal: &*deps.terminal,
+        }
+        .check(&crate::approvals::sent(&self.config, &config, &*deps.env))?;
         // The key is read for the assertion's claims as filled in for this account.
         let signer = match &config.jwt {
             Some(jwt) => Some(Arc::new(Signer::load(

@@ -67,6 +67,8 @@ pub struct Options {
     /// `--allow-key-outside` or `UNITO_ALLOW_KEY_OUTSIDE`: `jwt.privateKeyFile` may lie
     /// outside the project's folder.
     pub allow_key_outside: bool,
+    /// `--allow-env NAME`: variables the file may send to its hosts this run, unasked.
+    pub allow_env: Vec<String>,
 }
 
 /// What a user who types nothing but the command gets.
@@ -89,6 +91,7 @@ impl Default for Options {
             username: None,
             vars: Vec::new(),
             allow_key_outside: false,
+            allow_env: Vec::new(),
         }
     }
 }

@@ -63,6 +63,9 @@ pub struct InitOptions {
     /// `--var NAME=VALUE`: the development test account's values for the templates.
     pub vars: Vec<(String, String)>,
     pub force: bool,
+    /// Where the file's sending of its secret variable is approved as it is written (the
+    /// user's configuration folder); `None`: nowhere, and the first run asks.
+    pub approvals: Option<crate::approvals::Store>,
 }
 
 /// Everything the file will say.
@@ -91,6 +94,7 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
     let development = values(opts, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
     write(opts, term, &answers, preset, &text)?;
+    approve(opts, term, &answers, &checked, &development);
     first_login_asks(term, &checked, &development);
     term.result("Next: integration-cli oauth2");
     Ok(())
@@ -137,6 +141,45 @@ fn values(
     }
     let none = serde_json::Map::new();
     Ok(gathering.given(o, &none, &o.template_names())?.answers)
+}
+
+/// The file just written sends its secret variable to its token URL's host: what the user
+/// asked for, so no run asks again. The host is the development test account's; when its
+/// values are not known yet, the first run asks.
+fn approve(
+    opts: &InitOptions,
+    term: &dyn Terminal,
+    answers: &Answers,
+    o: &crate::config::OAuth2,
+    development: &serde_json::Map<String, Value>,
+) {
+    let (Some(store), Some(_)) = (&opts.approvals, &o.client_secret) else {
+        return;
+    };
+    let filled = o.expanded(&crate::config::Values {
+        test_account: "development",
+        fields: development,
+        client_id: &answers.client_id,
+        client_secret: None,
+    });
+    let host = match filled {
+        Ok(filled) => crate::approvals::host_of(&filled.token_url),
+        Err(_) => {
+            term.say(&format!(
+                "The first run asks before it sends ${} to the token URL's host.",
+                answers.secret_env
+            ));
+            return;
+        }
+    };
+    let Some(host) = host else { return };
+    let pair = crate::approvals::Pair {
+        variable: answers.secret_env.clone(),
+        host,
+    };
+    if let Err(e) = store.add(&[pair], &opts.config) {
+        term.warn(&format!("{e}; the first run asks instead"));
+    }
 }
 
 /// What the first `oauth2` run will ask for, and the flag that gives it at once.
