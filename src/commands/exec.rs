@@ -15,7 +15,8 @@ use crate::ui::{Console, Quiet};
     long_about = "Run a command with the test account's credentials in its environment: \
         UNITO_CREDENTIALS holds the X-Unito-Credentials header value (base64 of the JSON of \
         the whole test account) and UNITO_ACCESS_TOKEN the access token, both fresh when the \
-        command starts (a stale token is refreshed and saved first, as `token` does).\n\n\
+        command starts (a stale token is refreshed and saved first, as `token` does, with its \
+        5-second floor between refreshes).\n\n\
         The command's exit code is this command's. SIGTERM and SIGHUP are passed on to it, and \
         so is SIGINT sent to this process alone (Ctrl-C at a terminal reaches both already); \
         this process waits for the command to end.",
