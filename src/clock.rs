@@ -46,6 +46,49 @@ pub fn after(start: SystemTime, secs: u64) -> Option<SystemTime> {
         .filter(|t| *t <= from_epoch(LATEST))
 }
 
+/// `d` made 20% shorter or longer at random, so that runs backing off from the same failure
+/// do not come back in step.
+pub fn jittered(d: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // The standard library's hasher keys are random per process: enough for a spread.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(d.as_nanos());
+    let unit = (h.finish() % 1_000) as f64 / 1_000.0;
+    d.mul_f64(0.8 + 0.4 * unit)
+}
+
+/// Waits between tries that double from `first` to `most`, each jittered: a provider that
+/// fails, or whose tokens come back expired, is asked less and less often, and runs that
+/// failed together do not come back together.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    first: Duration,
+    most: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub const fn new(first: Duration, most: Duration) -> Backoff {
+        Backoff {
+            first,
+            most,
+            next: first,
+        }
+    }
+
+    /// The wait before the next try; the one after is twice as long.
+    pub fn wait(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (wait * 2).min(self.most);
+        jittered(wait)
+    }
+
+    /// Back to the first wait, after a try that worked.
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
 /// "in 59m 59s" / "2h 3m ago", rounded to what a person cares about.
 pub fn relative(at: SystemTime, now: SystemTime) -> String {
     let (d, future) = match at.duration_since(now) {
@@ -75,6 +118,31 @@ pub fn relative(at: SystemTime, now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jitter_stays_within_a_fifth_either_way() {
+        let d = Duration::from_secs(10);
+        let spread: Vec<Duration> = (0..200).map(|_| jittered(d)).collect();
+        assert!(
+            spread
+                .iter()
+                .all(|j| *j >= d.mul_f64(0.8) && *j <= d.mul_f64(1.2))
+        );
+        assert!(spread.iter().any(|j| *j != spread[0]), "it varies");
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_most_and_starts_over_after_a_success() {
+        let secs = |d: Duration| (d.as_secs_f64() / 5.0).round() as u64 * 5;
+        let mut b = Backoff::new(Duration::from_secs(5), Duration::from_secs(40));
+        let waits: Vec<u64> = (0..6).map(|_| secs(b.wait())).collect();
+        // Within a fifth either way of 5, 10, 20, 40, 40, 40.
+        for (wait, want) in waits.iter().zip([5, 10, 20, 40, 40, 40]) {
+            assert!(wait.abs_diff(want) <= want / 5 + 5, "{waits:?}");
+        }
+        b.reset();
+        assert!(b.wait() <= Duration::from_secs(6));
+    }
 
     #[test]
     fn rfc3339_round_trips() {

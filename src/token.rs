@@ -89,6 +89,9 @@ pub struct TokenResponse {
     pub warnings: Vec<String>,
     /// The nested object the tokens were taken from (Slack's `authed_user`), if not the top.
     pub taken_from: Option<String>,
+    /// The answer's `Date` header: the provider's clock, against which its `created_at` is
+    /// read (this machine's may be off).
+    pub date: Option<std::time::SystemTime>,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -174,16 +177,23 @@ impl TokenClient {
             return Err(redirected(&shown, &response, &prepared.redactor));
         }
         let content_type = content_type(&response, endpoint);
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
         let bytes = read_capped(response, &shown, network).await?;
         tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
-        interpret_at(
+        let mut tokens = interpret_at(
             &shown,
             status,
             &content_type,
             &bytes,
             &prepared.redactor,
             endpoint.token_path.as_deref(),
-        )
+        )?;
+        tokens.date = date;
+        Ok(tokens)
     }
 }
 
@@ -570,6 +580,7 @@ pub fn interpret_at(
         extra: fields,
         warnings: expiry.warning.into_iter().collect(),
         taken_from,
+        date: None,
     })
 }
 
@@ -740,6 +751,15 @@ impl Expiry {
         };
         let shown = printable(&raw.to_string());
         let warning = match seconds(&raw) {
+            // "No lifetime stated", as providers that send it mean it (Mailchimp), not
+            // "already expired": kept as sent, with no expiry.
+            Some(0) => {
+                return Expiry {
+                    seconds: None,
+                    as_sent: Some(raw),
+                    warning: None,
+                };
+            }
             Some(secs) if secs <= MAX_LIFETIME_SECS => {
                 return Expiry {
                     seconds: Some(secs),
@@ -1167,6 +1187,21 @@ mod tests {
     fn an_empty_error_field_is_no_error() {
         let r = ok("application/json", r#"{"access_token":"a","error":""}"#);
         assert_eq!(r.access_token.expose(), "a");
+    }
+
+    #[test]
+    fn expires_in_zero_is_no_lifetime_stated_and_kept_as_sent() {
+        let r = interpret(
+            "https://t",
+            200,
+            "application/json",
+            br#"{"access_token":"a","expires_in":0}"#,
+            &Redactor::default(),
+        )
+        .unwrap();
+        assert_eq!(r.expires_in, None);
+        assert_eq!(r.expires_in_as_sent, Some(serde_json::json!(0)));
+        assert!(r.warnings.is_empty());
     }
 
     #[test]

@@ -53,9 +53,12 @@ fn key_file(project: &Project, fixture_name: &str, mode: u32) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// The token aged past its expiry, as if years had passed since its refresh.
 fn expire(project: &Project) {
     let mut file = project.json();
-    file["testAccounts"]["development"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    let account = &mut file["testAccounts"]["development"];
+    account["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    account["lastRefreshAt"] = json!("2019-12-31T23:00:00Z");
     std::fs::write(&project.path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
 }
 

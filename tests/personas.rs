@@ -1390,6 +1390,7 @@ fn a_dead_refresh_token_is_known_as_one_whatever_the_provider_calls_it() {
             let account = &mut file["testAccounts"]["development"];
             account["refreshToken"] = json!("fake-dead-refresh-token-0123456789");
             account["expiresAt"] = json!("2020-01-01T00:00:00Z");
+            account["lastRefreshAt"] = json!("2019-12-31T23:00:00Z");
             std::fs::write(
                 &c.project.path,
                 serde_json::to_string_pretty(&file).unwrap(),

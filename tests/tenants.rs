@@ -255,6 +255,7 @@ fn a_host_template_on_loopback_gets_and_renews_client_credentials() {
     assert_eq!(account["host"], host.as_str());
     let mut file = project.json();
     file["testAccounts"]["development"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    file["testAccounts"]["development"]["lastRefreshAt"] = json!("2019-12-31T23:00:00Z");
     std::fs::write(&project.path, file.to_string()).unwrap();
     let token = run(&project, &["token"]).wait();
     assert_eq!(token.code, 0, "{}", token.all());

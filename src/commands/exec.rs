@@ -16,7 +16,8 @@ use crate::ui::{Console, Quiet};
     long_about = "Run a command with the test account's credentials in its environment: \
         UNITO_CREDENTIALS holds the X-Unito-Credentials header value (base64 of the JSON of \
         the whole test account) and UNITO_ACCESS_TOKEN the access token, both fresh when the \
-        command starts (a stale token is refreshed and saved first, as `token` does).\n\n\
+        command starts (a stale token is refreshed and saved first, as `token` does, with its \
+        5-second floor between refreshes).\n\n\
         The command's exit code is this command's. SIGTERM and SIGHUP are passed on to it, and \
         so is a SIGINT that did not come from the terminal (`kill -INT` from another shell, a \
         supervisor): a terminal's Ctrl-C reaches both already, and is not sent twice. This \

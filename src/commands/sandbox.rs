@@ -3,7 +3,7 @@
 use super::Global;
 use super::run::{runtime, write_stdout};
 use crate::error::{Error, Result};
-use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PERSONAS, Sandbox};
+use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PERSONAS, Sandbox, Skew};
 use crate::signals::Signals;
 
 /// Run a local OAuth 2.0 server to develop against, offline
@@ -27,6 +27,7 @@ use crate::signals::Signals;
         integration-cli sandbox --port 0                     serve on a free port\n  \
         integration-cli sandbox --persona google             answer as Google does\n  \
         integration-cli sandbox --token-lifetime 5           tokens that expire in 5 s\n  \
+        integration-cli sandbox --stale-created-at 7200      tokens that come back already expired\n  \
         integration-cli sandbox --jwt-public-key key.pub.pem accept assertions signed with its key\n  \
         integration-cli sandbox --persona github --persona-option expiring\n                                                       \
         a GitHub App with expiring user tokens\n\n\
@@ -56,6 +57,16 @@ pub struct Args {
     /// A PEM public key (RS256, ES256), or a file holding the shared secret for HS256.
     #[arg(long, value_name = "FILE")]
     pub jwt_public_key: Option<std::path::PathBuf>,
+
+    /// Answer as a provider whose clock runs SECS behind: `created_at` and the `Date`
+    /// header from that clock (a client that reads one against the other is not misled)
+    #[arg(long, value_name = "SECS", conflicts_with = "stale_created_at")]
+    pub clock_behind: Option<u64>,
+
+    /// Answer with a `created_at` SECS in the past and a right `Date` header: tokens that
+    /// come back already expired (to see that clients do not refresh them in a loop)
+    #[arg(long, value_name = "SECS")]
+    pub stale_created_at: Option<u64>,
 }
 
 impl Args {
@@ -79,6 +90,17 @@ impl Args {
                 persona: self.persona,
                 persona_options: self.persona_options,
                 jwt_key,
+                skew: match (self.clock_behind, self.stale_created_at) {
+                    (Some(secs), _) => Some(Skew {
+                        behind: std::time::Duration::from_secs(secs),
+                        date_too: true,
+                    }),
+                    (None, Some(secs)) => Some(Skew {
+                        behind: std::time::Duration::from_secs(secs),
+                        date_too: false,
+                    }),
+                    (None, None) => None,
+                },
             })
             .await?;
             write_stdout(&server.banner())?;

@@ -15,6 +15,10 @@ use crate::ui::{Console, Quiet};
         A token that has expired, or expires within its margin (60 seconds, or a quarter of \
         its lifetime when that is shorter), is first refreshed with the stored refresh token \
         (client_credentials authorizations request a new one) and saved. \
+        No test account is refreshed again within 5 seconds of its last refresh (the time is \
+        kept in the file as lastRefreshAt): a token that came back already expired is then \
+        printed as it is, exit 0, with a warning on stderr, so a script in a loop cannot \
+        storm the provider. \
         This never opens a browser: when only a login would help, nothing is printed on \
         stdout, the reason goes to stderr and the exit code is 5.",
     after_help = "Examples:\n  \

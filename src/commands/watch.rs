@@ -19,7 +19,9 @@ use crate::ui::{Console, Quiet};
         ahead of its expiry, at twice the margin the other commands use (60 s, or a quarter \
         of a short token's lifetime), so `token` and those tools never need a refresh of \
         their own. Each refresh runs under the file lock and is saved as oauth2 saves it.\n\n\
-        One line per refresh on stdout. Network errors are tried again with backoff; an \
+        One line per refresh on stdout. Network errors, and new tokens that come back \
+        already expired, are tried again with backoff (5 s doubling to 5 minutes, jittered; \
+        never within 5 s of the last refresh); an \
         account whose refresh token is refused is said once and left alone until the file \
         changes (an oauth2 --reauth in another terminal); an account with no refresh token \
         is said once. Runs until Ctrl-C or SIGTERM (a refresh in flight is let finish).",

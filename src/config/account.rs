@@ -18,20 +18,32 @@ pub mod field {
     pub const EXPIRES_IN: &str = "expiresIn";
     pub const EXPIRES_AT: &str = "expiresAt";
     pub const SCOPE: &str = "scope";
+    /// integration-cli extension: when the provider last issued tokens for the account, so
+    /// that runs in other processes keep the floor between refreshes (`REFRESH_FLOOR`).
+    pub const LAST_REFRESH_AT: &str = "lastRefreshAt";
     /// Every one of them: a provider field of the same name does not overwrite ours.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         ACCESS_TOKEN,
         REFRESH_TOKEN,
         TOKEN_TYPE,
         EXPIRES_IN,
         EXPIRES_AT,
         SCOPE,
+        LAST_REFRESH_AT,
     ];
+    /// Ours alone, left out of what the connector is sent.
+    pub const BOOKKEEPING: [&str; 1] = [LAST_REFRESH_AT];
 }
 
 /// A token this close to expiry is treated as expired: it could lapse between now and its
 /// first use. Shorter for a short-lived token (see `TestAccount::margin`).
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// The least time between two refreshes of one test account, whatever its token says: a
+/// provider whose tokens come back already expired (a skewed clock, a stale `created_at`)
+/// must not be asked again and again. Shorter for a token that states a short life (see
+/// `TestAccount::floor`).
+pub const REFRESH_FLOOR: Duration = Duration::from_secs(5);
 
 /// What can be done with a test account's token now.
 #[derive(Debug)]
@@ -107,13 +119,35 @@ impl<'a> TestAccount<'a> {
 
     /// When `watch` (and the proxy's timer) refresh the token: twice its margin before it
     /// expires, so the other commands, which refresh within one margin of it, never find
-    /// it stale while one of those runs.
+    /// it stale while one of those runs; never inside the floor after the last refresh.
     pub fn refresh_due(&self) -> Option<SystemTime> {
         let at = self.expires_at()?.ok()?;
-        Some(
-            at.checked_sub(2 * self.margin())
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-        )
+        let due = at
+            .checked_sub(2 * self.margin())
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        Some(self.floor_ends().map_or(due, |end| due.max(end)))
+    }
+
+    /// `lastRefreshAt`, when it can be read.
+    pub fn last_refresh_at(&self) -> Option<SystemTime> {
+        clock::parse_rfc3339(self.text(field::LAST_REFRESH_AT)?)
+    }
+
+    /// The floor between refreshes: `REFRESH_FLOOR`, or half the stated lifetime when that
+    /// is shorter, so a provider's genuinely short-lived tokens are still refreshed in time.
+    pub fn floor(&self) -> Duration {
+        self.lifetime()
+            .map_or(REFRESH_FLOOR, |life| REFRESH_FLOOR.min(life / 2))
+    }
+
+    /// When the floor after the last refresh ends (`None`: no refresh is on record).
+    pub fn floor_ends(&self) -> Option<SystemTime> {
+        Some(self.last_refresh_at()? + self.floor())
+    }
+
+    /// Whether a refresh now would come within the floor after the last one.
+    pub fn within_floor(&self, now: SystemTime) -> bool {
+        self.floor_ends().is_some_and(|end| now < end)
     }
 
     /// `expiresAt`: `None` when absent; `Some(Err(raw))` when it is not an RFC 3339 time.
@@ -273,6 +307,31 @@ mod tests {
         };
         assert!(five(2));
         assert!(!five(1));
+    }
+
+    /// The floor, on a virtual clock: a token that came back already expired is not
+    /// refreshed again for a few seconds, and `refresh_due` waits for the floor too.
+    #[test]
+    fn a_refresh_is_never_due_inside_the_floor_after_the_last_one() {
+        let account = |expires_in: u64, expires_at: u64| {
+            json!({"accessToken": "fake-a", "refreshToken": "fake-r", "expiresIn": expires_in,
+                "expiresAt": at(expires_at), "lastRefreshAt": at(1_000_000)})
+        };
+        // Born stale: an hour's token that expired before it was saved.
+        let stale = account(3600, 990_000);
+        let a = TestAccount::new(stale.as_object());
+        assert_eq!(a.floor(), REFRESH_FLOOR);
+        assert!(a.within_floor(clock::from_epoch(1_000_004)));
+        assert!(!a.within_floor(clock::from_epoch(1_000_005)));
+        assert_eq!(a.refresh_due(), Some(clock::from_epoch(1_000_005)));
+        // A 4-second token: refreshed at half its life, not after the whole floor.
+        let short = account(4, 1_000_004);
+        let a = TestAccount::new(short.as_object());
+        assert_eq!(a.floor(), Duration::from_secs(2));
+        assert_eq!(a.refresh_due(), Some(clock::from_epoch(1_000_002)));
+        // An account with no refresh on record has no floor.
+        let none = json!({"accessToken": "fake-a", "expiresAt": at(990_000)});
+        assert!(!TestAccount::new(none.as_object()).within_floor(clock::from_epoch(1_000_000)));
     }
 
     #[test]

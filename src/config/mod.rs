@@ -8,7 +8,7 @@ mod expand;
 pub mod jwt;
 pub mod variables;
 
-pub use account::{EXPIRY_MARGIN, Freshness, TestAccount, field};
+pub use account::{EXPIRY_MARGIN, Freshness, REFRESH_FLOOR, TestAccount, field};
 pub use credentials::{
     Holds, SECRET_ENV, env_names, expand_env, resolve_client_id, resolve_client_secret,
 };

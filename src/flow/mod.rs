@@ -223,7 +223,7 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         let when = if opts.reauth {
             When::Always
         } else {
-            When::Stale
+            When::Asked
         };
         ctx.unattended(when).await?;
     } else {
@@ -266,6 +266,9 @@ pub struct Fresh {
     pub secrets: Map<String, Value>,
     /// Whether new tokens were requested (and saved) to get here.
     pub refreshed: bool,
+    /// When the floor after the last refresh ends (see `TestAccount::floor_ends`): the
+    /// bookkeeping it is read from is not in `fields`.
+    pub floor_ends: Option<std::time::SystemTime>,
 }
 
 /// The test account, with new tokens first when `when` holds: `token`, `credentials` and
@@ -277,6 +280,7 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
     // Test accounts are the file's, not an authorization's: a usable token needs no choice,
     // and a script with several authorizations gets it without `-a`.
     if !when.holds(project.account(&opts.test_account), deps.clock.now()) {
+        stale_inside_floor(&project, opts, deps);
         return as_stored(&project, opts, false);
     }
     let chosen = Chosen::new(&project, opts, deps)?;
@@ -321,16 +325,47 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
     as_stored(&project, opts, done == Done::Refreshed)
 }
 
+/// A stale token handed out as it is, because the last refresh was moments ago: said, on
+/// stderr, so a script in a loop learns why its token is not renewed.
+fn stale_inside_floor(project: &Project, opts: &Options, deps: &Deps<'_>) {
+    let account = project.account(&opts.test_account);
+    let now = deps.clock.now();
+    if account.usable_token(Some(now)).is_ok() || !account.within_floor(now) {
+        return;
+    }
+    let (Some(last), Some(end)) = (account.last_refresh_at(), account.floor_ends()) else {
+        return;
+    };
+    let expires = match account.expires_at() {
+        Some(Ok(at)) => format!("it expires {}", crate::clock::rfc3339(at)),
+        _ => "its expiry cannot be read".into(),
+    };
+    deps.terminal.warn(&format!(
+        "the token of test account \"{}\" is stale ({expires}), but it was refreshed {}: it \
+         is used as it is, and not refreshed again before {} (a provider whose tokens come \
+         back expired is not asked again and again)",
+        opts.test_account,
+        crate::clock::relative(last, now),
+        crate::clock::rfc3339(end)
+    ));
+}
+
 fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh> {
     let account = project.account(&opts.test_account);
     let token = account
         .usable_token(None)
         .map_err(|why| needs_login(opts, why))?;
+    let mut fields = account.fields().cloned().unwrap_or_default();
+    // Our bookkeeping is not the connector's business.
+    for key in field::BOOKKEEPING {
+        fields.shift_remove(key);
+    }
     Ok(Fresh {
         token,
-        fields: account.fields().cloned().unwrap_or_default(),
+        fields,
         secrets: project.secrets().cloned().unwrap_or_default(),
         refreshed,
+        floor_ends: account.floor_ends(),
     })
 }
 

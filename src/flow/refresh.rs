@@ -175,7 +175,7 @@ impl Ctx<'_> {
         let account = project.account(&self.opts.test_account);
         let now = self.deps.clock.now();
         if !when.holds(account, now) {
-            if when == When::Stale {
+            if matches!(when, When::Stale | When::Asked) {
                 self.kept(&project);
             }
             return Ok(Done::Unneeded);
@@ -278,6 +278,9 @@ pub enum When<'a> {
     Always,
     /// When the stored token is not fresh (`token`, `credentials`, `exec`, the proxy).
     Stale,
+    /// As `Stale`, even inside the floor after the last refresh: `oauth2`, which a person
+    /// runs, asks for a new token rather than hand out a stale one.
+    Asked,
     /// When the stored token is within `TestAccount::refresh_due` of its expiry (`watch`,
     /// the proxy's timer): ahead of the others, so they never need a refresh of their own.
     Due,
@@ -289,9 +292,15 @@ pub enum When<'a> {
 impl When<'_> {
     pub(super) fn holds(self, account: TestAccount<'_>, now: std::time::SystemTime) -> bool {
         let fresh = account.usable_token(Some(now)).is_ok();
+        // Inside the floor after the last refresh a token that came back stale is used as
+        // it is (see `REFRESH_FLOOR`); only `oauth2`, asked by a person, asks again, and
+        // the proxy's replacement of a refused token, which has a guard of its own.
+        if matches!(self, When::Stale | When::Due) && account.within_floor(now) {
+            return false;
+        }
         match self {
             When::Always => true,
-            When::Stale => !fresh,
+            When::Stale | When::Asked => !fresh,
             When::Due => !fresh || account.refresh_due().is_some_and(|due| due <= now),
             When::Replacing(refused) => {
                 !fresh

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::clock::{self, Clock};
-use crate::config::{GrantType, field};
+use crate::config::{GrantType, TestAccount, field};
 use crate::error::Result;
 use crate::project::Project;
 use crate::redact::printable;
@@ -54,13 +54,11 @@ pub fn merged(
     // A token without a stated lifetime: an old expiry would now be a lie.
     account.shift_remove(field::EXPIRES_IN);
     account.shift_remove(field::EXPIRES_AT);
+    let now = clock.now();
+    account.insert(field::LAST_REFRESH_AT.into(), clock::rfc3339(now).into());
     if let Some(secs) = t.expires_in {
-        // An issue time past what a date can say is a provider's bug, not a time.
-        let issued = t
-            .created_at
-            .and_then(|secs| clock::after(std::time::UNIX_EPOCH, secs))
-            .unwrap_or_else(|| clock.now());
         account.insert(field::EXPIRES_IN.into(), secs.into());
+        let issued = issued_at(t, now);
         if let Some(at) = clock::after(issued, secs) {
             account.insert(field::EXPIRES_AT.into(), clock::rfc3339(at).into());
         }
@@ -77,6 +75,73 @@ pub fn merged(
         }
     }
     account
+}
+
+/// When the token was issued, on this machine's clock: the provider's `created_at` read
+/// against its own clock (its `Date` header), so a clock that is off on either side does
+/// not make a fresh token look expired; now, when it says nothing. An issue time past what
+/// a date can say is a provider's bug, not a time.
+fn issued_at(t: &TokenResponse, now: std::time::SystemTime) -> std::time::SystemTime {
+    let Some(created) = t
+        .created_at
+        .and_then(|secs| clock::after(std::time::UNIX_EPOCH, secs))
+    else {
+        return now;
+    };
+    let Some(date) = t.date else {
+        return created;
+    };
+    // created + (now - date), in either direction.
+    match now.duration_since(date) {
+        Ok(ahead) => created.checked_add(ahead).unwrap_or(now),
+        Err(behind) => created.checked_sub(behind.duration()).unwrap_or(now),
+    }
+}
+
+/// Why a token that was just saved is already stale, for the warning: the provider's
+/// clock, its `created_at`, or the lifetime it stated.
+fn born_stale(
+    t: &TokenResponse,
+    account: &TestAccount<'_>,
+    now: std::time::SystemTime,
+) -> Option<String> {
+    let expires = account.expires_at()?.ok()?;
+    if expires > now + account.margin() {
+        return None;
+    }
+    let floor = account.floor().as_secs();
+    let cause = match (t.created_at, t.expires_in) {
+        (Some(created), Some(secs)) => format!(
+            "its created_at ({}) and expires_in ({secs} s) put the expiry at {}, {}",
+            clock::rfc3339(clock::from_epoch(created)),
+            clock::rfc3339(expires),
+            clock::relative(expires, now)
+        ),
+        (_, Some(secs)) => format!("its expires_in says the token lives {secs} s"),
+        _ => format!("it expires at {}", clock::rfc3339(expires)),
+    };
+    Some(format!(
+        "the provider's token came back already expired: {cause}; it is used as it is, and \
+         not refreshed again for {floor} s"
+    ))
+}
+
+/// A clock on this machine or the provider's that is off by more than a minute, said: its
+/// `created_at` is read against its own clock, but other tools may be misled.
+fn clock_skew(t: &TokenResponse, now: std::time::SystemTime) -> Option<String> {
+    let date = t.date?;
+    let (by, which) = match now.duration_since(date) {
+        Ok(d) => (d, "ahead of"),
+        Err(e) => (e.duration(), "behind"),
+    };
+    (by.as_secs() > 60).then(|| {
+        format!(
+            "this machine's clock is {} {which} the provider's (its Date header says {}); \
+             expiries are computed on this machine's clock",
+            humantime::format_duration(std::time::Duration::from_secs(by.as_secs())),
+            clock::rfc3339(date)
+        )
+    })
 }
 
 /// Saves under a lock the caller already holds, into the file as read inside that lock.
@@ -109,7 +174,10 @@ pub fn save_account(
     if name == ctx.opts.test_account {
         ctx.answers_saved.set(true);
     }
-    for warning in &t.warnings {
+    let now = ctx.deps.clock.now();
+    let saved_account = TestAccount::new(Some(&account));
+    let said = [clock_skew(t, now), born_stale(t, &saved_account, now)];
+    for warning in t.warnings.iter().chain(said.iter().flatten()) {
         ctx.deps.terminal.warn(warning);
     }
     let (refresh_word, refresh) = refresh_words(t, old_refresh.as_deref(), source);
@@ -406,6 +474,7 @@ mod tests {
             scope: None,
             extra: Map::new(),
             warnings: Vec::new(),
+            date: None,
         }
     }
 
@@ -490,6 +559,36 @@ mod tests {
         r.created_at = Some(u64::MAX);
         let m = merged(None, &r, &At(0), Source::NewGrant);
         assert_eq!(m["expiresAt"], clock::rfc3339(clock::from_epoch(10)));
+    }
+
+    /// A provider whose clock runs an hour behind: its `created_at` is read against its own
+    /// `Date`, so the token is as fresh as it is.
+    #[test]
+    fn created_at_is_read_against_the_providers_own_clock() {
+        let mut r = response(None, Some(600));
+        r.created_at = Some(10_000 - 3600);
+        r.date = Some(clock::from_epoch(10_000 - 3600));
+        let m = merged(None, &r, &At(10_000), Source::NewGrant);
+        assert_eq!(m["expiresAt"], clock::rfc3339(clock::from_epoch(10_600)));
+        assert_eq!(
+            m["lastRefreshAt"],
+            clock::rfc3339(clock::from_epoch(10_000))
+        );
+        assert!(
+            clock_skew(&r, clock::from_epoch(10_000))
+                .unwrap()
+                .contains("1h ahead of")
+        );
+        // A right Date and a stale created_at: born expired, and said why.
+        r.date = Some(clock::from_epoch(10_000));
+        let m = merged(None, &r, &At(10_000), Source::NewGrant);
+        let account = TestAccount::new(Some(&m));
+        let why = born_stale(&r, &account, clock::from_epoch(10_000)).unwrap();
+        assert!(
+            why.contains("created_at") && why.contains("not refreshed again for 5 s"),
+            "{why}"
+        );
+        assert!(clock_skew(&r, clock::from_epoch(10_000)).is_none());
     }
 
     #[test]

@@ -25,7 +25,8 @@ const MOST_BACKOFF: Duration = Duration::from_secs(300);
 #[derive(Default)]
 struct Watched {
     /// Not before then, and the wait after the next failure.
-    backoff: Option<(SystemTime, Duration)>,
+    not_before: Option<SystemTime>,
+    waits: Option<clock::Backoff>,
     /// The test account as it was when only a person could help (the provider refused its
     /// refresh token, or it lacks a value its templates need): left alone until it changes.
     stuck: Option<String>,
@@ -120,7 +121,7 @@ impl Visit<'_> {
             (None, _) | (Some(_), Some(Err(_))) => now,
             (Some(_), _) => account.refresh_due()?,
         };
-        let not_before = state.backoff.map_or(due, |(at, _)| at.max(due));
+        let not_before = state.not_before.map_or(due, |at| at.max(due));
         if not_before > now {
             return Some(not_before);
         }
@@ -130,14 +131,27 @@ impl Visit<'_> {
         };
         // After a refresh the file is read again at once, for the account's next due time.
         match account_fresh(&for_this, deps).await {
-            Ok(Some(expires)) => {
-                state.backoff = None;
+            // Already expired as it came: asked again only after a growing wait.
+            Ok(Some((expires, true))) => {
+                let at = state.back_off(deps.clock.now());
+                say(&format!(
+                    "{} {name}: refreshed, but the token came back already expired ({expires}); \
+                     next try at {}",
+                    stamp(),
+                    clock::rfc3339(at)
+                ));
+                Some(at)
+            }
+            Ok(Some((expires, false))) => {
+                state.not_before = None;
+                state.waits = None;
                 say(&format!("{} {name}: refreshed, {expires}", stamp()));
                 Some(deps.clock.now())
             }
             // Another run refreshed it meanwhile.
             Ok(None) => {
-                state.backoff = None;
+                state.not_before = None;
+                state.waits = None;
                 Some(deps.clock.now() + Duration::from_secs(1))
             }
             Err(e) if e.exit_code() == exit::NEEDS_LOGIN || e.exit_code() == exit::USAGE => {
@@ -150,31 +164,48 @@ impl Visit<'_> {
                 None
             }
             Err(e) => {
-                let wait = state.backoff.map_or(FIRST_BACKOFF, |(_, w)| w);
+                let now = deps.clock.now();
+                let at = state.back_off(now);
+                let wait = at.duration_since(now).unwrap_or_default();
                 say(&format!(
                     "{} {name}: {e}; trying again in {} s",
                     stamp(),
                     wait.as_secs()
                 ));
-                let at = deps.clock.now() + wait;
-                state.backoff = Some((at, (wait * 2).min(MOST_BACKOFF)));
                 Some(at)
             }
         }
     }
 }
 
-/// The test account refreshed if due: its new expiry in words, or `None` if nothing was done.
-async fn account_fresh(opts: &Options, deps: &Deps<'_>) -> Result<Option<String>> {
+impl Watched {
+    /// The next try after another failure (or a token born expired): `FIRST_BACKOFF`,
+    /// doubled each time to `MOST_BACKOFF`, each wait a little shorter or longer at random
+    /// so that runs failing together do not come back together.
+    fn back_off(&mut self, now: SystemTime) -> SystemTime {
+        let waits = self
+            .waits
+            .get_or_insert(clock::Backoff::new(FIRST_BACKOFF, MOST_BACKOFF));
+        let at = now + waits.wait();
+        self.not_before = Some(at);
+        at
+    }
+}
+
+/// The test account refreshed if due: its new expiry in words, and whether the new token
+/// was already stale as it came; `None` if nothing was done.
+async fn account_fresh(opts: &Options, deps: &Deps<'_>) -> Result<Option<(String, bool)>> {
     let fresh = account(opts, deps, When::Due).await?;
     if !fresh.refreshed {
         return Ok(None);
     }
-    let expires = crate::config::TestAccount::new(Some(&fresh.fields))
+    let account = crate::config::TestAccount::new(Some(&fresh.fields));
+    let expires = account
         .expires_at()
         .and_then(|r| r.ok())
         .map_or("no expiry stated".into(), |at| {
             format!("expires {}", clock::rfc3339(at))
         });
-    Ok(Some(expires))
+    let stale = account.usable_token(Some(deps.clock.now())).is_err();
+    Ok(Some((expires, stale)))
 }

@@ -180,6 +180,7 @@ fn keep(
             refused: None,
             current: None,
             replaced_at: None,
+            held: None,
         };
         match state.renew(&deps, When::Stale).await {
             Ok(answer) => {
@@ -223,10 +224,41 @@ struct State {
     /// When the connector's 401 last got new tokens: a connector that refuses every
     /// request (a missing scope, not a stale token) is not answered with a refresh each.
     replaced_at: Option<Instant>,
+    /// No refresh before this, after one that failed or whose token came back stale.
+    held: Option<Hold>,
 }
 
 /// How long after a refresh asked by a 401 another 401 is passed on as it is.
 const REPLACED_RECENTLY: Duration = Duration::from_secs(10);
+
+/// The first wait after a failed refresh, or one whose token came back already stale;
+/// doubled after each such one (jittered), to `MOST_HOLD`.
+const FIRST_HOLD: Duration = Duration::from_secs(5);
+const MOST_HOLD: Duration = Duration::from_secs(300);
+
+/// A wait before the next refresh, so a provider that fails, or whose tokens are born
+/// expired, is not asked by every request (a refresh storm rotates the refresh token each
+/// time, and providers lock out client ids for less).
+struct Hold {
+    until: SystemTime,
+    waits: crate::clock::Backoff,
+    /// What requests are told meanwhile; `None`: they get the stale token as it is.
+    failure: Option<Unavailable>,
+}
+
+impl Hold {
+    /// After `previous`, a longer one.
+    fn after(previous: Option<Hold>, now: SystemTime, failure: Option<Unavailable>) -> Hold {
+        let mut waits = previous.map_or(crate::clock::Backoff::new(FIRST_HOLD, MOST_HOLD), |h| {
+            h.waits
+        });
+        Hold {
+            until: now + waits.wait(),
+            waits,
+            failure,
+        }
+    }
+}
 
 impl State {
     async fn answer(
@@ -242,10 +274,16 @@ impl State {
         let recently = self
             .replaced_at
             .is_some_and(|at| at.elapsed() < REPLACED_RECENTLY);
+        let now = SystemTime::now();
         match need {
-            Need::Fresh if !current.stale(SystemTime::now()) => return Ok(unchanged()),
+            Need::Fresh if !current.stale(now) => return Ok(unchanged()),
             Need::Replacing(seen) if seen < current.generation || recently => {
                 return Ok(unchanged());
+            }
+            Need::Fresh | Need::Due => {
+                if let Some(hold) = self.held.as_ref().filter(|h| now < h.until) {
+                    return hold.failure.clone().map_or_else(|| Ok(unchanged()), Err);
+                }
             }
             _ => {}
         }
@@ -278,10 +316,18 @@ impl State {
         deps: &Deps<'_>,
         when: When<'_>,
     ) -> std::result::Result<Answer, Unavailable> {
+        let now = SystemTime::now();
         match flow::account(&self.opts, deps, when).await {
             Ok(fresh) => {
                 self.refused = None;
                 let refreshed = fresh.refreshed;
+                if refreshed {
+                    let born_stale = TestAccount::new(Some(&fresh.fields))
+                        .usable_token(Some(now))
+                        .is_err();
+                    let previous = self.held.take();
+                    self.held = born_stale.then(|| Hold::after(previous, now, None));
+                }
                 let snapshot = self.build(fresh)?;
                 Ok(Answer {
                     snapshot,
@@ -292,6 +338,9 @@ impl State {
                 let refusal = Unavailable::from(&e);
                 if refusal.exit_code == exit::NEEDS_LOGIN {
                     self.refused = Some((self.file_tokens(), refusal.clone()));
+                } else {
+                    let failure = Some(refusal.clone());
+                    self.held = Some(Hold::after(self.held.take(), now, failure));
                 }
                 Err(refusal)
             }
@@ -343,7 +392,11 @@ impl State {
             secrets: secrets.as_deref().map(sensitive),
             left_out,
             stale_at: account.stale_at(),
-            due_at: account.refresh_due(),
+            // Not before the floor after the last refresh, nor a hold.
+            due_at: account.refresh_due().map(|due| {
+                let later = [fresh.floor_ends, self.held.as_ref().map(|h| h.until)];
+                later.into_iter().flatten().fold(due, SystemTime::max)
+            }),
             expires_at: account.expires_at().and_then(|r| r.ok()),
             token: fresh.token,
         }))

@@ -232,7 +232,7 @@ async fn keep_fresh(keeper: Keeper, log: log::Log) {
                     log.event("cannot refresh", &why.message);
                     said = why.message.clone();
                 }
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(clock::jittered(backoff)).await;
                 backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         }

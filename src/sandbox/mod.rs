@@ -56,6 +56,18 @@ pub struct Options {
     /// What assertions (jwt-bearer, private_key_jwt) are verified with: a PEM public key,
     /// or an HS256 shared secret. Without it, neither is accepted.
     pub jwt_key: Option<String>,
+    /// Token answers with a `created_at` this far in the past (see `Skew`).
+    pub skew: Option<Skew>,
+}
+
+/// A provider whose tokens look older than they are: `created_at` `behind` the real time,
+/// and with `date_too` a `Date` header from the same clock (its clock is behind: a client
+/// reading `created_at` against `Date` gets the truth); without it the `Date` header is
+/// right and `created_at` alone is stale, so its tokens come back already expired.
+#[derive(Debug, Clone, Copy)]
+pub struct Skew {
+    pub behind: std::time::Duration,
+    pub date_too: bool,
 }
 
 impl Default for Options {
@@ -66,6 +78,7 @@ impl Default for Options {
             persona: "sandbox".into(),
             persona_options: Vec::new(),
             jwt_key: None,
+            skew: None,
         }
     }
 }
@@ -75,6 +88,7 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     persona: Box<dyn Persona>,
     verifier: Option<assertion::Verifier>,
+    skew: Option<Skew>,
 }
 
 impl Shared {
@@ -131,6 +145,7 @@ impl Sandbox {
                 key,
                 issuer: url.clone(),
             }),
+            skew: options.skew,
         });
         let app = routes(&shared, &url);
         // DNS rebinding: a page on some other name that resolves to 127.0.0.1 must not drive

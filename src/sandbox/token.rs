@@ -71,8 +71,13 @@ pub async fn token(
     };
     match answer {
         Ok((issued, asked)) => {
-            let fields = persona.answer(&issued, &asked, &mut store);
-            persona.respond(fields, &req)
+            let mut fields = persona.answer(&issued, &asked, &mut store);
+            let skewed = skewed(&shared, &mut fields);
+            let mut answer = persona.respond(fields, &req);
+            if let Some(date) = skewed {
+                answer.headers_mut().insert(header::DATE, date);
+            }
+            answer
         }
         Err((status, error, description)) => refuse(status, error, &description),
     }
@@ -85,6 +90,21 @@ fn wrong_body(rule: BodyRule, json: bool) -> Option<&'static str> {
         (BodyRule::Json, false) => Some("expected a JSON body (application/json)"),
         _ => None,
     }
+}
+
+/// `created_at` from a clock that is behind, and the `Date` header from the same clock
+/// when the persona's provider says so (see `Skew`).
+fn skewed(
+    shared: &Shared,
+    fields: &mut serde_json::Map<String, Value>,
+) -> Option<axum::http::HeaderValue> {
+    let skew = shared.skew?;
+    let then = std::time::SystemTime::now().checked_sub(skew.behind)?;
+    let secs = then.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    fields.insert("created_at".into(), json!(secs));
+    skew.date_too
+        .then(|| axum::http::HeaderValue::from_str(&httpdate::fmt_http_date(then)).ok())
+        .flatten()
 }
 
 /// A refusal: status, error, description.

@@ -459,7 +459,9 @@ fn private_key_jwt_login_then_refresh() {
     case.log_in();
     let before = case.assert_tokens_saved("development");
     let mut file = case.project.json();
+    // As if years had passed since the refresh (the floor between refreshes is past).
     file["testAccounts"]["development"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    file["testAccounts"]["development"]["lastRefreshAt"] = json!("2019-12-31T23:00:00Z");
     std::fs::write(&case.project.path, file.to_string()).unwrap();
     let printed = case.token(&[]);
     case.assert_ok(&printed);
@@ -549,6 +551,8 @@ fn token_command_refreshes_and_prints_a_working_token() {
     // As if the hour had passed: the file says the token has expired.
     let mut file = case.project.json();
     file["testAccounts"]["development"]["expiresAt"] = serde_json::json!("2020-01-01T00:00:00Z");
+    file["testAccounts"]["development"]["lastRefreshAt"] =
+        serde_json::json!("2019-12-31T23:00:00Z");
     std::fs::write(
         &case.project.path,
         serde_json::to_string_pretty(&file).unwrap(),
