@@ -477,3 +477,26 @@ fn the_sandbox_refuses_assertions_from_the_future_too_long_lived_or_without_iss_
         assert_has(&body, says);
     }
 }
+
+/// Every grant type the file may name is described in the README's `oauth2` section as the
+/// code does it, and none is still called unsupported.
+#[test]
+fn the_readme_describes_every_grant_type() {
+    use integration_cli::config::GrantType;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## `integration-cli oauth2`").unwrap();
+    let end = start
+        + readme[start..]
+            .find("\n## ")
+            .unwrap_or(readme.len() - start);
+    let section = &readme[start..end];
+    for name in ["client_credentials", "password", JWT_BEARER] {
+        assert!(GrantType::parse(name).is_ok(), "{name} is a grant type");
+        assert_has(section, &format!("**`grantType: {name}`**"));
+    }
+    assert!(
+        !readme.to_lowercase().contains("not supported yet"),
+        "the README still calls something not supported yet"
+    );
+}
