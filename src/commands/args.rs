@@ -30,9 +30,10 @@ pub struct AuthorizationArg {
     pub authorization: Option<String>,
 }
 
-/// Whether the signing key may lie outside the project: the user's say, never the file's.
+/// What a file may do only with the user's say, never its own: read a key kept outside the
+/// project, send environment variables to its hosts unasked.
 #[derive(Debug, Args)]
-pub struct KeyArg {
+pub struct TrustArg {
     /// Let jwt.privateKeyFile name a key outside the project's folder (or UNITO_ALLOW_KEY_OUTSIDE=1)
     ///
     /// A key file is read only from the folder of .unito.json (and below), links resolved:
@@ -40,6 +41,17 @@ pub struct KeyArg {
     /// choosing. Give this when you trust the file with a key kept elsewhere.
     #[arg(long, env = "UNITO_ALLOW_KEY_OUTSIDE", value_parser = yes_or_no)]
     pub allow_key_outside: bool,
+
+    /// Let the file send this environment variable to its token URL's host for this run,
+    /// without asking (repeat it, or separate names with commas; UNITO_ALLOW_ENV too).
+    ///
+    /// The first time a file sends a variable (`${NAME}` in clientId, clientSecret or
+    /// jwt.privateKey) to a host, integration-cli asks at a terminal and keeps the answer
+    /// in your configuration folder; without a terminal, only this approves it. Files that
+    /// `init` writes are approved as it writes them, and a token URL on this machine needs
+    /// no approval.
+    #[arg(long = "allow-env", value_name = "NAME", value_delimiter = ',')]
+    pub allow_env: Vec<String>,
 }
 
 /// A switch from the environment: `1`, `true`, `yes`, `on` or their opposites; empty (a
@@ -78,17 +90,7 @@ pub struct Target {
     pub token_timeout: u64,
 
     #[command(flatten)]
-    pub key: KeyArg,
-    /// Let the file send this environment variable to its token URL's host for this run,
-    /// without asking (repeat it, or separate names with commas; UNITO_ALLOW_ENV too).
-    ///
-    /// The first time a file sends a variable (`${NAME}` in clientId, clientSecret or
-    /// jwt.privateKey) to a host, integration-cli asks at a terminal and keeps the answer
-    /// in your configuration folder; without a terminal, only this approves it. Files that
-    /// `init` writes are approved as it writes them, and a token URL on this machine needs
-    /// no approval.
-    #[arg(long = "allow-env", value_name = "NAME", value_delimiter = ',')]
-    pub allow_env: Vec<String>,
+    pub trust: TrustArg,
 }
 
 /// `--var NAME=VALUE`: a value for one of the authorization's variables.
@@ -111,9 +113,9 @@ impl Target {
             authorization: self.authorization.authorization,
             test_account: self.test_account,
             token_timeout: Duration::from_secs(self.token_timeout),
-            allow_env: self.allow_env,
+            allow_env: self.trust.allow_env,
             open_browser: false,
-            allow_key_outside: self.key.allow_key_outside,
+            allow_key_outside: self.trust.allow_key_outside,
             ..Options::default()
         }
     }

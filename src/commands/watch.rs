@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Global;
-use super::args::{AuthorizationArg, FileArg, KeyArg};
+use super::args::{AuthorizationArg, FileArg, TrustArg};
 use super::run::block_on;
 use crate::error::{Error, Result};
 use crate::flow::{self, Deps, Options};
@@ -45,7 +45,7 @@ pub struct Args {
     pub token_timeout: u64,
 
     #[command(flatten)]
-    pub key: KeyArg,
+    pub trust: TrustArg,
 }
 
 impl Args {
@@ -55,7 +55,8 @@ impl Args {
             authorization: self.authorization.authorization,
             token_timeout: Duration::from_secs(self.token_timeout),
             open_browser: false,
-            allow_key_outside: self.key.allow_key_outside,
+            allow_key_outside: self.trust.allow_key_outside,
+            allow_env: self.trust.allow_env,
             ..Options::default()
         };
         // The flow's summaries would say each refresh at length: one line each instead.
