@@ -74,8 +74,11 @@ impl Store {
     }
 
     /// Adds `pairs`, asked for by `file`; the list is replaced whole (mode 0600), never
-    /// left half-written.
+    /// left half-written, under a lock so that two runs approving at once both keep theirs.
     pub fn add(&self, pairs: &[Pair], file: &Path) -> Result<()> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        create_private_dir(dir).map_err(|e| Error::io("create", dir, e))?;
+        let _lock = self.lock()?;
         let mut list = self.read()?;
         let file = std::path::absolute(file).unwrap_or_else(|_| file.into());
         for pair in pairs {
@@ -86,11 +89,27 @@ impl Store {
                 });
             }
         }
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(|e| Error::io("create", dir, e))?;
         let text = serde_json::to_string_pretty(&list).expect("JSON") + "\n";
         crate::project::write_atomic(&self.path, &text)
             .map_err(|e| Error::io("write", &self.path, e))
+    }
+
+    /// A lock file beside the list (the list itself is replaced by rename, and a lock on it
+    /// would go with the old file); held only while the list is read and written again.
+    fn lock(&self) -> Result<std::fs::File> {
+        let lock_path = self.path.with_extension("json.lock");
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        let file = options
+            .open(&lock_path)
+            .map_err(|e| Error::io("open", &lock_path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+        Ok(file)
     }
 
     fn read(&self) -> Result<List> {
@@ -260,5 +279,36 @@ impl Approver<'_> {
             store.add(std::slice::from_ref(&s.pair), self.file)?;
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs approving at once (several terminals, a script's loop) each keep their pairs:
+    /// without the lock, one's list replaces another's.
+    #[test]
+    fn approvals_made_at_once_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("integration-cli").join(FILE_NAME));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let store = Store::at(store.path().to_path_buf());
+                std::thread::spawn(move || {
+                    for i in 0..15 {
+                        let pair = Pair {
+                            variable: format!("FAKE_{t}_{i}_SECRET"),
+                            host: "login.example.test".into(),
+                        };
+                        store.add(&[pair], Path::new("fake/.unito.json")).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(store.read().unwrap().approved.len(), 8 * 15);
     }
 }
