@@ -155,8 +155,8 @@ pub enum Error {
         fix: String,
     },
 
-    #[error("the {grant} grant needs {what}")]
-    PasswordMissing { grant: &'static str, what: String },
+    #[error("the password grant needs {what}")]
+    PasswordMissing { what: String },
 
     #[error(
         "{field} is encrypted for the platform (unito-secret-v1://) and cannot be used offline"

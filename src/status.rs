@@ -286,37 +286,36 @@ impl Seen<'_> {
 fn next_action(account: &TestAccount, grant: GrantType, now: SystemTime) -> &'static str {
     let freshness = account.freshness(grant, now);
     let refresh_token = account.refresh_token().is_some();
-    if grant.needs_no_person() {
-        return match freshness {
-            Freshness::Fresh(_) => "oauth2 keeps it; token prints it",
-            _ => "oauth2 and token request a new one",
-        };
-    }
+    use GrantType::{AuthorizationCode, ClientCredentials, JwtBearer, Password};
+    // Every grant and state named, so a new grant cannot fall through to a guess.
     match (grant, freshness, refresh_token) {
-        (GrantType::Password, Freshness::Fresh(_), false) => {
+        (ClientCredentials | JwtBearer, Freshness::Fresh(_), _) => {
+            "oauth2 keeps it; token prints it"
+        }
+        (
+            ClientCredentials | JwtBearer,
+            Freshness::Refreshable(_) | Freshness::NeedsLogin(_),
+            _,
+        ) => "oauth2 and token request a new one",
+        (Password, Freshness::Fresh(_), false) => {
             "oauth2 keeps it (--reauth asks for the password); token prints it"
         }
-        (GrantType::Password, Freshness::NeedsLogin(_), _) => {
+        (Password, Freshness::NeedsLogin(_), _) => {
             "oauth2 asks for the password (or UNITO_PASSWORD); token cannot help"
         }
-        (GrantType::Password, Freshness::Fresh(_), true) => {
+        (Password, Freshness::Fresh(_), true) => "oauth2 refreshes it; token prints it as is",
+        (Password, Freshness::Refreshable(_), _) => "oauth2 and token refresh it (no password)",
+        (AuthorizationCode, Freshness::Fresh(_), true) => {
             "oauth2 refreshes it; token prints it as is"
         }
-        (GrantType::Password, Freshness::Refreshable(_), _) => {
-            "oauth2 and token refresh it (no password)"
-        }
-        (GrantType::AuthorizationCode, Freshness::Fresh(_), true) => {
-            "oauth2 refreshes it; token prints it as is"
-        }
-        (GrantType::AuthorizationCode, Freshness::Fresh(_), false) => {
+        (AuthorizationCode, Freshness::Fresh(_), false) => {
             "oauth2 keeps it (--reauth logs in again); token prints it"
         }
-        (GrantType::AuthorizationCode, Freshness::Refreshable(_), _) => {
+        (AuthorizationCode, Freshness::Refreshable(_), _) => {
             "oauth2 and token refresh it (no browser)"
         }
-        (GrantType::AuthorizationCode, Freshness::NeedsLogin(_), _) => {
+        (AuthorizationCode, Freshness::NeedsLogin(_), _) => {
             "oauth2 logs in (browser); token cannot help"
         }
-        _ => "not supported by this version",
     }
 }

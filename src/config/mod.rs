@@ -44,12 +44,6 @@ pub struct Authorization {
     oauth2: Option<std::result::Result<OAuth2, String>>,
 }
 
-impl Authorization {
-    pub fn is_oauth2(&self) -> bool {
-        self.oauth2.is_some()
-    }
-}
-
 /// How tokens are obtained (`grantType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {

@@ -199,13 +199,6 @@ impl<'a> Deps<'a> {
             ..self
         }
     }
-
-    pub fn with_clock(self, clock: impl Clock + 'a) -> Self {
-        Deps {
-            clock: Box::new(clock),
-            ..self
-        }
-    }
 }
 
 /// `integration-cli oauth2`: fill the test account with tokens, by whichever way the grant

@@ -53,10 +53,7 @@ impl Ctx<'_> {
     /// terminal when the environment does not hold them, sent once and never kept.
     async fn password(&self) -> Result<()> {
         let (env, terminal) = (&*self.deps.env, &*self.deps.terminal);
-        let missing = |what: &str| Error::PasswordMissing {
-            grant: "password",
-            what: what.into(),
-        };
+        let missing = |what: &str| Error::PasswordMissing { what: what.into() };
         let username = match self.opts.username.clone() {
             Some(name) => name,
             None if terminal.interactive() => terminal.input("Username", None)?,
