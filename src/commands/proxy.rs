@@ -4,7 +4,7 @@
 use super::Global;
 use super::args::Target;
 use crate::error::{Error, Result};
-use crate::proxy::{self, DEFAULT_LISTEN};
+use crate::proxy::{self, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_UPSTREAM_TIMEOUT};
 use crate::ui::{Console, Quiet, Terminal};
 
 /// Serve the local connector with fresh credentials on every request
@@ -42,8 +42,11 @@ pub struct Args {
     pub target: Target,
 
     /// The connector's address (http://host:port, with an optional base path)
-    #[arg(long, value_name = "URL", value_parser = proxy::upstream)]
-    pub to: String,
+    ///
+    /// A name is resolved once, at start; every address it resolves to must be this
+    /// machine's, and only those are used, tried in order, for the whole run (-v lists them).
+    #[arg(long, value_name = "URL", value_parser = proxy::to)]
+    pub to: proxy::To,
 
     /// Where the proxy listens: a loopback address and port
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN, value_parser = proxy::loopback)]
@@ -52,6 +55,18 @@ pub struct Args {
     /// One JSON object per request line
     #[arg(long)]
     pub json: bool,
+
+    /// Seconds the connector may take to start answering (its status and headers)
+    ///
+    /// Past it the client gets a 504 that says so. The body is not timed: a stream or
+    /// server-sent events may take as long as they need.
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_UPSTREAM_TIMEOUT, value_parser = proxy::seconds)]
+    pub upstream_timeout: std::time::Duration,
+
+    /// Seconds a client may take to send a request's head, and an idle kept-alive
+    /// connection may stay open
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_HEADER_TIMEOUT, value_parser = proxy::seconds, hide = true)]
+    pub header_timeout: std::time::Duration,
 }
 
 impl Args {
@@ -61,6 +76,8 @@ impl Args {
             listen: self.listen,
             to: self.to,
             json: self.json,
+            upstream_timeout: self.upstream_timeout,
+            header_timeout: self.header_timeout,
         };
         let term: Box<dyn Terminal> = if global.quiet {
             Box::new(Quiet::new(Console::new()))
