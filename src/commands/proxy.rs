@@ -4,7 +4,7 @@
 use super::Global;
 use super::args::Target;
 use crate::error::{Error, Result};
-use crate::proxy::{self, DEFAULT_LISTEN};
+use crate::proxy::{self, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_UPSTREAM_TIMEOUT};
 use crate::ui::{Console, Quiet, Terminal};
 
 /// Serve the local connector with fresh credentials on every request
@@ -13,7 +13,8 @@ use crate::ui::{Console, Quiet, Terminal};
     long_about = "Run a reverse proxy in front of the connector running on this machine. \
         Every request sent to the proxy reaches the connector with the test account's \
         credentials in X-Unito-Credentials (replacing any the client sent), the file's plain \
-        secrets in X-Unito-Secrets, and an X-Unito-Correlation-Id when it has none, as the \
+        secrets in X-Unito-Secrets (a client's own is replaced, or removed when the file has \
+        none), and an X-Unito-Correlation-Id when it has none, as the \
         platform sends them.\n\n\
         The token is refreshed before it expires, and once more when the connector answers 401 \
         (that request is then sent again, if its body was at most 1 MiB). Concurrent requests \
@@ -22,10 +23,19 @@ use crate::ui::{Console, Quiet, Terminal};
         without a restart. A refresh token the provider refuses gets the client a 401 whose \
         JSON body says which oauth2 command to run, and the proxy keeps serving.\n\n\
         Bodies stream both ways (server-sent events pass as they come) and connections are \
-        kept alive. It listens on loopback only, calls a connector on this machine only, and \
+        kept alive. It listens on loopback only, calls a connector on this machine only (a \
+        name in --to is resolved once, at start, and only the loopback addresses it gave are \
+        called, in order, for the whole run; -v lists them and says which answered), and \
         refuses requests a web page of another site sends (403). One line per request goes to stdout \
         (method, path without its query, status, milliseconds, \"refreshed\"), never a header \
-        value; --json writes JSON lines. Ctrl-C lets the requests in flight finish.",
+        value; --json writes JSON lines (control and bidi characters as \\uXXXX escapes).\n\n\
+        A connector that sends no answer's head within --upstream-timeout (60 s) gets the \
+        client a 504 that says so; the body is never timed, so streams pass whole. A client \
+        has --header-timeout (30 s) to send a request's head, and a connection idle that long \
+        is closed. At most 100 connections are open at once (fewer under a low open-file \
+        limit): past that, a new one takes the place of the oldest that is not being \
+        answered, so connections left half-sent cannot lock out a real client. Ctrl-C closes \
+        idle connections at once and lets the requests in flight finish.",
     after_help = "Examples:\n  \
         integration-cli proxy --to http://localhost:9200\n  \
         curl http://127.0.0.1:9201/me                      the connector, with credentials\n  \
@@ -42,8 +52,12 @@ pub struct Args {
     pub target: Target,
 
     /// The connector's address (http://host:port, with an optional base path)
-    #[arg(long, value_name = "URL", value_parser = proxy::upstream)]
-    pub to: String,
+    ///
+    /// localhost, 127.0.0.1 or [::1] (http://[::1]:9200 for a server on IPv6 only). A name
+    /// is resolved once, at start; every address it resolves to must be this machine's, and
+    /// only those are used, tried in order, for the whole run (-v lists them).
+    #[arg(long, value_name = "URL", value_parser = proxy::to)]
+    pub to: proxy::To,
 
     /// Where the proxy listens: a loopback address and port
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN, value_parser = proxy::loopback)]
@@ -52,6 +66,21 @@ pub struct Args {
     /// One JSON object per request line
     #[arg(long)]
     pub json: bool,
+
+    /// Seconds the connector may take to start answering (its status and headers)
+    ///
+    /// Past it the client gets a 504 that says so. The body is not timed: a stream or
+    /// server-sent events may take as long as they need.
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_UPSTREAM_TIMEOUT, value_parser = proxy::seconds)]
+    pub upstream_timeout: std::time::Duration,
+
+    /// Seconds a client may take to send a request's head, and a kept-alive connection may
+    /// stay idle
+    ///
+    /// Past it the connection is closed (a client opens another), so connections opened and
+    /// left silent do not hold the proxy's places.
+    #[arg(long, value_name = "SECS", default_value = DEFAULT_HEADER_TIMEOUT, value_parser = proxy::seconds)]
+    pub header_timeout: std::time::Duration,
 }
 
 impl Args {
@@ -61,6 +90,8 @@ impl Args {
             listen: self.listen,
             to: self.to,
             json: self.json,
+            upstream_timeout: self.upstream_timeout,
+            header_timeout: self.header_timeout,
         };
         let term: Box<dyn Terminal> = if global.quiet {
             Box::new(Quiet::new(Console::new()))

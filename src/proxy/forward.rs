@@ -6,19 +6,20 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, BodyStream, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Body as _, Frame, Incoming};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::http::uri::{Authority, PathAndQuery};
+use hyper::http::uri::PathAndQuery;
 use hyper::{Request, Response, StatusCode, Uri, Version};
 use hyper_util::rt::TokioIo;
 
 use super::keeper::{Keeper, Need, Snapshot, Unavailable};
 use super::log::Log;
+use super::upstream::Upstream;
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -39,11 +40,13 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ];
 
 pub struct Forwarder {
-    /// `http://host:port` and a base path (no trailing slash), for messages.
-    upstream: String,
-    /// Its `host:port`, and the base path every request's path joins.
-    authority: Authority,
-    base: String,
+    /// The connector, at its pinned addresses.
+    upstream: Arc<Upstream>,
+    /// Its `host:port`, for the `Host` header.
+    authority: HeaderValue,
+    /// How long the connector may take to send its answer's head (never its whole body:
+    /// a stream or server-sent events take as long as they take).
+    answer_within: Duration,
     keeper: Keeper,
     log: Log,
     /// The proxy's own host names (DNS rebinding: see `host`).
@@ -53,14 +56,18 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    pub fn new(upstream: String, keeper: Keeper, log: Log, hosts: Arc<[String]>) -> Forwarder {
+    pub fn new(
+        upstream: Arc<Upstream>,
+        answer_within: Duration,
+        keeper: Keeper,
+        log: Log,
+        hosts: Arc<[String]>,
+    ) -> Forwarder {
         let prefix = oauth2::CsrfToken::new_random_len(12).secret().clone();
-        let rest = upstream.strip_prefix("http://").unwrap_or(&upstream);
-        let (authority, base) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         Forwarder {
-            authority: Authority::try_from(authority).expect("checked by proxy::upstream"),
-            base: base.to_string(),
+            authority: HeaderValue::from_str(&upstream.authority).expect("checked by proxy::to"),
             upstream,
+            answer_within,
             keeper,
             log,
             hosts,
@@ -157,7 +164,7 @@ impl Forwarder {
         head: &hyper::http::request::Parts,
         body: Body,
         snapshot: &Snapshot,
-    ) -> Result<Response<Incoming>, String> {
+    ) -> Result<Response<Incoming>, Failure> {
         let mut request = Request::new(body);
         *request.method_mut() = head.method.clone();
         *request.uri_mut() = self.target(&head.uri);
@@ -165,14 +172,28 @@ impl Forwarder {
         let headers = request.headers_mut();
         *headers = head.headers.clone();
         strip_hop_by_hop(headers);
-        headers.insert(
-            header::HOST,
-            HeaderValue::from_str(self.authority.as_str()).expect("an authority"),
-        );
+        headers.insert(header::HOST, self.authority.clone());
         headers.insert(CREDENTIALS, snapshot.credentials.clone());
-        if let Some(secrets) = &snapshot.secrets {
-            headers.insert(SECRETS, secrets.clone());
+        // The proxy owns both headers: a client's own never reaches the connector.
+        match &snapshot.secrets {
+            Some(secrets) => headers.insert(SECRETS, secrets.clone()),
+            None => headers.remove(SECRETS),
+        };
+        let answered = tokio::time::timeout(self.answer_within, self.exchange(link, request));
+        match answered.await {
+            Ok(answered) => answered.map_err(Failure::Unreachable),
+            // The connection, busy with a request never answered, is not kept.
+            Err(_) => Err(Failure::Silent),
         }
+    }
+
+    /// Sends the request, and gives the link its connection back once the answer's head
+    /// has come.
+    async fn exchange(
+        &self,
+        link: &Link,
+        request: Request<Body>,
+    ) -> Result<Response<Incoming>, String> {
         let (mut sender, reused) = self.connection(link).await?;
         let answered = match sender.try_send_request(request).await {
             Ok(response) => Ok(response),
@@ -201,9 +222,7 @@ impl Forwarder {
     }
 
     async fn connect(&self) -> Result<SendRequest<Body>, String> {
-        let stream = tokio::net::TcpStream::connect(self.authority.as_str())
-            .await
-            .map_err(|e| e.to_string())?;
+        let (stream, _) = self.upstream.connect().await.map_err(|e| e.to_string())?;
         let _ = stream.set_nodelay(true);
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -221,31 +240,53 @@ impl Forwarder {
             .path_and_query()
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        let path = if self.base.is_empty() {
+        let base = &self.upstream.base;
+        let path = if base.is_empty() {
             asked
         } else {
-            PathAndQuery::try_from(format!("{}{asked}", self.base)).unwrap_or(asked)
+            PathAndQuery::try_from(format!("{base}{asked}")).unwrap_or(asked)
         };
         Uri::from(path)
     }
 
     /// The connector's answer as it comes (its body streamed), or why there is none.
-    fn answer(&self, answered: Result<Response<Incoming>, String>) -> Response<Body> {
+    fn answer(&self, answered: Result<Response<Incoming>, Failure>) -> Response<Body> {
+        let at = &self.upstream.url;
         match answered {
             Ok(response) => {
                 let (mut head, body) = response.into_parts();
                 strip_hop_by_hop(&mut head.headers);
                 Response::from_parts(head, body.boxed())
             }
-            Err(e) => json(
+            Err(Failure::Unreachable(e)) => json(
                 StatusCode::BAD_GATEWAY,
                 serde_json::json!({
-                    "error": format!("the connector at {} did not answer: {e}", self.upstream),
+                    "error": format!("the connector at {at} did not answer: {e}"),
                     "hint": "start the connector, or point --to at where it listens",
+                }),
+            ),
+            Err(Failure::Silent) => json(
+                StatusCode::GATEWAY_TIMEOUT,
+                serde_json::json!({
+                    "error": format!(
+                        "the connector at {at} sent no answer within {} s (the proxy's \
+                         --upstream-timeout)",
+                        self.answer_within.as_secs_f64()
+                    ),
+                    "hint": "the connector may be stuck on this request; if it is only slow \
+                        to start answering, give it longer with --upstream-timeout SECS",
                 }),
             ),
         }
     }
+}
+
+/// Why the connector's answer did not come.
+enum Failure {
+    /// No connection, or it broke: said in a line.
+    Unreachable(String),
+    /// No answer's head within `answer_within`.
+    Silent,
 }
 
 /// The connector connection of one client connection. A client's requests on a kept-alive

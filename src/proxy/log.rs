@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hyper::{Method, StatusCode};
 
-use crate::redact::terminal_safe;
+use crate::redact::{json_safe, terminal_safe};
 
 #[derive(Clone)]
 pub struct Log {
@@ -87,14 +87,13 @@ impl Log {
     ) {
         let ms = took.as_secs_f64() * 1000.0;
         let line = if self.json {
-            serde_json::json!({
+            json_line(&serde_json::json!({
                 "method": method.as_str(),
                 "path": path,
                 "status": status.as_u16(),
                 "ms": (ms * 10.0).round() / 10.0,
                 "refreshed": refreshed,
-            })
-            .to_string()
+            }))
         } else {
             let path: String = path.chars().take(200).collect();
             format!(
@@ -111,12 +110,18 @@ impl Log {
     /// A line about the proxy itself (a refresh ahead of expiry, a refusal).
     pub fn event(&self, what: &str, detail: &str) {
         let line = if self.json {
-            serde_json::json!({"event": what, "detail": detail}).to_string()
+            json_line(&serde_json::json!({"event": what, "detail": detail}))
         } else {
             terminal_safe(&format!("-- {what}: {detail}"))
         };
         self.push(&line);
     }
+}
+
+/// One JSON line, the bidi and C1 controls of a path or a message written as `\uXXXX`
+/// (the same string to a JSON reader), as the text lines show them escaped.
+fn json_line(value: &serde_json::Value) -> String {
+    json_safe(&value.to_string())
 }
 
 /// The writer thread: waits for lines, lets more gather, writes them in one go.

@@ -6,6 +6,7 @@
 mod forward;
 mod keeper;
 mod log;
+mod upstream;
 mod workers;
 
 use std::net::SocketAddr;
@@ -17,11 +18,12 @@ use tokio::net::TcpListener;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::flow;
-use crate::signals::Signals;
+use crate::signals::{Signals, Stop};
 use crate::ui::Terminal;
 use forward::Forwarder;
 use keeper::{Keeper, Need};
-use workers::Worker;
+pub use upstream::{To, Upstream, to};
+use workers::{Open, Worker};
 
 /// Where the proxy listens unless told: beside a connector on 9200, and neither the
 /// callback's 9002 nor the sandbox's 9010.
@@ -30,13 +32,25 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9201";
 /// How long in-flight requests may take to finish after Ctrl-C.
 const DRAIN: Duration = Duration::from_secs(30);
 
+/// Seconds the connector may take to start answering, unless told.
+pub const DEFAULT_UPSTREAM_TIMEOUT: &str = "60";
+
+/// Seconds a client may take to send a request's head, and an idle kept-alive connection
+/// may stay open, unless told: a longer pause between two requests from Postman costs
+/// one new connection.
+pub const DEFAULT_HEADER_TIMEOUT: &str = "30";
+
 pub struct Options {
     /// The file, authorization and test account (see `flow::Options`).
     pub flow: flow::Options,
     pub listen: SocketAddr,
-    /// The connector: `http://host:port`, with an optional base path.
-    pub to: String,
+    /// The connector, resolved when the proxy starts.
+    pub to: To,
     pub json: bool,
+    /// How long the connector may take to send an answer's head (see `DEFAULT_UPSTREAM_TIMEOUT`).
+    pub upstream_timeout: Duration,
+    /// See `DEFAULT_HEADER_TIMEOUT`.
+    pub header_timeout: Duration,
 }
 
 /// A listen address that only this machine can reach.
@@ -57,54 +71,26 @@ pub fn loopback(raw: &str) -> std::result::Result<SocketAddr, String> {
     Ok(addr)
 }
 
-/// The connector's address as requests are sent to it: `http://host:port` and a base path
-/// without its trailing slash.
-pub fn upstream(raw: &str) -> std::result::Result<String, String> {
-    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
-    if url.scheme() != "http" {
-        return Err(format!(
-            "{raw:?}: the proxy speaks plain HTTP to the connector on this machine (http://…)"
-        ));
-    }
-    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "{raw:?}: give the connector's address alone, without a query or credentials"
-        ));
-    }
-    let host = url
-        .host_str()
-        .ok_or_else(|| format!("{raw:?} has no host"))?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    hyper::http::uri::Authority::try_from(format!("{host}:{port}"))
-        .map_err(|_| format!("{raw:?}: {host} is not a host name the proxy can call"))?;
-    let on_this_machine =
-        std::net::ToSocketAddrs::to_socket_addrs(&(url.host_str().unwrap_or(""), port)).is_ok_and(
-            |all| {
-                let all: Vec<_> = all.collect();
-                !all.is_empty() && all.iter().all(|a| a.ip().is_loopback())
-            },
-        );
-    if !on_this_machine {
-        return Err(format!(
-            "{raw:?}: the connector must run on this machine (localhost, 127.0.0.1 or [::1]): \
-             the credentials travel to it in plain HTTP"
-        ));
-    }
-    Ok(format!(
-        "http://{host}:{port}{}",
-        url.path().trim_end_matches('/')
-    ))
+/// `--upstream-timeout` and the like: seconds, a fraction allowed, more than none.
+pub fn seconds(raw: &str) -> std::result::Result<Duration, String> {
+    raw.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{raw:?} is not a number of seconds, such as 60 or 0.5"))
 }
 
 /// Serves until a stop signal, then lets the requests in flight finish (a second signal
 /// stops at once). Stopping so is the normal end: `Ok`.
 pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
     let mut signals = Signals::new()?;
+    // Once, for the run: every connection goes to these addresses (see `upstream`).
+    let upstream = Arc::new(opts.to.resolve().await?);
+    tracing::debug!(
+        "--to {}: resolved once, to {}; only these addresses are used, in this order",
+        upstream.url,
+        upstream.addresses()
+    );
     let cannot_listen = |e: std::io::Error| Error::ProxyListen {
         addr: opts.listen.to_string(),
         detail: e.to_string(),
@@ -122,25 +108,12 @@ pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
     let mut workers = Vec::new();
     for n in 0..workers::count() {
         let (keeper, log, hosts, upstream) =
-            (keeper.clone(), log.clone(), hosts.clone(), opts.to.clone());
-        let make = move || Forwarder::new(upstream, keeper, log, hosts);
-        workers.push(Worker::start(n, make, stop.clone())?);
+            (keeper.clone(), log.clone(), hosts.clone(), upstream.clone());
+        let within = opts.upstream_timeout;
+        let make = move || Forwarder::new(upstream, within, keeper, log, hosts);
+        workers.push(Worker::start(n, make, opts.header_timeout, stop.clone())?);
     }
-    let mut next = 0;
-    let stop = loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    // Out of file descriptors, most likely: let some close.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                workers[next % workers.len()].take(stream);
-                next += 1;
-            }
-            stop = signals.next() => break stop,
-        }
-    };
+    let stop = accept(&listener, &workers, &mut signals).await;
     drop(listener);
     let _ = stop_all.send(true);
     term.say(&format!(
@@ -167,6 +140,30 @@ pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
     }
 }
 
+/// Hands each new connection to the next worker, at most `Open`'s count of them open at
+/// once, until a stop signal.
+async fn accept(listener: &TcpListener, workers: &[Worker], signals: &mut Signals) -> Stop {
+    let (mut open, mut next) = (Open::new(), 0);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, most likely: let some close.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let Some(ticket) = open.admit() else {
+                    tracing::debug!("connection closed: every open one is answering a request");
+                    continue;
+                };
+                workers[next % workers.len()].take(stream, ticket);
+                next += 1;
+            }
+            stop = signals.next() => return stop,
+        }
+    }
+}
+
 /// The names a request to the proxy may be addressed to (others are a DNS rebinding).
 fn own_names(addr: SocketAddr) -> Arc<[String]> {
     let port = addr.port();
@@ -187,7 +184,8 @@ fn announce(opts: &Options, addr: SocketAddr, keeper: &Keeper, term: &dyn Termin
     term.say(&format!(
         "Proxying http://{addr} to {} with the credentials of test account \"{}\" ({expires}; \
          refreshed before it does). Ctrl-C to stop.",
-        opts.to, opts.flow.test_account
+        opts.to.url(),
+        opts.flow.test_account
     ));
     if !current.left_out.is_empty() {
         term.warn(&format!(
