@@ -647,3 +647,367 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    fn io() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, "fake-denied")
+    }
+
+    fn s(v: &str) -> String {
+        v.to_string()
+    }
+
+    /// One of each variant, and of each branch its hint takes.
+    fn samples() -> Vec<Error> {
+        let github = "https://github.com/login/oauth/access_token";
+        let other = "https://auth.example.test/token";
+        vec![
+            Error::ConfigNotFound {
+                path: p("a/.unito.json"),
+            },
+            Error::ConfigMalformed {
+                path: p(".unito.json"),
+                line: 3,
+                column: 7,
+                message: s("expected value"),
+            },
+            Error::ConfigInvalid {
+                path: p(".unito.json"),
+                message: s("bad field"),
+            },
+            Error::ConfigDuplicateKey {
+                path: p(".unito.json"),
+                line: 2,
+                column: 4,
+                message: s("duplicate key \"a\""),
+            },
+            Error::ConfigRefused {
+                path: p("/dev/null"),
+                why: s("not a file"),
+            },
+            Error::CannotSave {
+                path: p(".unito.json"),
+                why: s("read-only"),
+            },
+            Error::SavedAside {
+                path: p(".unito.json"),
+                recovery: p(".unito.json.recovered"),
+                cause: s("disk full"),
+                retry: s("integration-cli recover"),
+            },
+            Error::TokensLost {
+                path: p(".unito.json"),
+                cause: s("disk full"),
+                tried: s("no room"),
+                retry: s("integration-cli oauth2"),
+            },
+            Error::RecoveryPending {
+                recovery: p("r.json"),
+                retry: s("integration-cli recover"),
+            },
+            Error::NothingToRecover {
+                test_account: s("dev"),
+                path: p(".unito.json"),
+            },
+            Error::RecoveryStale {
+                recovery: p("r.json"),
+                test_account: s("dev"),
+            },
+            Error::io("read", Path::new("x.json"), io()),
+            Error::NoAuthorization {
+                path: p(".unito.json"),
+            },
+            Error::AuthorizationNotFound {
+                name: s("b"),
+                available: vec![s("a"), s("c")],
+            },
+            Error::AuthorizationAmbiguous {
+                available: vec![s("a"), s("c")],
+            },
+            Error::NotOAuth2 {
+                name: s("a"),
+                method: s("custom"),
+            },
+            Error::KeyFile {
+                path: p("k.pem"),
+                detail: s("too open"),
+                fix: Some(s("chmod 600 k.pem")),
+            },
+            Error::KeyFile {
+                path: p("k.pem"),
+                detail: s("not PEM"),
+                fix: None,
+            },
+            Error::KeyOutsideProject {
+                path: p("k.pem"),
+                real: p("/elsewhere/k.pem"),
+                folder: p("/project"),
+            },
+            Error::VariablesMissing {
+                test_account: s("dev"),
+                authorization: s("a"),
+                missing: vec![s("subdomain (Subdomain)")],
+                fix: s("integration-cli oauth2 --var subdomain=..."),
+                edit: s("\"subdomain\" to the test account"),
+            },
+            Error::VariablesMissing {
+                test_account: s("dev"),
+                authorization: s("a"),
+                missing: vec![s("x (X)"), s("y (Y)")],
+                fix: s("integration-cli oauth2 --var x=... --var y=..."),
+                edit: s("\"x\" and \"y\""),
+            },
+            Error::TemplateValue {
+                message: s("subdomain \"a/b\" is not a host label"),
+                fix: s("integration-cli oauth2 --var subdomain=..."),
+            },
+            Error::PasswordMissing {
+                what: s("a username"),
+            },
+            Error::EncryptedSecret {
+                field: s("clientSecret"),
+            },
+            Error::MissingEnvVar {
+                field: s("clientSecret"),
+                var: s("MY_SECRET"),
+            },
+            Error::EnvVarNotAllowed {
+                field: s("clientSecret"),
+                var: s("HOME"),
+                rule: "*_SECRET",
+            },
+            Error::EnvNotApproved {
+                var: s("MY_SECRET"),
+                field: s("clientSecret"),
+                host: s("auth.example.test"),
+                file: p("/p/.unito.json"),
+            },
+            Error::ApprovalsUnreadable {
+                path: p("approvals.json"),
+                why: s("bad JSON"),
+            },
+            Error::InvalidPort {
+                value: s("x"),
+                origin: "OAUTH2_PORT",
+            },
+            Error::PortInUse {
+                port: 9002,
+                host: "127.0.0.1",
+                from_redirect_url: true,
+            },
+            Error::PortInUse {
+                port: 9002,
+                host: "127.0.0.1",
+                from_redirect_url: false,
+            },
+            Error::Bind {
+                port: 80,
+                host: "127.0.0.1",
+                from_redirect_url: true,
+                source: io(),
+            },
+            Error::Bind {
+                port: 80,
+                host: "127.0.0.1",
+                from_redirect_url: false,
+                source: io(),
+            },
+            Error::AuthorizationDenied {
+                error: s("access_denied"),
+                description: None,
+                uri: None,
+                unchecked: None,
+            },
+            Error::AuthorizationDenied {
+                error: s("invalid_scope"),
+                description: Some(s("no such scope")),
+                uri: Some(s("https://docs.example.test")),
+                unchecked: Some(s("the refusal has no iss")),
+            },
+            Error::CallbackTimeout { secs: 300 },
+            Error::TokenEndpoint {
+                url: s(github),
+                status: 200,
+                error: s("bad_verification_code"),
+                description: None,
+                uri: None,
+            },
+            Error::TokenEndpoint {
+                url: s(other),
+                status: 401,
+                error: s("invalid_client"),
+                description: Some(s("who are you")),
+                uri: None,
+            },
+            Error::TokenEndpoint {
+                url: s(other),
+                status: 400,
+                error: s("invalid_grant"),
+                description: None,
+                uri: Some(s("https://docs.example.test")),
+            },
+            Error::TokenHttp {
+                url: s(github),
+                status: 500,
+                content_type: s("text/html"),
+                snippet: s("<h1>oops"),
+            },
+            Error::TokenHttp {
+                url: s(other),
+                status: 502,
+                content_type: s("text/html"),
+                snippet: s("bad gateway"),
+            },
+            Error::TokenResponse {
+                url: s(github),
+                message: s("no access_token"),
+                refresh_token: None,
+            },
+            Error::TokenResponse {
+                url: s(other),
+                message: s("no access_token"),
+                refresh_token: None,
+            },
+            Error::Network {
+                url: s(other),
+                detail: s("connection refused"),
+            },
+            Error::Untrusted {
+                url: s(other),
+                detail: s("unknown issuer"),
+            },
+            Error::CaFile {
+                path: p("ca.pem"),
+                origin: "--ca-file",
+                detail: s("no certificate"),
+            },
+            Error::ProxySetting {
+                variable: s("HTTPS_PROXY"),
+                value: s("ftp://proxy"),
+                detail: s("unsupported scheme"),
+            },
+            Error::ProxyRefused {
+                proxy: s("http://proxy.example.test:8080"),
+                variable: s("HTTPS_PROXY"),
+                url: s(other),
+                detail: s("407"),
+                wants_credentials: true,
+            },
+            Error::ProxyRefused {
+                proxy: s("http://proxy.example.test:8080"),
+                variable: s("HTTPS_PROXY"),
+                url: s(other),
+                detail: s("403"),
+                wants_credentials: false,
+            },
+            Error::RefreshRejected {
+                error: s("invalid_grant"),
+                description: Some(s("revoked")),
+                retry: s("integration-cli oauth2 --test-account dev"),
+            },
+            Error::RefreshRejected {
+                error: s("invalid_grant"),
+                description: None,
+                retry: s("integration-cli oauth2"),
+            },
+            Error::NeedsLogin {
+                test_account: s("dev"),
+                reason: s("it has none"),
+                retry: s("integration-cli oauth2"),
+            },
+            Error::TunnelNoAuthtoken,
+            Error::TunnelConnect {
+                detail: s("offline"),
+            },
+            Error::TunnelTimeout { secs: 30 },
+            Error::TunnelClosed {
+                reason: s("ngrok went away"),
+            },
+            Error::SandboxPortInUse { port: 9100 },
+            Error::DemoWouldOverwrite {
+                path: p("d/.unito.json"),
+            },
+            Error::InitWouldOverwrite {
+                path: p(".unito.json"),
+            },
+            Error::InitUnknownPreset {
+                preset: s("nope"),
+                available: s("github, google"),
+            },
+            Error::InitMissing {
+                flags: s("--preset"),
+            },
+            Error::InvalidInput {
+                message: s("--var wants NAME=VALUE"),
+            },
+            Error::PasteRefused {
+                why: s("not the redirect URL"),
+            },
+            Error::SomeAccountsFailed { failed: 2 },
+            Error::IssuerMismatch {
+                expected: s("https://a.example.test"),
+                got: s("https://b.example.test"),
+            },
+            Error::EncryptedCredential {
+                test_account: s("dev"),
+                field: s("apiKey"),
+            },
+            Error::CredentialsUnreadable {
+                why: s("not base64"),
+            },
+            Error::CommandNotStarted {
+                program: s("npm"),
+                detail: s("not found"),
+            },
+            Error::CommandExited { code: 7 },
+            Error::ProxyListen {
+                addr: s("127.0.0.1:8080"),
+                detail: s("in use"),
+            },
+            Error::Relayed {
+                message: s("relayed"),
+                hint: Some(s("its hint")),
+                code: 5,
+            },
+            Error::Relayed {
+                message: s("relayed"),
+                hint: None,
+                code: 1,
+            },
+            Error::Interrupted,
+            Error::Stopped {
+                signal: "SIGTERM",
+                code: exit::TERMINATED,
+            },
+            Error::Stopped {
+                signal: "SIGHUP",
+                code: exit::HANGUP,
+            },
+            Error::Terminal(s("no terminal to ask on")),
+            Error::Output(s("cannot write to stdout: broken pipe")),
+            Error::Internal(s("the runtime failed")),
+        ]
+    }
+
+    fn render(errors: &[Error]) -> String {
+        errors
+            .iter()
+            .map(|e| format!("{e}\n  hint: {:?}\n  exit: {}\n", e.hint(), e.exit_code()))
+            .collect()
+    }
+
+    /// Every message, hint and exit code, byte for byte as users and scripts see them.
+    #[test]
+    fn messages_hints_and_exit_codes_are_unchanged() {
+        let golden = include_str!("../tests/fixtures/errors.txt");
+        assert_eq!(render(&samples()), golden);
+    }
+}
