@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::jwt::KeySource;
 use crate::config::{OAuth2, SECRET_ENV, env_names};
-use crate::error::{Error, Result};
+use crate::error::{EnvError, Error, Result};
 use crate::ui::Terminal;
 
 /// Names approved for one run, comma-separated, as `--allow-env` approves them.
@@ -113,7 +113,7 @@ impl Store {
     }
 
     fn read(&self) -> Result<List> {
-        let unreadable = |why: String| Error::ApprovalsUnreadable {
+        let unreadable = |why: String| EnvError::ApprovalsUnreadable {
             path: self.path.clone(),
             why,
         };
@@ -123,16 +123,16 @@ impl Store {
             Err(e) => return Err(Error::io("read", &self.path, e)),
         };
         if !file.metadata().is_ok_and(|m| m.is_file()) {
-            return Err(unreadable("it is not a regular file".into()));
+            return Err(unreadable("it is not a regular file".into()).into());
         }
         let mut text = String::new();
         file.take(MOST_BYTES + 1)
             .read_to_string(&mut text)
             .map_err(|e| unreadable(e.to_string()))?;
         if text.len() as u64 > MOST_BYTES {
-            return Err(unreadable("it is larger than 1 MiB".into()));
+            return Err(unreadable("it is larger than 1 MiB".into()).into());
         }
-        serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
+        serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()).into())
     }
 }
 
@@ -244,12 +244,13 @@ impl Approver<'_> {
                 continue;
             }
             if !self.terminal.interactive() || !self.ask(s, store.as_ref())? {
-                return Err(Error::EnvNotApproved {
+                return Err(EnvError::EnvNotApproved {
                     var: crate::redact::printable(&s.pair.variable),
                     field: s.field.clone(),
                     host: s.pair.host.clone(),
                     file: self.file.into(),
-                });
+                }
+                .into());
             }
         }
         Ok(())

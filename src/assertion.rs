@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::jwt::{Algorithm, JwtSettings, KeySource};
 use crate::config::{Holds, expand_env};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::secret::Secret;
 
 /// A key ready to sign, with the settings' claims.
@@ -51,7 +51,7 @@ impl Signer {
         lookup: &dyn Fn(&str) -> Option<String>,
         outside: bool,
     ) -> Result<Signer> {
-        let invalid = |message: String| Error::ConfigInvalid {
+        let invalid = |message: String| ConfigError::Invalid {
             path: config.into(),
             message: format!("{at}.jwt: {message}"),
         };
@@ -154,7 +154,7 @@ fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<Secret> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let path = folder.join(name);
-    let unreadable = |detail: String| Error::KeyFile {
+    let unreadable = |detail: String| ConfigError::KeyFile {
         path: path.clone(),
         detail,
         fix: None,
@@ -165,7 +165,8 @@ fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<Secret> {
         return Err(unreadable(format!(
             "it is {}, not a regular file",
             crate::project::kind_of(&meta)
-        )));
+        ))
+        .into());
     }
     if !outside {
         inside(&path, folder, &meta)?;
@@ -173,14 +174,14 @@ fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<Secret> {
     only_the_owner_reads(&path, &meta)?;
     let too_large = || unreadable("it is too large to be a key".into());
     if meta.len() > MOST_KEY_BYTES {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     let mut text = String::new();
     file.take(MOST_KEY_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|e| unreadable(e.to_string()))?;
     if text.len() as u64 > MOST_KEY_BYTES {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     Ok(Secret::new(text))
 }
@@ -201,7 +202,7 @@ fn open_without_blocking(path: &Path) -> std::io::Result<File> {
 /// `folder`: the resolved path is checked, then the file there compared with the one opened
 /// (device and inode), so a path that pointed elsewhere when it was opened is caught.
 fn inside(path: &Path, folder: &Path, opened: &Metadata) -> Result<()> {
-    let changed = |detail: String| Error::KeyFile {
+    let changed = |detail: String| ConfigError::KeyFile {
         path: path.into(),
         detail,
         fix: None,
@@ -209,11 +210,12 @@ fn inside(path: &Path, folder: &Path, opened: &Metadata) -> Result<()> {
     let folder = fs::canonicalize(folder).map_err(|e| changed(e.to_string()))?;
     let real = fs::canonicalize(path).map_err(|e| changed(e.to_string()))?;
     if !real.starts_with(&folder) {
-        return Err(Error::KeyOutsideProject {
+        return Err(ConfigError::KeyOutsideProject {
             path: path.into(),
             real,
             folder,
-        });
+        }
+        .into());
     }
     #[cfg(unix)]
     {
@@ -222,7 +224,8 @@ fn inside(path: &Path, folder: &Path, opened: &Metadata) -> Result<()> {
         if (there.dev(), there.ino()) != (opened.dev(), opened.ino()) {
             return Err(changed(
                 "it was replaced while it was opened (a link that changed?)".into(),
-            ));
+            )
+            .into());
         }
     }
     #[cfg(not(unix))]
@@ -237,11 +240,12 @@ fn only_the_owner_reads(path: &Path, meta: &Metadata) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode();
         if mode & 0o077 != 0 {
-            return Err(Error::KeyFile {
+            return Err(ConfigError::KeyFile {
                 path: path.into(),
                 detail: format!("others may read it (mode {:o})", mode & 0o777),
                 fix: Some(format!("chmod 600 {}", path.display())),
-            });
+            }
+            .into());
         }
     }
     #[cfg(not(unix))]

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, Result};
 use crate::html::escape;
 use crate::redact::printable;
 use crate::secret::{Secret, constant_time_eq};
@@ -70,7 +70,7 @@ pub async fn bind(
         match bind_one(second, port, from_redirect_url).await {
             Ok(l) => listeners.push(l),
             // No IPv6 on this machine: browsers will not resolve localhost to it either.
-            Err(Error::Bind { .. }) => {}
+            Err(Error::Network(NetworkError::Bind { .. })) => {}
             Err(e) => return Err(e),
         }
     }
@@ -85,17 +85,19 @@ async fn bind_one(
     TcpListener::bind((ip, port))
         .await
         .map_err(|source| match source.kind() {
-            std::io::ErrorKind::AddrInUse => Error::PortInUse {
+            std::io::ErrorKind::AddrInUse => NetworkError::PortInUse {
                 port,
                 host,
                 from_redirect_url,
-            },
-            _ => Error::Bind {
+            }
+            .into(),
+            _ => NetworkError::Bind {
                 port,
                 host,
                 from_redirect_url,
                 source,
-            },
+            }
+            .into(),
         })
 }
 

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{EnvError, Result};
 use crate::redact::printable;
 use crate::secret::mask;
 
@@ -22,10 +22,11 @@ const ENCRYPTED_PREFIX: &str = "unito-secret-v1://";
 /// The header value for a test account's fields: every key, as stored.
 pub fn encode(test_account: &str, fields: &Map<String, Value>) -> Result<String> {
     if let Some(path) = encrypted(fields) {
-        return Err(Error::EncryptedCredential {
+        return Err(EnvError::EncryptedCredential {
             test_account: test_account.to_string(),
             field: path,
-        });
+        }
+        .into());
     }
     let json = serde_json::to_string(fields).expect("a JSON object serializes");
     Ok(STANDARD.encode(json))
@@ -394,7 +395,9 @@ mod tests {
         assert!(shown.contains("\"read\""), "{shown}");
         let sealed = object(json!({"keys": ["plain", {"token": "unito-secret-v1://x"}]}));
         match encode("development", &sealed) {
-            Err(Error::EncryptedCredential { field, .. }) => assert_eq!(field, "keys[1].token"),
+            Err(crate::error::Error::Env(EnvError::EncryptedCredential { field, .. })) => {
+                assert_eq!(field, "keys[1].token")
+            }
             other => panic!("{other:?}"),
         }
         let (value, left_out) = encode_secrets(&object(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::browser::Browser;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, Result, UserError};
 use crate::flow::{self, Deps, Options};
 use crate::sandbox::{self, Sandbox};
 use crate::secret::Secret;
@@ -228,7 +228,7 @@ fn write_project(opts: &DemoOptions, sandbox: &Sandbox) -> Result<PathBuf> {
     };
     let config = dir.join(".unito.json");
     if config.exists() && !opts.force {
-        return Err(Error::DemoWouldOverwrite { path: config });
+        return Err(UserError::DemoWouldOverwrite { path: config }.into());
     }
     let file = json!({
         "name": "demo-connector",
@@ -242,7 +242,7 @@ fn write_project(opts: &DemoOptions, sandbox: &Sandbox) -> Result<PathBuf> {
 
 async fn userinfo(base: &str, token: &Secret) -> Result<String> {
     let url = format!("{base}/userinfo");
-    let failed = |detail: String| Error::Network {
+    let failed = |detail: String| NetworkError::Unreachable {
         url: url.clone(),
         detail,
     };
@@ -253,9 +253,12 @@ async fn userinfo(base: &str, token: &Secret) -> Result<String> {
         .await
         .map_err(|e| failed(e.to_string()))?;
     if !response.status().is_success() {
-        return Err(failed(format!("answered {}", response.status())));
+        return Err(failed(format!("answered {}", response.status())).into());
     }
-    response.text().await.map_err(|e| failed(e.to_string()))
+    response
+        .text()
+        .await
+        .map_err(|e| failed(e.to_string()).into())
 }
 
 #[cfg(test)]

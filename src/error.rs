@@ -1,6 +1,9 @@
 //! Every way a run can fail, each with what the user can do about it and the exit code a
 //! script can rely on. Messages never carry a secret: variants hold names, paths, URLs and
 //! the provider's own words, not credentials.
+//!
+//! Failures are grouped by domain, one enum each, with its hints and exit codes beside its
+//! variants; `Error` wraps them, so functions return one type and `?` converts.
 
 use std::path::PathBuf;
 
@@ -22,13 +25,102 @@ pub mod exit {
     pub const TERMINATED: i32 = 143;
 }
 
+/// What every function returns: a domain's failure, or one of the few that belong to none.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error(transparent)]
+    Env(#[from] EnvError),
+
+    #[error(transparent)]
+    File(#[from] FileError),
+
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+
+    #[error(transparent)]
+    Tunnel(#[from] TunnelError),
+
+    #[error(transparent)]
+    User(#[from] UserError),
+
+    #[error(transparent)]
+    Run(#[from] RunError),
+
+    /// An error already put in words elsewhere (the proxy's credentials thread).
+    #[error("{message}")]
+    Relayed {
+        message: String,
+        hint: Option<String>,
+        code: i32,
+    },
+
+    #[error("cancelled")]
+    Interrupted,
+
+    /// Something of our own that should not fail did (the async runtime, the callback
+    /// server's task, signal handling).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// An I/O failure on `path`, saying what was being done (`"read"`, `"write"`, …).
+    pub fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Error {
+        FileError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+        .into()
+    }
+
+    /// What to do next, in the user's terms. `None` where the message already says it all.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => e.hint(),
+            Error::Env(e) => e.hint(),
+            Error::File(e) => e.hint(),
+            Error::Provider(e) => e.hint(),
+            Error::Network(e) => e.hint(),
+            Error::Tunnel(e) => e.hint(),
+            Error::User(e) => e.hint(),
+            Error::Run(e) => e.hint(),
+            Error::Interrupted | Error::Internal(_) => None,
+            Error::Relayed { hint, .. } => hint.clone(),
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::File(_) | Error::Network(_) | Error::Tunnel(_) => exit::ERROR,
+            Error::Env(e) => e.exit_code(),
+            Error::Provider(e) => e.exit_code(),
+            Error::User(e) => e.exit_code(),
+            Error::Run(e) => e.exit_code(),
+            Error::Relayed { code, .. } => *code,
+            Error::Interrupted => exit::INTERRUPTED,
+            Error::Internal(_) => exit::ERROR,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The project file and what it says: found, parsed, valid, the authorization chosen in it,
+/// the signing key it names. Exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
     #[error("{} not found", .path.display())]
-    ConfigNotFound { path: PathBuf },
+    NotFound { path: PathBuf },
 
     #[error("{} is not valid JSON: {message} at line {line}, column {column}", .path.display())]
-    ConfigMalformed {
+    Malformed {
         path: PathBuf,
         line: usize,
         column: usize,
@@ -36,10 +128,10 @@ pub enum Error {
     },
 
     #[error("{}: {message}", .path.display())]
-    ConfigInvalid { path: PathBuf, message: String },
+    Invalid { path: PathBuf, message: String },
 
     #[error("{}: {message} at line {line}, column {column}", .path.display())]
-    ConfigDuplicateKey {
+    DuplicateKey {
         path: PathBuf,
         line: usize,
         column: usize,
@@ -47,8 +139,167 @@ pub enum Error {
     },
 
     #[error("{} cannot be used as the project file: {why}", .path.display())]
-    ConfigRefused { path: PathBuf, why: String },
+    Refused { path: PathBuf, why: String },
 
+    #[error("no OAuth 2.0 authorization in {}", .path.display())]
+    NoAuthorization { path: PathBuf },
+
+    #[error("no authorization named \"{name}\" (available: {})", .available.join(", "))]
+    AuthorizationNotFound {
+        name: String,
+        available: Vec<String>,
+    },
+
+    #[error("several authorizations and no way to ask which one (available: {})", .available.join(", "))]
+    AuthorizationAmbiguous { available: Vec<String> },
+
+    #[error("authorization \"{name}\" uses method \"{method}\", not oauth2")]
+    NotOAuth2 { name: String, method: String },
+
+    #[error("the signing key {} cannot be used: {detail}", .path.display())]
+    KeyFile {
+        path: PathBuf,
+        detail: String,
+        fix: Option<String>,
+    },
+
+    #[error(
+        "the signing key {} is outside the project's folder {} (it is {}), and a key there \
+         is used only when you allow it",
+        .path.display(), .folder.display(), .real.display()
+    )]
+    KeyOutsideProject {
+        path: PathBuf,
+        real: PathBuf,
+        folder: PathBuf,
+    },
+}
+
+impl ConfigError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            ConfigError::NotFound { .. } => "start one with: integration-cli init (it asks for \
+                the provider and writes the file). Or run integration-cli at the root of your \
+                connector project, or pass --config PATH."
+                .into(),
+            ConfigError::Malformed { .. } => {
+                "fix the file by hand; integration-cli did not change it.".into()
+            }
+            ConfigError::DuplicateKey { .. } => "remove one of the two; integration-cli did not \
+                change the file."
+                .into(),
+            ConfigError::Refused { .. } => {
+                "point --config (or UNITO_CONFIG) at your connector's .unito.json.".into()
+            }
+            ConfigError::Invalid { .. } => "see the README's .unito.json section (or \
+                .unito.json.example in the integration-cli repository) for every field."
+                .into(),
+            ConfigError::NoAuthorization { .. } => {
+                "add an entry with \"method\": \"oauth2\" to \"authorizations\".".into()
+            }
+            ConfigError::AuthorizationNotFound { .. } => {
+                "pass one of the names above to --authorization.".into()
+            }
+            ConfigError::AuthorizationAmbiguous { .. } => {
+                "pass --authorization NAME (stdin is not a terminal, so there is no prompt).".into()
+            }
+            ConfigError::NotOAuth2 { .. } => return None,
+            ConfigError::KeyFile { fix: Some(fix), .. } => format!("run: {fix}"),
+            ConfigError::KeyFile { .. } => "check jwt.privateKeyFile: a PEM file, relative to \
+                .unito.json."
+                .into(),
+            ConfigError::KeyOutsideProject { .. } => "a .unito.json you did not write could have \
+                one of your own keys sign for a token URL of its choosing. If you trust this file \
+                with that key, run again with --allow-key-outside (or UNITO_ALLOW_KEY_OUTSIDE=1); \
+                else put the key in the project's folder."
+                .into(),
+        })
+    }
+}
+
+/// A value the file takes from elsewhere, an environment variable or the platform's
+/// encryption, that cannot be had here. Exit code 1, or 2 for an approval not given.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error(
+        "{field} is encrypted for the platform (unito-secret-v1://) and cannot be used offline"
+    )]
+    EncryptedSecret { field: String },
+
+    #[error(
+        "test account \"{test_account}\" holds a value the platform encrypted ({field}: unito-secret-v1://…), which a connector running here cannot read, so it is not sent"
+    )]
+    EncryptedCredential { test_account: String, field: String },
+
+    #[error("{field} refers to ${{{var}}}, but the environment variable {var} is not set")]
+    MissingEnvVar { field: String, var: String },
+
+    #[error(
+        "{field} refers to ${{{var}}}, which integration-cli does not expand there: only variables named {rule} are"
+    )]
+    EnvVarNotAllowed {
+        field: String,
+        var: String,
+        rule: &'static str,
+    },
+
+    #[error(
+        "{field} would send the environment variable {var} to {host}, which you have not approved"
+    )]
+    EnvNotApproved {
+        var: String,
+        field: String,
+        host: String,
+        file: PathBuf,
+    },
+
+    #[error("the list of approved environment variables, {}, cannot be read: {why}", path.display())]
+    ApprovalsUnreadable { path: PathBuf, why: String },
+}
+
+impl EnvError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            EnvError::EncryptedSecret { .. } => "supply the plain value in an environment \
+                variable: set UNITO_CLIENT_SECRET, or write \"${MY_SECRET}\" in the file and \
+                export MY_SECRET."
+                .into(),
+            EnvError::EncryptedCredential {
+                test_account,
+                field,
+            } => format!(
+                "put the plain value in testAccounts.{test_account}.{field} (the file stays on \
+                 this machine), or fill the test account with integration-cli oauth2"
+            ),
+            EnvError::MissingEnvVar { var, .. } => format!("export {var}=... before running."),
+            EnvError::EnvVarNotAllowed { .. } => "so that a project file cannot send your other \
+                secrets to a server it names; export the value under a name such as \
+                MY_CONNECTOR_CLIENT_SECRET, and write that name in the file."
+                .into(),
+            EnvError::EnvNotApproved { var, file, .. } => format!(
+                "if you trust {} to send it there, run the command once at a terminal to \
+                 approve it (kept in your configuration folder, not the project), or pass \
+                 --allow-env {var} (or set {}={var}) for this run.",
+                file.display(),
+                crate::approvals::ALLOW_ENV
+            ),
+            EnvError::ApprovalsUnreadable { .. } => "fix it or delete it: each variable is then \
+                asked for again."
+                .into(),
+        })
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EnvError::EnvNotApproved { .. } => exit::USAGE,
+            _ => exit::ERROR,
+        }
+    }
+}
+
+/// Saving tokens into the file, and the tokens set aside when that failed. Exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
     #[error("tokens could not be saved into {}: {why}; nothing was sent to the provider", .path.display())]
     CannotSave { path: PathBuf, why: String },
 
@@ -99,114 +350,38 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+}
 
-    #[error("no OAuth 2.0 authorization in {}", .path.display())]
-    NoAuthorization { path: PathBuf },
+impl FileError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            FileError::CannotSave { .. } => "integration-cli saves by writing a temporary file \
+                beside the file and renaming it over it: the folder and the file must be \
+                writable by you (ls -ld on both shows who may)."
+                .into(),
+            FileError::SavedAside { retry, .. } => format!(
+                "fix the cause (free some disk space, say), then put them into the file with: {retry}"
+            ),
+            FileError::TokensLost { retry, .. } => format!(
+                "fix the cause (free some disk space, say), then log in again with: {retry}"
+            ),
+            FileError::RecoveryPending { retry, .. } => format!(
+                "put them into the file with: {retry} (a refresh with the file's own refresh \
+                 token could be refused, or revoke the grant)"
+            ),
+            FileError::RecoveryStale { recovery, .. } => format!(
+                "delete {} once you are sure the file's tokens work",
+                recovery.display()
+            ),
+            FileError::NothingToRecover { .. } | FileError::Io { .. } => return None,
+        })
+    }
+}
 
-    #[error("no authorization named \"{name}\" (available: {})", .available.join(", "))]
-    AuthorizationNotFound {
-        name: String,
-        available: Vec<String>,
-    },
-
-    #[error("several authorizations and no way to ask which one (available: {})", .available.join(", "))]
-    AuthorizationAmbiguous { available: Vec<String> },
-
-    #[error("authorization \"{name}\" uses method \"{method}\", not oauth2")]
-    NotOAuth2 { name: String, method: String },
-
-    #[error("the signing key {} cannot be used: {detail}", .path.display())]
-    KeyFile {
-        path: PathBuf,
-        detail: String,
-        fix: Option<String>,
-    },
-
-    #[error(
-        "the signing key {} is outside the project's folder {} (it is {}), and a key there \
-         is used only when you allow it",
-        .path.display(), .folder.display(), .real.display()
-    )]
-    KeyOutsideProject {
-        path: PathBuf,
-        real: PathBuf,
-        folder: PathBuf,
-    },
-
-    #[error(
-        "test account \"{test_account}\" has no value for {}, which authorization \"{authorization}\" needs",
-        .missing.join(", ")
-    )]
-    VariablesMissing {
-        test_account: String,
-        authorization: String,
-        /// Each name, with its label.
-        missing: Vec<String>,
-        /// The `oauth2 --var …` command that gives them.
-        fix: String,
-        /// The file edit that does too.
-        edit: String,
-    },
-
-    #[error("{message}")]
-    TemplateValue {
-        message: String,
-        /// The `oauth2 --var …` command that changes the value.
-        fix: String,
-    },
-
-    #[error("the password grant needs {what}")]
-    PasswordMissing { what: String },
-
-    #[error(
-        "{field} is encrypted for the platform (unito-secret-v1://) and cannot be used offline"
-    )]
-    EncryptedSecret { field: String },
-
-    #[error("{field} refers to ${{{var}}}, but the environment variable {var} is not set")]
-    MissingEnvVar { field: String, var: String },
-
-    #[error(
-        "{field} refers to ${{{var}}}, which integration-cli does not expand there: only variables named {rule} are"
-    )]
-    EnvVarNotAllowed {
-        field: String,
-        var: String,
-        rule: &'static str,
-    },
-
-    #[error(
-        "{field} would send the environment variable {var} to {host}, which you have not approved"
-    )]
-    EnvNotApproved {
-        var: String,
-        field: String,
-        host: String,
-        file: PathBuf,
-    },
-
-    #[error("the list of approved environment variables, {}, cannot be read: {why}", path.display())]
-    ApprovalsUnreadable { path: PathBuf, why: String },
-
-    #[error("{value:?} from {origin} is not a port number (0-65535)")]
-    InvalidPort { value: String, origin: &'static str },
-
-    #[error("port {port} on {host} is already in use")]
-    PortInUse {
-        port: u16,
-        host: &'static str,
-        /// The authorization's `redirectUrl` chose the port, not `--port`/`OAUTH2_PORT`.
-        from_redirect_url: bool,
-    },
-
-    #[error("cannot listen on {host} port {port}: {source}")]
-    Bind {
-        port: u16,
-        host: &'static str,
-        from_redirect_url: bool,
-        source: std::io::Error,
-    },
-
+/// The authorization server: the login through it, and what its token endpoint answered.
+/// Exit codes 3 (denied), 4 (no callback in time), 5 (log in again), else 1.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
     #[error(
         "the provider refused the authorization: {error}{}{}",
         describe(.description, .uri),
@@ -223,6 +398,11 @@ pub enum Error {
 
     #[error("no callback from the provider within {secs} s")]
     CallbackTimeout { secs: u64 },
+
+    #[error(
+        "the callback came from issuer {got}, not {expected}: a possible mix-up attack (RFC 9207), so the code was not used"
+    )]
+    IssuerMismatch { expected: String, got: String },
 
     #[error("the token endpoint {url} answered {status} {error}{}", describe(.description, .uri))]
     TokenEndpoint {
@@ -249,8 +429,92 @@ pub enum Error {
         refresh_token: Option<crate::secret::Secret>,
     },
 
+    #[error("the stored refresh token was refused ({error}{})", describe(.description, &None))]
+    RefreshRejected {
+        error: String,
+        description: Option<String>,
+        /// The command that logs this test account in again, as the user would type it.
+        retry: String,
+    },
+
+    #[error("test account \"{test_account}\" has no usable access token: {reason}")]
+    NeedsLogin {
+        test_account: String,
+        reason: String,
+        /// The command that logs this test account in, as the user would type it.
+        retry: String,
+    },
+}
+
+fn describe(description: &Option<String>, uri: &Option<String>) -> String {
+    let mut out = String::new();
+    if let Some(d) = description {
+        out.push_str(": ");
+        out.push_str(d);
+    }
+    if let Some(u) = uri {
+        out.push_str(&format!(" (see {u})"));
+    }
+    out
+}
+
+impl ProviderError {
+    pub fn hint(&self) -> Option<String> {
+        use ProviderError::*;
+        Some(match self {
+            AuthorizationDenied { error, .. } if error == "access_denied" => {
+                "the login or consent was declined; run again to retry.".into()
+            }
+            AuthorizationDenied { .. } => {
+                "check the authorization's clientId, scopes and redirect URL with the provider."
+                    .into()
+            }
+            CallbackTimeout { .. } => "finish the login in the browser sooner, or raise \
+                --timeout. If the browser cannot reach 127.0.0.1 (SSH, container), forward the \
+                port: ssh -L PORT:127.0.0.1:PORT."
+                .into(),
+            IssuerMismatch { .. } => "if the provider's issuer really changed, correct the \
+                authorization's issuer in .unito.json; otherwise another authorization server \
+                answered this login: log in again, and check the browser's address bar"
+                .into(),
+            TokenEndpoint { url, .. } | TokenHttp { url, .. } | TokenResponse { url, .. }
+                if let Some(said) = crate::providers::for_url(url).and_then(|p| p.token_hint) =>
+            {
+                said.into()
+            }
+            TokenEndpoint { error, .. } if error == "invalid_client" => {
+                "check clientId and clientSecret, and how the provider wants them sent \
+                 (tokenEndpointAuthMethod: client_secret_basic or client_secret_post)."
+                    .into()
+            }
+            TokenEndpoint { .. } | TokenHttp { .. } | TokenResponse { .. } => {
+                "check the authorization's tokenUrl and credentials; the provider's words are \
+                 above."
+                    .into()
+            }
+            RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
+            NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
+        })
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ProviderError::AuthorizationDenied { .. } => exit::DENIED,
+            ProviderError::CallbackTimeout { .. } => exit::TIMED_OUT,
+            ProviderError::RefreshRejected { .. } | ProviderError::NeedsLogin { .. } => {
+                exit::NEEDS_LOGIN
+            }
+            _ => exit::ERROR,
+        }
+    }
+}
+
+/// Connections: reaching the token endpoint (TLS, the company proxy) and listening on a
+/// local port (the callback server, the sandbox, the proxy). Exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
     #[error("could not reach the token endpoint {url}: {detail}")]
-    Network { url: String, detail: String },
+    Unreachable { url: String, detail: String },
 
     #[error("the TLS certificate of {url} is not trusted here: {detail}")]
     Untrusted { url: String, detail: String },
@@ -284,39 +548,162 @@ pub enum Error {
         wants_credentials: bool,
     },
 
-    #[error("the stored refresh token was refused ({error}{})", describe(.description, &None))]
-    RefreshRejected {
-        error: String,
-        description: Option<String>,
-        /// The command that logs this test account in again, as the user would type it.
-        retry: String,
+    #[error("port {port} on {host} is already in use")]
+    PortInUse {
+        port: u16,
+        host: &'static str,
+        /// The authorization's `redirectUrl` chose the port, not `--port`/`OAUTH2_PORT`.
+        from_redirect_url: bool,
     },
 
-    #[error("test account \"{test_account}\" has no usable access token: {reason}")]
-    NeedsLogin {
-        test_account: String,
-        reason: String,
-        /// The command that logs this test account in, as the user would type it.
-        retry: String,
+    #[error("cannot listen on {host} port {port}: {source}")]
+    Bind {
+        port: u16,
+        host: &'static str,
+        from_redirect_url: bool,
+        source: std::io::Error,
     },
-
-    #[error("a tunnel needs an ngrok authtoken, and NGROK_AUTHTOKEN is not set (or is blank)")]
-    TunnelNoAuthtoken,
-
-    #[error("could not open the ngrok tunnel: {detail}")]
-    TunnelConnect { detail: String },
-
-    #[error("ngrok did not open the tunnel within {secs} s")]
-    TunnelTimeout { secs: u64 },
-
-    #[error("the tunnel closed while waiting for the browser ({reason}); nothing was saved")]
-    TunnelClosed { reason: String },
 
     #[error("port {port} on 127.0.0.1 is already in use, so the sandbox cannot listen there")]
     SandboxPortInUse { port: u16 },
 
-    #[error("{} already exists", .path.display())]
-    DemoWouldOverwrite { path: PathBuf },
+    #[error("cannot listen on {addr}: {detail}")]
+    ProxyListen { addr: String, detail: String },
+}
+
+impl NetworkError {
+    pub fn hint(&self) -> Option<String> {
+        use NetworkError::*;
+        Some(match self {
+            Unreachable { .. } => {
+                "check the tokenUrl and your network connection, then run again.".into()
+            }
+            Untrusted { .. } => "behind a company network that inspects TLS, trust its CA: \
+                --ca-file company-ca.pem (or SSL_CERT_FILE=company-ca.pem), a PEM file your IT \
+                department provides."
+                .into(),
+            CaFile { .. } => {
+                "give a PEM file of CA certificates (-----BEGIN CERTIFICATE-----).".into()
+            }
+            ProxySetting { variable, .. } => format!(
+                "set {variable} to a proxy URL such as http://proxy.example:8080 (https://, \
+                 socks5:// and socks5h:// too), or unset it to connect directly."
+            ),
+            ProxyRefused {
+                variable,
+                wants_credentials: true,
+                ..
+            } => format!(
+                "the proxy wants credentials: put them in {variable} as \
+                 http://USER:PASSWORD@host:port (percent-encoded), or check the ones there; \
+                 NO_PROXY=host skips the proxy for a host that needs none."
+            ),
+            ProxyRefused { variable, .. } => format!(
+                "check {variable} and whether the proxy allows this host; NO_PROXY=host skips \
+                 the proxy for a host that needs none."
+            ),
+            PortInUse {
+                from_redirect_url: true,
+                ..
+            }
+            | Bind {
+                from_redirect_url: true,
+                ..
+            } => "the authorization's redirectUrl fixes this port: stop whatever listens there, \
+                 or change redirectUrl (and register the new URL with the provider)."
+                .into(),
+            PortInUse { .. } => "stop whatever listens there, or pick another port with \
+                OAUTH2_PORT=PORT (or --port PORT); the provider must accept that redirect URL."
+                .into(),
+            Bind { .. } => "pick another port with OAUTH2_PORT=PORT (or --port PORT).".into(),
+            SandboxPortInUse { .. } => "pick another with --port (0 lets the system choose), or \
+                stop the other sandbox"
+                .into(),
+            ProxyListen { .. } => "another proxy or program may hold the port: pick another \
+                with --listen 127.0.0.1:PORT"
+                .into(),
+        })
+    }
+}
+
+/// The ngrok tunnel a login through a public redirect URL needs. Exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelError {
+    #[error("a tunnel needs an ngrok authtoken, and NGROK_AUTHTOKEN is not set (or is blank)")]
+    NoAuthtoken,
+
+    #[error("could not open the ngrok tunnel: {detail}")]
+    Connect { detail: String },
+
+    #[error("ngrok did not open the tunnel within {secs} s")]
+    Timeout { secs: u64 },
+
+    #[error("the tunnel closed while waiting for the browser ({reason}); nothing was saved")]
+    Closed { reason: String },
+}
+
+impl TunnelError {
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            TunnelError::NoAuthtoken => "copy your authtoken from \
+                https://dashboard.ngrok.com/get-started/your-authtoken and run: \
+                export NGROK_AUTHTOKEN=<token>"
+                .into(),
+            TunnelError::Connect { .. } => "live tunnels need internet access; check \
+                NGROK_AUTHTOKEN, and that a --tunnel-domain (NGROK_DOMAIN) is reserved on your \
+                ngrok account"
+                .into(),
+            TunnelError::Timeout { .. } => "live tunnels need internet access; on a slow \
+                network raise --tunnel-timeout"
+                .into(),
+            TunnelError::Closed { .. } => "run the command again to open a new tunnel (with a \
+                random ngrok domain, register its new redirect URL with the provider first)"
+                .into(),
+        })
+    }
+}
+
+/// What the user gave, or must give: arguments, answers, pasted values, the variables of a
+/// test account. Exit code 2 where another argument would do, else 1.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// An argument or answer that cannot be used, said in full by `message`.
+    #[error("{message}")]
+    InvalidInput { message: String },
+
+    #[error("{value:?} from {origin} is not a port number (0-65535)")]
+    InvalidPort { value: String, origin: &'static str },
+
+    #[error(
+        "test account \"{test_account}\" has no value for {}, which authorization \"{authorization}\" needs",
+        .missing.join(", ")
+    )]
+    VariablesMissing {
+        test_account: String,
+        authorization: String,
+        /// Each name, with its label.
+        missing: Vec<String>,
+        /// The `oauth2 --var …` command that gives them.
+        fix: String,
+        /// The file edit that does too.
+        edit: String,
+    },
+
+    #[error("{message}")]
+    TemplateValue {
+        message: String,
+        /// The `oauth2 --var …` command that changes the value.
+        fix: String,
+    },
+
+    #[error("the password grant needs {what}")]
+    PasswordMissing { what: String },
+
+    #[error("{why}")]
+    PasteRefused { why: String },
+
+    #[error("the connector SDK would answer 400 to this X-Unito-Credentials value: {why}")]
+    CredentialsUnreadable { why: String },
 
     #[error("{} already exists", .path.display())]
     InitWouldOverwrite { path: PathBuf },
@@ -327,29 +714,63 @@ pub enum Error {
     #[error("without a terminal to ask, these are needed: {flags}")]
     InitMissing { flags: String },
 
-    /// An argument or answer that cannot be used, said in full by `message`.
-    #[error("{message}")]
-    InvalidInput { message: String },
+    #[error("{} already exists", .path.display())]
+    DemoWouldOverwrite { path: PathBuf },
+}
 
-    #[error("{why}")]
-    PasteRefused { why: String },
+impl UserError {
+    pub fn hint(&self) -> Option<String> {
+        use UserError::*;
+        Some(match self {
+            InvalidInput { .. } => return None,
+            InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
+            VariablesMissing {
+                missing, fix, edit, ..
+            } => {
+                let them = if missing.len() > 1 { "them" } else { "it" };
+                format!("give {them} with: {fix} (or add {edit})")
+            }
+            TemplateValue { fix, .. } => {
+                format!("change it with: {fix} (or edit the test account in the file)")
+            }
+            PasswordMissing { .. } => "set UNITO_USERNAME (or --username) and UNITO_PASSWORD, \
+                or run at a terminal to be asked; the password is never stored."
+                .into(),
+            PasteRefused { .. } => "paste the whole address from the browser's address bar \
+                after logging in (it starts with the redirect URL), or the code the provider shows"
+                .into(),
+            CredentialsUnreadable { .. } => "the value must be base64 (standard alphabet, with \
+                padding) of the UTF-8 JSON of an object; integration-cli credentials prints one"
+                .into(),
+            InitWouldOverwrite { .. } => {
+                "pass --force to replace it, or --config PATH to write another file".into()
+            }
+            InitUnknownPreset { available, .. } => format!("use one of: {available}, custom"),
+            InitMissing { .. } => "pass them as flags; see integration-cli init --help".into(),
+            DemoWouldOverwrite { .. } => {
+                "pass --force to replace it, or leave out --dir to use a temporary folder".into()
+            }
+        })
+    }
 
-    #[error("{failed} test account(s) could not be brought up to date; see the lines above")]
-    SomeAccountsFailed { failed: usize },
+    pub fn exit_code(&self) -> i32 {
+        use UserError::*;
+        match self {
+            InvalidInput { .. }
+            | InvalidPort { .. }
+            | VariablesMissing { .. }
+            | TemplateValue { .. }
+            | InitUnknownPreset { .. }
+            | InitMissing { .. } => exit::USAGE,
+            _ => exit::ERROR,
+        }
+    }
+}
 
-    #[error(
-        "the callback came from issuer {got}, not {expected}: a possible mix-up attack (RFC 9207), so the code was not used"
-    )]
-    IssuerMismatch { expected: String, got: String },
-
-    #[error(
-        "test account \"{test_account}\" holds a value the platform encrypted ({field}: unito-secret-v1://…), which a connector running here cannot read, so it is not sent"
-    )]
-    EncryptedCredential { test_account: String, field: String },
-
-    #[error("the connector SDK would answer 400 to this X-Unito-Credentials value: {why}")]
-    CredentialsUnreadable { why: String },
-
+/// The run itself: the command `exec` starts, the test accounts `--all` went through, the
+/// terminal, stdout and the signals that stop it.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
     #[error("could not run {program}: {detail}")]
     CommandNotStarted { program: String, detail: String },
 
@@ -357,19 +778,8 @@ pub enum Error {
     #[error("the command exited with code {code}")]
     CommandExited { code: i32 },
 
-    #[error("cannot listen on {addr}: {detail}")]
-    ProxyListen { addr: String, detail: String },
-
-    /// An error already put in words elsewhere (the proxy's credentials thread).
-    #[error("{message}")]
-    Relayed {
-        message: String,
-        hint: Option<String>,
-        code: i32,
-    },
-
-    #[error("cancelled")]
-    Interrupted,
+    #[error("{failed} test account(s) could not be brought up to date; see the lines above")]
+    SomeAccountsFailed { failed: usize },
 
     /// SIGTERM or SIGHUP: `timeout`, `docker stop`, a CI cancellation, a closed terminal.
     #[error("stopped by {signal}")]
@@ -382,271 +792,27 @@ pub enum Error {
     /// stdout could not be written (a closed pipe).
     #[error("{0}")]
     Output(String),
-
-    /// Something of our own that should not fail did (the async runtime, the callback
-    /// server's task, signal handling).
-    #[error("{0}")]
-    Internal(String),
 }
 
-fn describe(description: &Option<String>, uri: &Option<String>) -> String {
-    let mut out = String::new();
-    if let Some(d) = description {
-        out.push_str(": ");
-        out.push_str(d);
-    }
-    if let Some(u) = uri {
-        out.push_str(&format!(" (see {u})"));
-    }
-    out
-}
-
-impl Error {
-    /// An I/O failure on `path`, saying what was being done (`"read"`, `"write"`, …).
-    pub fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Error {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    }
-
-    /// What to do next, in the user's terms. `None` where the message already says it all.
+impl RunError {
     pub fn hint(&self) -> Option<String> {
-        Some(match self {
-            Error::ConfigNotFound { .. } => "start one with: integration-cli init (it asks for \
-                the provider and writes the file). Or run integration-cli at the root of your \
-                connector project, or pass --config PATH."
-                .into(),
-            Error::ConfigMalformed { .. } => {
-                "fix the file by hand; integration-cli did not change it.".into()
-            }
-            Error::ConfigDuplicateKey { .. } => "remove one of the two; integration-cli did not \
-                change the file."
-                .into(),
-            Error::ConfigRefused { .. } => {
-                "point --config (or UNITO_CONFIG) at your connector's .unito.json.".into()
-            }
-            Error::CannotSave { .. } => "integration-cli saves by writing a temporary file beside \
-                the file and renaming it over it: the folder and the file must be writable by you \
-                (ls -ld on both shows who may)."
-                .into(),
-            Error::SavedAside { retry, .. } => format!(
-                "fix the cause (free some disk space, say), then put them into the file with: {retry}"
+        match self {
+            RunError::CommandNotStarted { .. } => Some(
+                "check the command's name and that it is on PATH; it comes after --, as in: \
+                 integration-cli exec -- npm test"
+                    .into(),
             ),
-            Error::TokensLost { retry, .. } => format!(
-                "fix the cause (free some disk space, say), then log in again with: {retry}"
-            ),
-            Error::RecoveryPending { retry, .. } => format!(
-                "put them into the file with: {retry} (a refresh with the file's own refresh \
-                 token could be refused, or revoke the grant)"
-            ),
-            Error::NothingToRecover { .. } => return None,
-            Error::RecoveryStale { recovery, .. } => format!(
-                "delete {} once you are sure the file's tokens work",
-                recovery.display()
-            ),
-            Error::EnvVarNotAllowed { .. } => "so that a project file cannot send your other \
-                secrets to a server it names; export the value under a name such as \
-                MY_CONNECTOR_CLIENT_SECRET, and write that name in the file."
-                .into(),
-            Error::EnvNotApproved { var, file, .. } => format!(
-                "if you trust {} to send it there, run the command once at a terminal to \
-                 approve it (kept in your configuration folder, not the project), or pass \
-                 --allow-env {var} (or set {}={var}) for this run.",
-                file.display(),
-                crate::approvals::ALLOW_ENV
-            ),
-            Error::ApprovalsUnreadable { .. } => "fix it or delete it: each variable is then \
-                asked for again."
-                .into(),
-            Error::ConfigInvalid { .. } => "see the README's .unito.json section (or \
-                .unito.json.example in the integration-cli repository) for every field."
-                .into(),
-            Error::NoAuthorization { .. } => "add an entry with \"method\": \"oauth2\" to \"authorizations\"."
-                .into(),
-            Error::AuthorizationNotFound { .. } => "pass one of the names above to --authorization.".into(),
-            Error::AuthorizationAmbiguous { .. } => {
-                "pass --authorization NAME (stdin is not a terminal, so there is no prompt).".into()
-            }
-            Error::EncryptedSecret { .. } => "supply the plain value in an environment variable: set \
-                UNITO_CLIENT_SECRET, or write \"${MY_SECRET}\" in the file and export MY_SECRET."
-                .into(),
-            Error::MissingEnvVar { var, .. } => format!("export {var}=... before running."),
-            Error::KeyFile { fix: Some(fix), .. } => format!("run: {fix}"),
-            Error::KeyFile { .. } => "check jwt.privateKeyFile: a PEM file, relative to \
-                .unito.json."
-                .into(),
-            Error::KeyOutsideProject { .. } => "a .unito.json you did not write could have one of \
-                your own keys sign for a token URL of its choosing. If you trust this file with \
-                that key, run again with --allow-key-outside (or UNITO_ALLOW_KEY_OUTSIDE=1); \
-                else put the key in the project's folder."
-                .into(),
-            Error::VariablesMissing {
-                missing, fix, edit, ..
-            } => {
-                let them = if missing.len() > 1 { "them" } else { "it" };
-                format!("give {them} with: {fix} (or add {edit})")
-            }
-            Error::TemplateValue { fix, .. } => {
-                format!("change it with: {fix} (or edit the test account in the file)")
-            }
-            Error::PasswordMissing { .. } => "set UNITO_USERNAME (or --username) and \
-                UNITO_PASSWORD, or run at a terminal to be asked; the password is never \
-                stored."
-                .into(),
-            Error::InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
-            Error::PortInUse {
-                from_redirect_url: true,
-                ..
-            }
-            | Error::Bind {
-                from_redirect_url: true,
-                ..
-            } => "the authorization's redirectUrl fixes this port: stop whatever listens there, or \
-                change redirectUrl (and register the new URL with the provider)."
-                .into(),
-            Error::PortInUse { .. } => "stop whatever listens there, or pick another port with \
-                OAUTH2_PORT=PORT (or --port PORT); the provider must accept that redirect URL."
-                .into(),
-            Error::Bind { .. } => "pick another port with OAUTH2_PORT=PORT (or --port PORT).".into(),
-            Error::AuthorizationDenied { error, .. } if error == "access_denied" => {
-                "the login or consent was declined; run again to retry.".into()
-            }
-            Error::AuthorizationDenied { .. } => {
-                "check the authorization's clientId, scopes and redirect URL with the provider.".into()
-            }
-            Error::CallbackTimeout { .. } => "finish the login in the browser sooner, or raise --timeout. If \
-                the browser cannot reach 127.0.0.1 (SSH, container), forward the port: ssh -L PORT:127.0.0.1:PORT."
-                .into(),
-            Error::TokenEndpoint { url, .. }
-            | Error::TokenHttp { url, .. }
-            | Error::TokenResponse { url, .. }
-                if let Some(said) = crate::providers::for_url(url).and_then(|p| p.token_hint) =>
-            {
-                said.into()
-            }
-            Error::TokenEndpoint { error, .. } if error == "invalid_client" => {
-                "check clientId and clientSecret, and how the provider wants them sent \
-                 (tokenEndpointAuthMethod: client_secret_basic or client_secret_post)."
-                    .into()
-            }
-            Error::TokenEndpoint { .. } | Error::TokenHttp { .. } | Error::TokenResponse { .. } => {
-                "check the authorization's tokenUrl and credentials; the provider's words are above."
-                    .into()
-            }
-            Error::Network { .. } => {
-                "check the tokenUrl and your network connection, then run again.".into()
-            }
-            Error::Untrusted { .. } => "behind a company network that inspects TLS, trust its \
-                CA: --ca-file company-ca.pem (or SSL_CERT_FILE=company-ca.pem), a PEM file your \
-                IT department provides."
-                .into(),
-            Error::CaFile { .. } => "give a PEM file of CA certificates \
-                (-----BEGIN CERTIFICATE-----)."
-                .into(),
-            Error::ProxySetting { variable, .. } => format!(
-                "set {variable} to a proxy URL such as http://proxy.example:8080 (https://, \
-                 socks5:// and socks5h:// too), or unset it to connect directly."
-            ),
-            Error::ProxyRefused {
-                variable,
-                wants_credentials: true,
-                ..
-            } => format!(
-                "the proxy wants credentials: put them in {variable} as \
-                 http://USER:PASSWORD@host:port (percent-encoded), or check the ones there; \
-                 NO_PROXY=host skips the proxy for a host that needs none."
-            ),
-            Error::ProxyRefused { variable, .. } => format!(
-                "check {variable} and whether the proxy allows this host; NO_PROXY=host skips \
-                 the proxy for a host that needs none."
-            ),
-            Error::RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
-            Error::InitWouldOverwrite { .. } => {
-                "pass --force to replace it, or --config PATH to write another file".into()
-            }
-            Error::InitUnknownPreset { available, .. } => format!("use one of: {available}, custom"),
-            Error::InitMissing { .. } => "pass them as flags; see integration-cli init --help".into(),
-            Error::InvalidInput { .. } => return None,
-            Error::SandboxPortInUse { .. } => {
-                "pick another with --port (0 lets the system choose), or stop the other sandbox".into()
-            }
-            Error::DemoWouldOverwrite { .. } => {
-                "pass --force to replace it, or leave out --dir to use a temporary folder".into()
-            }
-            Error::SomeAccountsFailed { .. } => return None,
-            Error::PasteRefused { .. } => "paste the whole address from the browser's address bar \
-                after logging in (it starts with the redirect URL), or the code the provider shows"
-                .into(),
-            Error::IssuerMismatch { .. } => "if the provider's issuer really changed, correct the \
-                authorization's issuer in .unito.json; otherwise another authorization server \
-                answered this login: log in again, and check the browser's address bar"
-                .into(),
-            Error::TunnelNoAuthtoken => "copy your authtoken from \
-                https://dashboard.ngrok.com/get-started/your-authtoken and run: \
-                export NGROK_AUTHTOKEN=<token>"
-                .into(),
-            Error::TunnelConnect { .. } => "live tunnels need internet access; check \
-                NGROK_AUTHTOKEN, and that a --tunnel-domain (NGROK_DOMAIN) is reserved on your ngrok \
-                account"
-                .into(),
-            Error::TunnelTimeout { .. } => "live tunnels need internet access; on a slow \
-                network raise --tunnel-timeout"
-                .into(),
-            Error::TunnelClosed { .. } => "run the command again to open a new tunnel (with a \
-                random ngrok domain, register its new redirect URL with the provider first)"
-                .into(),
-            Error::NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
-            Error::EncryptedCredential { test_account, field } => format!(
-                "put the plain value in testAccounts.{test_account}.{field} (the file stays on \
-                 this machine), or fill the test account with integration-cli oauth2"
-            ),
-            Error::CredentialsUnreadable { .. } => "the value must be base64 (standard \
-                alphabet, with padding) of the UTF-8 JSON of an object; integration-cli \
-                credentials prints one"
-                .into(),
-            Error::CommandNotStarted { .. } => "check the command's name and that it is on \
-                PATH; it comes after --, as in: integration-cli exec -- npm test"
-                .into(),
-            Error::ProxyListen { .. } => "another proxy or program may hold the port: pick \
-                another with --listen 127.0.0.1:PORT"
-                .into(),
-            Error::CommandExited { .. } => return None,
-            Error::Relayed { hint, .. } => return hint.clone(),
-            Error::Io { .. }
-            | Error::NotOAuth2 { .. }
-            | Error::Interrupted
-            | Error::Stopped { .. }
-            | Error::Terminal(_)
-            | Error::Output(_)
-            | Error::Internal(_) => {
-                return None;
-            }
-        })
+            _ => None,
+        }
     }
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::AuthorizationDenied { .. } => exit::DENIED,
-            Error::CallbackTimeout { .. } => exit::TIMED_OUT,
-            Error::RefreshRejected { .. } | Error::NeedsLogin { .. } => exit::NEEDS_LOGIN,
-            Error::InitUnknownPreset { .. }
-            | Error::InvalidPort { .. }
-            | Error::InitMissing { .. }
-            | Error::VariablesMissing { .. }
-            | Error::TemplateValue { .. }
-            | Error::EnvNotApproved { .. }
-            | Error::InvalidInput { .. } => exit::USAGE,
-            Error::Interrupted => exit::INTERRUPTED,
-            Error::Stopped { code, .. } => *code,
-            Error::CommandExited { code } | Error::Relayed { code, .. } => *code,
+            RunError::CommandExited { code } | RunError::Stopped { code, .. } => *code,
             _ => exit::ERROR,
         }
     }
 }
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
@@ -670,308 +836,371 @@ mod tests {
         let github = "https://github.com/login/oauth/access_token";
         let other = "https://auth.example.test/token";
         vec![
-            Error::ConfigNotFound {
+            ConfigError::NotFound {
                 path: p("a/.unito.json"),
-            },
-            Error::ConfigMalformed {
+            }
+            .into(),
+            ConfigError::Malformed {
                 path: p(".unito.json"),
                 line: 3,
                 column: 7,
                 message: s("expected value"),
-            },
-            Error::ConfigInvalid {
+            }
+            .into(),
+            ConfigError::Invalid {
                 path: p(".unito.json"),
                 message: s("bad field"),
-            },
-            Error::ConfigDuplicateKey {
+            }
+            .into(),
+            ConfigError::DuplicateKey {
                 path: p(".unito.json"),
                 line: 2,
                 column: 4,
                 message: s("duplicate key \"a\""),
-            },
-            Error::ConfigRefused {
+            }
+            .into(),
+            ConfigError::Refused {
                 path: p("/dev/null"),
                 why: s("not a file"),
-            },
-            Error::CannotSave {
+            }
+            .into(),
+            FileError::CannotSave {
                 path: p(".unito.json"),
                 why: s("read-only"),
-            },
-            Error::SavedAside {
+            }
+            .into(),
+            FileError::SavedAside {
                 path: p(".unito.json"),
                 recovery: p(".unito.json.recovered"),
                 cause: s("disk full"),
                 retry: s("integration-cli recover"),
-            },
-            Error::TokensLost {
+            }
+            .into(),
+            FileError::TokensLost {
                 path: p(".unito.json"),
                 cause: s("disk full"),
                 tried: s("no room"),
                 retry: s("integration-cli oauth2"),
-            },
-            Error::RecoveryPending {
+            }
+            .into(),
+            FileError::RecoveryPending {
                 recovery: p("r.json"),
                 retry: s("integration-cli recover"),
-            },
-            Error::NothingToRecover {
+            }
+            .into(),
+            FileError::NothingToRecover {
                 test_account: s("dev"),
                 path: p(".unito.json"),
-            },
-            Error::RecoveryStale {
+            }
+            .into(),
+            FileError::RecoveryStale {
                 recovery: p("r.json"),
                 test_account: s("dev"),
-            },
+            }
+            .into(),
             Error::io("read", Path::new("x.json"), io()),
-            Error::NoAuthorization {
+            ConfigError::NoAuthorization {
                 path: p(".unito.json"),
-            },
-            Error::AuthorizationNotFound {
+            }
+            .into(),
+            ConfigError::AuthorizationNotFound {
                 name: s("b"),
                 available: vec![s("a"), s("c")],
-            },
-            Error::AuthorizationAmbiguous {
+            }
+            .into(),
+            ConfigError::AuthorizationAmbiguous {
                 available: vec![s("a"), s("c")],
-            },
-            Error::NotOAuth2 {
+            }
+            .into(),
+            ConfigError::NotOAuth2 {
                 name: s("a"),
                 method: s("custom"),
-            },
-            Error::KeyFile {
+            }
+            .into(),
+            ConfigError::KeyFile {
                 path: p("k.pem"),
                 detail: s("too open"),
                 fix: Some(s("chmod 600 k.pem")),
-            },
-            Error::KeyFile {
+            }
+            .into(),
+            ConfigError::KeyFile {
                 path: p("k.pem"),
                 detail: s("not PEM"),
                 fix: None,
-            },
-            Error::KeyOutsideProject {
+            }
+            .into(),
+            ConfigError::KeyOutsideProject {
                 path: p("k.pem"),
                 real: p("/elsewhere/k.pem"),
                 folder: p("/project"),
-            },
-            Error::VariablesMissing {
+            }
+            .into(),
+            UserError::VariablesMissing {
                 test_account: s("dev"),
                 authorization: s("a"),
                 missing: vec![s("subdomain (Subdomain)")],
                 fix: s("integration-cli oauth2 --var subdomain=..."),
                 edit: s("\"subdomain\" to the test account"),
-            },
-            Error::VariablesMissing {
+            }
+            .into(),
+            UserError::VariablesMissing {
                 test_account: s("dev"),
                 authorization: s("a"),
                 missing: vec![s("x (X)"), s("y (Y)")],
                 fix: s("integration-cli oauth2 --var x=... --var y=..."),
                 edit: s("\"x\" and \"y\""),
-            },
-            Error::TemplateValue {
+            }
+            .into(),
+            UserError::TemplateValue {
                 message: s("subdomain \"a/b\" is not a host label"),
                 fix: s("integration-cli oauth2 --var subdomain=..."),
-            },
-            Error::PasswordMissing {
+            }
+            .into(),
+            UserError::PasswordMissing {
                 what: s("a username"),
-            },
-            Error::EncryptedSecret {
+            }
+            .into(),
+            EnvError::EncryptedSecret {
                 field: s("clientSecret"),
-            },
-            Error::MissingEnvVar {
+            }
+            .into(),
+            EnvError::MissingEnvVar {
                 field: s("clientSecret"),
                 var: s("MY_SECRET"),
-            },
-            Error::EnvVarNotAllowed {
+            }
+            .into(),
+            EnvError::EnvVarNotAllowed {
                 field: s("clientSecret"),
                 var: s("HOME"),
                 rule: "*_SECRET",
-            },
-            Error::EnvNotApproved {
+            }
+            .into(),
+            EnvError::EnvNotApproved {
                 var: s("MY_SECRET"),
                 field: s("clientSecret"),
                 host: s("auth.example.test"),
                 file: p("/p/.unito.json"),
-            },
-            Error::ApprovalsUnreadable {
+            }
+            .into(),
+            EnvError::ApprovalsUnreadable {
                 path: p("approvals.json"),
                 why: s("bad JSON"),
-            },
-            Error::InvalidPort {
+            }
+            .into(),
+            UserError::InvalidPort {
                 value: s("x"),
                 origin: "OAUTH2_PORT",
-            },
-            Error::PortInUse {
+            }
+            .into(),
+            NetworkError::PortInUse {
                 port: 9002,
                 host: "127.0.0.1",
                 from_redirect_url: true,
-            },
-            Error::PortInUse {
+            }
+            .into(),
+            NetworkError::PortInUse {
                 port: 9002,
                 host: "127.0.0.1",
                 from_redirect_url: false,
-            },
-            Error::Bind {
+            }
+            .into(),
+            NetworkError::Bind {
                 port: 80,
                 host: "127.0.0.1",
                 from_redirect_url: true,
                 source: io(),
-            },
-            Error::Bind {
+            }
+            .into(),
+            NetworkError::Bind {
                 port: 80,
                 host: "127.0.0.1",
                 from_redirect_url: false,
                 source: io(),
-            },
-            Error::AuthorizationDenied {
+            }
+            .into(),
+            ProviderError::AuthorizationDenied {
                 error: s("access_denied"),
                 description: None,
                 uri: None,
                 unchecked: None,
-            },
-            Error::AuthorizationDenied {
+            }
+            .into(),
+            ProviderError::AuthorizationDenied {
                 error: s("invalid_scope"),
                 description: Some(s("no such scope")),
                 uri: Some(s("https://docs.example.test")),
                 unchecked: Some(s("the refusal has no iss")),
-            },
-            Error::CallbackTimeout { secs: 300 },
-            Error::TokenEndpoint {
+            }
+            .into(),
+            ProviderError::CallbackTimeout { secs: 300 }.into(),
+            ProviderError::TokenEndpoint {
                 url: s(github),
                 status: 200,
                 error: s("bad_verification_code"),
                 description: None,
                 uri: None,
-            },
-            Error::TokenEndpoint {
+            }
+            .into(),
+            ProviderError::TokenEndpoint {
                 url: s(other),
                 status: 401,
                 error: s("invalid_client"),
                 description: Some(s("who are you")),
                 uri: None,
-            },
-            Error::TokenEndpoint {
+            }
+            .into(),
+            ProviderError::TokenEndpoint {
                 url: s(other),
                 status: 400,
                 error: s("invalid_grant"),
                 description: None,
                 uri: Some(s("https://docs.example.test")),
-            },
-            Error::TokenHttp {
+            }
+            .into(),
+            ProviderError::TokenHttp {
                 url: s(github),
                 status: 500,
                 content_type: s("text/html"),
                 snippet: s("<h1>oops"),
-            },
-            Error::TokenHttp {
+            }
+            .into(),
+            ProviderError::TokenHttp {
                 url: s(other),
                 status: 502,
                 content_type: s("text/html"),
                 snippet: s("bad gateway"),
-            },
-            Error::TokenResponse {
+            }
+            .into(),
+            ProviderError::TokenResponse {
                 url: s(github),
                 message: s("no access_token"),
                 refresh_token: None,
-            },
-            Error::TokenResponse {
+            }
+            .into(),
+            ProviderError::TokenResponse {
                 url: s(other),
                 message: s("no access_token"),
                 refresh_token: None,
-            },
-            Error::Network {
+            }
+            .into(),
+            NetworkError::Unreachable {
                 url: s(other),
                 detail: s("connection refused"),
-            },
-            Error::Untrusted {
+            }
+            .into(),
+            NetworkError::Untrusted {
                 url: s(other),
                 detail: s("unknown issuer"),
-            },
-            Error::CaFile {
+            }
+            .into(),
+            NetworkError::CaFile {
                 path: p("ca.pem"),
                 origin: "--ca-file",
                 detail: s("no certificate"),
-            },
-            Error::ProxySetting {
+            }
+            .into(),
+            NetworkError::ProxySetting {
                 variable: s("HTTPS_PROXY"),
                 value: s("ftp://proxy"),
                 detail: s("unsupported scheme"),
-            },
-            Error::ProxyRefused {
+            }
+            .into(),
+            NetworkError::ProxyRefused {
                 proxy: s("http://proxy.example.test:8080"),
                 variable: s("HTTPS_PROXY"),
                 url: s(other),
                 detail: s("407"),
                 wants_credentials: true,
-            },
-            Error::ProxyRefused {
+            }
+            .into(),
+            NetworkError::ProxyRefused {
                 proxy: s("http://proxy.example.test:8080"),
                 variable: s("HTTPS_PROXY"),
                 url: s(other),
                 detail: s("403"),
                 wants_credentials: false,
-            },
-            Error::RefreshRejected {
+            }
+            .into(),
+            ProviderError::RefreshRejected {
                 error: s("invalid_grant"),
                 description: Some(s("revoked")),
                 retry: s("integration-cli oauth2 --test-account dev"),
-            },
-            Error::RefreshRejected {
+            }
+            .into(),
+            ProviderError::RefreshRejected {
                 error: s("invalid_grant"),
                 description: None,
                 retry: s("integration-cli oauth2"),
-            },
-            Error::NeedsLogin {
+            }
+            .into(),
+            ProviderError::NeedsLogin {
                 test_account: s("dev"),
                 reason: s("it has none"),
                 retry: s("integration-cli oauth2"),
-            },
-            Error::TunnelNoAuthtoken,
-            Error::TunnelConnect {
+            }
+            .into(),
+            TunnelError::NoAuthtoken.into(),
+            TunnelError::Connect {
                 detail: s("offline"),
-            },
-            Error::TunnelTimeout { secs: 30 },
-            Error::TunnelClosed {
+            }
+            .into(),
+            TunnelError::Timeout { secs: 30 }.into(),
+            TunnelError::Closed {
                 reason: s("ngrok went away"),
-            },
-            Error::SandboxPortInUse { port: 9100 },
-            Error::DemoWouldOverwrite {
+            }
+            .into(),
+            NetworkError::SandboxPortInUse { port: 9100 }.into(),
+            UserError::DemoWouldOverwrite {
                 path: p("d/.unito.json"),
-            },
-            Error::InitWouldOverwrite {
+            }
+            .into(),
+            UserError::InitWouldOverwrite {
                 path: p(".unito.json"),
-            },
-            Error::InitUnknownPreset {
+            }
+            .into(),
+            UserError::InitUnknownPreset {
                 preset: s("nope"),
                 available: s("github, google"),
-            },
-            Error::InitMissing {
+            }
+            .into(),
+            UserError::InitMissing {
                 flags: s("--preset"),
-            },
-            Error::InvalidInput {
+            }
+            .into(),
+            UserError::InvalidInput {
                 message: s("--var wants NAME=VALUE"),
-            },
-            Error::PasteRefused {
+            }
+            .into(),
+            UserError::PasteRefused {
                 why: s("not the redirect URL"),
-            },
-            Error::SomeAccountsFailed { failed: 2 },
-            Error::IssuerMismatch {
+            }
+            .into(),
+            RunError::SomeAccountsFailed { failed: 2 }.into(),
+            ProviderError::IssuerMismatch {
                 expected: s("https://a.example.test"),
                 got: s("https://b.example.test"),
-            },
-            Error::EncryptedCredential {
+            }
+            .into(),
+            EnvError::EncryptedCredential {
                 test_account: s("dev"),
                 field: s("apiKey"),
-            },
-            Error::CredentialsUnreadable {
+            }
+            .into(),
+            UserError::CredentialsUnreadable {
                 why: s("not base64"),
-            },
-            Error::CommandNotStarted {
+            }
+            .into(),
+            RunError::CommandNotStarted {
                 program: s("npm"),
                 detail: s("not found"),
-            },
-            Error::CommandExited { code: 7 },
-            Error::ProxyListen {
+            }
+            .into(),
+            RunError::CommandExited { code: 7 }.into(),
+            NetworkError::ProxyListen {
                 addr: s("127.0.0.1:8080"),
                 detail: s("in use"),
-            },
+            }
+            .into(),
             Error::Relayed {
                 message: s("relayed"),
                 hint: Some(s("its hint")),
@@ -983,16 +1212,18 @@ mod tests {
                 code: 1,
             },
             Error::Interrupted,
-            Error::Stopped {
+            RunError::Stopped {
                 signal: "SIGTERM",
                 code: exit::TERMINATED,
-            },
-            Error::Stopped {
+            }
+            .into(),
+            RunError::Stopped {
                 signal: "SIGHUP",
                 code: exit::HANGUP,
-            },
-            Error::Terminal(s("no terminal to ask on")),
-            Error::Output(s("cannot write to stdout: broken pipe")),
+            }
+            .into(),
+            RunError::Terminal(s("no terminal to ask on")).into(),
+            RunError::Output(s("cannot write to stdout: broken pipe")).into(),
             Error::Internal(s("the runtime failed")),
         ]
     }

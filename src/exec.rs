@@ -5,7 +5,7 @@
 
 use std::process::Stdio;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RunError, UserError};
 use crate::signals::{Signals, Stop};
 
 /// The variables the command gets: the `X-Unito-Credentials` value and the bare token.
@@ -16,10 +16,12 @@ pub const ACCESS_TOKEN_VAR: &str = "UNITO_ACCESS_TOKEN";
 /// with: its own, or 128 plus the signal that ended it, as a shell reports it. A stop signal
 /// `signals` already holds means the command never starts.
 pub async fn run(command: &[String], env: &[(&str, &str)], mut signals: Signals) -> Result<i32> {
-    let (program, args) = command.split_first().ok_or_else(|| Error::InvalidInput {
-        message: "no command to run: put it after --, as in integration-cli exec -- npm test"
-            .into(),
-    })?;
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| UserError::InvalidInput {
+            message: "no command to run: put it after --, as in integration-cli exec -- npm test"
+                .into(),
+        })?;
     if let Some(stop) = signals.received() {
         return Err(stop.error());
     }
@@ -30,7 +32,7 @@ pub async fn run(command: &[String], env: &[(&str, &str)], mut signals: Signals)
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| Error::CommandNotStarted {
+        .map_err(|e| RunError::CommandNotStarted {
             program: crate::redact::printable(program),
             detail: e.to_string(),
         })?;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, Result};
 
 /// A CA bundle is a few hundred KiB (every public root together is about 250 KiB); past
 /// this a file is not one, and reading on would only fill memory (`/dev/zero` never ends).
@@ -45,11 +45,12 @@ fn ca_file_roots() -> Result<&'static [reqwest::Certificate]> {
     };
     match CA_FILE_ROOTS.get_or_init(|| read_pem(path)) {
         Ok(roots) => Ok(roots),
-        Err(detail) => Err(Error::CaFile {
+        Err(detail) => Err(NetworkError::CaFile {
             path: path.clone(),
             origin: "--ca-file",
             detail: detail.clone(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -277,7 +278,7 @@ fn parse_proxy(variable: String, raw: &str) -> Result<Proxied> {
     } else {
         format!("http://{raw}")
     };
-    let unusable = |detail: String| Error::ProxySetting {
+    let unusable = |detail: String| NetworkError::ProxySetting {
         variable: variable.clone(),
         value: display_proxy(&full),
         detail,
@@ -290,13 +291,14 @@ fn parse_proxy(variable: String, raw: &str) -> Result<Proxied> {
         return Err(unusable(format!(
             "{}:// is no proxy this program speaks (http://, https://, socks5://, socks5h://)",
             url.scheme()
-        )));
+        ))
+        .into());
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(unusable("it names no host".into()));
+        return Err(unusable("it names no host".into()).into());
     }
     if reqwest::Proxy::all(url.as_str()).is_err() {
-        return Err(unusable("it is not a proxy URL".into()));
+        return Err(unusable("it is not a proxy URL".into()).into());
     }
     Ok(Proxied {
         shown: display_proxy(url.as_str()),
@@ -567,7 +569,10 @@ mod proxy_tests {
         ] {
             let err = routed("https://idp.example/t", &[(variable, value)]).unwrap_err();
             let text = format!("{err} {}", err.hint().unwrap_or_default());
-            assert!(matches!(err, Error::ProxySetting { .. }), "{text}");
+            assert!(
+                matches!(err, Error::Network(NetworkError::ProxySetting { .. })),
+                "{text}"
+            );
             assert!(text.contains(variable), "{text}");
             assert!(
                 !text.contains("fake-pass") && !text.contains("fake-user"),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use integration_cli::commands::Cli;
-use integration_cli::error::Error;
+use integration_cli::error::{Error, RunError};
 use integration_cli::redact::{json_safe, terminal_safe};
 use integration_cli::ui::{Paint, to_stderr, to_stdout};
 
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
 /// on stdout as `{"error": {message, hint, exitCode}}`.
 fn report(e: &Error, json: bool) -> ExitCode {
     // `exec`'s command said what it had to say; its exit code is passed on as it is.
-    if let Error::CommandExited { code } = e {
+    if let Error::Run(RunError::CommandExited { code }) = e {
         return ExitCode::from(*code as u8);
     }
     let paint = Paint::for_stderr();

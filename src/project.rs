@@ -13,7 +13,7 @@ use jsonc_parser::cst::{CstInputValue, CstRootNode};
 use serde_json::{Map, Value};
 
 use crate::config::{Config, TestAccount};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, FileError, Result};
 use crate::redact::printable;
 
 /// Past this, a file is no project file: refused before it is read, rather than read whole.
@@ -39,7 +39,7 @@ impl Project {
         let real_path = match fs::canonicalize(path) {
             Ok(p) => p,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::ConfigNotFound { path: path.into() });
+                return Err(ConfigError::NotFound { path: path.into() }.into());
             }
             Err(source) => return Err(Error::io("read", path, source)),
         };
@@ -115,7 +115,7 @@ impl Project {
     /// beside it. A token the provider has issued must never meet a save that cannot happen.
     pub fn check_save(&self, account: &str) -> Result<()> {
         self.check_editable(account)?;
-        let cannot = |why: String| Error::CannotSave {
+        let cannot = |why: String| FileError::CannotSave {
             path: self.path.clone(),
             why,
         };
@@ -124,7 +124,8 @@ impl Project {
             return Err(cannot(format!(
                 "it is read-only ({}), and integration-cli does not replace a read-only file",
                 mode_text(&meta)
-            )));
+            ))
+            .into());
         }
         // Write access as the system decides it: owner, ACLs, a read-only mount.
         OpenOptions::new()
@@ -215,20 +216,22 @@ impl Project {
     }
 
     fn invalid(&self, message: impl Into<String>) -> Error {
-        Error::ConfigInvalid {
+        ConfigError::Invalid {
             path: self.path.clone(),
             message: message.into(),
         }
+        .into()
     }
 }
 
 fn parse_root(path: &Path, text: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(root)) => Ok(root),
-        Ok(_) => Err(Error::ConfigInvalid {
+        Ok(_) => Err(ConfigError::Invalid {
             path: path.into(),
             message: "the top level must be a JSON object".into(),
-        }),
+        }
+        .into()),
         Err(e) => {
             let message = e.to_string();
             // serde_json appends " at line L column C"; we say it our own way.
@@ -236,12 +239,13 @@ fn parse_root(path: &Path, text: &str) -> Result<Map<String, Value>> {
                 .rsplit_once(" at line ")
                 .map_or(message.as_str(), |(m, _)| m)
                 .to_string();
-            Err(Error::ConfigMalformed {
+            Err(ConfigError::Malformed {
                 path: path.into(),
                 line: e.line(),
                 column: e.column(),
                 message,
-            })
+            }
+            .into())
         }
     }
 }
@@ -250,7 +254,7 @@ fn parse_root(path: &Path, text: &str) -> Result<Map<String, Value>> {
 /// (`--config /dev/zero`) would block or never end. Opened without blocking, then checked
 /// on the open file, so what is checked is what is read.
 fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
-    let refused = |why: String| Error::ConfigRefused {
+    let refused = |why: String| ConfigError::Refused {
         path: shown.into(),
         why,
     };
@@ -266,10 +270,7 @@ fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
         .map_err(|e| Error::io("read", shown, e))?;
     let meta = file.metadata().map_err(|e| Error::io("read", shown, e))?;
     if !meta.is_file() {
-        return Err(refused(format!(
-            "it is {}, not a regular file",
-            kind_of(&meta)
-        )));
+        return Err(refused(format!("it is {}, not a regular file", kind_of(&meta))).into());
     }
     let too_large = || {
         refused(format!(
@@ -278,20 +279,21 @@ fn read_regular_file(shown: &Path, real: &Path) -> Result<String> {
         ))
     };
     if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io("read", shown, e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     String::from_utf8(bytes).map_err(|e| {
         refused(format!(
             "it is not UTF-8 text (byte {} is not)",
             e.utf8_error().valid_up_to()
         ))
+        .into()
     })
 }
 
@@ -343,12 +345,13 @@ fn check_duplicate_keys(path: &Path, text: &str) -> Result<()> {
             .rsplit_once(" at line ")
             .map_or(message.as_str(), |(m, _)| m)
             .to_string();
-        Error::ConfigDuplicateKey {
+        ConfigError::DuplicateKey {
             path: path.into(),
             line: e.line(),
             column: e.column(),
             message,
         }
+        .into()
     })
 }
 
@@ -512,14 +515,14 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
     let file = options.open(&lock_path).map_err(|e| {
         #[cfg(unix)]
         if e.raw_os_error() == Some(libc::ELOOP) {
-            return Error::CannotSave {
+            return FileError::CannotSave {
                 path: lock_path.clone(),
                 why: "it is a symbolic link, which integration-cli does not follow for its lock \
                       file; remove the link"
                     .into(),
             };
         }
-        Error::CannotSave {
+        FileError::CannotSave {
             path: path.into(),
             why: format!(
                 "the lock file {} cannot be opened: {e}",
@@ -651,7 +654,9 @@ mod tests {
     fn malformed_json_reports_line_and_column() {
         let err = parse_root(Path::new("x.json"), "{\n  \"a\": 1,\n  \"b\" 2\n}").unwrap_err();
         match err {
-            Error::ConfigMalformed { line, column, .. } => assert_eq!((line, column), (3, 7)),
+            Error::Config(ConfigError::Malformed { line, column, .. }) => {
+                assert_eq!((line, column), (3, 7))
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

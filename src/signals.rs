@@ -5,7 +5,7 @@
 //! (`interrupt_origin`): a terminal's Ctrl-C reaches the whole foreground group, a `kill`
 //! only this process.
 
-use crate::error::{Error, Result, exit};
+use crate::error::{Error, Result, RunError, exit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -34,14 +34,16 @@ impl Stop {
     pub fn error(self) -> Error {
         match self {
             Stop::Interrupt => Error::Interrupted,
-            Stop::Terminate => Error::Stopped {
+            Stop::Terminate => RunError::Stopped {
                 signal: "SIGTERM",
                 code: exit::TERMINATED,
-            },
-            Stop::Hangup => Error::Stopped {
+            }
+            .into(),
+            Stop::Hangup => RunError::Stopped {
                 signal: "SIGHUP",
                 code: exit::HANGUP,
-            },
+            }
+            .into(),
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::{self, Clock};
 use crate::config::{Freshness, GrantType, OAuth2, TestAccount, Values};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::project::Project;
 use crate::recovery::Recovery;
 use crate::redact::printable;
@@ -68,16 +68,18 @@ fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, Typed)>>
         let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
         authorizations.retain(|(n, _)| n == name);
         if authorizations.is_empty() {
-            return Err(Error::AuthorizationNotFound {
+            return Err(ConfigError::AuthorizationNotFound {
                 name: name.into(),
                 available,
-            });
+            }
+            .into());
         }
     }
     if authorizations.is_empty() {
-        return Err(Error::NoAuthorization {
+        return Err(ConfigError::NoAuthorization {
             path: project.path().into(),
-        });
+        }
+        .into());
     }
     Ok(authorizations)
 }

@@ -10,7 +10,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Map, Value};
 
 pub use crate::config::{BodyFormat, ClientAuth};
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, ProviderError, Result};
 use crate::http::Proxied;
 use crate::redact::{
     Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
@@ -234,26 +234,29 @@ fn network_error(
         if let Some(note) = crate::http::passed_over() {
             detail = format!("{detail}; {note}");
         }
-        Error::Untrusted {
+        NetworkError::Untrusted {
             url: shown.into(),
             detail,
         }
+        .into()
     } else {
-        Error::Network {
+        NetworkError::Unreachable {
             url: shown.into(),
             detail,
         }
+        .into()
     }
 }
 
 fn refused_by(p: &Proxied, shown: &str, detail: String) -> Error {
-    Error::ProxyRefused {
+    NetworkError::ProxyRefused {
         proxy: p.shown.clone(),
         variable: p.variable.clone(),
         url: shown.into(),
         wants_credentials: detail.starts_with("407"),
         detail,
     }
+    .into()
 }
 
 /// A token request's fields, how the client authenticates, and what must never be echoed.
@@ -435,7 +438,7 @@ fn redirected(shown: &str, response: &reqwest::Response, redactor: &Redactor) ->
             || "nowhere".to_string(),
             |l| display_url(&redactor.redact(l)),
         );
-    Error::TokenResponse {
+    ProviderError::TokenResponse {
         url: shown.into(),
         message: format!(
             "it redirects ({status}) to {location}; redirects are not followed, since the request \
@@ -443,6 +446,7 @@ fn redirected(shown: &str, response: &reqwest::Response, redactor: &Redactor) ->
         ),
         refresh_token: None,
     }
+    .into()
 }
 
 /// The response's content type, or what the authorization says to expect when the response
@@ -475,11 +479,12 @@ async fn read_capped(
     crate::http::read_capped(response, MAX_BODY)
         .await
         .map_err(|e| match e {
-            crate::http::ReadError::TooLarge => Error::TokenResponse {
+            crate::http::ReadError::TooLarge => ProviderError::TokenResponse {
                 url: shown.into(),
                 message: format!("the body is larger than {MAX_BODY} bytes"),
                 refresh_token: None,
-            },
+            }
+            .into(),
             crate::http::ReadError::Failed(e) => network(e),
         })
 }
@@ -517,19 +522,20 @@ pub fn interpret_at(
     }
     if !(200..300).contains(&status) {
         // An error page says what went wrong; show its start, with what we sent redacted.
-        return Err(Error::TokenHttp {
+        return Err(ProviderError::TokenHttp {
             url: url.into(),
             status,
             content_type: content_type.into(),
             snippet: snippet(body, |s| redactor.redact(s)),
-        });
+        }
+        .into());
     }
     // A refused answer may still carry a new refresh token, the old one spent: the caller
     // keeps it, or the grant is lost.
     let carried = fields
         .as_ref()
         .and_then(|f| carried_refresh_token(f, nested));
-    let unusable = |message: String| Error::TokenResponse {
+    let unusable = |message: String| ProviderError::TokenResponse {
         url: url.into(),
         message,
         refresh_token: carried.clone(),
@@ -541,7 +547,8 @@ pub fn interpret_at(
             "expected JSON or a form body, got {content_type} ({} bytes): {}",
             body.len(),
             snippet(body, |s| mask_token_like(&redactor.redact(s)))
-        )));
+        ))
+        .into());
     };
     let taken_from = lift_nested(&mut fields, nested).map_err(unusable)?;
     let access_token = access_token(&mut fields, redactor).map_err(unusable)?;
@@ -550,7 +557,8 @@ pub fn interpret_at(
         return Err(unusable(format!(
             "its token_type cannot go in an Authorization header: {}; nothing was saved",
             header_unsafe_reason(t)
-        )));
+        ))
+        .into());
     }
     let expiry = Expiry::read(&mut fields);
     let created_at = fields.get("created_at").and_then(seconds);
@@ -673,13 +681,16 @@ fn provider_error(
         .get(error_key)
         .and_then(provider_text)
         .filter(|e| !e.trim().is_empty())?;
-    Some(Error::TokenEndpoint {
-        url: url.into(),
-        status,
-        error,
-        description: fields.get(description_key).and_then(provider_text),
-        uri: fields.get("error_uri").and_then(provider_text),
-    })
+    Some(
+        ProviderError::TokenEndpoint {
+            url: url.into(),
+            status,
+            error,
+            description: fields.get(description_key).and_then(provider_text),
+            uri: fields.get("error_uri").and_then(provider_text),
+        }
+        .into(),
+    )
 }
 
 /// The access token, which must be usable as a bearer token in a header and printable as
@@ -974,7 +985,9 @@ mod tests {
             &Redactor::default(),
         )
         .unwrap_err();
-        assert!(matches!(e, Error::TokenEndpoint { ref error, .. } if error == "invalid_code"));
+        assert!(
+            matches!(e, Error::Provider(ProviderError::TokenEndpoint { ref error, .. }) if error == "invalid_code")
+        );
     }
 
     #[test]
@@ -1005,7 +1018,7 @@ mod tests {
             "the token endpoint http://t answered 400 invalid_grant: code expired"
         );
         assert!(
-            matches!(e, Error::TokenEndpoint { status: 400, ref error, .. } if error == "invalid_grant")
+            matches!(e, Error::Provider(ProviderError::TokenEndpoint { status: 400, ref error, .. }) if error == "invalid_grant")
         );
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TunnelError};
 use crate::redact::printable;
 use crate::secret::Secret;
 
@@ -84,7 +84,7 @@ impl Ngrok {
         self.authtoken
             .as_ref()
             .filter(|t| !t.expose().trim().is_empty())
-            .ok_or(Error::TunnelNoAuthtoken)
+            .ok_or(TunnelError::NoAuthtoken.into())
     }
 }
 
@@ -146,7 +146,7 @@ impl Tunnel for Ngrok {
                 })
             })
             .await
-            .map_err(|_| Error::TunnelTimeout { secs })??;
+            .map_err(|_| TunnelError::Timeout { secs })??;
             Ok(Box::new(opened) as Box<dyn OpenTunnel>)
         })
     }
@@ -167,9 +167,10 @@ fn failed(authtoken: &Secret, e: &dyn std::error::Error) -> Error {
     if token.len() >= 4 {
         detail = detail.replace(token, "[redacted]");
     }
-    Error::TunnelConnect {
+    TunnelError::Connect {
         detail: printable(&detail),
     }
+    .into()
 }
 
 struct NgrokTunnel {
@@ -238,6 +239,9 @@ mod tests {
             server_addr: None,
             connect_timeout: Duration::from_secs(1),
         };
-        assert!(matches!(ngrok.ready(), Err(Error::TunnelNoAuthtoken)));
+        assert!(matches!(
+            ngrok.ready(),
+            Err(Error::Tunnel(TunnelError::NoAuthtoken))
+        ));
     }
 }

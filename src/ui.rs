@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RunError};
 use crate::redact::{json_safe, terminal_safe};
 
 /// A line pasted while a login waits, or why reading stopped (a line too long, not text).
@@ -27,7 +27,7 @@ pub trait Terminal {
     /// A line typed without echo (a password).
     fn hidden(&self, prompt: &str) -> Result<String> {
         let _ = prompt;
-        Err(Error::Terminal("no terminal to ask on".into()))
+        Err(RunError::Terminal("no terminal to ask on".into()).into())
     }
     /// A progress line, on stderr.
     fn say(&self, message: &str);
@@ -127,7 +127,7 @@ impl Terminal for Console {
             Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
                 Err(Error::Interrupted)
             }
-            Err(e) => Err(Error::Terminal(format!("prompt failed: {e}"))),
+            Err(e) => Err(RunError::Terminal(format!("prompt failed: {e}")).into()),
         }
     }
 
@@ -141,7 +141,7 @@ impl Terminal for Console {
             Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
                 Err(Error::Interrupted)
             }
-            Err(_) => Err(Error::Terminal("the prompt failed".into())),
+            Err(_) => Err(RunError::Terminal("the prompt failed".into()).into()),
         }
     }
 
@@ -157,7 +157,7 @@ impl Terminal for Console {
             Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
                 Err(Error::Interrupted)
             }
-            Err(e) => Err(Error::Terminal(format!("prompt failed: {e}"))),
+            Err(e) => Err(RunError::Terminal(format!("prompt failed: {e}")).into()),
         }
     }
 

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use integration_cli::error::Error;
+use integration_cli::error::{Error, ProviderError};
 use integration_cli::secret::Secret;
 use integration_cli::token::{BodyFormat, ClientAuth, Endpoint, Grant, TokenClient, TokenResponse};
 use serde_json::{Value, json};
@@ -109,7 +109,7 @@ fn every_client_authentication_and_body_style_is_sent_as_the_provider_wants_it()
             Duration::from_secs(10),
         );
         assert!(
-            matches!(&refused, Err(Error::TokenEndpoint { error, .. })
+            matches!(&refused, Err(Error::Provider(ProviderError::TokenEndpoint { error, .. }))
                 if error == "invalid_client" || error == "invalid_request"),
             "{auth:?}/{format:?} against {other_wants:?}: {refused:?}"
         );

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
-use integration_cli::error::{Error, Result};
+use integration_cli::error::{Error, Result, TunnelError};
 use integration_cli::tunnel::{BoxFuture, OpenTunnel, Tunnel};
 use serde_json::json;
 use support::fakes::*;
@@ -207,7 +207,10 @@ fn a_tunnel_that_drops_while_waiting_is_an_error_and_nothing_is_written() {
         SystemTime::now(),
     )
     .unwrap_err();
-    assert!(matches!(err, Error::TunnelClosed { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Tunnel(TunnelError::Closed { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("nothing was saved"), "{err}");
     assert_eq!(project.text(), before);
 }

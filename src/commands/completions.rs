@@ -21,8 +21,8 @@ impl Args {
         let mut script = Vec::new();
         clap_complete::generate(self.shell, &mut command, "integration-cli", &mut script);
         use std::io::Write;
-        std::io::stdout()
-            .write_all(&script)
-            .map_err(|e| crate::error::Error::Output(format!("cannot write to stdout: {e}")))
+        std::io::stdout().write_all(&script).map_err(|e| {
+            crate::error::RunError::Output(format!("cannot write to stdout: {e}")).into()
+        })
     }
 }

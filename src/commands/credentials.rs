@@ -7,7 +7,7 @@ use super::Global;
 use super::args::Target;
 use super::run::{block_on, write_stdout};
 use crate::credentials::{self, HEADER};
-use crate::error::{Error, Result};
+use crate::error::{Result, RunError, UserError};
 use crate::flow::{self, Deps, When};
 use crate::ui::{Console, Quiet, Terminal};
 
@@ -109,7 +109,8 @@ fn decode(value: &str, secrets: &[String], show_all: bool) -> Result<()> {
         );
         value.to_string()
     };
-    let fields = credentials::decode(&value).map_err(|why| Error::CredentialsUnreadable { why })?;
+    let fields =
+        credentials::decode(&value).map_err(|why| UserError::CredentialsUnreadable { why })?;
     let shown = match show_all {
         true => credentials::revealed(&serde_json::Value::Object(fields)),
         false => credentials::masked_also(&fields, secrets),
@@ -128,6 +129,6 @@ fn read_value() -> Result<String> {
     std::io::stdin()
         .take(1 << 20)
         .read_to_string(&mut text)
-        .map_err(|e| Error::Terminal(format!("cannot read the value from stdin: {e}")))?;
+        .map_err(|e| RunError::Terminal(format!("cannot read the value from stdin: {e}")))?;
     Ok(text)
 }

@@ -4,7 +4,7 @@ use super::Global;
 use super::args::Target;
 use super::run::{cancellable, runtime};
 use crate::credentials;
-use crate::error::{Error, Result};
+use crate::error::{Result, RunError};
 use crate::exec::{ACCESS_TOKEN_VAR, CREDENTIALS_VAR};
 use crate::flow::{self, Deps, When};
 use crate::signals::Signals;
@@ -67,7 +67,7 @@ impl Args {
         })?;
         match code {
             0 => Ok(()),
-            code => Err(Error::CommandExited { code }),
+            code => Err(RunError::CommandExited { code }.into()),
         }
     }
 }

@@ -6,7 +6,7 @@ use super::Global;
 use super::args::{Target, parse_var};
 use super::run::block_on;
 use crate::browser::SystemBrowser;
-use crate::error::{Error, Result};
+use crate::error::{Result, UserError};
 use crate::flow::{self, Deps, Options};
 use crate::secret::Secret;
 use crate::tunnel::Ngrok;
@@ -189,8 +189,11 @@ impl Args {
 }
 
 fn parse_port(value: &str, origin: &'static str) -> Result<u16> {
-    value.trim().parse().map_err(|_| Error::InvalidPort {
-        value: value.into(),
-        origin,
+    value.trim().parse().map_err(|_| {
+        UserError::InvalidPort {
+            value: value.into(),
+            origin,
+        }
+        .into()
     })
 }

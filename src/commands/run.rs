@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RunError};
 use crate::flow::Deps;
 use crate::redact::{json_safe, terminal_safe};
 use crate::signals::Signals;
@@ -73,7 +73,7 @@ pub fn write_stdout(text: &str) -> Result<()> {
         terminal_safe(text)
     };
     writeln!(std::io::stdout(), "{text}")
-        .map_err(|e| Error::Output(format!("cannot write to stdout: {e}")))
+        .map_err(|e| RunError::Output(format!("cannot write to stdout: {e}")).into())
 }
 
 /// `-v`: this crate's debug events on stderr. Other crates stay silent: their logs may carry

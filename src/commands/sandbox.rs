@@ -2,7 +2,7 @@
 
 use super::Global;
 use super::run::{runtime, write_stdout};
-use crate::error::{Error, Result};
+use crate::error::{Result, UserError};
 use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PERSONAS, Sandbox, Skew};
 use crate::signals::Signals;
 
@@ -72,11 +72,13 @@ pub struct Args {
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         let jwt_key = match &self.jwt_public_key {
-            Some(path) => Some(
-                std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
-                    message: format!("--jwt-public-key {}: {e}", path.display()),
-                })?,
-            ),
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|e| UserError::InvalidInput {
+                        message: format!("--jwt-public-key {}: {e}", path.display()),
+                    })?,
+                )
+            }
             None => None,
         };
         runtime()?.block_on(async {

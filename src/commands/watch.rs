@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Global;
 use super::args::{AuthorizationArg, FileArg, TrustArg};
 use super::run::block_on;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RunError};
 use crate::flow::{self, Deps, Options};
 use crate::ui::{Console, Quiet};
 
@@ -70,7 +70,7 @@ impl Args {
         let say = |line: &str| crate::ui::to_stdout(line);
         match block_on(&deps, flow::watch(&opts, &deps, &say)) {
             // Stopping is how a watch ends.
-            Err(Error::Interrupted | Error::Stopped { .. }) => Ok(()),
+            Err(Error::Interrupted | Error::Run(RunError::Stopped { .. })) => Ok(()),
             other => other,
         }
     }

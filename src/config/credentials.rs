@@ -3,7 +3,7 @@
 //! values the platform encrypted refused rather than sent.
 
 use super::OAuth2;
-use crate::error::{Error, Result};
+use crate::error::{EnvError, Result};
 use crate::redact::printable;
 use crate::secret::Secret;
 
@@ -69,13 +69,14 @@ pub fn expand_env(
     while let Some((start, var, end)) = next_reference(rest) {
         out.push_str(&rest[..start]);
         if !holds.allows(var) {
-            return Err(Error::EnvVarNotAllowed {
+            return Err(EnvError::EnvVarNotAllowed {
                 field: field.into(),
                 var: printable(var),
                 rule: holds.rule(),
-            });
+            }
+            .into());
         }
-        let found = lookup(var).ok_or_else(|| Error::MissingEnvVar {
+        let found = lookup(var).ok_or_else(|| EnvError::MissingEnvVar {
             field: field.into(),
             var: var.into(),
         })?;
@@ -119,7 +120,7 @@ pub fn resolve_client_secret(
     let field = format!("{}.clientSecret", config.at);
     let value = expand_env(raw.expose(), &field, Holds::Secret, lookup)?;
     if value.starts_with(ENCRYPTED_PREFIX) {
-        return Err(Error::EncryptedSecret { field });
+        return Err(EnvError::EncryptedSecret { field }.into());
     }
     Ok(Some(Secret::new(value)))
 }
@@ -131,7 +132,7 @@ pub fn resolve_client_id(
     let field = format!("{}.clientId", config.at);
     let value = expand_env(&config.client_id, &field, Holds::ClientId, lookup)?;
     if value.starts_with(ENCRYPTED_PREFIX) {
-        return Err(Error::EncryptedSecret { field });
+        return Err(EnvError::EncryptedSecret { field }.into());
     }
     Ok(value)
 }
@@ -155,7 +156,7 @@ mod tests {
             "plain"
         );
         match expand_env("${B_SECRET}", "f", Holds::Secret, &lookup).unwrap_err() {
-            Error::MissingEnvVar { var, field } => {
+            crate::error::Error::Env(EnvError::MissingEnvVar { var, field }) => {
                 assert_eq!((var.as_str(), field.as_str()), ("B_SECRET", "f"))
             }
             other => panic!("unexpected {other:?}"),
@@ -216,7 +217,9 @@ mod tests {
             }
             for var in refused {
                 match expand_env(&format!("a${{{var}}}"), "f", holds, &lookup).unwrap_err() {
-                    Error::EnvVarNotAllowed { var: named, .. } => assert_eq!(named, *var),
+                    crate::error::Error::Env(EnvError::EnvVarNotAllowed { var: named, .. }) => {
+                        assert_eq!(named, *var)
+                    }
                     other => panic!("unexpected {other:?}"),
                 }
             }

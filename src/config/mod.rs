@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result};
 use crate::redact::display_url;
 use crate::secret::Secret;
 
@@ -273,10 +273,11 @@ impl Config {
     }
 
     fn invalid(&self, message: &str) -> Error {
-        Error::ConfigInvalid {
+        ConfigError::Invalid {
             path: self.path.clone(),
             message: message.into(),
         }
+        .into()
     }
 
     pub fn authorizations(&self) -> Result<&[Authorization]> {
@@ -537,14 +538,13 @@ mod tests {
     fn one(oauth2: Value) -> Result<OAuth2> {
         let config = parse(json!({"authorizations": [{"name": "a", "oauth2": oauth2}]}));
         let all = config.oauth2()?;
-        all[0]
-            .1
-            .as_ref()
-            .map(|o| (*o).clone())
-            .map_err(|e| Error::ConfigInvalid {
+        all[0].1.as_ref().map(|o| (*o).clone()).map_err(|e| {
+            ConfigError::Invalid {
                 path: "x".into(),
                 message: e.to_string(),
-            })
+            }
+            .into()
+        })
     }
 
     #[test]

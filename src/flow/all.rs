@@ -9,7 +9,7 @@ use super::chosen::{self, Target};
 use super::store::{self, Source};
 use super::{Chosen, Ctx, Deps, Options};
 use crate::config::Freshness;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RunError};
 use crate::project::Project;
 use crate::recovery::{self, Recovery};
 use crate::secret::Secret;
@@ -62,7 +62,7 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         return Err(Error::Interrupted);
     }
     if failed > 0 {
-        return Err(Error::SomeAccountsFailed { failed });
+        return Err(RunError::SomeAccountsFailed { failed }.into());
     }
     Ok(())
 }

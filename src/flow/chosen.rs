@@ -12,7 +12,7 @@ use super::variables::{Filled, Gathering};
 use super::{Deps, Options, select};
 use crate::assertion::Signer;
 use crate::config::{self, OAuth2, Refusal, Values};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Error, Result, UserError};
 use crate::project::{self, Project};
 use crate::secret::Secret;
 use crate::token::{Endpoint, TokenClient};
@@ -144,10 +144,11 @@ impl Chosen {
     /// `--var`), or the file's.
     fn refused(&self, opts: &Options, refusal: Refusal) -> Error {
         match &refusal.name {
-            Some(name) => Error::TemplateValue {
+            Some(name) => UserError::TemplateValue {
                 message: format!("{}.{refusal}", self.config.at),
                 fix: opts.command_for(&opts.test_account, &format!("--var {name}=VALUE")),
-            },
+            }
+            .into(),
             None => config_error(&opts.config, &self.config, refusal.to_string()),
         }
     }
@@ -237,8 +238,9 @@ pub(super) async fn lock(opts: &Options, deps: &Deps<'_>) -> Result<project::Fil
 }
 
 fn config_error(path: &Path, config: &OAuth2, message: String) -> Error {
-    Error::ConfigInvalid {
+    ConfigError::Invalid {
         path: path.into(),
         message: format!("{}: {message}", config.at),
     }
+    .into()
 }

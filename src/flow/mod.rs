@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use crate::browser::{Browser, SystemBrowser};
 use crate::clock::{Clock, SystemClock};
 use crate::config::field;
-use crate::error::{Error, Result};
+use crate::error::{Error, ProviderError, Result};
 use crate::project::Project;
 use crate::secret::Secret;
 use crate::tunnel::{Disabled, Tunnel};
@@ -363,11 +363,12 @@ fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh
 }
 
 fn needs_login(opts: &Options, reason: String) -> Error {
-    Error::NeedsLogin {
+    ProviderError::NeedsLogin {
         test_account: opts.test_account.clone(),
         reason,
         retry: opts.login_command(false),
     }
+    .into()
 }
 
 /// `token --json`: the token (asked for, so in full) with what a script needs beside it.

@@ -5,7 +5,7 @@
 
 use super::Ctx;
 use super::store;
-use crate::error::{Error, Result};
+use crate::error::{FileError, Result};
 use crate::project::Project;
 use crate::recovery::{self, Recovery};
 
@@ -26,21 +26,22 @@ impl Ctx<'_> {
         let mut found = recovery::find(project.real_path(), name, &*self.deps.env);
         if found.is_empty() {
             if self.opts.recover {
-                return Err(Error::NothingToRecover {
+                return Err(FileError::NothingToRecover {
                     test_account: name.clone(),
                     path: self.opts.config.clone(),
-                });
+                }
+                .into());
             }
             return Ok(false);
         }
         let newest = found.remove(0);
         if !newest.fits(project.test_account(name)) {
-            let stale = Error::RecoveryStale {
+            let stale = FileError::RecoveryStale {
                 recovery: newest.path.clone(),
                 test_account: name.clone(),
             };
             if self.opts.recover {
-                return Err(stale);
+                return Err(stale.into());
             }
             self.deps.terminal.warn(&format!(
                 "{stale}; delete it once you are sure the file's tokens work"
@@ -72,10 +73,11 @@ impl Ctx<'_> {
             .into_iter()
             .find(|r| r.fits(current))
         {
-            Some(found) => Err(Error::RecoveryPending {
+            Some(found) => Err(FileError::RecoveryPending {
                 recovery: found.path,
                 retry: self.opts.command_for(name, "--recover"),
-            }),
+            }
+            .into()),
             None => Ok(()),
         }
     }
@@ -84,7 +86,7 @@ impl Ctx<'_> {
     /// them; anything else would use the file's possibly spent tokens, so without a person
     /// to ask the run stops and says how to recover.
     fn agreed(&self, found: &Recovery) -> Result<bool> {
-        let pending = Error::RecoveryPending {
+        let pending = FileError::RecoveryPending {
             recovery: found.path.clone(),
             retry: self.opts.command_for(&self.opts.test_account, "--recover"),
         };
@@ -96,7 +98,7 @@ impl Ctx<'_> {
             return Ok(false);
         }
         if !self.deps.terminal.interactive() {
-            return Err(pending);
+            return Err(pending.into());
         }
         let choice = self.deps.terminal.choose(
             &format!(
@@ -113,7 +115,7 @@ impl Ctx<'_> {
         )?;
         match choice {
             0 => Ok(true),
-            _ => Err(pending),
+            _ => Err(pending.into()),
         }
     }
 

@@ -6,7 +6,7 @@
 use super::Ctx;
 use super::store::{self, Source};
 use crate::config::{Freshness, TestAccount};
-use crate::error::{Error, Result};
+use crate::error::{Error, ProviderError, Result, UserError};
 use crate::project::Project;
 use crate::secret::Secret;
 use crate::token::Grant;
@@ -53,11 +53,11 @@ impl Ctx<'_> {
     /// terminal when the environment does not hold them, sent once and never kept.
     async fn password(&self) -> Result<()> {
         let (env, terminal) = (&*self.deps.env, &*self.deps.terminal);
-        let missing = |what: &str| Error::PasswordMissing { what: what.into() };
+        let missing = |what: &str| UserError::PasswordMissing { what: what.into() };
         let username = match self.opts.username.clone() {
             Some(name) => name,
             None if terminal.interactive() => terminal.input("Username", None)?,
-            None => return Err(missing("a username (--username or UNITO_USERNAME)")),
+            None => return Err(missing("a username (--username or UNITO_USERNAME)").into()),
         };
         let password = match env(PASSWORD_ENV).filter(|p| !p.is_empty()) {
             Some(p) => Secret::new(p),
@@ -65,9 +65,7 @@ impl Ctx<'_> {
                 Secret::new(terminal.hidden(&format!("Password for {username}"))?)
             }
             None => {
-                return Err(missing(
-                    "a password (UNITO_PASSWORD, or a terminal to ask on)",
-                ));
+                return Err(missing("a password (UNITO_PASSWORD, or a terminal to ask on)").into());
             }
         };
         let _lock = self.lock().await?;
@@ -252,17 +250,18 @@ const REFUSED_REFRESH: [&str; 3] = [
 /// The refused-refresh-token error a login (`retry`) would fix, or the error as it was.
 pub(super) fn refused(e: Error, retry: String) -> std::result::Result<Error, Error> {
     match e {
-        Error::TokenEndpoint {
+        Error::Provider(ProviderError::TokenEndpoint {
             error, description, ..
-        } if REFUSED_REFRESH
+        }) if REFUSED_REFRESH
             .iter()
             .any(|r| error.eq_ignore_ascii_case(r)) =>
         {
-            Ok(Error::RefreshRejected {
+            Ok(ProviderError::RefreshRejected {
                 error,
                 description,
                 retry,
-            })
+            }
+            .into())
         }
         other => Err(other),
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::config::{Config, OAuth2};
-use crate::error::{Error, Result};
+use crate::error::{ConfigError, Result};
 use crate::ui::Terminal;
 
 /// The chosen authorization's name and settings. `path` names the file in errors.
@@ -16,27 +16,29 @@ pub fn authorization(
 ) -> Result<(String, OAuth2)> {
     let all = config.authorizations()?;
     if let Some(wanted) = wanted {
-        let found =
-            all.iter()
-                .find(|a| a.name == wanted)
-                .ok_or_else(|| Error::AuthorizationNotFound {
-                    name: wanted.into(),
-                    available: all.iter().map(|a| a.name.clone()).collect(),
-                })?;
-        let oauth2 = config.oauth2_of(found).ok_or_else(|| Error::NotOAuth2 {
-            name: found.name.clone(),
-            method: found.method.clone(),
-        })??;
+        let found = all.iter().find(|a| a.name == wanted).ok_or_else(|| {
+            ConfigError::AuthorizationNotFound {
+                name: wanted.into(),
+                available: all.iter().map(|a| a.name.clone()).collect(),
+            }
+        })?;
+        let oauth2 = config
+            .oauth2_of(found)
+            .ok_or_else(|| ConfigError::NotOAuth2 {
+                name: found.name.clone(),
+                method: found.method.clone(),
+            })??;
         return Ok((found.name.clone(), oauth2.clone()));
     }
     let mut candidates = config.oauth2()?;
     let chosen = match candidates.len() {
-        0 => return Err(Error::NoAuthorization { path: path.into() }),
+        0 => return Err(ConfigError::NoAuthorization { path: path.into() }.into()),
         1 => candidates.remove(0),
         _ if !terminal.interactive() => {
-            return Err(Error::AuthorizationAmbiguous {
+            return Err(ConfigError::AuthorizationAmbiguous {
                 available: candidates.iter().map(|(a, _)| a.name.clone()).collect(),
-            });
+            }
+            .into());
         }
         _ => {
             let labels: Vec<String> = candidates

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Ctx;
 use crate::clock::{self, Clock};
 use crate::config::{GrantType, TestAccount, field};
-use crate::error::Result;
+use crate::error::{FileError, ProviderError, Result};
 use crate::project::Project;
 use crate::redact::printable;
 use crate::token::TokenResponse;
@@ -324,7 +324,6 @@ fn set_aside(
     account: &Map<String, Value>,
     cause: crate::error::Error,
 ) -> crate::error::Error {
-    use crate::error::Error;
     let cause = cause.to_string();
     let written = crate::recovery::SetAside {
         project: project.real_path(),
@@ -336,18 +335,20 @@ fn set_aside(
     }
     .write(&*ctx.deps.env);
     match written {
-        Ok(recovery) => Error::SavedAside {
+        Ok(recovery) => FileError::SavedAside {
             path: project.path().into(),
             recovery,
             cause,
             retry: ctx.opts.command_for(name, "--recover"),
-        },
-        Err(tried) => Error::TokensLost {
+        }
+        .into(),
+        Err(tried) => FileError::TokensLost {
             path: project.path().into(),
             cause,
             tried,
             retry: ctx.opts.command_for(name, "--reauth"),
-        },
+        }
+        .into(),
     }
 }
 
@@ -426,11 +427,11 @@ pub fn keep_carried_refresh_token(
     error: crate::error::Error,
 ) -> crate::error::Error {
     use crate::error::Error;
-    let Error::TokenResponse {
+    let Error::Provider(ProviderError::TokenResponse {
         url,
         message,
         refresh_token: Some(rt),
-    } = error
+    }) = error
     else {
         return error;
     };
@@ -439,13 +440,14 @@ pub fn keep_carried_refresh_token(
     if let Err(cause) = project.save_test_account(name, &account) {
         return set_aside(ctx, project, name, &account, cause);
     }
-    Error::TokenResponse {
+    ProviderError::TokenResponse {
         url,
         message: format!(
             "{message}; the new refresh token it carried was saved (the one sent may be spent)"
         ),
         refresh_token: None,
     }
+    .into()
 }
 
 #[cfg(test)]

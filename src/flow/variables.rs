@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::config::variables::{Kind, RESERVED, Variable};
 use crate::config::{Lack, OAuth2};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UserError};
 use crate::redact::printable;
 use crate::ui::Terminal;
 
@@ -83,16 +83,17 @@ impl Gathering<'_> {
             if RESERVED.contains(&name.as_str())
                 || matches!(name.as_str(), "clientId" | "clientSecret")
             {
-                return Err(Error::InvalidInput {
+                return Err(UserError::InvalidInput {
                     message: format!(
                         "--var {}: that name is not a variable (integration-cli or the \
                          authorization fills it)",
                         printable(name)
                     ),
-                });
+                }
+                .into());
             }
             let value = match declared {
-                Some(var) => var.check(raw).map_err(|why| Error::InvalidInput {
+                Some(var) => var.check(raw).map_err(|why| UserError::InvalidInput {
                     message: format!(
                         "--var {}: {} {why}",
                         printable(name),
@@ -124,7 +125,7 @@ impl Gathering<'_> {
             true => "it has none".to_string(),
             false => format!("it has {}", known.join(", ")),
         };
-        Error::InvalidInput {
+        UserError::InvalidInput {
             message: format!(
                 "--var {}: authorization \"{}\" declares no variable of that name and its \
                  templates use none ({known})",
@@ -132,6 +133,7 @@ impl Gathering<'_> {
                 printable(self.authorization)
             ),
         }
+        .into()
     }
 
     /// One variable, asked until the answer fits its declaration.
@@ -174,7 +176,7 @@ impl Gathering<'_> {
             .iter()
             .map(|l| format!("\"{}\": \"...\"", l.name))
             .collect();
-        Error::VariablesMissing {
+        UserError::VariablesMissing {
             test_account: self.test_account.to_string(),
             authorization: self.authorization.to_string(),
             missing: names,
@@ -185,6 +187,7 @@ impl Gathering<'_> {
                 printable(self.test_account)
             ),
         }
+        .into()
     }
 }
 
@@ -330,7 +333,7 @@ mod tests {
             panic!("filled without the required values");
         };
         match &e {
-            Error::VariablesMissing { missing, fix, .. } => {
+            Error::User(UserError::VariablesMissing { missing, fix, .. }) => {
                 assert_eq!(missing, &["domain (Okta domain)", "pin (PIN)"]);
                 assert_eq!(
                     fix,

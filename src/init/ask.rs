@@ -1,7 +1,7 @@
 //! Asking for what the flags did not say: at a terminal a prompt (checked as typed, asked
 //! again when wrong), without one a note of the missing flag.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, UserError};
 use crate::ui::Terminal;
 
 /// Prompts for what flags did not give, or notes the flag as missing when nobody can answer.
@@ -39,7 +39,7 @@ impl Asker<'_> {
                 Err(message) if given.is_none() && self.term.interactive() => {
                     self.term.warn(&message);
                 }
-                Err(message) => return Err(Error::InvalidInput { message }),
+                Err(message) => return Err(UserError::InvalidInput { message }.into()),
             }
         }
     }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::config::{GrantType, Holds};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UserError};
 use crate::providers::Login;
 use crate::ui::Terminal;
 use ask::{Asker, url_check};
@@ -82,9 +82,10 @@ struct Answers {
 
 pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
     if opts.config.exists() && !opts.force {
-        return Err(Error::InitWouldOverwrite {
+        return Err(UserError::InitWouldOverwrite {
             path: opts.config.clone(),
-        });
+        }
+        .into());
     }
     let preset = choose(opts, term)?;
     let answers = ask(opts, term, preset)?;
@@ -113,8 +114,11 @@ fn typed(authorization: &Value) -> Result<crate::config::OAuth2> {
         .into_iter()
         .next()
         .ok_or_else(|| Error::Internal("no authorization written".into()))?;
-    typed.cloned().map_err(|e| Error::InvalidInput {
-        message: e.to_string(),
+    typed.cloned().map_err(|e| {
+        UserError::InvalidInput {
+            message: e.to_string(),
+        }
+        .into()
     })
 }
 
@@ -221,9 +225,12 @@ fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Option<&'static Pre
             .iter()
             .find(|p| p.key == key.as_str())
             .map(Some)
-            .ok_or_else(|| Error::InitUnknownPreset {
-                preset: key.clone(),
-                available: PRESETS.iter().map(|p| p.key).collect::<Vec<_>>().join(", "),
+            .ok_or_else(|| {
+                UserError::InitUnknownPreset {
+                    preset: key.clone(),
+                    available: PRESETS.iter().map(|p| p.key).collect::<Vec<_>>().join(", "),
+                }
+                .into()
             }),
         None if term.interactive() => {
             let mut items: Vec<String> = PRESETS.iter().map(|p| p.title.to_string()).collect();
@@ -272,9 +279,10 @@ fn ask(opts: &InitOptions, term: &dyn Terminal, preset: Option<&Preset>) -> Resu
     )?;
     let (authorization_url, token_url, scopes) = endpoints(&mut ask, opts, preset, grant)?;
     if !ask.missing.is_empty() {
-        return Err(Error::InitMissing {
+        return Err(UserError::InitMissing {
             flags: ask.missing.join(", "),
-        });
+        }
+        .into());
     }
     Ok(Answers {
         connector,
@@ -300,12 +308,15 @@ fn grant(opts: &InitOptions, term: &dyn Terminal) -> Result<GrantType> {
     GrantType::parse(given)
         .ok()
         .filter(|g| GRANTS.iter().any(|(known, _)| known == g))
-        .ok_or_else(|| Error::InvalidInput {
-            message: format!(
-                "grant type {:?} is not one integration-cli handles (authorization_code, \
+        .ok_or_else(|| {
+            UserError::InvalidInput {
+                message: format!(
+                    "grant type {:?} is not one integration-cli handles (authorization_code, \
                  client_credentials, password, urn:ietf:params:oauth:grant-type:jwt-bearer)",
-                given.trim()
-            ),
+                    given.trim()
+                ),
+            }
+            .into()
         })
 }
 
@@ -523,7 +534,7 @@ fn render(
             "{{development}}",
             &indent(&Value::Object(development.clone()), "    "),
         );
-    serde_json::from_str::<Value>(&text).map_err(|e| Error::InvalidInput {
+    serde_json::from_str::<Value>(&text).map_err(|e| UserError::InvalidInput {
         message: format!("the scaffold would not be valid JSON ({e}); a value may need quoting"),
     })?;
     Ok(text)

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::{NetworkError, Result};
 use crate::flow;
 use crate::signals::{Signals, Stop};
 use crate::ui::Terminal;
@@ -91,7 +91,7 @@ pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
         upstream.url,
         upstream.addresses()
     );
-    let cannot_listen = |e: std::io::Error| Error::ProxyListen {
+    let cannot_listen = |e: std::io::Error| NetworkError::ProxyListen {
         addr: opts.listen.to_string(),
         detail: e.to_string(),
     };

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::net::TcpStream;
 use url::Host;
 
-use crate::error::{Error, Result};
+use crate::error::{Result, UserError};
 
 /// `--to`, as given: `http://host:port` and an optional base path.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ impl To {
             Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(*ip), self.port)],
             Host::Domain(name) => tokio::net::lookup_host((name.as_str(), self.port))
                 .await
-                .map_err(|e| Error::InvalidInput {
+                .map_err(|e| UserError::InvalidInput {
                     message: format!(
                         "--to {}: {name} does not resolve ({e}); give the connector's address, \
                          such as http://localhost:9200",
@@ -100,7 +100,7 @@ impl To {
         }
         if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
             let listed = list(&addrs);
-            return Err(Error::InvalidInput {
+            return Err(UserError::InvalidInput {
                 message: format!(
                     "--to {}: the connector must run on this machine (localhost, 127.0.0.1 or \
                      [::1]), as the credentials travel to it in plain HTTP; {} is {}",
@@ -112,7 +112,8 @@ impl To {
                         listed
                     },
                 ),
-            });
+            }
+            .into());
         }
         Ok(Upstream {
             url: self.url(),

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkError, Result, UserError};
 use crate::html::escape;
 use persona::json_response;
 use store::Store;
@@ -122,13 +122,13 @@ impl Sandbox {
 
     pub async fn start_as(options: Options) -> Result<Sandbox> {
         let persona = personas::named(&options.persona, &options.persona_options)
-            .map_err(|message| Error::InvalidInput { message })?;
+            .map_err(|message| UserError::InvalidInput { message })?;
         let port = options.port;
         let listener =
             TcpListener::bind(("127.0.0.1", port))
                 .await
                 .map_err(|source| match source.kind() {
-                    std::io::ErrorKind::AddrInUse => Error::SandboxPortInUse { port },
+                    std::io::ErrorKind::AddrInUse => NetworkError::SandboxPortInUse { port }.into(),
                     _ => Error::io("listen on", format!("127.0.0.1:{port}").as_ref(), source),
                 })?;
         let addr = listener.local_addr().map_err(|source| {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::error::Error;
+use crate::error::{Error, ProviderError};
 use crate::redact::printable;
 
 /// The most of an authorization server's metadata document that is read.
@@ -44,10 +44,13 @@ impl Verdict {
     /// For an answer that carries a code: a refusal is an error, and the code is not used.
     pub fn into_error(self) -> Option<Error> {
         match self {
-            Verdict::Refused { expected, got } => Some(Error::IssuerMismatch {
-                expected,
-                got: got.unwrap_or_else(|| NONE_SENT.into()),
-            }),
+            Verdict::Refused { expected, got } => Some(
+                ProviderError::IssuerMismatch {
+                    expected,
+                    got: got.unwrap_or_else(|| NONE_SENT.into()),
+                }
+                .into(),
+            ),
             _ => None,
         }
     }

@@ -16,7 +16,7 @@ use url::Url;
 
 use super::{Ctx, store};
 use crate::callback::{self, Arrival, Callback, Page};
-use crate::error::{Error, Result};
+use crate::error::{Error, ProviderError, Result, TunnelError, UserError};
 use crate::project::Project;
 use crate::token::Grant;
 use crate::tunnel::OpenTunnel;
@@ -298,9 +298,12 @@ impl Ctx<'_> {
                 pending.pastes = None;
                 Step::Again
             }
-            Event::Pasted(None) => Step::Fail(Error::PasteRefused {
-                why: "stdin ended before an address or a code was pasted".into(),
-            }),
+            Event::Pasted(None) => Step::Fail(
+                UserError::PasteRefused {
+                    why: "stdin ended before an address or a code was pasted".into(),
+                }
+                .into(),
+            ),
             // Nothing more is read; the browser may still come back.
             Event::Pasted(Some(Err(why))) => {
                 pending.pastes = None;
@@ -308,7 +311,7 @@ impl Ctx<'_> {
                     term.warn(&format!("{why}; waiting for the browser."));
                     return Step::Again;
                 }
-                Step::Fail(Error::PasteRefused { why })
+                Step::Fail(UserError::PasteRefused { why }.into())
             }
             Event::Pasted(Some(Ok(line))) => {
                 match paste::pasted(&line, &pending.path, &pending.attempt.state) {
@@ -322,13 +325,16 @@ impl Ctx<'_> {
                         term.warn(&format!("{why}; paste again, or wait for the browser."));
                         Step::Again
                     }
-                    Err(why) => Step::Fail(Error::PasteRefused { why }),
+                    Err(why) => Step::Fail(UserError::PasteRefused { why }.into()),
                 }
             }
-            Event::Timeout => Step::Fail(Error::CallbackTimeout {
-                secs: self.opts.callback_timeout.as_secs(),
-            }),
-            Event::TunnelClosed(reason) => Step::Fail(Error::TunnelClosed { reason }),
+            Event::Timeout => Step::Fail(
+                ProviderError::CallbackTimeout {
+                    secs: self.opts.callback_timeout.as_secs(),
+                }
+                .into(),
+            ),
+            Event::TunnelClosed(reason) => Step::Fail(TunnelError::Closed { reason }.into()),
         }
     }
 
@@ -357,7 +363,7 @@ impl Ctx<'_> {
                     self.opts.test_account
                 ),
             },
-            Err(e @ Error::AuthorizationDenied { .. }) => Page::Failure {
+            Err(e @ Error::Provider(ProviderError::AuthorizationDenied { .. })) => Page::Failure {
                 heading: "Authorization refused".into(),
                 message: e.to_string(),
             },
@@ -388,12 +394,13 @@ impl Ctx<'_> {
                 description,
                 uri,
             } => {
-                return Err(Error::AuthorizationDenied {
+                return Err(ProviderError::AuthorizationDenied {
                     error,
                     description,
                     uri,
                     unchecked: verdict.note(),
-                });
+                }
+                .into());
             }
             Callback::Code { code } => {
                 if let issuer::Verdict::Unchecked(why) = &verdict {
