@@ -10,11 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::jwt::KeySource;
 use crate::config::{OAuth2, SECRET_ENV, env_names};
-use crate::error::{EnvError, Error, Result};
+use crate::error::{ALLOW_ENV, EnvError, Error, Result};
 use crate::ui::Terminal;
 
-/// Names approved for one run, comma-separated, as `--allow-env` approves them.
-pub const ALLOW_ENV: &str = "UNITO_ALLOW_ENV";
 const FILE_NAME: &str = "approved-env.json";
 /// A list of pairs is a few kilobytes; a bigger file is not one this program wrote.
 const MOST_BYTES: u64 = 1 << 20;

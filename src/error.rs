@@ -217,6 +217,10 @@ impl ConfigError {
     }
 }
 
+/// Names approved for one run, comma-separated, as `--allow-env` approves them. Here, not
+/// in `approvals`, so that the hint naming it needs nothing above this module.
+pub const ALLOW_ENV: &str = "UNITO_ALLOW_ENV";
+
 /// A value the file takes from elsewhere, an environment variable or the platform's
 /// encryption, that cannot be had here. Exit code 1, or 2 for an approval not given.
 #[derive(Debug, thiserror::Error)]
@@ -281,7 +285,7 @@ impl EnvError {
                  approve it (kept in your configuration folder, not the project), or pass \
                  --allow-env {var} (or set {}={var}) for this run.",
                 file.display(),
-                crate::approvals::ALLOW_ENV
+                ALLOW_ENV
             ),
             EnvError::ApprovalsUnreadable { .. } => "fix it or delete it: each variable is then \
                 asked for again."
