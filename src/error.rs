@@ -96,11 +96,16 @@ impl Error {
         }
     }
 
+    /// The exit code scripts rely on (see `exit`): each domain's own, decided beside its
+    /// variants.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::File(_) | Error::Network(_) | Error::Tunnel(_) => exit::ERROR,
+            Error::Config(e) => e.exit_code(),
             Error::Env(e) => e.exit_code(),
+            Error::File(e) => e.exit_code(),
             Error::Provider(e) => e.exit_code(),
+            Error::Network(e) => e.exit_code(),
+            Error::Tunnel(e) => e.exit_code(),
             Error::User(e) => e.exit_code(),
             Error::Run(e) => e.exit_code(),
             Error::Relayed { code, .. } => *code,
@@ -214,6 +219,11 @@ impl ConfigError {
                 else put the key in the project's folder."
                 .into(),
         })
+    }
+
+    /// The file is wrong, whatever the command line says: a plain failure.
+    pub fn exit_code(&self) -> i32 {
+        exit::ERROR
     }
 }
 
@@ -379,6 +389,11 @@ impl FileError {
             ),
             FileError::NothingToRecover { .. } | FileError::Io { .. } => return None,
         })
+    }
+
+    /// A file that cannot be read or saved is a plain failure, whatever the command.
+    pub fn exit_code(&self) -> i32 {
+        exit::ERROR
     }
 }
 
@@ -628,6 +643,11 @@ impl NetworkError {
                 .into(),
         })
     }
+
+    /// A connection or a port is a plain failure: running again may do.
+    pub fn exit_code(&self) -> i32 {
+        exit::ERROR
+    }
 }
 
 /// The ngrok tunnel a login through a public redirect URL needs. Exit code 1.
@@ -664,6 +684,11 @@ impl TunnelError {
                 random ngrok domain, register its new redirect URL with the provider first)"
                 .into(),
         })
+    }
+
+    /// A tunnel that cannot open or stay open is a plain failure.
+    pub fn exit_code(&self) -> i32 {
+        exit::ERROR
     }
 }
 
