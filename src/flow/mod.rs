@@ -289,7 +289,11 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
             .await
             .map_err(|e| refresh::refused(e, opts.login_command(true)).unwrap_or_else(|e| e))?
     };
-    let project = Project::load(&opts.config)?;
+    // The file as the refresh found it under the lock, or as it saved it.
+    let project = match ctx.held.take() {
+        Some(held) => held,
+        None => Project::load(&opts.config)?,
+    };
     let now = deps.clock.now();
     if done == Done::NothingToRefreshWith
         && !matches!(when, When::Replacing(_))
@@ -370,16 +374,15 @@ fn needs_login(opts: &Options, reason: String) -> Error {
     }
 }
 
-/// `token --json`: the token (asked for, so in full) with what a script needs beside it.
-pub fn token_json(opts: &Options, token: &Secret) -> Result<String> {
-    let project = Project::load(&opts.config)?;
-    let account = project.test_account(&opts.test_account);
-    let value = |k: &str| account.and_then(|a| a.get(k)).cloned();
-    Ok(serde_json::json!({
-        "accessToken": token.expose(),
+/// `token --json`: the token (asked for, so in full) with what a script needs beside it,
+/// from the test account as it was read for the token (the file is not read again).
+pub fn token_json(opts: &Options, fresh: &Fresh) -> String {
+    let value = |k: &str| fresh.fields.get(k).cloned();
+    serde_json::json!({
+        "accessToken": fresh.token.expose(),
         "tokenType": value(field::TOKEN_TYPE).unwrap_or_else(|| "Bearer".into()),
         "expiresAt": value(field::EXPIRES_AT),
         "testAccount": opts.test_account,
     })
-    .to_string())
+    .to_string()
 }

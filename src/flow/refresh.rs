@@ -133,9 +133,11 @@ impl Ctx<'_> {
         let project = Project::load(&self.opts.config)?;
         let account = project.account(&self.opts.test_account);
         if !when.holds(account, self.deps.clock.now()) {
+            self.hold(project);
             return Ok(Done::Unneeded);
         }
         let Some(refresh_token) = account.refresh_token() else {
+            self.hold(project);
             return Ok(Done::NothingToRefreshWith);
         };
         self.refuse_if_set_aside(&project)?;
@@ -175,6 +177,7 @@ impl Ctx<'_> {
             if matches!(when, When::Stale | When::Asked) {
                 self.kept(&project);
             }
+            self.hold(project);
             return Ok(Done::Unneeded);
         }
         self.refuse_if_set_aside(&project)?;

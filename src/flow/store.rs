@@ -168,8 +168,9 @@ pub fn save_account(
     let old = project.test_account(name);
     let old_refresh = project.account(name).refresh_token().map(str::to_string);
     let account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
-    if let Err(cause) = project.save_test_account(name, &account) {
-        return Err(set_aside(ctx, project, name, &account, cause));
+    match project.save_test_account(name, &account) {
+        Ok(saved) => *ctx.held.borrow_mut() = Some(saved),
+        Err(cause) => return Err(set_aside(ctx, project, name, &account, cause)),
     }
     if name == ctx.opts.test_account {
         ctx.answers_saved.set(true);
