@@ -246,7 +246,7 @@ pub enum Error {
         url: String,
         message: String,
         /// A new refresh token the refused answer carried, for the caller to keep.
-        refresh_token: Option<crate::secret::Secret>,
+        refresh_token: Option<crate::secret::RefreshToken>,
     },
 
     #[error("could not reach the token endpoint {url}: {detail}")]

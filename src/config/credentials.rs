@@ -5,7 +5,7 @@
 use super::OAuth2;
 use crate::error::{Error, Result};
 use crate::redact::printable;
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// Overrides the file's `clientSecret`, as the platform's own CLI lets it.
 pub const SECRET_ENV: &str = "UNITO_CLIENT_SECRET";
@@ -109,9 +109,9 @@ fn next_reference(text: &str) -> Option<(usize, &str, usize)> {
 pub fn resolve_client_secret(
     config: &OAuth2,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Secret>> {
+) -> Result<Option<ClientSecret>> {
     if let Some(v) = lookup(SECRET_ENV).filter(|v| !v.is_empty()) {
-        return Ok(Some(Secret::new(v)));
+        return Ok(Some(ClientSecret::new(v)));
     }
     let Some(raw) = &config.client_secret else {
         return Ok(None);
@@ -121,7 +121,7 @@ pub fn resolve_client_secret(
     if value.starts_with(ENCRYPTED_PREFIX) {
         return Err(Error::EncryptedSecret { field });
     }
-    Ok(Some(Secret::new(value)))
+    Ok(Some(ClientSecret::new(value)))
 }
 
 pub fn resolve_client_id(

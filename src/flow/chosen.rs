@@ -14,7 +14,7 @@ use crate::assertion::Signer;
 use crate::config::{self, OAuth2, Refusal, Values};
 use crate::error::{Error, Result};
 use crate::project::{self, Project};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::token::{Endpoint, TokenClient};
 
 /// The chosen authorization, as the file writes it, with the client's credentials resolved.
@@ -22,7 +22,7 @@ pub(super) struct Chosen {
     name: String,
     config: OAuth2,
     client_id: String,
-    client_secret: Option<Secret>,
+    client_secret: Option<ClientSecret>,
 }
 
 /// The chosen authorization for one test account: what a template needs gathered, every

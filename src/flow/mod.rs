@@ -33,7 +33,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::field;
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 use crate::tunnel::{Disabled, Tunnel};
 use crate::ui::{self, Terminal};
 
@@ -245,14 +245,14 @@ fn elsewhere(opts: &Options, target: &chosen::Target, deps: &Deps<'_>) -> Option
 /// The access token of the test account, fresh enough to use now: refreshed (or, for
 /// client credentials, requested again) and saved first when it is not fresh (see
 /// `config::Freshness`). Never opens a browser; when only a login would help, says so.
-pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
+pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<AccessToken> {
     Ok(account(opts, deps, When::Stale).await?.token)
 }
 
 /// A test account whose access token can be used now, as the file holds it.
 // No `Debug`: its fields and secrets hold tokens as they are.
 pub struct Fresh {
-    pub token: Secret,
+    pub token: AccessToken,
     /// Every field of the test account (the connector gets them all).
     pub fields: Map<String, Value>,
     /// The file's top-level `secrets` (the connector gets the plain ones too).

@@ -8,7 +8,7 @@ use super::store::{self, Source};
 use crate::config::{Freshness, TestAccount};
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, Password, RefreshToken};
 use crate::token::Grant;
 
 /// Where the password grant's password comes from when no one is asked.
@@ -60,9 +60,9 @@ impl Ctx<'_> {
             None => return Err(missing("a username (--username or UNITO_USERNAME)")),
         };
         let password = match env(PASSWORD_ENV).filter(|p| !p.is_empty()) {
-            Some(p) => Secret::new(p),
+            Some(p) => Password::new(p),
             None if terminal.interactive() => {
-                Secret::new(terminal.hidden(&format!("Password for {username}"))?)
+                Password::new(terminal.hidden(&format!("Password for {username}"))?)
             }
             None => {
                 return Err(missing(
@@ -147,7 +147,7 @@ impl Ctx<'_> {
             self.opts.test_account, self.authorization
         ));
         let grant = Grant::RefreshToken {
-            refresh_token: Secret::new(refresh_token),
+            refresh_token: RefreshToken::new(refresh_token),
         };
         let _critical = self.deps.critical.enter();
         let response = self
@@ -286,7 +286,7 @@ pub enum When<'a> {
     Due,
     /// When the stored token is still this one, which its user refused (a connector's 401).
     /// A different one was written by another run, and is used instead.
-    Replacing(&'a str),
+    Replacing(&'a AccessToken),
 }
 
 impl When<'_> {
@@ -306,7 +306,7 @@ impl When<'_> {
                 !fresh
                     || account
                         .access_token()
-                        .is_none_or(|stored| stored == refused)
+                        .is_none_or(|stored| refused.is(stored))
             }
         }
     }

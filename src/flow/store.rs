@@ -226,7 +226,7 @@ fn refresh_words(
 ) -> (&'static str, &'static str) {
     match (&t.refresh_token, old, source) {
         (Some(_), _, Source::NewGrant) => ("saved", "saved"),
-        (Some(new), Some(old), Source::Refresh) if new.expose() != old => {
+        (Some(new), Some(old), Source::Refresh) if !new.is(old) => {
             ("rotated", "rotated, new one saved")
         }
         (Some(_), Some(_), Source::Refresh) => ("unchanged", "unchanged"),
@@ -452,7 +452,7 @@ pub fn keep_carried_refresh_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::secret::{AccessToken, RefreshToken};
     use serde_json::json;
     use std::time::SystemTime;
 
@@ -465,9 +465,9 @@ mod tests {
 
     fn response(refresh: Option<&str>, expires_in: Option<u64>) -> TokenResponse {
         TokenResponse {
-            access_token: Secret::new("new-access"),
+            access_token: AccessToken::new("new-access"),
             token_type: None,
-            refresh_token: refresh.map(Secret::new),
+            refresh_token: refresh.map(RefreshToken::new),
             expires_in,
             expires_in_as_sent: None,
             taken_from: None,
