@@ -86,6 +86,17 @@ if ! prepare_e2e; then
   echo "e2e: the end-to-end tests will be skipped: $missing" >&2
 fi
 
+# strace, for the test that counts the reads of .unito.json (one read per decision).
+if ! command -v strace > /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+  echo "== apt-get install strace"
+  wait=(-o DPkg::Lock::Timeout=300)
+  DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq --no-install-recommends \
+    strace > /dev/null 2>&1 \
+    || { apt-get "${wait[@]}" update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get "${wait[@]}" install -y -qq --no-install-recommends strace > /dev/null; } \
+    || echo "strace could not be installed" >&2
+fi
+
 cargo test --all-targets --locked "$@"
 if [ $# -eq 0 ]; then
   # The README's first command, `cargo run --release -- demo` (cargo's --locked and --quiet

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::config::jwt::{Algorithm, JwtSettings, KeySource};
 use crate::config::{Holds, expand_env};
 use crate::error::{ConfigError, Error, Result};
-use crate::secret::Secret;
+use crate::secret::{Assertion, SigningKey};
 
 /// A key ready to sign, with the settings' claims.
 pub struct Signer {
@@ -66,7 +66,7 @@ impl Signer {
                 )?;
                 // A PEM put in an environment variable often has its line breaks as `\n`;
                 // a shared secret is used as it is.
-                Secret::new(if hs256 {
+                SigningKey::new(if hs256 {
                     value
                 } else {
                     value.replace("\\n", "\n")
@@ -75,7 +75,7 @@ impl Signer {
             // A shared secret's file ends with a line break an editor added, not part of it.
             KeySource::File(name) if hs256 => {
                 let text = read_key_file(config, name, outside)?;
-                Secret::new(text.expose().trim_end_matches(['\r', '\n']).to_string())
+                SigningKey::new(text.expose().trim_end_matches(['\r', '\n']).to_string())
             }
             KeySource::File(name) => read_key_file(config, name, outside)?,
         };
@@ -110,7 +110,7 @@ impl Signer {
     }
 
     /// A new assertion for the token endpoint at `token_url`, issued `now`.
-    pub fn sign(&self, whose: For<'_>, token_url: &str, now: SystemTime) -> Result<Secret> {
+    pub fn sign(&self, whose: For<'_>, token_url: &str, now: SystemTime) -> Result<Assertion> {
         let s = &self.settings;
         let iat = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let (iss, sub) = match whose {
@@ -135,7 +135,7 @@ impl Signer {
             claims.insert("scope".into(), scope.clone().into());
         }
         jsonwebtoken::encode(&self.header, &claims, &self.key)
-            .map(Secret::new)
+            .map(Assertion::new)
             .map_err(|e| Error::Internal(format!("cannot sign the assertion: {e}")))
     }
 }
@@ -148,7 +148,7 @@ const MOST_KEY_BYTES: u64 = 64 * 1024;
 /// blocking (a FIFO would wait for a writer, deaf to signals), and every check is made on
 /// the file as opened, so a link swapped in meanwhile cannot pass one file's checks and give
 /// another's bytes.
-fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<Secret> {
+fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<SigningKey> {
     let folder = config
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -183,7 +183,7 @@ fn read_key_file(config: &Path, name: &str, outside: bool) -> Result<Secret> {
     if text.len() as u64 > MOST_KEY_BYTES {
         return Err(too_large().into());
     }
-    Ok(Secret::new(text))
+    Ok(SigningKey::new(text))
 }
 
 fn open_without_blocking(path: &Path) -> std::io::Result<File> {

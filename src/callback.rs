@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::error::{Error, NetworkError, Result};
 use crate::html::escape;
 use crate::redact::printable;
-use crate::secret::{Secret, constant_time_eq};
+use crate::secret::{AuthorizationCode, LoginState};
 
 const TEMPLATE: &str = include_str!("../templates/page.html");
 /// How long the browser's request may wait for the token exchange before it gets a page.
@@ -105,7 +105,7 @@ async fn bind_one(
 #[derive(Debug)]
 pub enum Callback {
     Code {
-        code: Secret,
+        code: AuthorizationCode,
     },
     Denied {
         error: String,
@@ -140,12 +140,9 @@ pub enum Refused {
 /// The checks every callback passes, whether it reaches the server or is pasted: the state
 /// (compared in constant time, an error callback included, so no page can end the login),
 /// then a code or an error.
-pub fn accept(query: &str, state: &Secret) -> std::result::Result<Accepted, Refused> {
+pub fn accept(query: &str, state: &LoginState) -> std::result::Result<Accepted, Refused> {
     let params = Params::parse(query).map_err(Refused::Malformed)?;
-    let ours = params
-        .state
-        .as_ref()
-        .is_some_and(|s| constant_time_eq(s.expose().as_bytes(), state.expose().as_bytes()));
+    let ours = params.state.as_ref().is_some_and(|s| s == state);
     if !ours {
         return Err(Refused::WrongState);
     }
@@ -221,7 +218,7 @@ pub const MAX_CONNECTIONS: usize = 64;
 
 struct Shared {
     path: String,
-    state: Secret,
+    state: LoginState,
     /// `Host` values this server answers to (lower case): its loopback names with its port,
     /// and the tunnel's host when tunnelling. Anything else is another site's name pointed
     /// at loopback (DNS rebinding), answered 421.
@@ -235,7 +232,7 @@ struct Shared {
 pub fn serve(
     listeners: Vec<TcpListener>,
     path: String,
-    state: Secret,
+    state: LoginState,
     tunnel: Option<&str>,
 ) -> Server {
     let (tx, rx) = mpsc::channel(1);
@@ -529,8 +526,8 @@ fn page(status: StatusCode, page: Page) -> Response {
 
 #[derive(Default)]
 struct Params {
-    code: Option<Secret>,
-    state: Option<Secret>,
+    code: Option<AuthorizationCode>,
+    state: Option<LoginState>,
     error: Option<String>,
     error_description: Option<String>,
     error_uri: Option<String>,
@@ -544,8 +541,8 @@ impl Params {
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let value = value.into_owned();
             let slot_taken = match key.as_ref() {
-                "code" => p.code.replace(Secret::new(value)).is_some(),
-                "state" => p.state.replace(Secret::new(value)).is_some(),
+                "code" => p.code.replace(AuthorizationCode::new(value)).is_some(),
+                "state" => p.state.replace(LoginState::new(value)).is_some(),
                 "error" => p.error.replace(printable(&value)).is_some(),
                 "error_description" => p.error_description.replace(printable(&value)).is_some(),
                 "error_uri" => p.error_uri.replace(printable(&value)).is_some(),

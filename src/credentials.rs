@@ -147,7 +147,7 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// The object to show a person: every value whose name says it is a credential masked as
-/// `Secret::masked` masks a token, at any depth (inside arrays too), and every other value
+/// `secret::mask` masks a token, at any depth (inside arrays too), and every other value
 /// whose shape says so (see `by_shape`); the rest as it is.
 pub fn masked(fields: &Map<String, Value>) -> Value {
     masked_also(fields, &[])

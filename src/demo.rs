@@ -12,7 +12,7 @@ use crate::browser::Browser;
 use crate::error::{Error, NetworkError, Result, UserError};
 use crate::flow::{self, Deps, Options};
 use crate::sandbox::{self, Sandbox};
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 
 pub struct DemoOptions {
     /// Where to write `.unito.json`; a new temporary folder (kept, for a look) otherwise.
@@ -240,7 +240,7 @@ fn write_project(opts: &DemoOptions, sandbox: &Sandbox) -> Result<PathBuf> {
     Ok(config)
 }
 
-async fn userinfo(base: &str, token: &Secret) -> Result<String> {
+async fn userinfo(base: &str, token: &AccessToken) -> Result<String> {
     let url = format!("{base}/userinfo");
     let failed = |detail: String| NetworkError::Unreachable {
         url: url.clone(),

@@ -445,7 +445,7 @@ pub enum ProviderError {
         url: String,
         message: String,
         /// A new refresh token the refused answer carried, for the caller to keep.
-        refresh_token: Option<crate::secret::Secret>,
+        refresh_token: Option<crate::secret::RefreshToken>,
     },
 
     #[error("the stored refresh token was refused ({error}{})", describe(.description, &None))]

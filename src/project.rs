@@ -99,15 +99,24 @@ impl Project {
     }
 
     /// Writes `account` as the whole new content of `testAccounts.<name>`, changing only the
-    /// properties whose values differ, then replaces the file atomically.
-    pub fn save_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<()> {
-        let mut text = self.with_test_account(name, account)?;
+    /// properties whose values differ, then replaces the file atomically. Returns the file
+    /// as written, from the copy verified in memory: what was saved need not be read back.
+    pub fn save_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<Project> {
+        let (text, root) = self.with_test_account(name, account)?;
+        let mut written = text.clone();
         if self.bom {
-            text.insert(0, BOM);
+            written.insert(0, BOM);
         }
-        write_atomic(&self.real_path, &text).map_err(|e| Error::io("write", &self.path, e))?;
-        tracing::debug!(path = %self.real_path.display(), bytes = text.len(), "saved (temporary file, fsync, rename)");
-        Ok(())
+        write_atomic(&self.real_path, &written).map_err(|e| Error::io("write", &self.path, e))?;
+        tracing::debug!(path = %self.real_path.display(), bytes = written.len(), "saved (temporary file, fsync, rename)");
+        Ok(Project {
+            path: self.path.clone(),
+            real_path: self.real_path.clone(),
+            config: Config::parse(&self.path, &root),
+            text,
+            root,
+            bom: self.bom,
+        })
     }
 
     /// Proves, before a token request is sent, that its answer can be saved: the test
@@ -164,7 +173,11 @@ impl Project {
         Ok(())
     }
 
-    fn with_test_account(&self, name: &str, account: &Map<String, Value>) -> Result<String> {
+    fn with_test_account(
+        &self,
+        name: &str,
+        account: &Map<String, Value>,
+    ) -> Result<(String, Map<String, Value>)> {
         self.check_editable(name)?;
         let cst = CstRootNode::parse(&self.text, &Default::default())
             .map_err(|e| self.invalid(format!("cannot edit the file: {e}")))?;
@@ -208,7 +221,7 @@ impl Project {
             accounts.insert(name.to_string(), Value::Object(account.clone()));
         }
         match serde_json::from_str::<Map<String, Value>>(&text) {
-            Ok(written) if written == expected => Ok(text),
+            Ok(written) if written == expected => Ok((text, written)),
             _ => Err(self.invalid(
                 "internal error: editing the file would have changed more than the test account; nothing was written",
             )),
@@ -552,6 +565,11 @@ pub async fn lock(path: &Path, on_wait: impl FnOnce()) -> Result<FileLock> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The file's text after the edit, as it would be written.
+    fn edited(p: &Project, name: &str, account: &Map<String, Value>) -> Result<String> {
+        p.with_test_account(name, account).map(|(text, _)| text)
+    }
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -611,7 +629,7 @@ mod tests {
             let root = parse_root(Path::new("x"), &text).unwrap();
             let account: Map<String, Value> =
                 [("accessToken".to_string(), json!(secret.clone()))].into_iter().collect();
-            match p.with_test_account("development", &account) {
+            match edited(&p, "development", &account) {
                 Ok(out) => {
                     let edited = parse_root(Path::new("x"), &out).unwrap();
                     prop_assert_eq!(&edited["testAccounts"]["development"], &Value::Object(account));
@@ -666,7 +684,7 @@ mod tests {
         let text = "{\n    \"z\": [1,2,   3],\n    \"n\": 1.50,\n    \"testAccounts\": {\n        \"development\": {\n            \"custom\": \"keep\",\n            \"accessToken\": \"old\"\n        },\n        \"compliance\": {  }\n    },\n    \"a\": {\"x\":true}\n}\n";
         let p = project(text);
         let new = obj(json!({"custom": "keep", "accessToken": "new", "refreshToken": "r"}));
-        let out = p.with_test_account("development", &new).unwrap();
+        let out = edited(&p, "development", &new).unwrap();
         assert!(out.contains("\"z\": [1,2,   3]"), "{out}");
         assert!(out.contains("\"n\": 1.50"), "{out}");
         assert!(out.contains("\"compliance\": {  }"), "{out}");
@@ -682,7 +700,7 @@ mod tests {
     fn editing_creates_missing_account_and_test_accounts() {
         let p = project("{\"name\": \"c\"}");
         let new = obj(json!({"accessToken": "t\"\\\n\u{1}"}));
-        let out = p.with_test_account("development", &new).unwrap();
+        let out = edited(&p, "development", &new).unwrap();
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             v["testAccounts"]["development"]["accessToken"],
@@ -695,9 +713,7 @@ mod tests {
     fn removed_fields_are_dropped() {
         let p =
             project(r#"{"testAccounts": {"development": {"expiresAt": "x", "accessToken": "a"}}}"#);
-        let out = p
-            .with_test_account("development", &obj(json!({"accessToken": "b"})))
-            .unwrap();
+        let out = edited(&p, "development", &obj(json!({"accessToken": "b"}))).unwrap();
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             v["testAccounts"]["development"],
@@ -708,8 +724,8 @@ mod tests {
     #[test]
     fn non_object_account_is_refused() {
         let p = project(r#"{"testAccounts": {"development": "oops"}}"#);
-        assert!(p.with_test_account("development", &Map::new()).is_err());
+        assert!(edited(&p, "development", &Map::new()).is_err());
         let p = project(r#"{"testAccounts": []}"#);
-        assert!(p.with_test_account("development", &Map::new()).is_err());
+        assert!(edited(&p, "development", &Map::new()).is_err());
     }
 }

@@ -16,7 +16,9 @@ use crate::redact::{
     Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
     printable, snippet,
 };
-use crate::secret::Secret;
+use crate::secret::{
+    AccessToken, Assertion, AuthorizationCode, ClientSecret, Password, PkceVerifier, RefreshToken,
+};
 
 /// Bodies beyond this are not token responses; reading them whole would only cost memory.
 const MAX_BODY: usize = 1 << 20;
@@ -26,7 +28,7 @@ const MAX_BODY: usize = 1 << 20;
 pub struct Endpoint {
     pub url: String,
     pub client_id: String,
-    pub client_secret: Option<Secret>,
+    pub client_secret: Option<ClientSecret>,
     pub auth: ClientAuth,
     pub format: BodyFormat,
     /// What the provider is documented to answer with (`responseContentType`); used only when
@@ -42,12 +44,12 @@ pub struct Endpoint {
 #[derive(Debug)]
 pub enum Grant {
     AuthorizationCode {
-        code: Secret,
-        verifier: Secret,
+        code: AuthorizationCode,
+        verifier: PkceVerifier,
         redirect_uri: String,
     },
     RefreshToken {
-        refresh_token: Secret,
+        refresh_token: RefreshToken,
     },
     ClientCredentials {
         scope: Option<String>,
@@ -55,12 +57,12 @@ pub enum Grant {
     /// RFC 6749 §4.3: the resource owner's own username and password.
     Password {
         username: String,
-        password: Secret,
+        password: Password,
         scope: Option<String>,
     },
     /// RFC 7523 §2.1: a signed assertion in place of a user's consent.
     JwtBearer {
-        assertion: Secret,
+        assertion: Assertion,
         scope: Option<String>,
     },
 }
@@ -72,9 +74,9 @@ const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type
 
 /// A token response as the provider sent it, with the standard fields picked out.
 pub struct TokenResponse {
-    pub access_token: Secret,
+    pub access_token: AccessToken,
     pub token_type: Option<String>,
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// The lifetime in seconds, when the provider stated a sensible one.
     pub expires_in: Option<u64>,
     /// `expires_in` as sent when it could not be used (unreadable, or absurdly long): stored
@@ -563,7 +565,7 @@ pub fn interpret_at(
     let expiry = Expiry::read(&mut fields);
     let created_at = fields.get("created_at").and_then(seconds);
     let refresh_token = match fields.shift_remove("refresh_token") {
-        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
+        Some(Value::String(s)) if !s.is_empty() => Some(RefreshToken::new(s)),
         _ => None,
     };
     let scope = match fields.shift_remove("scope") {
@@ -593,12 +595,15 @@ pub fn interpret_at(
 }
 
 /// The refresh token an answer holds, at the top or where its tokens are nested.
-fn carried_refresh_token(fields: &Map<String, Value>, nested: Option<&str>) -> Option<Secret> {
+fn carried_refresh_token(
+    fields: &Map<String, Value>,
+    nested: Option<&str>,
+) -> Option<RefreshToken> {
     let at = |v: Option<&Value>| {
         v.and_then(|v| v.get("refresh_token"))
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .map(Secret::new)
+            .map(RefreshToken::new)
     };
     at(Some(&Value::Object(fields.clone())))
         .or_else(|| at(fields.get(nested.unwrap_or("authed_user"))))
@@ -698,11 +703,11 @@ fn provider_error(
 fn access_token(
     fields: &mut Map<String, Value>,
     redactor: &Redactor,
-) -> std::result::Result<Secret, String> {
+) -> std::result::Result<AccessToken, String> {
     match fields.shift_remove("access_token") {
         Some(Value::String(s)) if !s.is_empty() => {
             if is_header_safe(&s) {
-                Ok(Secret::new(s))
+                Ok(AccessToken::new(s))
             } else {
                 Err(format!(
                     "its access_token cannot be a bearer token (RFC 6750): {}; nothing was saved",
@@ -937,7 +942,7 @@ mod tests {
                 "\\PC{0,40}",
             ],
         ) {
-            let mut redactor = Redactor::new(&[&Secret::new(secret.clone())]);
+            let mut redactor = Redactor::new(&[secret.as_str()]);
             redactor.add_basic(ECHO_ID, &secret);
             if let Err(e) = interpret("http://t", status, &content_type, body.as_bytes(), &redactor) {
                 let text = format!("{e} {}", e.hint().unwrap_or_default());
@@ -1024,13 +1029,13 @@ mod tests {
 
     #[test]
     fn html_error_page_shows_status_and_redacted_snippet() {
-        let secret = Secret::new("s3cr3t value/+");
+        let secret = ClientSecret::new("s3cr3t value/+");
         let e = interpret(
             "http://t",
             502,
             "text/html",
             b"<html>\n bad gateway s3cr3t value/+ s3cr3t+value%2F%2B </html>",
-            &Redactor::new(&[&secret]),
+            &Redactor::new(&[secret.expose()]),
         )
         .unwrap_err();
         let msg = e.to_string();
@@ -1044,13 +1049,13 @@ mod tests {
     #[test]
     fn an_unparseable_success_body_is_shown_with_tokens_masked() {
         let body = br#"{"access_token":"fresh2token4abcdef","refresh_token":"Zm9vYmFyYmF6cXV4cXV1eHh4eHl5eXo","code":"s3cr3t-known",}"#;
-        let known = Secret::new("s3cr3t-known");
+        let known = AuthorizationCode::new("s3cr3t-known");
         let e = interpret(
             "http://t",
             200,
             "application/json",
             body,
-            &Redactor::new(&[&known]),
+            &Redactor::new(&[known.expose()]),
         )
         .unwrap_err();
         let msg = e.to_string();
@@ -1125,14 +1130,14 @@ mod tests {
 
     #[test]
     fn a_secret_across_the_snippet_cut_is_still_redacted() {
-        let secret = Secret::new("fake-client-secret-straddling");
+        let secret = ClientSecret::new("fake-client-secret-straddling");
         let body = format!("{}{}", "x ".repeat(95), secret.expose());
         let e = interpret(
             "http://t",
             400,
             "text/plain",
             body.as_bytes(),
-            &Redactor::new(&[&secret]),
+            &Redactor::new(&[secret.expose()]),
         )
         .unwrap_err();
         assert!(!e.to_string().contains("fake-client"), "{e}");
@@ -1169,14 +1174,14 @@ mod tests {
     /// parsed as one field named after the whole text, and that name was then printed.
     #[test]
     fn text_labelled_as_a_form_is_not_quoted_as_field_names() {
-        let secret = Secret::new("fake-known-secret-0001");
+        let secret = ClientSecret::new("fake-known-secret-0001");
         let body = b"<html><body> fake-known-secret-0001 fresh0token0here0000 </body></html>";
         let e = interpret(
             "http://t",
             200,
             "application/x-www-form-urlencoded",
             body,
-            &Redactor::new(&[&secret]),
+            &Redactor::new(&[secret.expose()]),
         )
         .unwrap_err();
         let msg = e.to_string();

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::error::{Error, Result, TunnelError};
 use crate::redact::printable;
-use crate::secret::Secret;
+use crate::secret::NgrokAuthtoken;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
@@ -72,7 +72,7 @@ impl Tunnel for Disabled {
 /// ngrok, through its agent SDK. Nothing touches the network before the authtoken is known.
 pub struct Ngrok {
     /// `NGROK_AUTHTOKEN`.
-    pub authtoken: Option<Secret>,
+    pub authtoken: Option<NgrokAuthtoken>,
     /// `NGROK_SERVER_ADDR`: another ngrok server (dedicated ingress; tests).
     pub server_addr: Option<String>,
     /// How long connecting and opening the endpoint may take together.
@@ -80,7 +80,7 @@ pub struct Ngrok {
 }
 
 impl Ngrok {
-    fn authtoken(&self) -> Result<&Secret> {
+    fn authtoken(&self) -> Result<&NgrokAuthtoken> {
         self.authtoken
             .as_ref()
             .filter(|t| !t.expose().trim().is_empty())
@@ -153,7 +153,7 @@ impl Tunnel for Ngrok {
 }
 
 /// ngrok's own words, innermost cause included, with the authtoken taken out.
-fn failed(authtoken: &Secret, e: &dyn std::error::Error) -> Error {
+fn failed(authtoken: &NgrokAuthtoken, e: &dyn std::error::Error) -> Error {
     let mut detail = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn the_authtoken_is_taken_out_of_ngroks_errors() {
-        let token = Secret::new("fake-ngrok-authtoken-0123456789");
+        let token = NgrokAuthtoken::new("fake-ngrok-authtoken-0123456789");
         let e = failed(
             &token,
             &Leaky(
@@ -235,7 +235,7 @@ mod tests {
     #[test]
     fn a_blank_authtoken_is_no_authtoken() {
         let ngrok = Ngrok {
-            authtoken: Some(Secret::new("   ")),
+            authtoken: Some(NgrokAuthtoken::new("   ")),
             server_addr: None,
             connect_timeout: Duration::from_secs(1),
         };

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use integration_cli::error::{Error, ProviderError};
-use integration_cli::secret::Secret;
+use integration_cli::secret::{ClientSecret, RefreshToken};
 use integration_cli::token::{BodyFormat, ClientAuth, Endpoint, Grant, TokenClient, TokenResponse};
 use serde_json::{Value, json};
 use support::*;
@@ -17,7 +17,7 @@ fn endpoint(stub: &Stub, auth: ClientAuth, format: BodyFormat) -> Endpoint {
     Endpoint {
         url: format!("{}/token", stub.url),
         client_id: CLIENT_ID.into(),
-        client_secret: Some(Secret::new(CLIENT_SECRET)),
+        client_secret: Some(ClientSecret::new(CLIENT_SECRET)),
         auth,
         format,
         response_type: None,
@@ -315,7 +315,7 @@ fn what_was_sent_is_redacted_from_whatever_the_provider_echoes() {
     });
     let ep = endpoint(&stub, ClientAuth::Post, BodyFormat::Form);
     let grant = Grant::RefreshToken {
-        refresh_token: Secret::new("fake-refresh-sent-0001"),
+        refresh_token: RefreshToken::new("fake-refresh-sent-0001"),
     };
     let extra = [("assertion".to_string(), assertion.to_string())];
     let e = request(&ep, &grant, &extra, Duration::from_secs(10)).unwrap_err();

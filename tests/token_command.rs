@@ -371,3 +371,73 @@ fn help_shows_the_script_use_and_exit_codes() {
         "integration-cli token",
     );
 }
+
+/// How many times a run of `token --json` opens `.unito.json` to read it, as `strace` sees
+/// it; `None` where strace cannot run here (outside CI only: CI installs it).
+fn reads_of_the_file(project: &Project) -> Option<usize> {
+    let trace = project.dir.path().join("openat.trace");
+    let ran = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=openat", "-o"])
+        .arg(&trace)
+        .arg(BIN)
+        .args(["token", "--json"])
+        .current_dir(project.dir.path())
+        .env_remove("UNITO_CONFIG")
+        .output();
+    match ran {
+        Ok(out) if out.status.success() => {}
+        // A machine that forbids tracing (a locked-down container).
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("ptrace") => {
+            eprintln!("strace may not trace here: the read count is not checked");
+            return None;
+        }
+        Ok(out) => panic!(
+            "token --json failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") => {
+            panic!("strace is not installed, and CI is set (scripts/test.sh installs it)")
+        }
+        Err(_) => {
+            eprintln!("strace is not installed: the read count is not checked");
+            return None;
+        }
+    }
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let name = format!("{}\"", project.path.display());
+    Some(
+        trace
+            .lines()
+            .filter(|l| l.contains(&name) && l.contains("O_RDONLY"))
+            .count(),
+    )
+}
+
+/// One read per decision: a fresh token is printed from one read of the file; a refresh
+/// reads it, then again under the lock before it writes, and prints what it saved without
+/// reading it back.
+#[test]
+fn token_json_reads_the_file_once_and_a_refresh_twice() {
+    let stub = Stub::start(Behaviour::default());
+    let fresh = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-valid-access-0001", "refreshToken": "fake-unused-refresh", "expiresAt": in_secs(3600)}),
+    );
+    let Some(reads) = reads_of_the_file(&fresh) else {
+        return;
+    };
+    assert_eq!(reads, 1, "a fresh token");
+    let refresh = stub.issue_refresh_token();
+    let stale = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-stale-access", "refreshToken": refresh, "expiresAt": in_secs(-10)}),
+    );
+    assert_eq!(reads_of_the_file(&stale), Some(2), "a refresh");
+    assert_eq!(stub.seen(|s| s.token_forms.len()), 1);
+    assert_ne!(
+        stale.account("development")["accessToken"],
+        "fake-stale-access"
+    );
+}

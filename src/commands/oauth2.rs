@@ -8,7 +8,7 @@ use super::run::block_on;
 use crate::browser::SystemBrowser;
 use crate::error::{Result, UserError};
 use crate::flow::{self, Deps, Options};
-use crate::secret::Secret;
+use crate::secret::NgrokAuthtoken;
 use crate::tunnel::Ngrok;
 use crate::ui::{Console, Quiet};
 
@@ -137,7 +137,7 @@ impl Args {
         let env = |name: &str| std::env::var(name).ok();
         let (all, quiet) = (self.all, global.quiet);
         let tunnel = Ngrok {
-            authtoken: env("NGROK_AUTHTOKEN").map(Secret::new),
+            authtoken: env("NGROK_AUTHTOKEN").map(NgrokAuthtoken::new),
             server_addr: env("NGROK_SERVER_ADDR").filter(|a| !a.trim().is_empty()),
             connect_timeout: Duration::from_secs(self.tunnel_timeout),
         };

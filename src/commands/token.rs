@@ -4,7 +4,7 @@ use super::Global;
 use super::args::Target;
 use super::run::{block_on, write_stdout};
 use crate::error::Result;
-use crate::flow::{self, Deps};
+use crate::flow::{self, Deps, When};
 use crate::ui::{Console, Quiet};
 
 /// Print a test account's access token, refreshed first if it has expired
@@ -42,12 +42,12 @@ impl Args {
         let opts = self.target.options();
         // stdout is the token: progress would be in the way of `$(…)`.
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
-        let token = block_on(&deps, flow::token(&opts, &deps))?;
+        let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;
         // The one place a token is printed: the user asked for exactly this value.
         if self.json {
-            write_stdout(&flow::token_json(&opts, &token)?)
+            write_stdout(&flow::token_json(&opts, &fresh))
         } else {
-            write_stdout(token.expose())
+            write_stdout(fresh.token.expose())
         }
     }
 }

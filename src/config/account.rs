@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::GrantType;
 use crate::clock;
 use crate::redact::{header_unsafe_reason, is_header_safe, printable};
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 
 /// The keys integration-cli writes in a test account (the platform's own names).
 pub mod field {
@@ -49,7 +49,7 @@ pub const REFRESH_FLOOR: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub enum Freshness {
     /// Usable as it is.
-    Fresh(Secret),
+    Fresh(AccessToken),
     /// Stale (or missing), and new tokens can be had without a browser: a refresh token, or
     /// a grant that needs no person. Why it is stale, in words.
     Refreshable(String),
@@ -161,7 +161,7 @@ impl<'a> TestAccount<'a> {
     /// header-fit `tokenType`, and not expired nor within its `margin` of it when `now` is
     /// given. A token without `expiresAt` is taken as valid: the provider did not say
     /// otherwise. One whose `expiresAt` cannot be read is not, so a refresh writes a good one.
-    pub fn usable_token(&self, now: Option<SystemTime>) -> Result<Secret, String> {
+    pub fn usable_token(&self, now: Option<SystemTime>) -> Result<AccessToken, String> {
         let token = self.access_token().ok_or("none is stored")?;
         if !is_header_safe(token) {
             return Err(format!(
@@ -189,7 +189,7 @@ impl<'a> TestAccount<'a> {
             }
             (Some(_), Some(Ok(_))) => {}
         }
-        Ok(Secret::new(token))
+        Ok(AccessToken::new(token))
     }
 
     /// The one freshness rule, for an authorization of grant type `grant`.

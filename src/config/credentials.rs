@@ -5,7 +5,7 @@
 use super::OAuth2;
 use crate::error::{EnvError, Result};
 use crate::redact::printable;
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// Overrides the file's `clientSecret`, as the platform's own CLI lets it.
 pub const SECRET_ENV: &str = "UNITO_CLIENT_SECRET";
@@ -110,9 +110,9 @@ fn next_reference(text: &str) -> Option<(usize, &str, usize)> {
 pub fn resolve_client_secret(
     config: &OAuth2,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Secret>> {
+) -> Result<Option<ClientSecret>> {
     if let Some(v) = lookup(SECRET_ENV).filter(|v| !v.is_empty()) {
-        return Ok(Some(Secret::new(v)));
+        return Ok(Some(ClientSecret::new(v)));
     }
     let Some(raw) = &config.client_secret else {
         return Ok(None);
@@ -122,7 +122,7 @@ pub fn resolve_client_secret(
     if value.starts_with(ENCRYPTED_PREFIX) {
         return Err(EnvError::EncryptedSecret { field }.into());
     }
-    Ok(Some(Secret::new(value)))
+    Ok(Some(ClientSecret::new(value)))
 }
 
 pub fn resolve_client_id(

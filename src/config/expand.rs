@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::OAuth2;
 use super::variables::as_text;
 use crate::redact::printable;
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::template::{self, Piece, Template};
 
 /// Prefix of the values the platform encrypted; they cannot be read offline.
@@ -35,7 +35,7 @@ pub struct Values<'a> {
     /// The test account as it will be saved: what is stored, with the new answers.
     pub fields: &'a Map<String, Value>,
     pub client_id: &'a str,
-    pub client_secret: Option<&'a Secret>,
+    pub client_secret: Option<&'a ClientSecret>,
 }
 
 /// A value a test account lacks: its name, and its label when it is declared.
@@ -723,7 +723,7 @@ mod tests {
     }
 
     fn expand(config: &OAuth2, fields: Value) -> Result<OAuth2, Refusal> {
-        let secret = Secret::new("fake-client-secret");
+        let secret = ClientSecret::new("fake-client-secret");
         config.expanded(&Values {
             test_account: "development",
             fields: fields.as_object().unwrap(),

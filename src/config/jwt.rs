@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::secret::Secret;
+use crate::secret::SigningKey;
 
 /// The signing algorithms offered: what providers that take assertions document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl Algorithm {
 #[derive(Clone)]
 pub enum KeySource {
     /// `privateKey`: PEM (or, for HS256, the shared secret), normally `${VAR}`; as written.
-    Inline(Secret),
+    Inline(SigningKey),
     /// `privateKeyFile`: a PEM file, relative to `.unito.json`.
     File(String),
 }
@@ -103,7 +103,7 @@ pub fn parse(object: &Map<String, Value>) -> Result<JwtSettings, String> {
             .ok_or_else(|| format!("jwt.lifetime must be seconds, 1 to {MOST_LIFETIME}"))?,
     };
     let key = match (string("privateKey")?, string("privateKeyFile")?) {
-        (Some(inline), None) => KeySource::Inline(Secret::new(inline)),
+        (Some(inline), None) => KeySource::Inline(SigningKey::new(inline)),
         (None, Some(file)) => KeySource::File(file),
         (Some(_), Some(_)) => {
             return Err("jwt: give privateKey or privateKeyFile, not both".into());

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, Error, Result};
 use crate::redact::display_url;
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 
 /// The authorizations of one file, in its order. What cannot be typed is kept as the reason
 /// why, and reported only when it is used: one broken authorization must not stop a command
@@ -162,7 +162,7 @@ pub struct OAuth2 {
     /// As written in the file; may hold `${VAR}` references.
     pub client_id: String,
     /// As written in the file; may hold `${VAR}` references or an encrypted platform value.
-    pub client_secret: Option<Secret>,
+    pub client_secret: Option<ClientSecret>,
     pub authorization_url: Option<String>,
     pub token_url: String,
     pub scopes: Vec<String>,
@@ -499,7 +499,7 @@ impl Fields<'_> {
             client_secret: self
                 .string("clientSecret")?
                 .filter(|s| !s.is_empty())
-                .map(Secret::new),
+                .map(ClientSecret::new),
             authorization_url,
             token_url,
             scopes: self.scopes()?,

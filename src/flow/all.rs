@@ -12,7 +12,7 @@ use crate::config::Freshness;
 use crate::error::{Error, Result, RunError};
 use crate::project::Project;
 use crate::recovery::{self, Recovery};
-use crate::secret::Secret;
+use crate::secret::RefreshToken;
 use crate::token::{Grant, TokenResponse};
 
 /// How many token requests `--all` has in flight at once.
@@ -24,7 +24,7 @@ struct Job {
     target: Target,
     source: Source,
     /// The refresh token to present (for a refresh).
-    refresh_token: Option<Secret>,
+    refresh_token: Option<RefreshToken>,
 }
 
 /// What to do with one test account.
@@ -133,7 +133,7 @@ fn plan(
         }
     } else {
         match account.refresh_token() {
-            Some(rt) => (Source::Refresh, Some(Secret::new(rt))),
+            Some(rt) => (Source::Refresh, Some(RefreshToken::new(rt))),
             None => {
                 return Plan::Skip(format!(
                     "no refresh token; log in with: {}",

@@ -2,7 +2,7 @@
 //! test account (its templates filled, its token endpoint ready), and the pieces every step
 //! borrows for the length of one run.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use crate::assertion::Signer;
 use crate::config::{self, OAuth2, Refusal, Values};
 use crate::error::{ConfigError, Error, Result, UserError};
 use crate::project::{self, Project};
-use crate::secret::Secret;
+use crate::secret::ClientSecret;
 use crate::token::{Endpoint, TokenClient};
 
 /// The chosen authorization, as the file writes it, with the client's credentials resolved.
@@ -22,7 +22,7 @@ pub(super) struct Chosen {
     name: String,
     config: OAuth2,
     client_id: String,
-    client_secret: Option<Secret>,
+    client_secret: Option<ClientSecret>,
 }
 
 /// The chosen authorization for one test account: what a template needs gathered, every
@@ -163,6 +163,7 @@ impl Chosen {
             tokens: &target.tokens,
             answers: &target.filled.answers,
             answers_saved: &target.saved,
+            held: RefCell::new(None),
         }
     }
 }
@@ -180,6 +181,9 @@ pub(super) struct Ctx<'a> {
     /// the tokens.
     pub answers: &'a Map<String, Value>,
     pub answers_saved: &'a Cell<bool>,
+    /// The file as last read or written under the lock, so the caller need not read again
+    /// what this run just decided on or saved.
+    pub held: RefCell<Option<Project>>,
 }
 
 impl Ctx<'_> {
@@ -190,6 +194,11 @@ impl Ctx<'_> {
 
     pub async fn lock(&self) -> Result<project::FileLock> {
         lock(self.opts, self.deps).await
+    }
+
+    /// Keeps `project`, read under the lock, for the caller (see `held`).
+    pub fn hold(&self, project: Project) {
+        *self.held.borrow_mut() = Some(project);
     }
 
     /// The test account `name` as it is to be saved: `account` with what was gathered for

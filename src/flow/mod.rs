@@ -33,7 +33,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::field;
 use crate::error::{Error, ProviderError, Result};
 use crate::project::Project;
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 use crate::tunnel::{Disabled, Tunnel};
 use crate::ui::{self, Terminal};
 
@@ -245,14 +245,14 @@ fn elsewhere(opts: &Options, target: &chosen::Target, deps: &Deps<'_>) -> Option
 /// The access token of the test account, fresh enough to use now: refreshed (or, for
 /// client credentials, requested again) and saved first when it is not fresh (see
 /// `config::Freshness`). Never opens a browser; when only a login would help, says so.
-pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<Secret> {
+pub async fn token(opts: &Options, deps: &Deps<'_>) -> Result<AccessToken> {
     Ok(account(opts, deps, When::Stale).await?.token)
 }
 
 /// A test account whose access token can be used now, as the file holds it.
 // No `Debug`: its fields and secrets hold tokens as they are.
 pub struct Fresh {
-    pub token: Secret,
+    pub token: AccessToken,
     /// Every field of the test account (the connector gets them all).
     pub fields: Map<String, Value>,
     /// The file's top-level `secrets` (the connector gets the plain ones too).
@@ -289,7 +289,11 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
             .await
             .map_err(|e| refresh::refused(e, opts.login_command(true)).unwrap_or_else(|e| e))?
     };
-    let project = Project::load(&opts.config)?;
+    // The file as the refresh found it under the lock, or as it saved it.
+    let project = match ctx.held.take() {
+        Some(held) => held,
+        None => Project::load(&opts.config)?,
+    };
     let now = deps.clock.now();
     if done == Done::NothingToRefreshWith
         && !matches!(when, When::Replacing(_))
@@ -371,16 +375,15 @@ fn needs_login(opts: &Options, reason: String) -> Error {
     .into()
 }
 
-/// `token --json`: the token (asked for, so in full) with what a script needs beside it.
-pub fn token_json(opts: &Options, token: &Secret) -> Result<String> {
-    let project = Project::load(&opts.config)?;
-    let account = project.test_account(&opts.test_account);
-    let value = |k: &str| account.and_then(|a| a.get(k)).cloned();
-    Ok(serde_json::json!({
-        "accessToken": token.expose(),
+/// `token --json`: the token (asked for, so in full) with what a script needs beside it,
+/// from the test account as it was read for the token (the file is not read again).
+pub fn token_json(opts: &Options, fresh: &Fresh) -> String {
+    let value = |k: &str| fresh.fields.get(k).cloned();
+    serde_json::json!({
+        "accessToken": fresh.token.expose(),
         "tokenType": value(field::TOKEN_TYPE).unwrap_or_else(|| "Bearer".into()),
         "expiresAt": value(field::EXPIRES_AT),
         "testAccount": opts.test_account,
     })
-    .to_string())
+    .to_string()
 }

@@ -8,7 +8,7 @@ use super::store::{self, Source};
 use crate::config::{Freshness, TestAccount};
 use crate::error::{Error, ProviderError, Result, UserError};
 use crate::project::Project;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, Password, RefreshToken};
 use crate::token::Grant;
 
 /// Where the password grant's password comes from when no one is asked.
@@ -60,9 +60,9 @@ impl Ctx<'_> {
             None => return Err(missing("a username (--username or UNITO_USERNAME)").into()),
         };
         let password = match env(PASSWORD_ENV).filter(|p| !p.is_empty()) {
-            Some(p) => Secret::new(p),
+            Some(p) => Password::new(p),
             None if terminal.interactive() => {
-                Secret::new(terminal.hidden(&format!("Password for {username}"))?)
+                Password::new(terminal.hidden(&format!("Password for {username}"))?)
             }
             None => {
                 return Err(missing("a password (UNITO_PASSWORD, or a terminal to ask on)").into());
@@ -131,9 +131,11 @@ impl Ctx<'_> {
         let project = Project::load(&self.opts.config)?;
         let account = project.account(&self.opts.test_account);
         if !when.holds(account, self.deps.clock.now()) {
+            self.hold(project);
             return Ok(Done::Unneeded);
         }
         let Some(refresh_token) = account.refresh_token() else {
+            self.hold(project);
             return Ok(Done::NothingToRefreshWith);
         };
         self.refuse_if_set_aside(&project)?;
@@ -143,7 +145,7 @@ impl Ctx<'_> {
             self.opts.test_account, self.authorization
         ));
         let grant = Grant::RefreshToken {
-            refresh_token: Secret::new(refresh_token),
+            refresh_token: RefreshToken::new(refresh_token),
         };
         let _critical = self.deps.critical.enter();
         let response = self
@@ -173,6 +175,7 @@ impl Ctx<'_> {
             if matches!(when, When::Stale | When::Asked) {
                 self.kept(&project);
             }
+            self.hold(project);
             return Ok(Done::Unneeded);
         }
         self.refuse_if_set_aside(&project)?;
@@ -282,7 +285,7 @@ pub enum When<'a> {
     Due,
     /// When the stored token is still this one, which its user refused (a connector's 401).
     /// A different one was written by another run, and is used instead.
-    Replacing(&'a str),
+    Replacing(&'a AccessToken),
 }
 
 impl When<'_> {
@@ -302,7 +305,7 @@ impl When<'_> {
                 !fresh
                     || account
                         .access_token()
-                        .is_none_or(|stored| stored == refused)
+                        .is_none_or(|stored| refused.is(stored))
             }
         }
     }

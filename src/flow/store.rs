@@ -168,8 +168,9 @@ pub fn save_account(
     let old = project.test_account(name);
     let old_refresh = project.account(name).refresh_token().map(str::to_string);
     let account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
-    if let Err(cause) = project.save_test_account(name, &account) {
-        return Err(set_aside(ctx, project, name, &account, cause));
+    match project.save_test_account(name, &account) {
+        Ok(saved) => *ctx.held.borrow_mut() = Some(saved),
+        Err(cause) => return Err(set_aside(ctx, project, name, &account, cause)),
     }
     if name == ctx.opts.test_account {
         ctx.answers_saved.set(true);
@@ -225,7 +226,7 @@ fn refresh_words(
 ) -> (&'static str, &'static str) {
     match (&t.refresh_token, old, source) {
         (Some(_), _, Source::NewGrant) => ("saved", "saved"),
-        (Some(new), Some(old), Source::Refresh) if new.expose() != old => {
+        (Some(new), Some(old), Source::Refresh) if !new.is(old) => {
             ("rotated", "rotated, new one saved")
         }
         (Some(_), Some(_), Source::Refresh) => ("unchanged", "unchanged"),
@@ -453,7 +454,7 @@ pub fn keep_carried_refresh_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::secret::{AccessToken, RefreshToken};
     use serde_json::json;
     use std::time::SystemTime;
 
@@ -466,9 +467,9 @@ mod tests {
 
     fn response(refresh: Option<&str>, expires_in: Option<u64>) -> TokenResponse {
         TokenResponse {
-            access_token: Secret::new("new-access"),
+            access_token: AccessToken::new("new-access"),
             token_type: None,
-            refresh_token: refresh.map(Secret::new),
+            refresh_token: refresh.map(RefreshToken::new),
             expires_in,
             expires_in_as_sent: None,
             taken_from: None,

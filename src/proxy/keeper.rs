@@ -16,7 +16,7 @@ use crate::credentials;
 use crate::error::{Error, Result, exit};
 use crate::flow::{self, Deps, Fresh, Options, When};
 use crate::project::Project;
-use crate::secret::Secret;
+use crate::secret::{AccessToken, RefreshToken};
 use crate::ui::{Console, Quiet};
 
 /// The credentials requests are sent with, as ready-made header values.
@@ -28,7 +28,7 @@ pub struct Snapshot {
     pub secrets: Option<HeaderValue>,
     /// The file's secrets left out because the platform encrypted them.
     pub left_out: Vec<String>,
-    token: Secret,
+    token: AccessToken,
     /// When the token stops counting as fresh (see `TestAccount::stale_at`).
     pub stale_at: Option<SystemTime>,
     /// When to refresh it ahead of that (see `TestAccount::refresh_due`).
@@ -213,7 +213,7 @@ fn keep(
 }
 
 /// The test account's refresh and access tokens, as the file holds them.
-type FileTokens = (Option<String>, Option<String>);
+type FileTokens = (Option<RefreshToken>, Option<AccessToken>);
 
 struct State {
     opts: Options,
@@ -293,7 +293,7 @@ impl State {
         let when = match need {
             Need::Fresh => When::Stale,
             Need::Due => When::Due,
-            Need::Replacing(_) => When::Replacing(current.token.expose()),
+            Need::Replacing(_) => When::Replacing(&current.token),
         };
         let answer = self.renew(deps, when).await?;
         if matches!(need, Need::Replacing(_)) {
@@ -352,8 +352,8 @@ impl State {
             Ok(p) => {
                 let account = p.account(&self.opts.test_account);
                 (
-                    account.refresh_token().map(str::to_string),
-                    account.access_token().map(str::to_string),
+                    account.refresh_token().map(RefreshToken::new),
+                    account.access_token().map(AccessToken::new),
                 )
             }
             Err(_) => (None, None),

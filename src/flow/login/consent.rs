@@ -7,7 +7,7 @@ use url::Url;
 
 use super::redirect::relay_state;
 use crate::config::OAuth2;
-use crate::secret::Secret;
+use crate::secret::{LoginState, PkceVerifier};
 
 /// Parameters the flow itself sets; letting `authorizationParameters` override them would
 /// silently break PKCE or state checking.
@@ -27,8 +27,8 @@ const STATE_BYTES: u32 = 32;
 /// One login attempt: where the browser goes, and what only this run knows.
 pub(super) struct Attempt {
     pub url: Url,
-    pub state: Secret,
-    pub verifier: Secret,
+    pub state: LoginState,
+    pub verifier: PkceVerifier,
 }
 
 /// The consent page's URL, with a fresh `state` (carrying `relay_to` in relay mode) and PKCE
@@ -79,7 +79,7 @@ pub(super) fn consent_url(
     let (url, state) = request.url();
     Ok(Attempt {
         url,
-        state: Secret::new(state.secret()),
-        verifier: Secret::new(verifier.secret()),
+        state: LoginState::new(state.secret()),
+        verifier: PkceVerifier::new(verifier.secret()),
     })
 }

@@ -383,7 +383,7 @@ impl Ctx<'_> {
         callback: Callback,
         iss: Option<String>,
         issuer: Option<Issuer>,
-        verifier: crate::secret::Secret,
+        verifier: crate::secret::PkceVerifier,
         pending: &Pending,
     ) -> Result<()> {
         let verdict = issuer::check(issuer, iss.as_deref());

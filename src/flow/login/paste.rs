@@ -5,14 +5,14 @@
 use url::Url;
 
 use crate::callback::{self, Callback};
-use crate::secret::Secret;
+use crate::secret::{AuthorizationCode, LoginState};
 
 /// A pasted line: the address the browser was sent to (checked like a callback: path,
 /// then state, error and code), or a bare code. `Ok(None)`: an empty line, ignored.
 pub(super) fn pasted(
     line: &str,
     path: &str,
-    state: &Secret,
+    state: &LoginState,
 ) -> std::result::Result<Option<callback::Accepted>, String> {
     let line = line.trim();
     if line.is_empty() {
@@ -65,7 +65,7 @@ pub(super) fn pasted(
     // A bare code: the provider showed it on a page; there is no state to compare.
     Ok(Some(callback::Accepted {
         callback: Callback::Code {
-            code: Secret::new(line.to_string()),
+            code: AuthorizationCode::new(line.to_string()),
         },
         iss: None,
     }))
