@@ -1,14 +1,44 @@
-//! Wall-clock time behind a trait, so expiry arithmetic can be tested at any instant.
+//! Wall-clock time behind a trait, so expiry arithmetic, refresh windows and backoff can be
+//! tested at any instant, and through hours of token lifetimes without waiting for them.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A wait whose length the clock decides.
+pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 pub trait Clock {
     fn now(&self) -> SystemTime;
+
+    /// Waits until `at` by this clock: real time passing by default; a test's clock jumps.
+    fn sleep_until(&self, at: SystemTime) -> Sleep<'_> {
+        let wait = at.duration_since(self.now()).unwrap_or_default();
+        Box::pin(tokio::time::sleep(wait))
+    }
+
+    /// Waits `d` by this clock.
+    fn sleep(&self, d: Duration) -> Sleep<'_> {
+        self.sleep_until(self.now() + d)
+    }
 }
 
 impl<T: Clock + ?Sized> Clock for &T {
     fn now(&self) -> SystemTime {
         (**self).now()
+    }
+    fn sleep_until(&self, at: SystemTime) -> Sleep<'_> {
+        (**self).sleep_until(at)
+    }
+}
+
+impl<T: Clock + ?Sized> Clock for Arc<T> {
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+    fn sleep_until(&self, at: SystemTime) -> Sleep<'_> {
+        (**self).sleep_until(at)
     }
 }
 
@@ -17,6 +47,75 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+}
+
+/// Time for tests, for one task that sleeps (a watch loop, the proxy's refresh timer): it
+/// stands still while that task works and jumps to the end of each sleep, so hours of token
+/// lifetimes pass in milliseconds. A sleep past `end` stops there and never returns, and
+/// `ended` resolves: the test's signal to stop the task and look at what it did. Nothing in
+/// the binary makes one; the real clock is `SystemClock`.
+pub struct VirtualClock {
+    now: Mutex<SystemTime>,
+    end: SystemTime,
+    ended: tokio::sync::Notify,
+    /// Told (from, to) before each jump, so a test can check the world just before the wake.
+    on_sleep: Option<SleepHook>,
+}
+
+type SleepHook = Box<dyn Fn(SystemTime, SystemTime) + Send + Sync>;
+
+impl VirtualClock {
+    pub fn new(start: SystemTime, end: SystemTime) -> VirtualClock {
+        VirtualClock {
+            now: Mutex::new(start),
+            end,
+            ended: tokio::sync::Notify::new(),
+            on_sleep: None,
+        }
+    }
+
+    /// `hook(from, to)` is called before each jump forward.
+    pub fn on_sleep(self, hook: impl Fn(SystemTime, SystemTime) + Send + Sync + 'static) -> Self {
+        VirtualClock {
+            on_sleep: Some(Box::new(hook)),
+            ..self
+        }
+    }
+
+    /// Resolves once a sleep has reached `end`.
+    pub async fn ended(&self) {
+        self.ended.notified().await
+    }
+
+    fn jump(&self, at: SystemTime) -> bool {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        let to = at.min(self.end);
+        if to > *now {
+            if let Some(hook) = &self.on_sleep {
+                hook(*now, to);
+            }
+            *now = to;
+        }
+        at < self.end
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sleep_until(&self, at: SystemTime) -> Sleep<'_> {
+        Box::pin(async move {
+            if self.jump(at) {
+                // Others on the runtime (a server in the same test) get their turn.
+                tokio::task::yield_now().await;
+            } else {
+                self.ended.notify_one();
+                std::future::pending::<()>().await;
+            }
+        })
     }
 }
 
@@ -142,6 +241,39 @@ mod tests {
         }
         b.reset();
         assert!(b.wait() <= Duration::from_secs(6));
+    }
+
+    #[tokio::test]
+    async fn the_virtual_clock_jumps_to_each_wake_and_stops_at_its_end() {
+        let jumps = Arc::new(Mutex::new(Vec::new()));
+        let seen = jumps.clone();
+        let clock = VirtualClock::new(from_epoch(1_000), from_epoch(1_000 + 7_200))
+            .on_sleep(move |from, to| seen.lock().unwrap().push((from, to)));
+        let started = std::time::Instant::now();
+        clock.sleep(Duration::from_secs(3_600)).await;
+        assert_eq!(clock.now(), from_epoch(4_600));
+        clock.sleep_until(from_epoch(10)).await; // in the past: no jump
+        assert_eq!(clock.now(), from_epoch(4_600));
+        let past_end = async {
+            clock.sleep(Duration::from_secs(7_200)).await;
+            unreachable!("a sleep past the end never returns");
+        };
+        tokio::select! {
+            _ = past_end => {}
+            _ = clock.ended() => {}
+        }
+        assert_eq!(clock.now(), from_epoch(8_200));
+        assert_eq!(
+            *jumps.lock().unwrap(),
+            [
+                (from_epoch(1_000), from_epoch(4_600)),
+                (from_epoch(4_600), from_epoch(8_200))
+            ]
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "no real waiting"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The development loop, through the binary, against the sandbox and a connector that reads
-//! credentials as the platform's SDK does: `credentials`, `exec`, `proxy` and `watch`.
+//! credentials as the platform's SDK does: `credentials`, `exec`, `proxy` and `watch`. What
+//! needs a process (signals, sockets, files) runs the binary with tokens of a second or two;
+//! what is about time (refresh windows, backoff) runs the loop in this process on a virtual
+//! clock, through hours of token lifetimes in milliseconds.
 
 mod support;
 
@@ -7,6 +10,8 @@ use std::io::Read;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use integration_cli::clock::{self, Clock, VirtualClock};
+use integration_cli::flow;
 use serde_json::{Value, json};
 use support::connector::{self, node_base64};
 use support::*;
@@ -196,11 +201,12 @@ fn proxy(project: &Project, to: &str, extra: &[&str]) -> (Run, String) {
     (proxy, url)
 }
 
-/// 8 clients, keep-alive, for about 15 s against a sandbox issuing 5-second tokens with
-/// rotating refresh tokens: every request succeeds; refreshes happen once per expiry window
-/// (one refresh shared by all the clients), and no refresh token is ever presented twice.
+/// 8 clients, keep-alive, for 8 s against a sandbox issuing 5-second tokens (the shortest
+/// whose refresh window survives an expiry written to the second) with rotating refresh
+/// tokens: every request succeeds; refreshes happen once per window (one refresh shared by
+/// all the clients), and no refresh token is ever presented twice.
 #[test]
-fn the_proxy_keeps_eight_clients_going_through_three_token_lifetimes() {
+fn the_proxy_keeps_eight_clients_going_through_several_refreshes() {
     let sandbox = connector::sandbox(Duration::from_secs(5));
     let app = connector::connector(&sandbox.url);
     let project = project(&sandbox);
@@ -208,7 +214,7 @@ fn the_proxy_keeps_eight_clients_going_through_three_token_lifetimes() {
     let before = sandbox.stats().refreshes;
     let (proxy, url) = proxy(&project, &app.url, &[]);
     let started = Instant::now();
-    let until = started + Duration::from_secs(15);
+    let until = started + Duration::from_secs(8);
     let results: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
         let clients: Vec<_> = (0..8)
             .map(|_| {
@@ -242,7 +248,7 @@ fn the_proxy_keeps_eight_clients_going_through_three_token_lifetimes() {
         "{} failed: {failures:?}",
         failures.len()
     );
-    assert!(ok >= 500, "only {ok} requests in {elapsed:?}");
+    assert!(ok >= 200, "only {ok} requests in {elapsed:?}");
     assert_eq!(app.refused.load(Ordering::SeqCst), 0);
 
     let stats = sandbox.stats();
@@ -482,15 +488,15 @@ fn the_proxy_listens_on_loopback_only_and_speaks_http_to_the_connector() {
     assert_eq!(done.code, 5, "{}", done.stderr);
 }
 
-/// `watch` with 5-second tokens: for 20 s, `token` always finds a fresh token and never
-/// refreshes on its own.
+/// `watch`, the binary, with 5-second tokens: for 8 s, `token` always finds a fresh token
+/// and never refreshes on its own (the timing itself is tested on virtual time below).
 #[test]
 fn watch_keeps_tokens_fresh_so_token_never_refreshes_itself() {
     let sandbox = connector::sandbox(Duration::from_secs(5));
     let project = project(&sandbox);
     log_in(&project, &sandbox.url, &[]);
     let watch = run(&project, &["watch"]);
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + Duration::from_secs(8);
     let mut tokens = std::collections::HashSet::new();
     while Instant::now() < until {
         let token = run(&project, &["token", "-v"]).wait();
@@ -504,7 +510,7 @@ fn watch_keeps_tokens_fresh_so_token_never_refreshes_itself() {
         std::thread::sleep(Duration::from_millis(250));
     }
     assert!(
-        tokens.len() >= 6,
+        tokens.len() >= 3,
         "watch refreshed only {} times",
         tokens.len()
     );
@@ -517,6 +523,127 @@ fn watch_keeps_tokens_fresh_so_token_never_refreshes_itself() {
         .lines()
         .filter(|l| l.contains("development: refreshed"))
         .count();
-    assert!(refreshed >= 6, "{}", done.stdout);
+    assert!(refreshed >= 2, "{}", done.stdout);
     assert_no_secrets(&done.all(), &secrets_in(&project));
+}
+
+/// The watch loop in this process on a virtual clock from now to `hours` later, with the
+/// file's secret from the environment as `run` gives it; what it said, line by line.
+fn watch_virtually(project: &Project, clock: &VirtualClock) -> Vec<String> {
+    let opts = flow::Options {
+        config: project.path.clone(),
+        open_browser: false,
+        token_timeout: Duration::from_secs(10),
+        ..flow::Options::default()
+    };
+    let terminal = fakes::FakeTerminal::default();
+    let deps = flow::Deps::system()
+        .with_terminal(&terminal)
+        .with_clock(clock)
+        .with_env(|name: &str| (name == SECRET_VAR).then(|| SECRET.to_string()));
+    let said = std::sync::Mutex::new(Vec::new());
+    let say = |line: &str| said.lock().unwrap().push(line.to_string());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::select! {
+                stopped = flow::watch(&opts, &deps, &say) => panic!("watch stopped: {stopped:?}"),
+                _ = clock.ended() => {}
+            }
+        });
+    said.into_inner().unwrap()
+}
+
+/// A virtual clock from this second to `span` later.
+fn from_now(span: Duration) -> VirtualClock {
+    let start = clock::from_epoch(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    );
+    VirtualClock::new(start, start + span)
+}
+
+/// Six hours of one-hour tokens: `watch` refreshes each about two minutes ahead of its
+/// expiry (twice the 60-s margin), so at every wake `token` would have found it fresh; one
+/// refresh per lifetime, and no refresh token presented twice.
+#[test]
+fn watch_on_virtual_time_refreshes_once_per_lifetime_and_never_lets_a_token_go_stale() {
+    let sandbox = connector::sandbox(Duration::from_secs(3600));
+    let project = project(&sandbox);
+    log_in(&project, &sandbox.url, &[]);
+    let before = sandbox.stats().refreshes;
+    let stale_at = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (path, seen) = (project.path.clone(), stale_at.clone());
+    let clock = from_now(Duration::from_secs(6 * 3600)).on_sleep(move |_, to| {
+        // The file as it stands through this sleep, a moment before the wake.
+        let file = integration_cli::project::Project::load(&path).unwrap();
+        let just_before = to - Duration::from_millis(1);
+        if file
+            .account("development")
+            .usable_token(Some(just_before))
+            .is_err()
+        {
+            seen.lock().unwrap().push(clock::rfc3339(just_before));
+        }
+    });
+    let said = watch_virtually(&project, &clock);
+
+    assert_eq!(*stale_at.lock().unwrap(), Vec::<String>::new(), "{said:#?}");
+    let refreshed: Vec<_> = said
+        .iter()
+        .filter(|l| l.contains("development: refreshed"))
+        .collect();
+    // 6 h of 1-h tokens refreshed 2 min early: one each 58 min, 6 in all.
+    assert_eq!(refreshed.len(), 6, "{said:#?}");
+    assert_eq!(sandbox.stats().refreshes - before, 6);
+    assert_eq!(sandbox.stats().reused_refresh_tokens, 0);
+    let account = project.account("development");
+    let expires = clock::parse_rfc3339(account["expiresAt"].as_str().unwrap()).unwrap();
+    assert!(expires > clock.now(), "{account}");
+}
+
+/// A token endpoint that cannot be reached: `watch` tries again after 5 s, doubling to 5
+/// minutes (each wait within a fifth of that), and says so each time; an hour of it is
+/// run in this process without waiting.
+#[test]
+fn watch_on_virtual_time_backs_off_from_an_unreachable_token_endpoint_doubling_to_five_minutes() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let token_url = format!("http://{}/token", closed.local_addr().unwrap());
+    drop(closed);
+    let sandbox = connector::sandbox(Duration::from_secs(3600));
+    let mut authorization = sandbox.authorization("sandbox");
+    authorization["oauth2"]["clientSecret"] = json!(format!("${{{SECRET_VAR}}}"));
+    authorization["oauth2"]["tokenUrl"] = json!(token_url);
+    let project = Project::new(&json!({
+        "name": "fake-connector",
+        "authorizations": [authorization],
+        "testAccounts": {"development": {
+            "accessToken": "fake-access-token-expired",
+            "refreshToken": "fake-refresh-token-0001",
+            "expiresAt": "2020-01-01T00:00:00Z"
+        }}
+    }));
+    let clock = from_now(Duration::from_secs(3600));
+    let said = watch_virtually(&project, &clock);
+
+    let waits: Vec<u64> = said
+        .iter()
+        .filter_map(|l| l.split("trying again in ").nth(1))
+        .map(|rest| rest.trim_end_matches(" s").parse().unwrap())
+        .collect();
+    let wanted = [5u64, 10, 20, 40, 80, 160, 300, 300, 300];
+    assert!(waits.len() >= wanted.len(), "{said:#?}");
+    for (wait, want) in waits.iter().zip(wanted) {
+        let (low, high) = (want * 4 / 5, want * 6 / 5 + 1);
+        assert!((low..=high).contains(wait), "{waits:?} against {wanted:?}");
+    }
+    assert!(waits.iter().all(|w| *w <= 361), "{waits:?}");
+    assert_eq!(
+        project.account("development")["refreshToken"],
+        "fake-refresh-token-0001"
+    );
 }

@@ -3,6 +3,9 @@
 
 use super::Global;
 use super::args::Target;
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
 use crate::error::{Error, Result};
 use crate::proxy::{self, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_UPSTREAM_TIMEOUT};
 use crate::ui::{Console, Quiet, Terminal};
@@ -102,6 +105,6 @@ impl Args {
             .enable_all()
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?
-            .block_on(proxy::serve(opts, &*term))
+            .block_on(proxy::serve(opts, &*term, Arc::new(SystemClock)))
     }
 }

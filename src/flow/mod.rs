@@ -193,6 +193,14 @@ impl<'a> Deps<'a> {
         }
     }
 
+    /// Another clock: a test's virtual one, which jumps to the end of each sleep.
+    pub fn with_clock(self, clock: impl Clock + 'a) -> Self {
+        Deps {
+            clock: Box::new(clock),
+            ..self
+        }
+    }
+
     pub fn with_tunnel(self, tunnel: impl Tunnel + 'a) -> Self {
         Deps {
             tunnel: Box::new(tunnel),

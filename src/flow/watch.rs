@@ -58,7 +58,7 @@ pub async fn watch(opts: &Options, deps: &Deps<'_>, say: &dyn Fn(&str)) -> Resul
                     ));
                     unreadable = e.to_string();
                 }
-                tokio::time::sleep(FIRST_BACKOFF).await;
+                deps.clock.sleep(FIRST_BACKOFF).await;
                 continue;
             }
         };
@@ -71,8 +71,7 @@ pub async fn watch(opts: &Options, deps: &Deps<'_>, say: &dyn Fn(&str)) -> Resul
                 wake = wake.min(at);
             }
         }
-        let wait = wake.duration_since(deps.clock.now()).unwrap_or_default();
-        tokio::time::sleep(wait).await;
+        deps.clock.sleep_until(wake).await;
     }
 }
 
@@ -92,15 +91,12 @@ impl Visit<'_> {
         name: &str,
         state: &mut Watched,
     ) -> Option<SystemTime> {
-        let (opts, deps, say) = (self.opts, self.deps, self.say);
         let account = project.account(name);
-        let stamp = || clock::rfc3339(deps.clock.now());
         if !grant.needs_no_person() && account.refresh_token().is_none() {
             if !state.said_needs_login && account.access_token().is_some() {
-                say(&format!(
-                    "{} {name}: no refresh token, so it cannot be kept fresh; log in with: {}",
-                    stamp(),
-                    opts.login_command_for(name, false)
+                self.say(&format!(
+                    "{name}: no refresh token, so it cannot be kept fresh; log in with: {}",
+                    self.opts.login_command_for(name, false)
                 ));
                 state.said_needs_login = true;
             }
@@ -114,7 +110,7 @@ impl Visit<'_> {
             return None;
         }
         state.stuck = None;
-        let now = deps.clock.now();
+        let now = self.deps.clock.now();
         let due = match (account.access_token(), account.expires_at()) {
             // No token yet (client credentials, or a refresh token alone), or an expiry that
             // cannot be read (`token` would count it expired): now.
@@ -127,17 +123,29 @@ impl Visit<'_> {
         }
         let for_this = Options {
             test_account: name.to_string(),
-            ..opts.clone()
+            ..self.opts.clone()
         };
-        // After a refresh the file is read again at once, for the account's next due time.
-        match account_fresh(&for_this, deps).await {
+        let refreshed = account_fresh(&for_this, self.deps).await;
+        self.after(name, refreshed, state, seen)
+    }
+
+    /// What a refresh's outcome means for the next look; after a refresh the file is read
+    /// again at once, for the account's next due time.
+    fn after(
+        &self,
+        name: &str,
+        refreshed: Result<Option<(String, bool)>>,
+        state: &mut Watched,
+        seen: Option<String>,
+    ) -> Option<SystemTime> {
+        let now = self.deps.clock.now();
+        match refreshed {
             // Already expired as it came: asked again only after a growing wait.
             Ok(Some((expires, true))) => {
-                let at = state.back_off(deps.clock.now());
-                say(&format!(
-                    "{} {name}: refreshed, but the token came back already expired ({expires}); \
+                let at = state.back_off(now);
+                self.say(&format!(
+                    "{name}: refreshed, but the token came back already expired ({expires}); \
                      next try at {}",
-                    stamp(),
                     clock::rfc3339(at)
                 ));
                 Some(at)
@@ -145,36 +153,38 @@ impl Visit<'_> {
             Ok(Some((expires, false))) => {
                 state.not_before = None;
                 state.waits = None;
-                say(&format!("{} {name}: refreshed, {expires}", stamp()));
-                Some(deps.clock.now())
+                self.say(&format!("{name}: refreshed, {expires}"));
+                Some(now)
             }
             // Another run refreshed it meanwhile.
             Ok(None) => {
                 state.not_before = None;
                 state.waits = None;
-                Some(deps.clock.now() + Duration::from_secs(1))
+                Some(now + Duration::from_secs(1))
             }
             Err(e) if e.exit_code() == exit::NEEDS_LOGIN || e.exit_code() == exit::USAGE => {
-                say(&format!(
-                    "{} {name}: {e}; left alone until the file changes. {}",
-                    stamp(),
+                self.say(&format!(
+                    "{name}: {e}; left alone until the file changes. {}",
                     e.hint().unwrap_or_default()
                 ));
                 state.stuck = seen;
                 None
             }
             Err(e) => {
-                let now = deps.clock.now();
                 let at = state.back_off(now);
                 let wait = at.duration_since(now).unwrap_or_default();
-                say(&format!(
-                    "{} {name}: {e}; trying again in {} s",
-                    stamp(),
+                self.say(&format!(
+                    "{name}: {e}; trying again in {} s",
                     wait.as_secs()
                 ));
                 Some(at)
             }
         }
+    }
+
+    /// One line, stamped with the time it is said.
+    fn say(&self, line: &str) {
+        (self.say)(&format!("{} {line}", clock::rfc3339(self.deps.clock.now())));
     }
 }
 

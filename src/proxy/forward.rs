@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, BodyStream, Full, StreamBody, combinators::BoxBody};
@@ -122,7 +122,7 @@ impl Forwarder {
         // Once the body is in: a slow upload does not go out with credentials that went
         // stale meanwhile.
         let (mut snapshot, mut refreshed) = (self.keeper.current(), false);
-        if snapshot.stale(SystemTime::now()) {
+        if snapshot.stale(self.keeper.clock().now()) {
             match self.keeper.ask(Need::Fresh).await {
                 Ok(answer) => (snapshot, refreshed) = (answer.snapshot, answer.refreshed),
                 Err(why) => return (refusal(&why), false),

@@ -5,12 +5,13 @@
 //! as read under its lock (see `flow::account`), so tokens another run wrote are picked up.
 
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use hyper::StatusCode;
 use hyper::header::HeaderValue;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::Clock;
 use crate::config::TestAccount;
 use crate::credentials;
 use crate::error::{Error, Result, exit};
@@ -92,25 +93,29 @@ struct Ask {
 
 type Current = Arc<RwLock<Arc<Snapshot>>>;
 
+/// The proxy's one clock, shared by its threads: the system's, or a test's virtual one.
+pub type SharedClock = Arc<dyn Clock + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Keeper {
     current: Current,
     asks: mpsc::UnboundedSender<Ask>,
     /// Held by the keeper's thread while it answers an ask (a refresh may be in flight).
     busy: Arc<tokio::sync::Mutex<()>>,
+    clock: SharedClock,
 }
 
 impl Keeper {
     /// Starts the keeper's thread, with credentials fresh now (refreshed first if stale):
     /// a proxy that cannot have any does not start.
-    pub async fn start(opts: Options) -> Result<Keeper> {
+    pub async fn start(opts: Options, clock: SharedClock) -> Result<Keeper> {
         let (asks, inbox) = mpsc::unbounded_channel();
         let (first_tx, first_rx) = oneshot::channel();
         let busy = Arc::new(tokio::sync::Mutex::new(()));
-        let keeper_busy = busy.clone();
+        let (keeper_busy, keeper_clock) = (busy.clone(), clock.clone());
         std::thread::Builder::new()
             .name("credentials".into())
-            .spawn(move || keep(opts, inbox, first_tx, keeper_busy))
+            .spawn(move || keep(opts, inbox, first_tx, keeper_busy, keeper_clock))
             .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
         let current = match first_rx.await {
             Ok(Ok(first)) => first,
@@ -127,6 +132,7 @@ impl Keeper {
             current,
             asks,
             busy,
+            clock,
         })
     }
 
@@ -134,6 +140,10 @@ impl Keeper {
     /// proxy may then exit without losing tokens the provider issued.
     pub async fn settle(&self) -> tokio::sync::OwnedMutexGuard<()> {
         self.busy.clone().lock_owned().await
+    }
+
+    pub fn clock(&self) -> &(dyn Clock + Send + Sync) {
+        &*self.clock
     }
 
     /// The credentials as they are now; never waits on a refresh.
@@ -163,6 +173,7 @@ fn keep(
     mut inbox: mpsc::UnboundedReceiver<Ask>,
     first: oneshot::Sender<std::result::Result<Current, Unavailable>>,
     busy: Arc<tokio::sync::Mutex<()>>,
+    clock: SharedClock,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -174,7 +185,9 @@ fn keep(
         return;
     };
     rt.block_on(async move {
-        let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
+        let deps = Deps::system()
+            .with_terminal(Quiet::new(Console::new()))
+            .with_clock(clock);
         let mut state = State {
             opts,
             refused: None,
@@ -223,7 +236,7 @@ struct State {
     current: Option<Current>,
     /// When the connector's 401 last got new tokens: a connector that refuses every
     /// request (a missing scope, not a stale token) is not answered with a refresh each.
-    replaced_at: Option<Instant>,
+    replaced_at: Option<SystemTime>,
     /// No refresh before this, after one that failed or whose token came back stale.
     held: Option<Hold>,
 }
@@ -271,10 +284,10 @@ impl State {
             snapshot: current.clone(),
             refreshed: false,
         };
+        let now = deps.clock.now();
         let recently = self
             .replaced_at
-            .is_some_and(|at| at.elapsed() < REPLACED_RECENTLY);
-        let now = SystemTime::now();
+            .is_some_and(|at| now.duration_since(at).unwrap_or_default() < REPLACED_RECENTLY);
         match need {
             Need::Fresh if !current.stale(now) => return Ok(unchanged()),
             Need::Replacing(seen) if seen < current.generation || recently => {
@@ -297,7 +310,7 @@ impl State {
         };
         let answer = self.renew(deps, when).await?;
         if matches!(need, Need::Replacing(_)) {
-            self.replaced_at = Some(Instant::now());
+            self.replaced_at = Some(deps.clock.now());
         }
         if let Some(shared) = &self.current {
             *shared.write().unwrap_or_else(|e| e.into_inner()) = answer.snapshot.clone();
@@ -316,7 +329,7 @@ impl State {
         deps: &Deps<'_>,
         when: When<'_>,
     ) -> std::result::Result<Answer, Unavailable> {
-        let now = SystemTime::now();
+        let now = deps.clock.now();
         match flow::account(&self.opts, deps, when).await {
             Ok(fresh) => {
                 self.refused = None;

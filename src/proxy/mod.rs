@@ -11,7 +11,7 @@ mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -21,6 +21,7 @@ use crate::flow;
 use crate::signals::{Signals, Stop};
 use crate::ui::Terminal;
 use forward::Forwarder;
+pub use keeper::SharedClock;
 use keeper::{Keeper, Need};
 pub use upstream::{To, Upstream, to};
 use workers::{Open, Worker};
@@ -81,8 +82,9 @@ pub fn seconds(raw: &str) -> std::result::Result<Duration, String> {
 }
 
 /// Serves until a stop signal, then lets the requests in flight finish (a second signal
-/// stops at once). Stopping so is the normal end: `Ok`.
-pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
+/// stops at once). Stopping so is the normal end: `Ok`. `clock` says when tokens are stale
+/// and when the timer wakes: the system's, but for tests.
+pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Result<()> {
     let mut signals = Signals::new()?;
     // Once, for the run: every connection goes to these addresses (see `upstream`).
     let upstream = Arc::new(opts.to.resolve().await?);
@@ -99,10 +101,13 @@ pub async fn serve(opts: Options, term: &dyn Terminal) -> Result<()> {
         .await
         .map_err(cannot_listen)?;
     let addr = listener.local_addr().map_err(cannot_listen)?;
-    let keeper = Keeper::start(opts.flow.clone()).await?;
+    let keeper = Keeper::start(opts.flow.clone(), clock).await?;
     announce(&opts, addr, &keeper, term);
     let log = log::Log::start(opts.json);
-    tokio::spawn(keep_fresh(keeper.clone(), log.clone()));
+    let said = log.clone();
+    tokio::spawn(keep_fresh(keeper.clone(), move |what, detail| {
+        said.event(what, detail)
+    }));
     let (stop_all, stop) = tokio::sync::watch::channel(false);
     let hosts = own_names(addr);
     let mut workers = Vec::new();
@@ -198,16 +203,16 @@ fn announce(opts: &Options, addr: SocketAddr, keeper: &Keeper, term: &dyn Termin
 
 /// Refreshes ahead of expiry (see `TestAccount::refresh_due`), so requests seldom wait for
 /// a refresh; with no expiry stated, looks at the file now and then for tokens another run
-/// wrote. Failures are said once per kind and tried again later.
-async fn keep_fresh(keeper: Keeper, log: log::Log) {
+/// wrote. Failures are said once per kind (to `event`, as the request log's lines) and tried
+/// again later.
+async fn keep_fresh(keeper: Keeper, event: impl Fn(&str, &str)) {
+    let clock = keeper.clock();
     let mut backoff = Duration::from_secs(5);
     let mut said = String::new();
     loop {
         let due = keeper.current().due_at;
-        let wait = due.map_or(Duration::from_secs(60), |at| {
-            at.duration_since(SystemTime::now()).unwrap_or_default()
-        });
-        tokio::time::sleep(wait).await;
+        let wake = due.unwrap_or_else(|| clock.now() + Duration::from_secs(60));
+        clock.sleep_until(wake).await;
         match keeper.ask(Need::Due).await {
             Ok(answer) => {
                 backoff = Duration::from_secs(5);
@@ -219,20 +224,129 @@ async fn keep_fresh(keeper: Keeper, log: log::Log) {
                         .map_or("no expiry stated".into(), |at| {
                             format!("expires {}", clock::rfc3339(at))
                         });
-                    log.event("refreshed", &until);
-                } else if due.is_some_and(|at| at <= SystemTime::now()) {
+                    event("refreshed", &until);
+                } else if due.is_some_and(|at| at <= clock.now()) {
                     // Due, yet nothing to refresh with: wait rather than spin.
-                    tokio::time::sleep(backoff).await;
+                    clock.sleep(backoff).await;
                 }
             }
             Err(why) => {
                 if why.message != said {
-                    log.event("cannot refresh", &why.message);
+                    event("cannot refresh", &why.message);
                     said = why.message.clone();
                 }
-                tokio::time::sleep(clock::jittered(backoff)).await;
+                clock.sleep(crate::clock::jittered(backoff)).await;
                 backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde_json::{Value, json};
+
+    use super::keep_fresh;
+    use super::keeper::Keeper;
+    use crate::clock::{self, Clock, VirtualClock};
+    use crate::config::TestAccount;
+    use crate::project::Project;
+    use crate::sandbox::{self, CLIENT_ID, CLIENT_SECRET, PASSWORD, Sandbox, USERNAME};
+
+    /// A test account with tokens from `sandbox` (its password grant, so no browser),
+    /// stored as a login at `start` would store them, for a file at `path`.
+    async fn logged_in(sandbox: &Sandbox, path: &std::path::Path, start: SystemTime) {
+        let (_, token_url) = sandbox.endpoints();
+        let form = [
+            ("grant_type", "password"),
+            ("username", USERNAME),
+            ("password", PASSWORD),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ];
+        let answer = reqwest::Client::new()
+            .post(&token_url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let tokens: Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+        let lifetime = tokens["expires_in"].as_u64().unwrap();
+        let file = json!({
+            "authorizations": [sandbox.authorization("sandbox")],
+            "testAccounts": {"development": {
+                "accessToken": tokens["access_token"],
+                "refreshToken": tokens["refresh_token"],
+                "expiresIn": lifetime,
+                "expiresAt": clock::rfc3339(start + Duration::from_secs(lifetime)),
+                "lastRefreshAt": clock::rfc3339(start)
+            }}
+        });
+        std::fs::write(path, file.to_string()).unwrap();
+    }
+
+    /// 50 virtual seconds of 10-second tokens: the timer refreshes each 5 s ahead of its
+    /// expiry (twice its quarter-life margin), so no request would have found the
+    /// credentials stale; one refresh each 5 s, the rotating refresh token presented
+    /// once each. No real waiting.
+    #[tokio::test]
+    async fn the_timer_refreshes_ahead_of_each_expiry_on_virtual_time() {
+        let sandbox = Sandbox::start_as(sandbox::Options {
+            port: 0,
+            lifetimes: sandbox::Lifetimes {
+                access_token: Duration::from_secs(10),
+                ..sandbox::Lifetimes::default()
+            },
+            ..sandbox::Options::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".unito.json");
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let start = clock::from_epoch(secs.as_secs());
+        logged_in(&sandbox, &path, start).await;
+        let stale = Arc::new(Mutex::new(Vec::new()));
+        let (file, seen) = (path.clone(), stale.clone());
+        let virtual_clock =
+            VirtualClock::new(start, start + Duration::from_secs(50)).on_sleep(move |_, to| {
+                let project = Project::load(&file).unwrap();
+                let just_before = to - Duration::from_millis(1);
+                let account = TestAccount::new(project.account("development").fields());
+                if account.usable_token(Some(just_before)).is_err() {
+                    seen.lock().unwrap().push(clock::rfc3339(just_before));
+                }
+            });
+        let clock = Arc::new(virtual_clock);
+        let opts = crate::flow::Options {
+            config: path.clone(),
+            open_browser: false,
+            ..crate::flow::Options::default()
+        };
+        let keeper = Keeper::start(opts, clock.clone()).await.unwrap();
+        let events = Mutex::new(Vec::new());
+        let event = |what: &str, detail: &str| {
+            events.lock().unwrap().push(format!("{what}: {detail}"));
+        };
+        tokio::select! {
+            _ = keep_fresh(keeper.clone(), event) => unreachable!("the timer runs until stopped"),
+            _ = clock.ended() => {}
+        }
+
+        let events = events.into_inner().unwrap();
+        assert_eq!(*stale.lock().unwrap(), Vec::<String>::new(), "{events:#?}");
+        assert!(
+            events.iter().all(|e| e.starts_with("refreshed")),
+            "{events:#?}"
+        );
+        // Due at 5, 10, ... 45 s; the one at 50 s is the end.
+        assert_eq!(events.len(), 9, "{events:#?}");
+        assert_eq!(sandbox.stats().refreshes, 9);
+        assert_eq!(sandbox.stats().reused_refresh_tokens, 0);
+        assert!(!keeper.current().stale(clock.now()));
+        sandbox.stop();
     }
 }
