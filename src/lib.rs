@@ -22,6 +22,7 @@ pub mod providers;
 pub mod proxy;
 pub mod recovery;
 pub mod redact;
+pub mod report;
 pub mod sandbox;
 pub mod secret;
 pub mod signals;

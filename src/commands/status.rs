@@ -5,6 +5,7 @@ use super::args::{AuthorizationArg, FileArg};
 use super::run::write_stdout;
 use crate::clock::SystemClock;
 use crate::error::Result;
+use crate::report;
 
 /// Show each test account's tokens (masked) and what the next run would do
 #[derive(Debug, clap::Args)]
@@ -33,13 +34,16 @@ pub struct Args {
 
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
-        let text = crate::status::run(
+        let status = crate::status::run(
             &self.file.config,
             self.authorization.authorization.as_deref(),
             &SystemClock,
             &|name| std::env::var(name).ok(),
-            self.json,
         )?;
-        write_stdout(&text)
+        write_stdout(&if self.json {
+            report::status::json(&status)
+        } else {
+            report::status::text(&status)
+        })
     }
 }

@@ -1,0 +1,6 @@
+//! What a run says about what it did, in one place: operations return what happened (a
+//! `status::Status`, ...) and this turns it into the text a person reads or the JSON a
+//! script reads. Nothing here decides anything or touches a file; every outside string is
+//! made printable here, on its way out.
+
+pub mod status;

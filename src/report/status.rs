@@ -1,0 +1,210 @@
+//! `status` said: per test account, its token (masked), expiry, scopes and what the next
+//! `oauth2` and `token` runs would do under each authorization; as text or as JSON.
+
+use serde_json::{Map, Value, json};
+
+use crate::clock;
+use crate::config::GrantType;
+use crate::redact::printable;
+use crate::status::{AccountStatus, Next, NextRun, SetAside, Status, TokenState};
+
+/// `status --json`.
+pub fn json(status: &Status) -> String {
+    let accounts: Vec<Value> = status
+        .accounts
+        .iter()
+        .map(|a| account_json(a, status))
+        .collect();
+    serde_json::to_string_pretty(&json!({
+        "file": status.file.display().to_string(),
+        "testAccounts": accounts,
+    }))
+    .expect("JSON")
+}
+
+/// `status`, for a person.
+pub fn text(status: &Status) -> String {
+    status
+        .accounts
+        .iter()
+        .map(|a| account_text(a, status))
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+fn account_json(a: &AccountStatus, status: &Status) -> Value {
+    let variables: Map<String, Value> = a
+        .variables
+        .iter()
+        .map(|(name, value)| {
+            let value = value.clone().map_or(Value::Null, Value::String);
+            (name.clone(), value)
+        })
+        .collect();
+    json!({
+        "testAccount": a.name,
+        "accessToken": a.access_token.as_ref().map(|t| t.masked()),
+        "expiresAt": a.expires_at.map(clock::rfc3339),
+        "expiresIn": a.expires_at.map(|at| clock::relative(at, status.now)),
+        "expired": a.expires_at.is_some_and(|at| at <= status.now),
+        "scope": a.scope,
+        "refreshToken": a.has_refresh_token,
+        "variables": variables,
+        "next": a.next.iter().map(next_json).collect::<Vec<_>>(),
+        "setAside": a.set_aside.as_ref().map(set_aside_json),
+    })
+}
+
+fn set_aside_json(s: &SetAside) -> Value {
+    json!({
+        "path": s.path.display().to_string(),
+        "savedAt": s.saved_at,
+        "usable": s.usable,
+    })
+}
+
+fn next_json(n: &NextRun) -> Value {
+    let Some(grant) = grant(&n.next) else {
+        return json!({
+            "authorization": n.authorization,
+            "grantType": null,
+            "action": action(&n.next),
+        });
+    };
+    let missing: Vec<&str> = match &n.next {
+        Next::Lacking { lacking, .. } => lacking.iter().map(|l| l.name.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    json!({
+        "authorization": n.authorization,
+        "grantType": grant.name(),
+        "action": action(&n.next),
+        "missingVariables": missing,
+    })
+}
+
+fn grant(next: &Next) -> Option<GrantType> {
+    match next {
+        Next::Unreadable(_) => None,
+        Next::Lacking { grant, .. }
+        | Next::WontExpand { grant, .. }
+        | Next::Usual { grant, .. } => Some(*grant),
+    }
+}
+
+/// What the next runs would do, in words.
+fn action(next: &Next) -> String {
+    match next {
+        Next::Unreadable(why) => format!("not usable: {why}"),
+        Next::Lacking { lacking, .. } => {
+            let names: Vec<String> = lacking.iter().map(crate::config::Lack::described).collect();
+            format!(
+                "oauth2 first asks for {} (or takes --var); token cannot help until then",
+                names.join(", ")
+            )
+        }
+        Next::WontExpand { why, .. } => format!("not usable for this account: {why}"),
+        Next::Usual {
+            grant,
+            token,
+            has_refresh_token,
+        } => usual(*grant, *token, *has_refresh_token).to_string(),
+    }
+}
+
+/// What the next `oauth2` and `token` runs would do, by the freshness rule they share.
+fn usual(grant: GrantType, token: TokenState, refresh_token: bool) -> &'static str {
+    use GrantType::{AuthorizationCode, ClientCredentials, JwtBearer, Password};
+    use TokenState::{Fresh, NeedsLogin, Refreshable};
+    // Every grant and state named, so a new grant cannot fall through to a guess.
+    match (grant, token, refresh_token) {
+        (ClientCredentials | JwtBearer, Fresh, _) => "oauth2 keeps it; token prints it",
+        (ClientCredentials | JwtBearer, Refreshable | NeedsLogin, _) => {
+            "oauth2 and token request a new one"
+        }
+        (Password, Fresh, false) => {
+            "oauth2 keeps it (--reauth asks for the password); token prints it"
+        }
+        (Password, NeedsLogin, _) => {
+            "oauth2 asks for the password (or UNITO_PASSWORD); token cannot help"
+        }
+        (Password, Fresh, true) => "oauth2 refreshes it; token prints it as is",
+        (Password, Refreshable, _) => "oauth2 and token refresh it (no password)",
+        (AuthorizationCode, Fresh, true) => "oauth2 refreshes it; token prints it as is",
+        (AuthorizationCode, Fresh, false) => {
+            "oauth2 keeps it (--reauth logs in again); token prints it"
+        }
+        (AuthorizationCode, Refreshable, _) => "oauth2 and token refresh it (no browser)",
+        (AuthorizationCode, NeedsLogin, _) => "oauth2 logs in (browser); token cannot help",
+    }
+}
+
+fn account_text(a: &AccountStatus, status: &Status) -> String {
+    let mut out = format!(
+        "Test account \"{}\": {}{}\n",
+        printable(&a.name),
+        token_text(a, status),
+        if a.has_refresh_token {
+            ", refresh token stored"
+        } else {
+            ""
+        }
+    );
+    if !a.variables.is_empty() {
+        let shown: Vec<String> = a
+            .variables
+            .iter()
+            .map(|(name, value)| match value {
+                Some(v) => format!("{} {v}", printable(name)),
+                None => format!("{} (none)", printable(name)),
+            })
+            .collect();
+        out.push_str(&format!("  variables: {}\n", shown.join(", ")));
+    }
+    if let Some(s) = &a.set_aside {
+        let path = s.path.display();
+        out.push_str(&if s.usable {
+            format!(
+                "  tokens a failed save set aside wait in {path}: take them with oauth2 --recover\n"
+            )
+        } else {
+            format!(
+                "  {path} holds tokens older than the file's (set aside by a failed save): delete it\n"
+            )
+        });
+    }
+    for n in &a.next {
+        out.push_str(&format!(
+            "  with \"{}\" ({}): {}\n",
+            printable(&n.authorization),
+            grant(&n.next).map_or("?", GrantType::name),
+            printable(&action(&n.next))
+        ));
+    }
+    out
+}
+
+fn token_text(a: &AccountStatus, status: &Status) -> String {
+    let Some(token) = &a.access_token else {
+        return "no access token".into();
+    };
+    let mut t = format!("token {}", token.masked());
+    match a.expires_at {
+        Some(at) => t.push_str(&format!(
+            ", {} {} ({})",
+            if at <= status.now {
+                "expired"
+            } else {
+                "expires"
+            },
+            clock::rfc3339(at),
+            clock::relative(at, status.now)
+        )),
+        None => t.push_str(", no expiry stated"),
+    }
+    if let Some(scope) = &a.scope {
+        t.push_str(&format!(", scope {}", printable(scope)));
+    }
+    t
+}
