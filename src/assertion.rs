@@ -51,51 +51,12 @@ impl Signer {
         lookup: &dyn Fn(&str) -> Option<String>,
         outside: bool,
     ) -> Result<Signer> {
-        let invalid = |message: String| ConfigError::Invalid {
-            path: config.into(),
-            message: format!("{at}.jwt: {message}"),
-        };
-        let hs256 = settings.algorithm == Algorithm::Hs256;
-        let pem = match &settings.key {
-            KeySource::Inline(raw) => {
-                let value = expand_env(
-                    raw.expose(),
-                    &format!("{at}.jwt.privateKey"),
-                    Holds::PrivateKey,
-                    lookup,
-                )?;
-                // A PEM put in an environment variable often has its line breaks as `\n`;
-                // a shared secret is used as it is.
-                SigningKey::new(if hs256 {
-                    value
-                } else {
-                    value.replace("\\n", "\n")
-                })
-            }
-            // A shared secret's file ends with a line break an editor added, not part of it.
-            KeySource::File(name) if hs256 => {
-                let text = read_key_file(config, name, outside)?;
-                SigningKey::new(text.expose().trim_end_matches(['\r', '\n']).to_string())
-            }
-            KeySource::File(name) => read_key_file(config, name, outside)?,
-        };
-        let bytes = pem.expose().as_bytes();
-        let key = match settings.algorithm {
-            Algorithm::Rs256 => EncodingKey::from_rsa_pem(bytes),
-            Algorithm::Es256 => EncodingKey::from_ec_pem(bytes),
-            Algorithm::Hs256 => Ok(EncodingKey::from_secret(bytes)),
-        }
-        .map_err(|e| {
-            invalid(format!(
-                "the key is not a {} private key in PEM{}: {e}",
-                settings.algorithm.name(),
-                if settings.algorithm == Algorithm::Es256 {
-                    " (PKCS#8: -----BEGIN PRIVATE KEY-----)"
-                } else {
-                    ""
-                }
-            ))
-        })?;
+        let pem = key_text(settings, at, config, lookup, outside)?;
+        let key =
+            encoding_key(settings.algorithm, &pem).map_err(|message| ConfigError::Invalid {
+                path: config.into(),
+                message: format!("{at}.jwt: {message}"),
+            })?;
         let mut header = Header::new(match settings.algorithm {
             Algorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
             Algorithm::Es256 => jsonwebtoken::Algorithm::ES256,
@@ -138,6 +99,65 @@ impl Signer {
             .map(Assertion::new)
             .map_err(|e| Error::Internal(format!("cannot sign the assertion: {e}")))
     }
+}
+
+/// The key as the settings give it, inline (`${VAR}` expanded) or in a file; a shared
+/// secret (HS256) as it is, a PEM with its line breaks.
+fn key_text(
+    settings: &JwtSettings,
+    at: &str,
+    config: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    outside: bool,
+) -> Result<SigningKey> {
+    let hs256 = settings.algorithm == Algorithm::Hs256;
+    Ok(match &settings.key {
+        KeySource::Inline(raw) => {
+            let value = expand_env(
+                raw.expose(),
+                &format!("{at}.jwt.privateKey"),
+                Holds::PrivateKey,
+                lookup,
+            )?;
+            // A PEM put in an environment variable often has its line breaks as `\n`;
+            // a shared secret is used as it is.
+            SigningKey::new(if hs256 {
+                value
+            } else {
+                value.replace("\\n", "\n")
+            })
+        }
+        // A shared secret's file ends with a line break an editor added, not part of it.
+        KeySource::File(name) if hs256 => {
+            let text = read_key_file(config, name, outside)?;
+            SigningKey::new(text.expose().trim_end_matches(['\r', '\n']).to_string())
+        }
+        KeySource::File(name) => read_key_file(config, name, outside)?,
+    })
+}
+
+/// The key ready to sign with `algorithm`, or why it is not one (for `{at}.jwt: …`).
+fn encoding_key(
+    algorithm: Algorithm,
+    pem: &SigningKey,
+) -> std::result::Result<EncodingKey, String> {
+    let bytes = pem.expose().as_bytes();
+    match algorithm {
+        Algorithm::Rs256 => EncodingKey::from_rsa_pem(bytes),
+        Algorithm::Es256 => EncodingKey::from_ec_pem(bytes),
+        Algorithm::Hs256 => Ok(EncodingKey::from_secret(bytes)),
+    }
+    .map_err(|e| {
+        format!(
+            "the key is not a {} private key in PEM{}: {e}",
+            algorithm.name(),
+            if algorithm == Algorithm::Es256 {
+                " (PKCS#8: -----BEGIN PRIVATE KEY-----)"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
 /// Past this, a file is no key (a 4096-bit RSA key in PEM is about 3 KiB).

@@ -439,21 +439,13 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
             },
         );
     }
-    let fallback = match &callback {
-        Callback::Denied {
-            error, description, ..
-        } => Page::Failure {
-            heading: "Authorization refused".into(),
-            message: match description {
-                Some(d) => format!("The provider said: {error}: {d}"),
-                None => format!("The provider said: {error}"),
-            },
-        },
-        Callback::Code { .. } => Page::Failure {
-            heading: "Something went wrong".into(),
-            message: "integration-cli stopped before saving the tokens.".into(),
-        },
-    };
+    hand_over(&shared, callback, iss).await
+}
+
+/// Hands the callback to the login and shows the page it answers with, or the fallback
+/// when the login is gone or does not answer in time.
+async fn hand_over(shared: &Shared, callback: Callback, iss: Option<String>) -> Response {
+    let fallback = fallback_page(&callback);
     let (reply_tx, reply_rx) = oneshot::channel();
     if shared
         .arrivals
@@ -477,6 +469,26 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
         Page::Failure { .. } => StatusCode::BAD_REQUEST,
     };
     page(status, last)
+}
+
+/// The page for a callback the login gave no page for: the provider's refusal, or that
+/// the tokens were not saved.
+fn fallback_page(callback: &Callback) -> Page {
+    match callback {
+        Callback::Denied {
+            error, description, ..
+        } => Page::Failure {
+            heading: "Authorization refused".into(),
+            message: match description {
+                Some(d) => format!("The provider said: {error}: {d}"),
+                None => format!("The provider said: {error}"),
+            },
+        },
+        Callback::Code { .. } => Page::Failure {
+            heading: "Something went wrong".into(),
+            message: "integration-cli stopped before saving the tokens.".into(),
+        },
+    }
 }
 
 fn state_mismatch() -> Response {

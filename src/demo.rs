@@ -135,21 +135,7 @@ pub fn display_available() -> bool {
 
 pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     let term = &*deps.terminal;
-    let sandbox = Sandbox::start_as(sandbox::Options {
-        port: 0,
-        persona: opts.persona.clone(),
-        persona_options: opts.persona_options.clone(),
-        ..sandbox::Options::default()
-    })
-    .await?;
-    let behaving = match sandbox.persona() {
-        "sandbox" => String::new(),
-        name => format!(", behaving as {name}"),
-    };
-    term.say(&format!(
-        "The sandbox OAuth 2.0 server is running at {}{behaving}.",
-        sandbox.url
-    ));
+    let sandbox = start_sandbox(opts, term).await?;
 
     let config = write_project(opts, &sandbox)?;
     term.say(&format!("Wrote {} for it.", config.display()));
@@ -197,6 +183,26 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         config.display()
     ));
     Ok(())
+}
+
+/// The sandbox on a free port, as the persona asked for, said to the user.
+async fn start_sandbox(opts: &DemoOptions, term: &dyn crate::ui::Terminal) -> Result<Sandbox> {
+    let sandbox = Sandbox::start_as(sandbox::Options {
+        port: 0,
+        persona: opts.persona.clone(),
+        persona_options: opts.persona_options.clone(),
+        ..sandbox::Options::default()
+    })
+    .await?;
+    let behaving = match sandbox.persona() {
+        "sandbox" => String::new(),
+        name => format!(", behaving as {name}"),
+    };
+    term.say(&format!(
+        "The sandbox OAuth 2.0 server is running at {}{behaving}.",
+        sandbox.url
+    ));
+    Ok(sandbox)
 }
 
 /// A per-tenant stand-in's URLs are templates: the first login is told which tenant, as

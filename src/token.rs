@@ -147,16 +147,7 @@ impl TokenClient {
         let prepared = Prepared::new(endpoint, grant, extra)?;
         let (http, proxy) = self.ready()?;
         let shown = display_url(&endpoint.url);
-        // Names and shapes only: values here are codes, verifiers and secrets (and a query
-        // string could hold any of them).
-        tracing::debug!(
-            url = %shown,
-            grant = grant.name(),
-            client_auth = ?endpoint.auth,
-            body = ?endpoint.format,
-            fields = ?prepared.body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-            "token request"
-        );
+        prepared.log(&shown, grant, endpoint);
         let network = |e: reqwest::Error| network_error(e, &shown, proxy.as_ref(), self.timeout);
         let response = prepared
             .http_request(http, endpoint)
@@ -164,26 +155,15 @@ impl TokenClient {
             .await
             .map_err(network)?;
         let status = response.status().as_u16();
-        if let Some(p) = proxy.as_ref().filter(|p| p.answers_for(&endpoint.url))
-            && status == 407
-        {
-            // A proxy that sees the request whole answers 407 itself; the endpoint behind
-            // it has not seen the request.
-            return Err(refused_by(
-                p,
-                &shown,
-                "407 Proxy Authentication Required".into(),
-            ));
-        }
-        if response.status().is_redirection() {
-            return Err(redirected(&shown, &response, &prepared.redactor));
-        }
+        not_an_answer(
+            &response,
+            proxy.as_ref(),
+            endpoint,
+            &shown,
+            &prepared.redactor,
+        )?;
         let content_type = content_type(&response, endpoint);
-        let date = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok());
+        let date = date(&response);
         let bytes = read_capped(response, &shown, network).await?;
         tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
         let mut tokens = interpret_at(
@@ -197,6 +177,41 @@ impl TokenClient {
         tokens.date = date;
         Ok(tokens)
     }
+}
+
+/// Refuses what is not the endpoint's answer to read: a proxy's own 407, or a redirect
+/// (never followed).
+fn not_an_answer(
+    response: &reqwest::Response,
+    proxy: Option<&Proxied>,
+    endpoint: &Endpoint,
+    shown: &str,
+    redactor: &Redactor,
+) -> Result<()> {
+    if let Some(p) = proxy.filter(|p| p.answers_for(&endpoint.url))
+        && response.status().as_u16() == 407
+    {
+        // A proxy that sees the request whole answers 407 itself; the endpoint behind
+        // it has not seen the request.
+        return Err(refused_by(
+            p,
+            shown,
+            "407 Proxy Authentication Required".into(),
+        ));
+    }
+    if response.status().is_redirection() {
+        return Err(redirected(shown, response, redactor));
+    }
+    Ok(())
+}
+
+/// The answer's `Date` header, when it has a readable one.
+fn date(response: &reqwest::Response) -> Option<std::time::SystemTime> {
+    response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
 }
 
 /// A request that got no answer, said with the proxy it went through: the proxy's own
@@ -261,6 +276,57 @@ fn refused_by(p: &Proxied, shown: &str, detail: String) -> Error {
     .into()
 }
 
+/// private_key_jwt: the client proves itself with a signed assertion, never a secret.
+fn add_assertion(
+    endpoint: &Endpoint,
+    body: &mut Vec<(&str, String)>,
+    redactor: &mut Redactor,
+) -> Result<()> {
+    let signer = endpoint
+        .signer
+        .as_ref()
+        .ok_or_else(|| Error::Internal("private_key_jwt without a signing key".into()))?;
+    let assertion = signer.sign(
+        crate::assertion::For::Client {
+            client_id: &endpoint.client_id,
+        },
+        &endpoint.url,
+        std::time::SystemTime::now(),
+    )?;
+    redactor.add(assertion.expose());
+    body.push(("client_id", endpoint.client_id.clone()));
+    body.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.into()));
+    body.push(("client_assertion", assertion.expose().into()));
+    Ok(())
+}
+
+/// The client id and secret where the authorization says (basic, post or both); returns
+/// the HTTP Basic credentials when they go in the header.
+fn add_client_secret(
+    endpoint: &Endpoint,
+    body: &mut Vec<(&str, String)>,
+    redactor: &mut Redactor,
+) -> Option<(String, String)> {
+    let secret = endpoint.client_secret.as_ref();
+    // A public client (no secret) identifies itself in the body whatever the setting.
+    let use_basic = endpoint.auth != ClientAuth::Post && secret.is_some();
+    if !use_basic || endpoint.auth == ClientAuth::Both {
+        body.push(("client_id", endpoint.client_id.clone()));
+    }
+    let secret = secret?;
+    redactor.add(secret.expose());
+    if use_basic {
+        redactor.add_basic(&endpoint.client_id, secret.expose());
+        Some((
+            form_encode(&endpoint.client_id),
+            form_encode(secret.expose()),
+        ))
+    } else {
+        body.push(("client_secret", secret.expose().into()));
+        None
+    }
+}
+
 /// A token request's fields, how the client authenticates, and what must never be echoed.
 struct Prepared<'a> {
     body: Vec<(&'a str, String)>,
@@ -277,55 +343,31 @@ impl<'a> Prepared<'a> {
     ) -> Result<Prepared<'a>> {
         let mut redactor = Redactor::default();
         let mut body = grant.fields(&mut redactor);
-        if endpoint.auth == ClientAuth::PrivateKeyJwt {
-            // The client proves itself with a signed assertion, never a secret.
-            let signer = endpoint
-                .signer
-                .as_ref()
-                .ok_or_else(|| Error::Internal("private_key_jwt without a signing key".into()))?;
-            let assertion = signer.sign(
-                crate::assertion::For::Client {
-                    client_id: &endpoint.client_id,
-                },
-                &endpoint.url,
-                std::time::SystemTime::now(),
-            )?;
-            redactor.add(assertion.expose());
-            body.push(("client_id", endpoint.client_id.clone()));
-            body.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.into()));
-            body.push(("client_assertion", assertion.expose().into()));
-            add_extra(&mut body, &mut redactor, extra);
-            return Ok(Prepared {
-                body,
-                basic: None,
-                redactor,
-            });
-        }
-        let secret = endpoint.client_secret.as_ref();
-        // A public client (no secret) identifies itself in the body whatever the setting.
-        let use_basic = endpoint.auth != ClientAuth::Post && secret.is_some();
-        if !use_basic || endpoint.auth == ClientAuth::Both {
-            body.push(("client_id", endpoint.client_id.clone()));
-        }
-        let mut basic = None;
-        if let Some(secret) = secret {
-            redactor.add(secret.expose());
-            if use_basic {
-                redactor.add_basic(&endpoint.client_id, secret.expose());
-                basic = Some((
-                    form_encode(&endpoint.client_id),
-                    form_encode(secret.expose()),
-                ));
-            } else {
-                body.push(("client_secret", secret.expose().into()));
-            }
-        }
+        let basic = if endpoint.auth == ClientAuth::PrivateKeyJwt {
+            add_assertion(endpoint, &mut body, &mut redactor)?;
+            None
+        } else {
+            add_client_secret(endpoint, &mut body, &mut redactor)
+        };
         add_extra(&mut body, &mut redactor, extra);
         Ok(Prepared {
             body,
             basic,
             redactor,
         })
+    }
+
+    /// Logs the request by names and shapes only: values here are codes, verifiers and
+    /// secrets (and a query string could hold any of them).
+    fn log(&self, shown: &str, grant: &Grant, endpoint: &Endpoint) {
+        tracing::debug!(
+            url = %shown,
+            grant = grant.name(),
+            client_auth = ?endpoint.auth,
+            body = ?endpoint.format,
+            fields = ?self.body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            "token request"
+        );
     }
 
     fn http_request(&self, http: &reqwest::Client, endpoint: &Endpoint) -> reqwest::RequestBuilder {
@@ -542,7 +584,7 @@ pub fn interpret_at(
         message,
         refresh_token: carried.clone(),
     };
-    let Some(mut fields) = fields else {
+    let Some(fields) = fields else {
         // Often a login page at the wrong URL; its start says so. But a success body may
         // hold fresh tokens in a shape we cannot parse, so token-like words are masked too.
         return Err(unusable(format!(
@@ -552,15 +594,24 @@ pub fn interpret_at(
         ))
         .into());
     };
-    let taken_from = lift_nested(&mut fields, nested).map_err(unusable)?;
-    let access_token = access_token(&mut fields, redactor).map_err(unusable)?;
+    read_tokens(fields, nested, redactor).map_err(|message| unusable(message).into())
+}
+
+/// The tokens of a successful, parsed answer, or why it cannot be used (the message of a
+/// `TokenResponse` error, which the caller completes).
+fn read_tokens(
+    mut fields: Map<String, Value>,
+    nested: Option<&str>,
+    redactor: &Redactor,
+) -> std::result::Result<TokenResponse, String> {
+    let taken_from = lift_nested(&mut fields, nested)?;
+    let access_token = access_token(&mut fields, redactor)?;
     let token_type = fields.shift_remove("token_type").as_ref().and_then(text);
     if let Some(t) = token_type.as_deref().filter(|t| !is_header_safe(t)) {
-        return Err(unusable(format!(
+        return Err(format!(
             "its token_type cannot go in an Authorization header: {}; nothing was saved",
             header_unsafe_reason(t)
-        ))
-        .into());
+        ));
     }
     let expiry = Expiry::read(&mut fields);
     let created_at = fields.get("created_at").and_then(seconds);
@@ -568,17 +619,7 @@ pub fn interpret_at(
         Some(Value::String(s)) if !s.is_empty() => Some(RefreshToken::new(s)),
         _ => None,
     };
-    let scope = match fields.shift_remove("scope") {
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        Some(v) => text(&v),
-        None => None,
-    };
+    let scope = fields.shift_remove("scope").and_then(scope_text);
     Ok(TokenResponse {
         access_token,
         token_type,
@@ -592,6 +633,20 @@ pub fn interpret_at(
         taken_from,
         date: None,
     })
+}
+
+/// A `scope` as one space-separated string; some providers send it as an array.
+fn scope_text(scope: Value) -> Option<String> {
+    match scope {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        v => text(&v),
+    }
 }
 
 /// The refresh token an answer holds, at the top or where its tokens are nested.

@@ -526,30 +526,8 @@ impl Filler<'_> {
                 slot.suggestion(value)
             ));
         }
-        // `127.0.0.1:8443` for a `{+host}` that the host ends with.
-        let name_part = match value.rsplit_once(':') {
-            Some((host, port))
-                if slot.ends_host
-                    && (1..=5).contains(&port.len())
-                    && port.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                host
-            }
-            _ => value,
-        };
-        let label_char = |c: char| {
-            c.is_ascii_alphanumeric()
-                || c == '-'
-                || c == '.'
-                || c == '_'
-                || (!c.is_ascii() && c.is_alphanumeric())
-        };
-        if let Some(bad) = name_part.chars().find(|c| !label_char(*c)) {
-            let what = if bad.is_whitespace() {
-                "white space".to_string()
-            } else {
-                format!("{:?}", printable(&bad.to_string()))
-            };
+        let name_part = host_name_part(value, slot);
+        if let Some(what) = not_in_a_host(name_part) {
             return refuse(format!(
                 "{source} ({shown}) would change the host of {field}: a value in a host may \
                  hold letters, digits, \"-\" and \".\" only, not {what}"
@@ -558,22 +536,10 @@ impl Filler<'_> {
         if name_part.is_empty() {
             return refuse(format!("{source} gives a port but no host name"));
         }
-        // A letter that IDNA maps to something else must map to letters, digits, `-` and
-        // `.` only: no compatibility form may turn into a separator after this check.
-        if !name_part.is_ascii() {
-            let ascii = match url::Host::parse(name_part) {
-                Ok(url::Host::Domain(d)) => Some(d),
-                _ => None,
-            };
-            let plain = |d: &String| {
-                d.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
-            };
-            if !ascii.as_ref().is_some_and(plain) {
-                return refuse(format!(
-                    "{source} ({shown}) is not a host name {field} can use"
-                ));
-            }
+        if !name_part.is_ascii() && !maps_to_plain_ascii(name_part) {
+            return refuse(format!(
+                "{source} ({shown}) is not a host name {field} can use"
+            ));
         }
         Ok(())
     }
@@ -687,6 +653,52 @@ impl HostSlot {
             None => "the part the template leaves to it".into(),
         }
     }
+}
+
+/// The host name in a value, without the port a `{+host}` at the host's end may carry
+/// (`127.0.0.1:8443`).
+fn host_name_part<'a>(value: &'a str, slot: &HostSlot) -> &'a str {
+    match value.rsplit_once(':') {
+        Some((host, port))
+            if slot.ends_host
+                && (1..=5).contains(&port.len())
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
+        _ => value,
+    }
+}
+
+/// The first character a host name may not hold, said for the user; `None` when all are
+/// letters, digits, `-`, `.` or `_`.
+fn not_in_a_host(name_part: &str) -> Option<String> {
+    let label_char = |c: char| {
+        c.is_ascii_alphanumeric()
+            || c == '-'
+            || c == '.'
+            || c == '_'
+            || (!c.is_ascii() && c.is_alphanumeric())
+    };
+    let bad = name_part.chars().find(|c| !label_char(*c))?;
+    Some(if bad.is_whitespace() {
+        "white space".to_string()
+    } else {
+        format!("{:?}", printable(&bad.to_string()))
+    })
+}
+
+/// Whether a non-ASCII host name maps (IDNA) to letters, digits, `-`, `.` and `_` only: no
+/// compatibility form may turn into a separator after the check of its characters.
+fn maps_to_plain_ascii(name_part: &str) -> bool {
+    let ascii = match url::Host::parse(name_part) {
+        Ok(url::Host::Domain(d)) => Some(d),
+        _ => None,
+    };
+    ascii.is_some_and(|d| {
+        d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+    })
 }
 
 #[cfg(test)]

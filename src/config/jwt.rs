@@ -83,14 +83,7 @@ pub struct JwtSettings {
 
 /// Reads a `jwt` object; errors name the key within it.
 pub fn parse(object: &Map<String, Value>) -> Result<JwtSettings, String> {
-    let string = |key: &str| -> Result<Option<String>, String> {
-        match object.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("jwt.{key} must be a string")),
-        }
-    };
+    let string = |key: &str| string_field(object, key);
     let algorithm = match string("algorithm")? {
         None => Algorithm::Rs256,
         Some(a) => Algorithm::parse(&a).map_err(|e| format!("jwt.algorithm: {e}"))?,
@@ -102,31 +95,8 @@ pub fn parse(object: &Map<String, Value>) -> Result<JwtSettings, String> {
             .filter(|n| (1..=MOST_LIFETIME).contains(n))
             .ok_or_else(|| format!("jwt.lifetime must be seconds, 1 to {MOST_LIFETIME}"))?,
     };
-    let key = match (string("privateKey")?, string("privateKeyFile")?) {
-        (Some(inline), None) => KeySource::Inline(SigningKey::new(inline)),
-        (None, Some(file)) => KeySource::File(file),
-        (Some(_), Some(_)) => {
-            return Err("jwt: give privateKey or privateKeyFile, not both".into());
-        }
-        (None, None) => {
-            return Err(
-                "jwt needs the signing key: privateKeyFile (a PEM file beside .unito.json) or \
-                 privateKey (\"${MY_PRIVATE_KEY}\", from the environment)"
-                    .into(),
-            );
-        }
-    };
-    let scope = match object.get("scope") {
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .map(|s| s.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or("jwt.scope must be a string or an array of strings")?
-                .join(" "),
-        ),
-        _ => string("scope")?,
-    };
+    let key = key_source(object)?;
+    let scope = scope(object)?;
     Ok(JwtSettings {
         issuer: string("issuer")?,
         subject: string("subject")?,
@@ -137,4 +107,46 @@ pub fn parse(object: &Map<String, Value>) -> Result<JwtSettings, String> {
         lifetime,
         key,
     })
+}
+
+/// A string field of the `jwt` object; a blank one is as good as absent.
+fn string_field(object: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("jwt.{key} must be a string")),
+    }
+}
+
+/// The signing key: inline or in a file, exactly one of the two.
+fn key_source(object: &Map<String, Value>) -> Result<KeySource, String> {
+    match (
+        string_field(object, "privateKey")?,
+        string_field(object, "privateKeyFile")?,
+    ) {
+        (Some(inline), None) => Ok(KeySource::Inline(SigningKey::new(inline))),
+        (None, Some(file)) => Ok(KeySource::File(file)),
+        (Some(_), Some(_)) => Err("jwt: give privateKey or privateKeyFile, not both".into()),
+        (None, None) => Err(
+            "jwt needs the signing key: privateKeyFile (a PEM file beside .unito.json) or \
+             privateKey (\"${MY_PRIVATE_KEY}\", from the environment)"
+                .into(),
+        ),
+    }
+}
+
+/// The `scope` claim: a string, or an array of strings joined by spaces.
+fn scope(object: &Map<String, Value>) -> Result<Option<String>, String> {
+    match object.get("scope") {
+        Some(Value::Array(items)) => Ok(Some(
+            items
+                .iter()
+                .map(|s| s.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("jwt.scope must be a string or an array of strings")?
+                .join(" "),
+        )),
+        _ => string_field(object, "scope"),
+    }
 }

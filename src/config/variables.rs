@@ -222,6 +222,34 @@ impl Variables {
 }
 
 fn variable(at: &str, name: &str, spec: &Value) -> Result<Variable, String> {
+    usable_name(at, name)?;
+    let spec = Spec {
+        at,
+        fields: spec
+            .as_object()
+            .ok_or_else(|| format!("{at} must be an object (\"type\", \"label\", …)"))?,
+    };
+    let kind = spec.kind()?;
+    let required = spec.required()?;
+    let pattern = spec.pattern()?;
+    let format = spec.format()?;
+    let mut variable = Variable {
+        name: name.to_string(),
+        kind,
+        label: spec.text("label")?,
+        required,
+        default: None,
+        placeholder: spec.text("placeholder")?,
+        help: spec.text("help")?,
+        format,
+        pattern,
+    };
+    variable.default = default_of(at, &variable, spec.fields)?;
+    Ok(variable)
+}
+
+/// Refuses a name the platform or the authorization already gives a meaning.
+fn usable_name(at: &str, name: &str) -> Result<(), String> {
     if RESERVED.contains(&name) {
         return Err(format!(
             "{at}: \"{name}\" is the name of a token field the platform fills itself, so it \
@@ -234,54 +262,67 @@ fn variable(at: &str, name: &str, spec: &Value) -> Result<Variable, String> {
              would never be used; rename the variable"
         ));
     }
-    let spec = spec
-        .as_object()
-        .ok_or_else(|| format!("{at} must be an object (\"type\", \"label\", …)"))?;
-    let text = |key: &str| -> Result<Option<String>, String> {
-        match spec.get(key) {
+    Ok(())
+}
+
+/// One variable's object as the file writes it, read field by field; errors name `at`.
+struct Spec<'a> {
+    at: &'a str,
+    fields: &'a Map<String, Value>,
+}
+
+impl Spec<'_> {
+    /// A string field; a blank one is as good as absent.
+    fn text(&self, key: &str) -> Result<Option<String>, String> {
+        let at = self.at;
+        match self.fields.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.trim().is_empty())),
             Some(_) => Err(format!("{at}.{key} must be a string")),
         }
-    };
-    let kind = match text("type")? {
-        None => Kind::String,
-        Some(t) => Kind::parse(&t).ok_or_else(|| {
-            format!("{at}.type: unknown type {t:?} (use string, text, password, number or boolean)")
-        })?,
-    };
-    let required = match spec.get("required") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(format!("{at}.required must be true or false")),
-    };
-    let pattern = match text("pattern")? {
-        None => None,
-        Some(source) => Some(Pattern {
+    }
+
+    fn kind(&self) -> Result<Kind, String> {
+        let at = self.at;
+        Ok(match self.text("type")? {
+            None => Kind::String,
+            Some(t) => Kind::parse(&t).ok_or_else(|| {
+                format!(
+                    "{at}.type: unknown type {t:?} (use string, text, password, number or boolean)"
+                )
+            })?,
+        })
+    }
+
+    fn required(&self) -> Result<bool, String> {
+        let at = self.at;
+        match self.fields.get("required") {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(format!("{at}.required must be true or false")),
+        }
+    }
+
+    fn pattern(&self) -> Result<Option<Pattern>, String> {
+        let at = self.at;
+        let Some(source) = self.text("pattern")? else {
+            return Ok(None);
+        };
+        Ok(Some(Pattern {
             regex: regex::Regex::new(&source)
                 .map_err(|e| format!("{at}.pattern {source:?} is not a pattern: {e}"))?,
             source,
-        }),
-    };
-    let format = match text("format")?.as_deref() {
-        Some("email") => Some(Format::Email),
-        Some("uri") | Some("url") => Some(Format::Uri),
-        // The platform may know formats we do not: unchecked rather than refused.
-        _ => None,
-    };
-    let mut variable = Variable {
-        name: name.to_string(),
-        kind,
-        label: text("label")?,
-        required,
-        default: None,
-        placeholder: text("placeholder")?,
-        help: text("help")?,
-        format,
-        pattern,
-    };
-    variable.default = default_of(at, &variable, spec)?;
-    Ok(variable)
+        }))
+    }
+
+    fn format(&self) -> Result<Option<Format>, String> {
+        Ok(match self.text("format")?.as_deref() {
+            Some("email") => Some(Format::Email),
+            Some("uri") | Some("url") => Some(Format::Uri),
+            // The platform may know formats we do not: unchecked rather than refused.
+            _ => None,
+        })
+    }
 }
 
 /// `defaultValue`, checked as an answer would be.

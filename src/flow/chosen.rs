@@ -77,6 +77,35 @@ impl Chosen {
         deps: &Deps<'_>,
         ask: bool,
     ) -> Result<Target> {
+        let (filled, config) = self.filled_in(project, opts, deps, ask)?;
+        // Before anything is sent: the hosts are known only once the URLs are filled.
+        crate::approvals::Approver {
+            file: project.path(),
+            allowed: &opts.allow_env,
+            env: &*deps.env,
+            terminal: &*deps.terminal,
+        }
+        .check(&crate::approvals::sent(&self.config, &config, &*deps.env))?;
+        let endpoint = self.endpoint(&config, project, opts, deps)?;
+        let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
+        Ok(Target {
+            config,
+            endpoint,
+            tokens,
+            filled,
+            saved: Cell::new(false),
+        })
+    }
+
+    /// What the templates need, gathered, and the authorization with its templates filled
+    /// from it and the stored test account.
+    fn filled_in(
+        &self,
+        project: &Project,
+        opts: &Options,
+        deps: &Deps<'_>,
+        ask: bool,
+    ) -> Result<(Filled, OAuth2)> {
         let name = &opts.test_account;
         let stored = project.test_account(name);
         let command = |flags: &str| opts.command_for(name, flags);
@@ -101,14 +130,17 @@ impl Chosen {
                 client_secret: self.client_secret.as_ref(),
             })
             .map_err(|refusal| self.refused(opts, refusal))?;
-        // Before anything is sent: the hosts are known only once the URLs are filled.
-        crate::approvals::Approver {
-            file: project.path(),
-            allowed: &opts.allow_env,
-            env: &*deps.env,
-            terminal: &*deps.terminal,
-        }
-        .check(&crate::approvals::sent(&self.config, &config, &*deps.env))?;
+        Ok((filled, config))
+    }
+
+    /// The token endpoint of the filled authorization, with the client's credentials.
+    fn endpoint(
+        &self,
+        config: &OAuth2,
+        project: &Project,
+        opts: &Options,
+        deps: &Deps<'_>,
+    ) -> Result<Endpoint> {
         // The key is read for the assertion's claims as filled in for this account.
         let signer = match &config.jwt {
             Some(jwt) => Some(Arc::new(Signer::load(
@@ -120,7 +152,7 @@ impl Chosen {
             )?)),
             None => None,
         };
-        let endpoint = Endpoint {
+        Ok(Endpoint {
             url: config.token_url.clone(),
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
@@ -129,14 +161,6 @@ impl Chosen {
             response_type: config.response_content_type.clone(),
             token_path: config.token_response_path.clone(),
             signer,
-        };
-        let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
-        Ok(Target {
-            config,
-            endpoint,
-            tokens,
-            filled,
-            saved: Cell::new(false),
         })
     }
 

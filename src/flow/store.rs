@@ -175,22 +175,11 @@ pub fn save_account(
     if name == ctx.opts.test_account {
         ctx.answers_saved.set(true);
     }
-    let now = ctx.deps.clock.now();
-    let saved_account = TestAccount::new(Some(&account));
-    let said = [clock_skew(t, now), born_stale(t, &saved_account, now)];
-    for warning in t.warnings.iter().chain(said.iter().flatten()) {
-        ctx.deps.terminal.warn(warning);
-    }
+    warn_after_save(ctx, t, &account);
     let (refresh_word, refresh) = refresh_words(t, old_refresh.as_deref(), source);
     let hint = missing_refresh_hint(ctx, t, source);
     if ctx.opts.json {
-        let action = match (source, ctx.config.grant) {
-            (Source::Refresh, _) => "refresh",
-            (_, GrantType::ClientCredentials) => "client_credentials",
-            (_, GrantType::JwtBearer) => "jwt_bearer",
-            (_, GrantType::Password) => "password",
-            _ => "login",
-        };
+        let action = json_action(source, ctx.config.grant);
         let mut summary = summary_json_value(action, ctx, project, name, &account);
         summary["refreshToken"] = refresh_word.into();
         // Said only when there is something to say: scripts compare the rest.
@@ -215,6 +204,28 @@ pub fn save_account(
         refresh: &refresh,
     };
     Ok((saved.summary(ctx), account))
+}
+
+/// What the answer could not give and what the saved tokens will run into: the answer's
+/// own warnings, a provider clock that is off, a token already due when it is saved.
+fn warn_after_save(ctx: &Ctx<'_>, t: &TokenResponse, account: &Map<String, Value>) {
+    let now = ctx.deps.clock.now();
+    let saved_account = TestAccount::new(Some(account));
+    let said = [clock_skew(t, now), born_stale(t, &saved_account, now)];
+    for warning in t.warnings.iter().chain(said.iter().flatten()) {
+        ctx.deps.terminal.warn(warning);
+    }
+}
+
+/// The `action` of `--json`: how the tokens were got.
+fn json_action(source: Source, grant: GrantType) -> &'static str {
+    match (source, grant) {
+        (Source::Refresh, _) => "refresh",
+        (_, GrantType::ClientCredentials) => "client_credentials",
+        (_, GrantType::JwtBearer) => "jwt_bearer",
+        (_, GrantType::Password) => "password",
+        _ => "login",
+    }
 }
 
 /// What became of the refresh token: a word for `--json`, and words for a person. A new

@@ -96,19 +96,8 @@ impl Forwarder {
     }
 
     async fn respond(&self, link: &Link, request: Request<Incoming>) -> (Response<Body>, bool) {
-        if !crate::host::head_addressed_to(&self.hosts, request.headers(), request.uri()) {
-            return (
-                text(
-                    StatusCode::MISDIRECTED_REQUEST,
-                    "not this proxy's host name",
-                ),
-                false,
-            );
-        }
-        if from_a_web_page(request.headers()) {
-            let status = StatusCode::FORBIDDEN;
-            let why = "a web page on another site may not call the connector with credentials";
-            return (text(status, why), false);
+        if let Some(refused) = self.not_to_forward(&request) {
+            return (refused, false);
         }
         let (mut head, body) = request.into_parts();
         let (held, body) = match hold(body, &head.headers).await {
@@ -121,20 +110,11 @@ impl Forwarder {
         };
         // Once the body is in: a slow upload does not go out with credentials that went
         // stale meanwhile.
-        let (mut snapshot, mut refreshed) = (self.keeper.current(), false);
-        if snapshot.stale(self.keeper.clock().now()) {
-            match self.keeper.ask(Need::Fresh).await {
-                Ok(answer) => (snapshot, refreshed) = (answer.snapshot, answer.refreshed),
-                Err(why) => return (refusal(&why), false),
-            }
-        }
-        // One id for the request, kept on its retry.
-        if !head.headers.contains_key(CORRELATION) {
-            let (prefix, count) = &self.correlation;
-            let id = format!("{prefix}-{:x}", count.fetch_add(1, Ordering::Relaxed));
-            let id = HeaderValue::from_str(&id).expect("base64url");
-            head.headers.insert(CORRELATION, id);
-        }
+        let (snapshot, mut refreshed) = match self.fresh().await {
+            Ok(fresh) => fresh,
+            Err(why) => return (refusal(&why), false),
+        };
+        self.correlate(&mut head.headers);
         let first = self.send(link, &head, body, &snapshot).await;
         let Some(bytes) =
             held.filter(|_| matches!(&first, Ok(r) if r.status() == StatusCode::UNAUTHORIZED))
@@ -155,6 +135,43 @@ impl Forwarder {
             // own answer.
             Ok(_) => (self.answer(first), refreshed),
             Err(why) => (refusal(&why), refreshed),
+        }
+    }
+
+    /// The answer to a request that must not reach the connector: one addressed to another
+    /// host name (DNS rebinding), or one a web page sent.
+    fn not_to_forward(&self, request: &Request<Incoming>) -> Option<Response<Body>> {
+        if !crate::host::head_addressed_to(&self.hosts, request.headers(), request.uri()) {
+            return Some(text(
+                StatusCode::MISDIRECTED_REQUEST,
+                "not this proxy's host name",
+            ));
+        }
+        if from_a_web_page(request.headers()) {
+            let status = StatusCode::FORBIDDEN;
+            let why = "a web page on another site may not call the connector with credentials";
+            return Some(text(status, why));
+        }
+        None
+    }
+
+    /// Credentials that are not stale, and whether new tokens were requested for them.
+    async fn fresh(&self) -> Result<(Arc<Snapshot>, bool), Unavailable> {
+        let snapshot = self.keeper.current();
+        if !snapshot.stale(self.keeper.clock().now()) {
+            return Ok((snapshot, false));
+        }
+        let answer = self.keeper.ask(Need::Fresh).await?;
+        Ok((answer.snapshot, answer.refreshed))
+    }
+
+    /// One id for the request, kept on its retry: the client's own when it sent one.
+    fn correlate(&self, headers: &mut HeaderMap) {
+        if !headers.contains_key(CORRELATION) {
+            let (prefix, count) = &self.correlation;
+            let id = format!("{prefix}-{:x}", count.fetch_add(1, Ordering::Relaxed));
+            let id = HeaderValue::from_str(&id).expect("base64url");
+            headers.insert(CORRELATION, id);
         }
     }
 

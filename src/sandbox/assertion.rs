@@ -64,30 +64,10 @@ impl Verifier {
         rules.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
         rules.leeway = 5;
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &rules)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => "the assertion has expired".to_string(),
-                ErrorKind::InvalidAudience => format!(
-                    "the assertion's audience is not this server (use {})",
-                    audiences.join(" or ")
-                ),
-                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
-                    "the assertion's signature does not verify with the registered key".into()
-                }
-                ErrorKind::MissingRequiredClaim(claim) => {
-                    format!("the assertion has no {claim} claim")
-                }
-                _ => format!("the assertion cannot be read: {e}"),
-            })?
+            .map_err(|e| undecodable(&e, &audiences))?
             .claims;
         times(&claims)?;
-        for claim in ["iss", "sub"] {
-            let named = claims.get(claim).and_then(Value::as_str);
-            if named.is_none_or(|v| v.trim().is_empty()) {
-                return Err(format!(
-                    "the assertion's {claim} is not a name (RFC 7523 §3)"
-                ));
-            }
-        }
+        names(&claims)?;
         let jti = claims
             .get("jti")
             .and_then(Value::as_str)
@@ -97,6 +77,37 @@ impl Verifier {
         }
         Ok(claims)
     }
+}
+
+/// Why jsonwebtoken refused the assertion, said for the client's developer.
+fn undecodable(e: &jsonwebtoken::errors::Error, audiences: &[String]) -> String {
+    match e.kind() {
+        ErrorKind::ExpiredSignature => "the assertion has expired".to_string(),
+        ErrorKind::InvalidAudience => format!(
+            "the assertion's audience is not this server (use {})",
+            audiences.join(" or ")
+        ),
+        ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
+            "the assertion's signature does not verify with the registered key".into()
+        }
+        ErrorKind::MissingRequiredClaim(claim) => {
+            format!("the assertion has no {claim} claim")
+        }
+        _ => format!("the assertion cannot be read: {e}"),
+    }
+}
+
+/// `iss` and `sub` present and not blank: jsonwebtoken requires them but takes any value.
+fn names(claims: &Map<String, Value>) -> Result<(), String> {
+    for claim in ["iss", "sub"] {
+        let named = claims.get(claim).and_then(Value::as_str);
+        if named.is_none_or(|v| v.trim().is_empty()) {
+            return Err(format!(
+                "the assertion's {claim} is not a name (RFC 7523 §3)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `iat` no later than now (give or take the skew), `exp` at most an hour after it and at

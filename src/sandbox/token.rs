@@ -43,33 +43,7 @@ pub async fn token(
     if let Err(why) = client_ok(&shared, persona.client_auth(), &req, &mut store) {
         return refuse(401, "invalid_client", &why);
     }
-    let answer = match req.get("grant_type") {
-        "password" if persona.provider().is_none() => password(persona, &mut store, &req),
-        crate::token::JWT_BEARER => match &shared.verifier {
-            Some(verifier) => jwt_bearer(persona, &mut store, verifier, &req),
-            None => Err((
-                400,
-                "unsupported_grant_type",
-                "start the sandbox with --jwt-public-key to accept assertions".into(),
-            )),
-        },
-        "authorization_code" => exchange_code(persona, &mut store, &req, tenant.as_deref()),
-        "refresh_token" => refresh(
-            persona,
-            &mut store,
-            req.get("refresh_token"),
-            tenant.as_deref(),
-        ),
-        "client_credentials" if persona.client_credentials() => {
-            client_credentials(persona, &mut store, req.get("scope"), tenant)
-        }
-        other => Err((
-            400,
-            "unsupported_grant_type",
-            format!("grant_type {other:?} is not supported by the sandbox"),
-        )),
-    };
-    match answer {
+    match grant(&shared, &mut store, &req, tenant) {
         Ok((issued, asked)) => {
             let mut fields = persona.answer(&issued, &asked, &mut store);
             let skewed = skewed(&shared, &mut fields);
@@ -80,6 +54,38 @@ pub async fn token(
             answer
         }
         Err((status, error, description)) => refuse(status, error, &description),
+    }
+}
+
+/// The tokens the request's grant earns, or the refusal; grants the persona's provider
+/// does not offer are unsupported.
+fn grant(
+    shared: &Shared,
+    store: &mut Store,
+    req: &TokenRequest,
+    tenant: Option<String>,
+) -> Result<(Issued, Asked), Refused> {
+    let persona = &*shared.persona;
+    match req.get("grant_type") {
+        "password" if persona.provider().is_none() => password(persona, store, req),
+        crate::token::JWT_BEARER => match &shared.verifier {
+            Some(verifier) => jwt_bearer(persona, store, verifier, req),
+            None => Err((
+                400,
+                "unsupported_grant_type",
+                "start the sandbox with --jwt-public-key to accept assertions".into(),
+            )),
+        },
+        "authorization_code" => exchange_code(persona, store, req, tenant.as_deref()),
+        "refresh_token" => refresh(persona, store, req.get("refresh_token"), tenant.as_deref()),
+        "client_credentials" if persona.client_credentials() => {
+            client_credentials(persona, store, req.get("scope"), tenant)
+        }
+        other => Err((
+            400,
+            "unsupported_grant_type",
+            format!("grant_type {other:?} is not supported by the sandbox"),
+        )),
     }
 }
 

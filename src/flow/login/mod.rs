@@ -25,6 +25,17 @@ use consent::Attempt;
 use issuer::Issuer;
 use redirect::Redirect;
 
+/// The login's addresses for the debug log; the consent URL without its query, where the
+/// state and the PKCE challenge are.
+fn log_prepared(local: &str, redirect_uri: &str, attempt: &Attempt) {
+    tracing::debug!(
+        callback = %local,
+        redirect_uri = %redirect_uri,
+        authorization_endpoint = %crate::redact::display_url(&attempt.url[..url::Position::AfterPath]),
+        "login prepared (state and PKCE verifier kept in memory only)"
+    );
+}
+
 /// Planned and bound, before anything is shown.
 struct Prepared {
     redirect: Redirect,
@@ -176,20 +187,13 @@ impl Ctx<'_> {
         )
         .map_err(|m| self.invalid(m))?;
         let issuer = issuer::expected(self.config.issuer.as_deref(), &attempt.url).await;
-        let server = (!self.opts.paste).then(|| {
-            callback::serve(
-                listeners,
-                redirect.path.clone(),
-                attempt.state.clone(),
-                tunnel.as_ref().map(|t| t.url()),
-            )
-        });
-        tracing::debug!(
-            callback = %local,
-            redirect_uri = %redirect_uri,
-            authorization_endpoint = %crate::redact::display_url(&attempt.url[..url::Position::AfterPath]),
-            "login prepared (state and PKCE verifier kept in memory only)"
+        let server = self.serve(
+            listeners,
+            &redirect.path,
+            &attempt,
+            tunnel.as_ref().map(|t| t.url()),
         );
+        log_prepared(&local, &redirect_uri, &attempt);
         let waiting_for = if redirect.forwarded && tunnel.is_none() {
             local.clone()
         } else {
@@ -208,6 +212,18 @@ impl Ctx<'_> {
         self.show(&pending, &local, resolved.relay_to.as_deref());
         pending.pastes = self.ask_for_paste(&pending);
         Ok(pending)
+    }
+
+    /// The callback server for this attempt, unless the user pastes the address instead.
+    fn serve(
+        &self,
+        listeners: Vec<TcpListener>,
+        path: &str,
+        attempt: &Attempt,
+        tunnel: Option<&str>,
+    ) -> Option<callback::Server> {
+        (!self.opts.paste)
+            .then(|| callback::serve(listeners, path.to_string(), attempt.state.clone(), tunnel))
     }
 
     /// The lines the user must act on, and the browser opened on the consent page.

@@ -7,6 +7,47 @@ use url::Url;
 use crate::callback::{self, Callback};
 use crate::secret::{AuthorizationCode, LoginState};
 
+/// A pasted address, checked like a callback: path, then state, error and code. Only a
+/// bare query (`?code=…`) has no path to check.
+fn pasted_address(
+    line: &str,
+    path: &str,
+    state: &LoginState,
+) -> std::result::Result<callback::Accepted, String> {
+    let url = address(line).ok_or_else(|| "the pasted text is not an address".to_string())?;
+    if !line.starts_with('?') && url.path() != path {
+        return Err(format!(
+            "the pasted address goes to {}, but this login's callback is {path}",
+            crate::redact::printable(url.path())
+        ));
+    }
+    match callback::accept(url.query().unwrap_or(""), state) {
+        Ok(a) => Ok(a),
+        Err(callback::Refused::WrongState) => {
+            Err("the pasted address is not from this login (its state differs)".to_string())
+        }
+        Err(callback::Refused::Malformed(m)) => Err(m),
+    }
+}
+
+/// The pasted text read as an address: whole, without its scheme (browsers hide it), or
+/// a path or query alone.
+fn address(line: &str) -> Option<Url> {
+    Url::parse(line)
+        .ok()
+        .filter(|u| u.has_host())
+        .or_else(|| {
+            Url::parse(&format!("http://{line}"))
+                .ok()
+                .filter(|_| !line.starts_with(['/', '?']))
+        })
+        .or_else(|| {
+            Url::parse("http://pasted.invalid")
+                .and_then(|b| b.join(line))
+                .ok()
+        })
+}
+
 /// A pasted line: the address the browser was sent to (checked like a callback: path,
 /// then state, error and code), or a bare code. `Ok(None)`: an empty line, ignored.
 pub(super) fn pasted(
@@ -25,33 +66,7 @@ pub(super) fn pasted(
         || line.contains('?')
         || line.contains('=');
     if looks_like_address {
-        let url = Url::parse(line)
-            .ok()
-            .filter(|u| u.has_host())
-            .or_else(|| {
-                Url::parse(&format!("http://{line}"))
-                    .ok()
-                    .filter(|_| !line.starts_with(['/', '?']))
-            })
-            .or_else(|| {
-                Url::parse("http://pasted.invalid")
-                    .and_then(|b| b.join(line))
-                    .ok()
-            })
-            .ok_or_else(|| "the pasted text is not an address".to_string())?;
-        if !line.starts_with('?') && url.path() != path {
-            return Err(format!(
-                "the pasted address goes to {}, but this login's callback is {path}",
-                crate::redact::printable(url.path())
-            ));
-        }
-        return match callback::accept(url.query().unwrap_or(""), state) {
-            Ok(a) => Ok(Some(a)),
-            Err(callback::Refused::WrongState) => {
-                Err("the pasted address is not from this login (its state differs)".to_string())
-            }
-            Err(callback::Refused::Malformed(m)) => Err(m),
-        };
+        return pasted_address(line, path, state).map(Some);
     }
     // A code is one long word: "y" or "ok" typed by mistake must not spend the login.
     if line.len() < 8

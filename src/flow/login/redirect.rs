@@ -70,8 +70,18 @@ impl Redirect {
                 forwarded: true,
             });
         };
-        // The registered URL is sent byte for byte, so its port is the one to listen on; a
-        // different explicit choice cannot be honoured without breaking the match.
+        Redirect::fixed_loopback(raw, &url, loopback, port)
+    }
+
+    /// A loopback redirectUrl: the registered URL is sent byte for byte, so its port is
+    /// the one to listen on; a different explicit choice cannot be honoured without
+    /// breaking the match.
+    fn fixed_loopback(
+        raw: &str,
+        url: &Url,
+        loopback: Loopback,
+        port: Option<(u16, &'static str)>,
+    ) -> std::result::Result<Redirect, String> {
         let Some(listen_port) = url.port() else {
             return Err(format!(
                 "redirectUrl {raw:?} needs an explicit port, such as http://127.0.0.1:9002/callback"

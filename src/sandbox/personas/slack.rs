@@ -36,6 +36,40 @@ fn token(
     t
 }
 
+/// The token the store issued, as Slack writes it.
+fn issued_token(issued: &Issued, kind: &str, scope: &str) -> Map<String, Value> {
+    token(
+        &issued.access,
+        kind,
+        scope,
+        issued.refresh.as_deref(),
+        issued.expires_in,
+    )
+}
+
+/// The user token of an install that asked for both scopes: minted beside the bot token
+/// the store issued, with its own refresh token when the bot's has one.
+fn user_token_beside_bot(
+    issued: &Issued,
+    user_scope: &str,
+    store: &mut Store,
+) -> Map<String, Value> {
+    let lifetime = issued.expires_in.map(Duration::from_secs);
+    let access = store.mint_access(issued.grant, "xoxp-", lifetime);
+    let user_refresh = issued.refresh.as_ref().map(|_| {
+        let r = store.mint_refresh(issued.grant, "xoxe-1-");
+        store.user_refresh.insert(r.clone());
+        r
+    });
+    token(
+        &access,
+        "user",
+        user_scope,
+        user_refresh.as_deref(),
+        issued.expires_in,
+    )
+}
+
 /// Slack lists scopes with commas, whichever way they were asked for.
 fn commas(scope: &str) -> String {
     scope
@@ -76,7 +110,6 @@ impl Persona for Slack {
 
     fn answer(&self, issued: &Issued, asked: &Asked, store: &mut Store) -> Map<String, Value> {
         let (bot_scope, user_scope) = (asked.scope(), asked.get("user_scope"));
-        let refresh = issued.refresh.as_deref();
         let mut fields = Map::new();
         fields.insert("ok".into(), json!(true));
         fields.insert("app_id".into(), json!("A0SANDBOX"));
@@ -89,48 +122,17 @@ impl Persona for Slack {
             } else {
                 ("bot", bot_scope)
             };
-            fields.extend(token(
-                &issued.access,
-                kind,
-                scope,
-                refresh,
-                issued.expires_in,
-            ));
+            fields.extend(issued_token(issued, kind, scope));
         } else if bot_scope.is_empty() {
-            if let Some(r) = refresh {
-                store.user_refresh.insert(r.to_string());
+            if let Some(r) = &issued.refresh {
+                store.user_refresh.insert(r.clone());
             }
-            authed_user.extend(token(
-                &issued.access,
-                "user",
-                user_scope,
-                refresh,
-                issued.expires_in,
-            ));
+            authed_user.extend(issued_token(issued, "user", user_scope));
         } else {
-            fields.extend(token(
-                &issued.access,
-                "bot",
-                bot_scope,
-                refresh,
-                issued.expires_in,
-            ));
+            fields.extend(issued_token(issued, "bot", bot_scope));
             fields.insert("bot_user_id".into(), json!("U0SANDBOXBOT"));
             if !user_scope.is_empty() {
-                let lifetime = issued.expires_in.map(Duration::from_secs);
-                let access = store.mint_access(issued.grant, "xoxp-", lifetime);
-                let user_refresh = refresh.map(|_| {
-                    let r = store.mint_refresh(issued.grant, "xoxe-1-");
-                    store.user_refresh.insert(r.clone());
-                    r
-                });
-                authed_user.extend(token(
-                    &access,
-                    "user",
-                    user_scope,
-                    user_refresh.as_deref(),
-                    issued.expires_in,
-                ));
+                authed_user.extend(user_token_beside_bot(issued, user_scope, store));
             }
         }
         fields.insert("authed_user".into(), Value::Object(authed_user));
