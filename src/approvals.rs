@@ -151,7 +151,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// The host a request to `url` goes to, when sending there needs an approval: none for
 /// this machine (the sandbox, a provider run locally), which a file cannot make listen.
 pub fn host_of(url: &str) -> Option<String> {
-    if crate::http::is_loopback(url) {
+    if crate::loopback::is_loopback_url(url) {
         return None;
     }
     Some(match url::Url::parse(url) {

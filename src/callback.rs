@@ -2,7 +2,7 @@
 //! only, answers exactly one callback that carries our `state`, and lets noise (favicon
 //! requests, stale tabs, forged links) through without ending the wait.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::error::{Error, NetworkError, Result};
 use crate::html::escape;
+use crate::loopback::LoopbackHost;
 use crate::redact::printable;
 use crate::secret::{AuthorizationCode, LoginState};
 
@@ -25,44 +26,20 @@ const TEMPLATE: &str = include_str!("../templates/page.html");
 /// How long the browser's request may wait for the token exchange before it gets a page.
 const REPLY_WAIT: Duration = Duration::from_secs(120);
 
-/// Which loopback address(es) the redirect URL names. Never anything but loopback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loopback {
-    /// `127.0.0.1`, the default (RFC 8252 §7.3).
-    V4,
-    /// `[::1]`.
-    V6,
-    /// `localhost`: the browser may resolve it to either, so listen on both.
-    Both,
-}
-
-impl Loopback {
-    pub fn from_host(host: &str) -> Option<Loopback> {
-        match host {
-            "127.0.0.1" => Some(Loopback::V4),
-            "[::1]" | "::1" => Some(Loopback::V6),
-            "localhost" => Some(Loopback::Both),
-            _ => None,
-        }
-    }
-}
-
 /// Binds before anything else happens, so a port in use is reported before a browser opens.
 /// With `localhost`, IPv4 is required and IPv6 is added when the machine has it; the second
 /// uses the port the first got, so port 0 works too.
 /// `from_redirect_url` only shapes the advice in an error.
 pub async fn bind(
-    loopback: Loopback,
+    loopback: LoopbackHost,
     port: u16,
     from_redirect_url: bool,
 ) -> Result<Vec<TcpListener>> {
-    let v4 = (IpAddr::V4(Ipv4Addr::LOCALHOST), "127.0.0.1");
-    let v6 = (IpAddr::V6(Ipv6Addr::LOCALHOST), "[::1]");
-    let (first, second) = match loopback {
-        Loopback::V4 => (v4, None),
-        Loopback::V6 => (v6, None),
-        Loopback::Both => (v4, Some(v6)),
-    };
+    let mut addresses = loopback.addresses().into_iter();
+    let first = addresses
+        .next()
+        .expect("every loopback name has an address");
+    let second = addresses.next();
     let listener = bind_one(first, port, from_redirect_url).await?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
     let mut listeners = vec![listener];
@@ -241,7 +218,7 @@ pub fn serve(
         .filter_map(|l| l.local_addr().ok())
         .flat_map(|a| {
             let port = a.port();
-            ["127.0.0.1", "localhost", "[::1]"].map(|h| format!("{h}:{port}"))
+            LoopbackHost::ALL.map(|h| format!("{}:{port}", h.name()))
         })
         .collect();
     if let Some(url) = tunnel.and_then(|t| url::Url::parse(t).ok())

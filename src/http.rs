@@ -134,16 +134,6 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-/// Whether `url` points at this machine.
-pub fn is_loopback(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    })
-}
-
 /// A client for requests to `url` (and its origin), each bounded by `timeout`. Fails, before
 /// anything is sent, when `--ca-file` or the proxy variable for `url` cannot be used.
 pub fn client(url: &str, timeout: Duration) -> Result<reqwest::Client> {
@@ -246,7 +236,7 @@ pub fn route(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<P
     let Some((variable, value)) = either(own).or_else(|| either("ALL_PROXY")) else {
         return Ok(None);
     };
-    if is_loopback(url) {
+    if crate::loopback::is_loopback_url(url) {
         tracing::debug!(
             host,
             variable,

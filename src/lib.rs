@@ -17,6 +17,7 @@ pub mod host;
 pub mod html;
 pub mod http;
 pub mod init;
+pub mod loopback;
 pub mod project;
 pub mod providers;
 pub mod proxy;

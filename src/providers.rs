@@ -586,7 +586,7 @@ pub fn find(key: &str) -> Option<&'static Provider> {
 pub fn for_url(raw: &str) -> Option<&'static Provider> {
     let url = Url::parse(raw).ok()?;
     let host = url.host_str()?.to_ascii_lowercase();
-    let stand_in = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]");
+    let stand_in = crate::loopback::LoopbackHost::from_name(&host).is_some();
     let named = if stand_in {
         url.path_segments()?.next()?.to_ascii_lowercase()
     } else {

@@ -340,12 +340,7 @@ fn from_a_web_page(headers: &HeaderMap) -> bool {
     let Some(origin) = text("origin") else {
         return false;
     };
-    let local = url::Url::parse(origin).ok().is_some_and(|u| {
-        matches!(u.host(), Some(url::Host::Domain("localhost")))
-            || matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-    });
-    !local
+    !crate::loopback::is_loopback_url(origin)
 }
 
 /// Leaves every header but the connection's own (and those its `Connection` names).

@@ -16,7 +16,8 @@ use crate::html::escape;
 fn loopback_redirect(uri: &str) -> bool {
     url::Url::parse(uri).is_ok_and(|u| {
         u.scheme() == "http"
-            && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+            && u.host_str()
+                .is_some_and(|h| crate::loopback::LoopbackHost::from_name(h).is_some())
             && u.port().is_some()
     })
 }

@@ -4,8 +4,8 @@
 
 use url::Url;
 
-use crate::callback::Loopback;
 use crate::config::OAuth2;
+use crate::loopback::LoopbackHost;
 
 /// The callback port when neither `--port`, `OAUTH2_PORT` nor a `redirectUrl` names one.
 pub const DEFAULT_PORT: u16 = 9002;
@@ -13,7 +13,7 @@ pub const DEFAULT_PORT: u16 = 9002;
 /// Where the callback server listens and what redirect URI the provider is told.
 #[derive(Debug)]
 pub(super) struct Redirect {
-    pub loopback: Loopback,
+    pub loopback: LoopbackHost,
     pub listen_port: u16,
     pub path: String,
     /// `None`: ours, `http://127.0.0.1:<port>/callback` (or the tunnel's URL), known once the
@@ -43,7 +43,7 @@ impl Redirect {
         let chosen = port.map_or(if tunnel { 0 } else { DEFAULT_PORT }, |(p, _)| p);
         let Some(raw) = configured.filter(|s| !s.is_empty()) else {
             return Ok(Redirect {
-                loopback: Loopback::V4,
+                loopback: LoopbackHost::V4,
                 listen_port: chosen,
                 path: "/callback".into(),
                 fixed: None,
@@ -53,7 +53,7 @@ impl Redirect {
         let url = Url::parse(raw).map_err(|e| format!("redirectUrl {raw:?} is not a URL: {e}"))?;
         let loopback = url
             .host_str()
-            .and_then(Loopback::from_host)
+            .and_then(LoopbackHost::from_name)
             .filter(|_| url.scheme() == "http");
         if loopback.is_some() && tunnel {
             return Err(format!(
@@ -63,7 +63,7 @@ impl Redirect {
         }
         let Some(loopback) = loopback else {
             return Ok(Redirect {
-                loopback: Loopback::V4,
+                loopback: LoopbackHost::V4,
                 listen_port: chosen,
                 path: url.path().to_string(),
                 fixed: Some(raw.to_string()),
@@ -79,7 +79,7 @@ impl Redirect {
     fn fixed_loopback(
         raw: &str,
         url: &Url,
-        loopback: Loopback,
+        loopback: LoopbackHost,
         port: Option<(u16, &'static str)>,
     ) -> std::result::Result<Redirect, String> {
         let Some(listen_port) = url.port() else {
@@ -165,7 +165,7 @@ pub(super) fn setting(
         return Err("give either redirectUrl, or redirectHost and redirectPath, not both".into());
     }
     let host = host.as_deref().unwrap_or("127.0.0.1");
-    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+    if LoopbackHost::from_name(host).is_none() {
         return Err(format!(
             "redirectHost {host:?} must be 127.0.0.1, localhost or [::1]"
         ));
@@ -191,7 +191,10 @@ mod tests {
     #[test]
     fn default_redirect_is_the_ip_literal_with_the_bound_port() {
         let r = Redirect::plan(None, None, false).unwrap();
-        assert_eq!((r.listen_port, r.loopback), (DEFAULT_PORT, Loopback::V4));
+        assert_eq!(
+            (r.listen_port, r.loopback),
+            (DEFAULT_PORT, LoopbackHost::V4)
+        );
         assert_eq!(
             r.resolve(40123, None).redirect_uri,
             "http://127.0.0.1:40123/callback"
@@ -204,7 +207,7 @@ mod tests {
     fn a_loopback_redirect_url_sets_port_host_and_path_and_is_sent_verbatim() {
         let r = Redirect::plan(Some("http://localhost:8080/oauth/cb"), None, false).unwrap();
         assert_eq!((r.listen_port, r.path.as_str()), (8080, "/oauth/cb"));
-        assert_eq!(r.loopback, Loopback::Both);
+        assert_eq!(r.loopback, LoopbackHost::Localhost);
         assert_eq!(
             r.resolve(8080, None).redirect_uri,
             "http://localhost:8080/oauth/cb"
@@ -216,7 +219,7 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!((r.listen_port, r.loopback), (7000, Loopback::V6));
+        assert_eq!((r.listen_port, r.loopback), (7000, LoopbackHost::V6));
         let e = Redirect::plan(Some("http://127.0.0.1/cb"), None, false).unwrap_err();
         assert!(e.contains("needs an explicit port"), "{e}");
     }
