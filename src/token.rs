@@ -9,7 +9,8 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Map, Value};
 
-pub use crate::config::{BodyFormat, ClientAuth};
+use crate::config::GrantType;
+pub use crate::config::{BodyFormat, ClientAuth, JWT_BEARER};
 use crate::error::{Error, NetworkError, ProviderError, Result};
 use crate::http::Proxied;
 use crate::redact::{
@@ -67,8 +68,6 @@ pub enum Grant {
     },
 }
 
-/// The `grant_type` of RFC 7523 §2.1.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The `client_assertion_type` of RFC 7523 §2.2.
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -414,11 +413,12 @@ fn add_extra<'a>(
 impl Grant {
     fn name(&self) -> &'static str {
         match self {
-            Grant::AuthorizationCode { .. } => "authorization_code",
+            Grant::AuthorizationCode { .. } => GrantType::AuthorizationCode.name(),
+            // Not a grant a file can choose: how any of them is renewed.
             Grant::RefreshToken { .. } => "refresh_token",
-            Grant::ClientCredentials { .. } => "client_credentials",
-            Grant::Password { .. } => "password",
-            Grant::JwtBearer { .. } => JWT_BEARER,
+            Grant::ClientCredentials { .. } => GrantType::ClientCredentials.name(),
+            Grant::Password { .. } => GrantType::Password.name(),
+            Grant::JwtBearer { .. } => GrantType::JwtBearer.name(),
         }
     }
 

@@ -53,15 +53,16 @@ pub enum GrantType {
     JwtBearer,
 }
 
+/// The `grant_type` of RFC 7523 §2.1.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 impl GrantType {
+    /// Each grant's name, here only: the file's `grantType` and the request's `grant_type`.
     const ALL: [(&'static str, GrantType); 4] = [
         ("authorization_code", GrantType::AuthorizationCode),
         ("client_credentials", GrantType::ClientCredentials),
         ("password", GrantType::Password),
-        (
-            "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            GrantType::JwtBearer,
-        ),
+        (JWT_BEARER, GrantType::JwtBearer),
     ];
 
     pub fn parse(value: &str) -> std::result::Result<GrantType, String> {
