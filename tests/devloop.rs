@@ -527,7 +527,7 @@ fn watch_keeps_tokens_fresh_so_token_never_refreshes_itself() {
     assert_no_secrets(&done.all(), &secrets_in(&project));
 }
 
-/// The watch loop in this process on a virtual clock from now to `hours` later, with the
+/// The watch loop in this process on `clock` until it reaches its end, with the
 /// file's secret from the environment as `run` gives it; what it said, line by line.
 fn watch_virtually(project: &Project, clock: &VirtualClock) -> Vec<String> {
     let opts = flow::Options {
