@@ -123,7 +123,7 @@ impl Ctx<'_> {
         let name = &self.opts.test_account;
         if self.opts.json {
             self.deps.terminal.result(&store::summary_json(
-                "recovered",
+                crate::report::Action::Recovered,
                 self,
                 project,
                 name,

@@ -219,7 +219,14 @@ impl Ctx<'_> {
         let name = &self.opts.test_account;
         let fields = project.test_account(name).cloned().unwrap_or_default();
         if self.opts.json {
-            let summary = store::summary_json("kept", self, project, name, &fields, None);
+            let summary = store::summary_json(
+                crate::report::Action::Kept,
+                self,
+                project,
+                name,
+                &fields,
+                None,
+            );
             self.deps.terminal.result(&summary);
             return;
         }

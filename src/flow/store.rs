@@ -2,6 +2,7 @@
 //! standard fields are renamed (to the platform's camelCase names); everything else the
 //! provider sent is kept as it came.
 
+use crate::report::Action;
 use serde_json::{Map, Value};
 
 use super::Ctx;
@@ -218,13 +219,13 @@ fn warn_after_save(ctx: &Ctx<'_>, t: &TokenResponse, account: &Map<String, Value
 }
 
 /// The `action` of `--json`: how the tokens were got.
-fn json_action(source: Source, grant: GrantType) -> &'static str {
+fn json_action(source: Source, grant: GrantType) -> Action {
     match (source, grant) {
-        (Source::Refresh, _) => "refresh",
-        (_, GrantType::ClientCredentials) => "client_credentials",
-        (_, GrantType::JwtBearer) => "jwt_bearer",
-        (_, GrantType::Password) => "password",
-        _ => "login",
+        (Source::Refresh, _) => Action::Refresh,
+        (_, GrantType::ClientCredentials) => Action::ClientCredentials,
+        (_, GrantType::JwtBearer) => Action::JwtBearer,
+        (_, GrantType::Password) => Action::Password,
+        (_, GrantType::AuthorizationCode) => Action::Login,
     }
 }
 
@@ -366,7 +367,7 @@ fn set_aside(
 
 /// What `--json` prints after a run: the test account as it now is, with the token masked.
 pub fn summary_json(
-    action: &str,
+    action: Action,
     ctx: &Ctx<'_>,
     project: &Project,
     name: &str,
@@ -379,7 +380,7 @@ pub fn summary_json(
 }
 
 fn summary_json_value(
-    action: &str,
+    action: Action,
     ctx: &Ctx<'_>,
     project: &Project,
     name: &str,
@@ -387,7 +388,7 @@ fn summary_json_value(
 ) -> Value {
     let text = |k: &str| account.get(k).and_then(Value::as_str);
     serde_json::json!({
-        "action": action,
+        "action": action.word(),
         "authorization": ctx.authorization,
         "testAccount": name,
         "file": project.path().display().to_string(),
