@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::browser::Browser;
 use crate::error::{Error, NetworkError, Result, UserError};
 use crate::flow::{self, Deps, Options};
+use crate::report;
 use crate::sandbox::{self, Sandbox};
 use crate::secret::AccessToken;
 
@@ -158,7 +159,8 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
             " Press Approve in the browser."
         }
     ));
-    flow::oauth2(&options, deps).await?;
+    let done = flow::oauth2(&options, deps).await?;
+    term.result(&report::outcome::text(&done, deps.clock.now()));
     // From here on the value is the test account's own.
     let options = Options {
         vars: Vec::new(),
@@ -169,7 +171,8 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
         "\nStep 2 of 3: run it again, no browser: the stored refresh token gets a new access token \
          (a token that came without one is kept while it is valid).",
     );
-    flow::oauth2(&options, deps).await?;
+    let done = flow::oauth2(&options, deps).await?;
+    term.result(&report::outcome::text(&done, deps.clock.now()));
 
     term.say("\nStep 3 of 3: `integration-cli token` hands the access token to a script; the sandbox's userinfo accepts it:");
     let token = flow::token(&options, deps).await?;

@@ -8,6 +8,7 @@ use super::run::block_on;
 use crate::browser::SystemBrowser;
 use crate::error::{Result, UserError};
 use crate::flow::{self, Deps, Options};
+use crate::report;
 use crate::secret::NgrokAuthtoken;
 use crate::tunnel::Ngrok;
 use crate::ui::{Console, Quiet};
@@ -154,9 +155,15 @@ impl Args {
             (true, true) => deps.with_terminal(Quiet::keeping_results(Console::new())),
         };
         if all {
-            block_on(&deps, flow::refresh_all(&opts, &deps))
+            let outcome = block_on(&deps, flow::refresh_all(&opts, &deps))?;
+            deps.terminal.result(&report::outcome::all(&outcome));
+            outcome.verdict()
         } else {
-            block_on(&deps, flow::oauth2(&opts, &deps))
+            let outcome = block_on(&deps, flow::oauth2(&opts, &deps))?;
+            let now = deps.clock.now();
+            let said = report::outcome::render(&outcome, opts.json, now);
+            deps.terminal.result(&said);
+            Ok(())
         }
     }
 

@@ -6,10 +6,11 @@
 use futures_util::stream::{self, StreamExt};
 
 use super::chosen::{self, Target};
+use super::outcome::{AllOutcome, Each};
 use super::store::{self, Source};
 use super::{Chosen, Ctx, Deps, Options};
 use crate::config::Freshness;
-use crate::error::{Error, Result, RunError};
+use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::recovery::{self, Recovery};
 use crate::secret::RefreshToken;
@@ -27,14 +28,13 @@ struct Job {
     refresh_token: Option<RefreshToken>,
 }
 
-/// What to do with one test account.
+/// What to do with one test account: a request, or what it comes to without one.
 enum Plan {
     Request(Box<Job>),
-    Skip(String),
-    Fail(String),
+    Done(Each),
 }
 
-pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
+pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<AllOutcome> {
     let project = Project::load(&opts.config)?;
     let chosen = Chosen::new(&project, opts, deps)?;
     let _lock = chosen::lock(opts, deps).await?;
@@ -48,39 +48,25 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<()> {
         project.check_save(&job.opts.test_account)?;
     }
     let _critical = deps.critical.enter();
-    let (mut lines, mut failed, jobs) = sort_out(plans);
-    let (answered, answer_failures) = request_all(&chosen, &project, jobs, deps).await;
-    lines.extend(answered);
-    failed += answer_failures;
-    lines.sort();
-    deps.terminal.result(&format!(
-        "Test accounts of authorization \"{}\":\n  {}",
-        chosen.name(),
-        lines.join("\n  ")
-    ));
-    if deps.critical.stop_requested() {
-        return Err(Error::Interrupted);
-    }
-    if failed > 0 {
-        return Err(RunError::SomeAccountsFailed { failed }.into());
-    }
-    Ok(())
+    let (mut accounts, jobs) = sort_out(plans);
+    accounts.extend(request_all(&chosen, &project, jobs, deps).await);
+    Ok(AllOutcome {
+        authorization: chosen.name().to_string(),
+        accounts,
+        interrupted: deps.critical.stop_requested(),
+    })
 }
 
-/// The lines for accounts that need no request, how many of them failed, and the requests.
-fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<String>, usize, Vec<Job>) {
-    let (mut lines, mut failed, mut jobs) = (Vec::new(), 0, Vec::new());
+/// What comes of the accounts that need no request, and the requests.
+fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<(String, Each)>, Vec<Job>) {
+    let (mut done, mut jobs) = (Vec::new(), Vec::new());
     for (account, plan) in plans {
         match plan {
-            Plan::Skip(why) => lines.push(format!("{account}: skipped, {why}")),
-            Plan::Fail(why) => {
-                failed += 1;
-                lines.push(format!("{account}: error: {why}"));
-            }
+            Plan::Done(each) => done.push((account, each)),
             Plan::Request(job) => jobs.push(*job),
         }
     }
-    (lines, failed, jobs)
+    (done, jobs)
 }
 
 fn plans(
@@ -117,28 +103,28 @@ fn plan(
         .iter()
         .find(|(a, r)| a == name && r.fits(account.fields()));
     if let Some((_, r)) = waiting {
-        return Plan::Fail(format!(
+        return Plan::Done(Each::Failed(format!(
             "tokens set aside in {} wait to be saved; run: {}",
             r.path.display(),
             opts.command_for(name, "--recover")
-        ));
+        )));
     }
     if let Err(e) = project.check_editable(name) {
-        return Plan::Fail(e.to_string());
+        return Plan::Done(Each::Failed(e.to_string()));
     }
     let (source, refresh_token) = if chosen.grant().needs_no_person() {
         match account.freshness(chosen.grant(), deps.clock.now()) {
-            Freshness::Fresh(_) => return Plan::Skip("still valid".into()),
+            Freshness::Fresh(_) => return Plan::Done(Each::Skipped("still valid".into())),
             _ => (Source::NewGrant, None),
         }
     } else {
         match account.refresh_token() {
             Some(rt) => (Source::Refresh, Some(RefreshToken::new(rt))),
             None => {
-                return Plan::Skip(format!(
+                return Plan::Done(Each::Skipped(format!(
                     "no refresh token; log in with: {}",
                     opts.login_command_for(name, false)
-                ));
+                )));
             }
         }
     };
@@ -149,28 +135,28 @@ fn plan(
             source,
             refresh_token,
         })),
-        Err(e) => Plan::Fail(match e.hint() {
+        Err(e) => Plan::Done(Each::Failed(match e.hint() {
             Some(hint) => format!("{e}; {hint}"),
             None => e.to_string(),
-        }),
+        })),
     }
 }
 
-/// Sends the requests, a few at a time, and saves each answer as it comes: a line per
-/// account, and how many failed.
+/// Sends the requests, a few at a time, and saves each answer as it comes.
 async fn request_all(
     chosen: &Chosen,
     before: &Project,
     jobs: Vec<Job>,
     deps: &Deps<'_>,
-) -> (Vec<String>, usize) {
+) -> Vec<(String, Each)> {
     let mut answers = stream::iter(jobs.iter())
         .map(|job| async move {
             let ctx = chosen.ctx(&job.target, &job.opts, deps);
             // After a stop signal, requests already sent finish and are saved; no new
             // one starts.
             if deps.critical.stop_requested() {
-                return ctx.saved(before, job.source, Err(Error::Interrupted));
+                let each = ctx.saved(before, job.source, Err(Error::Interrupted));
+                return (job.opts.test_account.clone(), each);
             }
             let answer = match (&job.refresh_token, job.source) {
                 (Some(rt), _) => {
@@ -188,30 +174,20 @@ async fn request_all(
                     Err(e) => Err(e),
                 },
             };
-            ctx.saved(before, job.source, answer)
+            let each = ctx.saved(before, job.source, answer);
+            (job.opts.test_account.clone(), each)
         })
         .buffer_unordered(ALL_AT_ONCE);
-    let (mut lines, mut failed) = (Vec::new(), 0);
-    while let Some(line) = answers.next().await {
-        match line {
-            Ok(line) => lines.push(line),
-            Err(line) => {
-                failed += 1;
-                lines.push(line);
-            }
-        }
+    let mut done = Vec::new();
+    while let Some(each) = answers.next().await {
+        done.push(each);
     }
-    (lines, failed)
+    done
 }
 
 impl Ctx<'_> {
-    /// One answer saved, as the line that says so, or the line that says why not.
-    fn saved(
-        &self,
-        before: &Project,
-        source: Source,
-        answer: Result<TokenResponse>,
-    ) -> std::result::Result<String, String> {
+    /// One answer saved, or why not.
+    fn saved(&self, before: &Project, source: Source, answer: Result<TokenResponse>) -> Each {
         let account = self.opts.test_account.as_str();
         let answer = answer.map_err(|e| match Project::load(&self.opts.config) {
             Ok(now) => store::keep_carried_refresh_token(self, &now, account, e),
@@ -220,23 +196,19 @@ impl Ctx<'_> {
         let saved =
             answer.and_then(|t| store::save_into_current(self, before, account, &t, source));
         match saved {
-            Ok((_, fields)) => {
-                let expires = fields
-                    .get(crate::config::field::EXPIRES_AT)
-                    .and_then(|v| v.as_str())
-                    .map_or(String::new(), |at| format!(", expires {at}"));
-                let what = match source {
-                    Source::Refresh => "refreshed",
-                    Source::NewGrant => "new token",
-                };
-                Ok(format!("{account}: {what}{expires}"))
-            }
-            Err(Error::Interrupted) => Err(format!("{account}: not attempted (cancelled)")),
+            Ok((outcome, _)) => Each::Saved {
+                refreshed: source == Source::Refresh,
+                expires_at: outcome.tokens.expires_at,
+            },
+            Err(Error::Interrupted) => Each::NotAttempted,
             Err(e) => {
                 let retry = self.opts.login_command(true);
                 match super::refresh::refused(e, retry.clone()) {
-                    Ok(refused) => Err(format!("{account}: needs a login: {refused}; run {retry}")),
-                    Err(e) => Err(format!("{account}: error: {e}")),
+                    Ok(refused) => Each::NeedsLogin {
+                        refused: refused.to_string(),
+                        retry,
+                    },
+                    Err(e) => Each::Failed(e.to_string()),
                 }
             }
         }

@@ -7,6 +7,7 @@ mod all;
 mod chosen;
 mod critical;
 mod login;
+mod outcome;
 mod recover;
 mod refresh;
 mod select;
@@ -17,6 +18,7 @@ mod watch;
 pub use all::refresh_all;
 pub use critical::{Critical, CriticalSection};
 pub use login::{DEFAULT_PORT, relay_state};
+pub use outcome::{Action, AllOutcome, Each, Happened, Outcome, RefreshFate, Saved, Tokens};
 pub use refresh::When;
 pub use variables::{Gathering, shown as variables_shown};
 pub use watch::watch;
@@ -211,26 +213,33 @@ impl<'a> Deps<'a> {
 
 /// `integration-cli oauth2`: fill the test account with tokens, by whichever way the grant
 /// and the stored tokens allow, and with what its authorization's templates need.
-pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<()> {
+pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<Outcome> {
     let project = Project::load(&opts.config)?;
     let chosen = Chosen::new(&project, opts, deps)?;
     let target = chosen.target(&project, opts, deps, true)?;
     let opts = &elsewhere(opts, &target, deps);
     let ctx = chosen.ctx(&target, opts, deps);
-    if ctx.recovered().await? && !opts.reauth {
-        return ctx.save_answers().await;
+    if let Some(recovered) = ctx.recovered().await?
+        && !opts.reauth
+    {
+        ctx.save_answers().await?;
+        return Ok(recovered);
     }
-    if ctx.config.grant.needs_no_person() {
+    let outcome = if ctx.config.grant.needs_no_person() {
         let when = if opts.reauth {
             When::Always
         } else {
             When::Asked
         };
-        ctx.unattended(when).await?;
+        match ctx.unattended(when).await? {
+            Done::Refreshed(outcome) => *outcome,
+            _ => ctx.kept_as_held()?,
+        }
     } else {
-        ctx.refresh_or_login(&project).await?;
-    }
-    ctx.save_answers().await
+        ctx.refresh_or_login(&project).await?
+    };
+    ctx.save_answers().await?;
+    Ok(outcome)
 }
 
 /// A `--var` that moves the templates to another tenant: the stored tokens are the old
@@ -303,7 +312,7 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         None => Project::load(&opts.config)?,
     };
     let now = deps.clock.now();
-    if done == Done::NothingToRefreshWith
+    if matches!(done, Done::NothingToRefreshWith)
         && !matches!(when, When::Replacing(_))
         && project
             .account(&opts.test_account)
@@ -313,7 +322,7 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         // Due for an early refresh, with nothing to refresh with: the token still serves.
         return as_stored(&project, opts, false);
     }
-    if done == Done::NothingToRefreshWith {
+    if matches!(done, Done::NothingToRefreshWith) {
         let why = match project
             .account(&opts.test_account)
             .usable_token(Some(deps.clock.now()))
@@ -327,7 +336,7 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         ));
     }
     // Whatever was just saved, even a token the provider gives less than the margin to live.
-    as_stored(&project, opts, done == Done::Refreshed)
+    as_stored(&project, opts, matches!(done, Done::Refreshed(_)))
 }
 
 /// A stale token handed out as it is, because the last refresh was moments ago: said, on

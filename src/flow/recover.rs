@@ -4,21 +4,22 @@
 //! can get the whole grant revoked.
 
 use super::Ctx;
+use super::outcome::{Happened, Outcome};
 use super::store;
 use crate::error::{FileError, Result};
 use crate::project::Project;
 use crate::recovery::{self, Recovery};
 
 impl Ctx<'_> {
-    /// `Ok(true)`: tokens set aside were saved into the file. `Ok(false)`: there were none
-    /// to use, and the run goes on as usual.
-    pub(super) async fn recovered(&self) -> Result<bool> {
+    /// `Some`: tokens set aside were saved into the file. `None`: there were none to use,
+    /// and the run goes on as usual.
+    pub(super) async fn recovered(&self) -> Result<Option<Outcome>> {
         let name = &self.opts.test_account;
         // Mostly there are none, and a look needs no lock: a run that sets some aside
         // meanwhile is caught under the lock of the request itself (refuse_if_set_aside).
         let real = std::fs::canonicalize(&self.opts.config).unwrap_or(self.opts.config.clone());
         if !self.opts.recover && recovery::find(&real, name, &*self.deps.env).is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         // Under the lock: a run that saves (or fails to) first is done with the file.
         let _lock = self.lock().await?;
@@ -32,7 +33,7 @@ impl Ctx<'_> {
                 }
                 .into());
             }
-            return Ok(false);
+            return Ok(None);
         }
         let newest = found.remove(0);
         if !newest.fits(project.test_account(name)) {
@@ -46,10 +47,10 @@ impl Ctx<'_> {
             self.deps.terminal.warn(&format!(
                 "{stale}; delete it once you are sure the file's tokens work"
             ));
-            return Ok(false);
+            return Ok(None);
         }
         if !self.opts.recover && !self.agreed(&newest)? {
-            return Ok(false);
+            return Ok(None);
         }
         project.check_save(name)?;
         project.save_test_account(name, &newest.account)?;
@@ -59,8 +60,15 @@ impl Ctx<'_> {
                 newest.path.display()
             ));
         }
-        self.tell_recovered(&project, &newest);
-        Ok(true)
+        let saved_at = newest.saved_at.clone();
+        let happened = Happened::Recovered { saved_at };
+        Ok(Some(store::outcome(
+            self,
+            &project,
+            name,
+            &newest.account,
+            happened,
+        )))
     }
 
     /// Inside the lock, just before a token request from the file's tokens: tokens another
@@ -117,26 +125,5 @@ impl Ctx<'_> {
             0 => Ok(true),
             _ => Err(pending.into()),
         }
-    }
-
-    fn tell_recovered(&self, project: &Project, found: &Recovery) {
-        let name = &self.opts.test_account;
-        if self.opts.json {
-            self.deps.terminal.result(&store::summary_json(
-                crate::report::Action::Recovered,
-                self,
-                project,
-                name,
-                &found.account,
-                None,
-            ));
-            return;
-        }
-        self.deps.terminal.result(&format!(
-            "Saved the tokens set aside at {} into test account \"{}\" of {}",
-            crate::redact::printable(&found.saved_at),
-            crate::redact::printable(name),
-            project.path().display()
-        ));
     }
 }

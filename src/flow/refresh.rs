@@ -4,6 +4,7 @@
 //! is let finish and its answer saved whatever signal comes.
 
 use super::Ctx;
+use super::outcome::{Happened, Outcome};
 use super::store::{self, Source};
 use crate::config::{Freshness, TestAccount};
 use crate::error::{Error, ProviderError, Result, UserError};
@@ -18,7 +19,7 @@ impl Ctx<'_> {
     /// `oauth2` for an authorization-code grant: a refresh when a refresh token is stored
     /// (unless `--reauth`), else a login; a refused refresh token falls back to a login when
     /// a person can do it.
-    pub(super) async fn refresh_or_login(&self, project: &Project) -> Result<()> {
+    pub(super) async fn refresh_or_login(&self, project: &Project) -> Result<Outcome> {
         let opts = self.opts;
         let account = project.account(&opts.test_account);
         // Nothing to refresh with, and nothing to refresh: a provider that issues no refresh
@@ -28,12 +29,12 @@ impl Ctx<'_> {
             && !opts.reauth
             && let Freshness::Fresh(_) = account.freshness(self.config.grant, self.deps.clock.now())
         {
-            self.kept(project);
-            return Ok(());
+            return Ok(self.kept(project));
         }
         if account.refresh_token().is_some() && !opts.reauth {
             match self.refresh(When::Always).await {
-                Ok(Done::Refreshed | Done::Unneeded) => return Ok(()),
+                Ok(Done::Refreshed(outcome)) => return Ok(*outcome),
+                Ok(Done::Unneeded) => return self.kept_as_held(),
                 Ok(Done::NothingToRefreshWith) => {}
                 // invalid_grant means the refresh token is dead; anything else (network,
                 // 5xx) says nothing about it and must not send the user through a login.
@@ -51,7 +52,7 @@ impl Ctx<'_> {
 
     /// The password grant (RFC 6749 §4.3): the username and password, asked for at a
     /// terminal when the environment does not hold them, sent once and never kept.
-    async fn password(&self) -> Result<()> {
+    async fn password(&self) -> Result<Outcome> {
         let (env, terminal) = (&*self.deps.env, &*self.deps.terminal);
         let missing = |what: &str| UserError::PasswordMissing { what: what.into() };
         let username = match self.opts.username.clone() {
@@ -94,7 +95,7 @@ impl Ctx<'_> {
 
     /// Sends a grant that replaces whatever the account held, under the lock the caller
     /// holds, and saves the answer whatever signal comes once it is sent.
-    async fn request_new(&self, project: &Project, grant: &Grant, saying: &str) -> Result<()> {
+    async fn request_new(&self, project: &Project, grant: &Grant, saying: &str) -> Result<Outcome> {
         self.deps.terminal.say(saying);
         let _critical = self.deps.critical.enter();
         let response = self
@@ -159,8 +160,8 @@ impl Ctx<'_> {
             .map_err(|e| {
                 store::keep_carried_refresh_token(self, &project, &self.opts.test_account, e)
             })?;
-        store::save_locked(self, &project, &response, Source::Refresh)?;
-        Ok(Done::Refreshed)
+        let outcome = store::save_locked(self, &project, &response, Source::Refresh)?;
+        Ok(Done::Refreshed(Box::new(outcome)))
     }
 
     /// A token with no person involved (client credentials, a jwt-bearer assertion): the
@@ -172,9 +173,6 @@ impl Ctx<'_> {
         let account = project.account(&self.opts.test_account);
         let now = self.deps.clock.now();
         if !when.holds(account, now) {
-            if matches!(when, When::Stale | When::Asked) {
-                self.kept(&project);
-            }
             self.hold(project);
             return Ok(Done::Unneeded);
         }
@@ -189,8 +187,8 @@ impl Ctx<'_> {
             "Requesting a token for test account \"{}\" {how}…",
             self.opts.test_account
         );
-        self.request_new(&project, &grant, &saying).await?;
-        Ok(Done::Refreshed)
+        let outcome = self.request_new(&project, &grant, &saying).await?;
+        Ok(Done::Refreshed(Box::new(outcome)))
     }
 
     /// The request of a grant with no person: client credentials, or a new assertion.
@@ -214,38 +212,20 @@ impl Ctx<'_> {
         Ok(Grant::JwtBearer { assertion, scope })
     }
 
-    /// Says that a fresh token was kept.
-    fn kept(&self, project: &Project) {
+    /// A fresh token, kept: nothing was requested.
+    pub(super) fn kept(&self, project: &Project) -> Outcome {
         let name = &self.opts.test_account;
         let fields = project.test_account(name).cloned().unwrap_or_default();
-        if self.opts.json {
-            let summary = store::summary_json(
-                crate::report::Action::Kept,
-                self,
-                project,
-                name,
-                &fields,
-                None,
-            );
-            self.deps.terminal.result(&summary);
-            return;
+        let grant = self.config.grant;
+        store::outcome(self, project, name, &fields, Happened::Kept { grant })
+    }
+
+    /// `kept`, of the file as the step that judged the token read it under the lock.
+    pub(super) fn kept_as_held(&self) -> Result<Outcome> {
+        match &*self.held.borrow() {
+            Some(project) => Ok(self.kept(project)),
+            None => Ok(self.kept(&Project::load(&self.opts.config)?)),
         }
-        let expires = match project.account(name).expires_at() {
-            Some(Ok(at)) => format!("expires {}", crate::clock::rfc3339(at)),
-            _ => "no expiry stated".into(),
-        };
-        let (what, again) = match self.config.grant {
-            crate::config::GrantType::ClientCredentials => {
-                ("client-credentials token", "request a new one")
-            }
-            crate::config::GrantType::JwtBearer => ("access token", "request a new one"),
-            crate::config::GrantType::Password => ("access token", "ask for the password again"),
-            crate::config::GrantType::AuthorizationCode => ("access token", "log in again"),
-        };
-        self.deps.terminal.result(&format!(
-            "The {what} of test account \"{name}\" is still valid ({expires}); nothing to do. \
-             Use --reauth to {again}."
-        ));
     }
 }
 
@@ -319,10 +299,10 @@ impl When<'_> {
 }
 
 /// What a refresh did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Done {
     /// New tokens, saved.
-    Refreshed,
+    Refreshed(Box<Outcome>),
     /// Nothing: the stored token serves (`When` did not hold).
     Unneeded,
     /// Nothing: there is no refresh token.

@@ -2,15 +2,14 @@
 //! standard fields are renamed (to the platform's camelCase names); everything else the
 //! provider sent is kept as it came.
 
-use crate::report::Action;
 use serde_json::{Map, Value};
 
 use super::Ctx;
+use super::outcome::{Action, Happened, Outcome, RefreshFate, Saved, Tokens};
 use crate::clock::{self, Clock};
 use crate::config::{GrantType, TestAccount, field};
 use crate::error::{FileError, ProviderError, Result};
 use crate::project::Project;
-use crate::redact::printable;
 use crate::token::TokenResponse;
 
 /// Where the tokens came from decides what of the old ones may survive.
@@ -151,21 +150,20 @@ pub fn save_locked(
     project: &Project,
     t: &TokenResponse,
     source: Source,
-) -> Result<()> {
-    let (summary, _) = save_account(ctx, project, &ctx.opts.test_account, t, source)?;
-    ctx.deps.terminal.result(&summary);
-    Ok(())
+) -> Result<Outcome> {
+    let (outcome, _) = save_account(ctx, project, &ctx.opts.test_account, t, source)?;
+    Ok(outcome)
 }
 
-/// Saves `t` into test account `name` (the file lock held) and returns what to tell the
-/// user (the summary, or the JSON object with `--json`) and the account as saved.
+/// Saves `t` into test account `name` (the file lock held) and returns what was done and
+/// the account as saved.
 pub fn save_account(
     ctx: &Ctx<'_>,
     project: &Project,
     name: &str,
     t: &TokenResponse,
     source: Source,
-) -> Result<(String, Map<String, Value>)> {
+) -> Result<(Outcome, Map<String, Value>)> {
     let old = project.test_account(name);
     let old_refresh = project.account(name).refresh_token().map(str::to_string);
     let account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
@@ -177,34 +175,32 @@ pub fn save_account(
         ctx.answers_saved.set(true);
     }
     warn_after_save(ctx, t, &account);
-    let (refresh_word, refresh) = refresh_words(t, old_refresh.as_deref(), source);
-    let hint = missing_refresh_hint(ctx, t, source);
-    if ctx.opts.json {
-        let action = json_action(source, ctx.config.grant);
-        let mut summary = summary_json_value(action, ctx, project, name, &account);
-        summary["refreshToken"] = refresh_word.into();
-        // Said only when there is something to say: scripts compare the rest.
-        if let Some(hint) = hint {
-            summary["refreshTokenHint"] = hint.into();
-        }
-        if let Some(path) = &t.taken_from {
-            summary["tokenFrom"] = path.as_str().into();
-        }
-        return Ok((summary.to_string(), account));
-    }
-    let refresh = match hint {
-        Some(hint) => format!("{refresh}; {hint}"),
-        None => refresh.to_string(),
-    };
     let saved = Saved {
-        project,
-        name,
-        t,
-        account: &account,
-        source,
-        refresh: &refresh,
+        action: action(source, ctx.config.grant),
+        refresh: refresh_fate(t, old_refresh.as_deref(), source),
+        refresh_hint: missing_refresh_hint(ctx, t, source),
+        token_from: t.taken_from.clone(),
+        expires_in_unusable: t.expires_in_as_sent.is_some(),
     };
-    Ok((saved.summary(ctx), account))
+    let outcome = outcome(ctx, project, name, &account, Happened::Saved(saved));
+    Ok((outcome, account))
+}
+
+/// What was done to test account `name`, whose fields are now `fields`.
+pub fn outcome(
+    ctx: &Ctx<'_>,
+    project: &Project,
+    name: &str,
+    fields: &Map<String, Value>,
+    happened: Happened,
+) -> Outcome {
+    Outcome {
+        authorization: ctx.authorization.to_string(),
+        test_account: name.to_string(),
+        file: project.path().to_path_buf(),
+        tokens: Tokens::of(fields),
+        happened,
+    }
 }
 
 /// What the answer could not give and what the saved tokens will run into: the answer's
@@ -218,8 +214,8 @@ fn warn_after_save(ctx: &Ctx<'_>, t: &TokenResponse, account: &Map<String, Value
     }
 }
 
-/// The `action` of `--json`: how the tokens were got.
-fn json_action(source: Source, grant: GrantType) -> Action {
+/// How the tokens were got.
+fn action(source: Source, grant: GrantType) -> Action {
     match (source, grant) {
         (Source::Refresh, _) => Action::Refresh,
         (_, GrantType::ClientCredentials) => Action::ClientCredentials,
@@ -229,22 +225,16 @@ fn json_action(source: Source, grant: GrantType) -> Action {
     }
 }
 
-/// What became of the refresh token: a word for `--json`, and words for a person. A new
-/// grant's refresh token is saved, never "rotated": it belongs to another grant.
-fn refresh_words(
-    t: &TokenResponse,
-    old: Option<&str>,
-    source: Source,
-) -> (&'static str, &'static str) {
+/// What became of the refresh token. A new grant's refresh token is saved, never
+/// "rotated": it belongs to another grant.
+fn refresh_fate(t: &TokenResponse, old: Option<&str>, source: Source) -> RefreshFate {
     match (&t.refresh_token, old, source) {
-        (Some(_), _, Source::NewGrant) => ("saved", "saved"),
-        (Some(new), Some(old), Source::Refresh) if !new.is(old) => {
-            ("rotated", "rotated, new one saved")
-        }
-        (Some(_), Some(_), Source::Refresh) => ("unchanged", "unchanged"),
-        (Some(_), None, Source::Refresh) => ("saved", "saved"),
-        (None, Some(_), Source::Refresh) => ("kept", "kept (the provider sent no new one)"),
-        (None, ..) => ("none", "none (the provider sent none)"),
+        (Some(_), _, Source::NewGrant) => RefreshFate::Saved,
+        (Some(new), Some(old), Source::Refresh) if !new.is(old) => RefreshFate::Rotated,
+        (Some(_), Some(_), Source::Refresh) => RefreshFate::Unchanged,
+        (Some(_), None, Source::Refresh) => RefreshFate::Saved,
+        (None, Some(_), Source::Refresh) => RefreshFate::Kept,
+        (None, ..) => RefreshFate::None,
     }
 }
 
@@ -259,73 +249,6 @@ fn missing_refresh_hint(ctx: &Ctx<'_>, t: &TokenResponse, source: Source) -> Opt
     }
     let url = ctx.config.authorization_url.as_deref()?;
     crate::providers::for_url(url)?.refresh_hint
-}
-
-/// What was saved, for the summary a person reads.
-struct Saved<'a> {
-    project: &'a Project,
-    name: &'a str,
-    t: &'a TokenResponse,
-    account: &'a Map<String, Value>,
-    source: Source,
-    /// What became of the refresh token, in words.
-    refresh: &'a str,
-}
-
-impl Saved<'_> {
-    fn summary(&self, ctx: &Ctx<'_>) -> String {
-        let account = self.account;
-        let verb = match self.source {
-            Source::Refresh => "Refreshed",
-            Source::NewGrant => "Saved",
-        };
-        let mut lines = vec![
-            format!(
-                "{verb} tokens for test account \"{}\" (authorization \"{}\") in {}",
-                self.name,
-                ctx.authorization,
-                self.project.path().display()
-            ),
-            format!(
-                "  access token   {}, {}{}",
-                self.t.access_token.masked(),
-                printable(account[field::TOKEN_TYPE].as_str().unwrap_or("Bearer")),
-                self.t
-                    .taken_from
-                    .as_deref()
-                    .map_or(String::new(), |p| format!(
-                        " (the one under {} in the answer)",
-                        printable(p)
-                    ))
-            ),
-            format!("  expires        {}", self.expires(ctx)),
-            format!("  refresh token  {}", self.refresh),
-        ];
-        if let Some(scope) = account
-            .get(field::SCOPE)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            lines.push(format!("  scope          {}", printable(scope)));
-        }
-        lines.join("\n")
-    }
-
-    fn expires(&self, ctx: &Ctx<'_>) -> String {
-        let at = self.account.get(field::EXPIRES_AT).and_then(Value::as_str);
-        match at.and_then(clock::parse_rfc3339) {
-            Some(at) => format!(
-                "{} ({})",
-                clock::rfc3339(at),
-                clock::relative(at, ctx.deps.clock.now())
-            ),
-            None if self.t.expires_in_as_sent.is_some() => {
-                "unknown (the provider's expires_in could not be used; see the warning above)"
-                    .into()
-            }
-            None => "not stated by the provider".into(),
-        }
-    }
 }
 
 /// The save failed after the provider answered: its tokens go to a recovery file, since
@@ -365,49 +288,13 @@ fn set_aside(
     }
 }
 
-/// What `--json` prints after a run: the test account as it now is, with the token masked.
-pub fn summary_json(
-    action: Action,
-    ctx: &Ctx<'_>,
-    project: &Project,
-    name: &str,
-    account: &serde_json::Map<String, Value>,
-    refresh_token: Option<&str>,
-) -> String {
-    let mut summary = summary_json_value(action, ctx, project, name, account);
-    summary["refreshToken"] = refresh_token.into();
-    summary.to_string()
-}
-
-fn summary_json_value(
-    action: Action,
-    ctx: &Ctx<'_>,
-    project: &Project,
-    name: &str,
-    account: &serde_json::Map<String, Value>,
-) -> Value {
-    let text = |k: &str| account.get(k).and_then(Value::as_str);
-    serde_json::json!({
-        "action": action.word(),
-        "authorization": ctx.authorization,
-        "testAccount": name,
-        "file": project.path().display().to_string(),
-        "accessToken": text(field::ACCESS_TOKEN).map(crate::secret::mask),
-        "tokenType": text(field::TOKEN_TYPE),
-        "expiresAt": text(field::EXPIRES_AT),
-        "scope": text(field::SCOPE),
-        "refreshToken": null,
-    })
-}
-
 /// Takes the lock, re-reads the file and saves: used after a browser login, which must not
 /// hold the lock while a person types a password. `before`: the file as read when the login
 /// began.
-pub async fn save(ctx: &Ctx<'_>, before: &Project, t: &TokenResponse) -> Result<()> {
+pub async fn save(ctx: &Ctx<'_>, before: &Project, t: &TokenResponse) -> Result<Outcome> {
     let _lock = ctx.lock().await?;
-    let (summary, _) = save_into_current(ctx, before, &ctx.opts.test_account, t, Source::NewGrant)?;
-    ctx.deps.terminal.result(&summary);
-    Ok(())
+    let (outcome, _) = save_into_current(ctx, before, &ctx.opts.test_account, t, Source::NewGrant)?;
+    Ok(outcome)
 }
 
 /// `save_account` into the file as it is now (the lock held). If it can no longer be read
@@ -419,7 +306,7 @@ pub fn save_into_current(
     name: &str,
     t: &TokenResponse,
     source: Source,
-) -> Result<(String, Map<String, Value>)> {
+) -> Result<(Outcome, Map<String, Value>)> {
     match Project::load(&ctx.opts.config) {
         Ok(now) => save_account(ctx, &now, name, t, source),
         Err(cause) => {

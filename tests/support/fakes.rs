@@ -8,6 +8,7 @@ use integration_cli::browser::Browser;
 use integration_cli::clock::Clock;
 use integration_cli::error::Result;
 use integration_cli::flow::{self, Deps, Options};
+use integration_cli::report;
 use integration_cli::tunnel::{BoxFuture, OpenTunnel, Tunnel};
 use integration_cli::ui::{Terminal, Waiting};
 use url::Url;
@@ -216,4 +217,8 @@ pub fn run_with(
         .build()
         .unwrap()
         .block_on(flow::oauth2(opts, &deps))
+        .map(|outcome| {
+            let said = report::outcome::render(&outcome, opts.json, now);
+            terminal.result(&said);
+        })
 }

@@ -14,6 +14,7 @@ pub use redirect::relay_state;
 use tokio::net::TcpListener;
 use url::Url;
 
+use super::outcome::Outcome;
 use super::{Ctx, store};
 use crate::callback::{self, Arrival, Callback, Page};
 use crate::error::{Error, ProviderError, Result, TunnelError, UserError};
@@ -94,7 +95,7 @@ enum Step {
 }
 
 impl Ctx<'_> {
-    pub(super) async fn login(&self) -> Result<()> {
+    pub(super) async fn login(&self) -> Result<Outcome> {
         // A person is about to spend minutes in a browser: prove first that the tokens
         // they bring can be saved.
         let before = Project::load(&self.opts.config)?;
@@ -356,7 +357,7 @@ impl Ctx<'_> {
 
     /// From here on the code is being spent: the exchange, the save and the browser's last
     /// page finish even if a stop signal comes (see `Critical`).
-    async fn finish(&self, before: &Project, mut pending: Pending, got: Got) -> Result<()> {
+    async fn finish(&self, before: &Project, mut pending: Pending, got: Got) -> Result<Outcome> {
         let _critical =
             matches!(got.callback, Callback::Code { .. }).then(|| self.deps.critical.enter());
         let issuer = pending.issuer.take();
@@ -371,9 +372,9 @@ impl Ctx<'_> {
         outcome
     }
 
-    fn last_page(&self, outcome: &Result<()>) -> Page {
+    fn last_page(&self, outcome: &Result<Outcome>) -> Page {
         match outcome {
-            Ok(()) => Page::Success {
+            Ok(_) => Page::Success {
                 message: format!(
                     "integration-cli saved the tokens for test account \"{}\".",
                     self.opts.test_account
@@ -401,7 +402,7 @@ impl Ctx<'_> {
         issuer: Option<Issuer>,
         verifier: crate::secret::PkceVerifier,
         pending: &Pending,
-    ) -> Result<()> {
+    ) -> Result<Outcome> {
         let verdict = issuer::check(issuer, iss.as_deref());
         let code = match callback {
             // A refusal spends no code: the provider's words come first, whatever the issuer.
