@@ -9,6 +9,12 @@ use url::Url;
 
 use crate::template::Template;
 
+/// Where token answers hold the tokens when not at the top, without a `tokenResponsePath`
+/// saying so: Slack answers a user-token install with them under `authed_user` (and its
+/// bot's, if any, at the top). Looked for in every answer, whatever the provider: the file's
+/// URLs may be templates, a proxy's or the sandbox's.
+pub const NESTED_TOKENS: &[&str] = &["authed_user"];
+
 /// What a template's names stand for when a preset's URLs are read for their domains.
 const TENANT: &str = "tenant";
 

@@ -13,6 +13,7 @@ use crate::config::GrantType;
 pub use crate::config::{BodyFormat, ClientAuth, JWT_BEARER};
 use crate::error::{Error, NetworkError, ProviderError, Result};
 use crate::http::Proxied;
+use crate::providers;
 use crate::redact::{
     Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
     printable, snippet,
@@ -548,7 +549,7 @@ pub fn interpret(
 
 /// Turns a raw HTTP answer into tokens or the provider's own error, in the provider's words,
 /// with the tokens taken from the object at `nested` when given (or, when the answer has
-/// none at the top, from `authed_user`, as Slack answers a user-token install). `url` is
+/// none at the top, from where a provider nests them: see `providers::NESTED_TOKENS`). `url` is
 /// the endpoint as it may be shown (see `display_url`).
 pub fn interpret_at(
     url: &str,
@@ -660,8 +661,12 @@ fn carried_refresh_token(
             .filter(|s| !s.is_empty())
             .map(RefreshToken::new)
     };
-    at(Some(&Value::Object(fields.clone())))
-        .or_else(|| at(fields.get(nested.unwrap_or("authed_user"))))
+    at(Some(&Value::Object(fields.clone()))).or_else(|| match nested {
+        Some(path) => at(fields.get(path)),
+        None => providers::NESTED_TOKENS
+            .iter()
+            .find_map(|path| at(fields.get(*path))),
+    })
 }
 
 /// The token fields answered under a nested object (Slack's `authed_user`) made the
@@ -696,8 +701,13 @@ fn lift_nested(
         }
         Some(path) => path,
         None if fields.contains_key("access_token") => return Ok(None),
-        None if has_token(fields.get("authed_user")) => "authed_user",
-        None => return Ok(None),
+        None => match providers::NESTED_TOKENS
+            .iter()
+            .find(|path| has_token(fields.get(**path)))
+        {
+            Some(path) => path,
+            None => return Ok(None),
+        },
     };
     let Some(Value::Object(nested)) = fields.get(path).cloned() else {
         return Err(format!(
