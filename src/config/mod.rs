@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, Error, Result};
+use crate::loopback::LoopbackHost;
 use crate::redact::display_url;
 use crate::secret::ClientSecret;
 
@@ -184,9 +185,10 @@ pub struct OAuth2 {
     /// mix-up and is refused.
     pub issuer: Option<String>,
     /// `127.0.0.1` (default), `localhost` or `[::1]`: the redirect URI's host, for providers
-    /// that accept only one spelling.
-    pub redirect_host: Option<String>,
-    /// The redirect URI's path (default `/callback`).
+    /// that accept only one spelling. Never given with `redirect_url`.
+    pub redirect_host: Option<LoopbackHost>,
+    /// The redirect URI's path (default `/callback`), starting with `/`. Never given with
+    /// `redirect_url`.
     pub redirect_path: Option<String>,
     /// integration-cli extension: where in the token answer the tokens are
     /// (`"authed_user"` for a Slack user token).
@@ -381,6 +383,42 @@ impl Fields<'_> {
         Ok(self.string(key)?.filter(|s| !s.trim().is_empty()))
     }
 
+    fn redirect_host(&self) -> std::result::Result<Option<LoopbackHost>, Why> {
+        let Some(host) = self.redirect_part("redirectHost")? else {
+            return Ok(None);
+        };
+        match LoopbackHost::from_name(&host) {
+            Some(host) => Ok(Some(host)),
+            None => Err(self.invalid(
+                "redirectHost",
+                format!("{host:?} must be 127.0.0.1, localhost or [::1]"),
+            )),
+        }
+    }
+
+    fn redirect_path(&self) -> std::result::Result<Option<String>, Why> {
+        let path = self.redirect_part("redirectPath")?;
+        match path {
+            Some(path) if !path.starts_with('/') => {
+                Err(self.invalid("redirectPath", format!("{path:?} must start with /")))
+            }
+            path => Ok(path),
+        }
+    }
+
+    /// `redirectHost` or `redirectPath`, which build the redirect URI that a `redirectUrl`
+    /// would give whole.
+    fn redirect_part(&self, key: &str) -> std::result::Result<Option<String>, Why> {
+        let part = self.setting(key)?;
+        if part.is_some() && self.setting("redirectUrl")?.is_some() {
+            return Err(self.invalid(
+                key,
+                "cannot go with redirectUrl: give either redirectUrl, or redirectHost and redirectPath",
+            ));
+        }
+        Ok(part)
+    }
+
     fn required(&self, key: &str) -> std::result::Result<String, Why> {
         self.string(key)?
             .filter(|s| !s.is_empty())
@@ -515,8 +553,8 @@ impl Fields<'_> {
             tunnel: self.flag("tunnel")?,
             tunnel_domain: self.setting("tunnelDomain")?,
             issuer: self.setting("issuer")?,
-            redirect_host: self.setting("redirectHost")?,
-            redirect_path: self.setting("redirectPath")?,
+            redirect_host: self.redirect_host()?,
+            redirect_path: self.redirect_path()?,
             token_response_path: self.setting("tokenResponsePath")?,
             at: self.at.clone(),
         };
@@ -667,6 +705,38 @@ mod tests {
                 e.contains(&format!("authorizations[0] (\"a\").oauth2.{key}")) && e.contains(said),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    fn the_redirect_host_and_path_are_checked_at_load() {
+        let base = json!({"clientId": "id", "tokenUrl": "http://t"});
+        let with = |extra: Value| {
+            let mut o = base.clone();
+            o.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            one(o)
+        };
+        let o = with(json!({"redirectHost": "localhost", "redirectPath": "/oauth/done"})).unwrap();
+        assert_eq!(o.redirect_host, Some(LoopbackHost::Localhost));
+        assert_eq!(o.redirect_path.as_deref(), Some("/oauth/done"));
+        for (extra, said) in [
+            (
+                json!({"redirectHost": "example.com"}),
+                "redirectHost \"example.com\" must be 127.0.0.1, localhost or [::1]",
+            ),
+            (
+                json!({"redirectPath": "done"}),
+                "redirectPath \"done\" must start with /",
+            ),
+            (
+                json!({"redirectPath": "/done", "redirectUrl": "http://127.0.0.1:9002/cb"}),
+                "redirectPath cannot go with redirectUrl",
+            ),
+        ] {
+            let e = with(extra).unwrap_err().to_string();
+            assert!(e.contains(said), "{e}");
         }
     }
 

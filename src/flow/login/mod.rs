@@ -144,7 +144,7 @@ impl Ctx<'_> {
                 port,
             });
         }
-        let from_redirect_url = redirect.fixed.is_some() && !redirect.forwarded;
+        let from_redirect_url = redirect.registered_here();
         let listeners =
             callback::bind(redirect.loopback, redirect.listen_port, from_redirect_url).await?;
         let port = listeners[0]
@@ -195,7 +195,7 @@ impl Ctx<'_> {
             tunnel.as_ref().map(|t| t.url()),
         );
         log_prepared(&local, &redirect_uri, &attempt);
-        let waiting_for = if redirect.forwarded && tunnel.is_none() {
+        let waiting_for = if redirect.forwarded() && tunnel.is_none() {
             local.clone()
         } else {
             redirect_uri.clone()

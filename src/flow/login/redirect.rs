@@ -16,12 +16,34 @@ pub(super) struct Redirect {
     pub loopback: LoopbackHost,
     pub listen_port: u16,
     pub path: String,
-    /// `None`: ours, `http://127.0.0.1:<port>/callback` (or the tunnel's URL), known once the
-    /// port is bound.
-    pub fixed: Option<String>,
-    /// The fixed URL does not point at this machine: a relay (or the tunnel) must send the
-    /// browser on.
-    pub forwarded: bool,
+    pub uri: RedirectUri,
+}
+
+/// The redirect URI the provider is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RedirectUri {
+    /// Ours, `http://127.0.0.1:<port>/callback` (or the tunnel's URL), known once the port
+    /// is bound.
+    Ours,
+    /// A registered `redirectUrl` on this machine, sent byte for byte: its port is the one
+    /// to listen on.
+    Loopback(String),
+    /// A registered `redirectUrl` elsewhere, sent byte for byte: a relay (or the tunnel)
+    /// must send the browser on to this machine.
+    Forwarded(String),
+}
+
+impl Redirect {
+    /// The redirect URI comes from the file and names this machine: listen only where it
+    /// says.
+    pub fn registered_here(&self) -> bool {
+        matches!(self.uri, RedirectUri::Loopback(_))
+    }
+
+    /// The browser comes back through someone else's address (a relay's, or the tunnel's).
+    pub fn forwarded(&self) -> bool {
+        matches!(self.uri, RedirectUri::Forwarded(_))
+    }
 }
 
 /// The redirect URI for the provider, and, in relay mode, where the relay must send the
@@ -46,8 +68,7 @@ impl Redirect {
                 loopback: LoopbackHost::V4,
                 listen_port: chosen,
                 path: "/callback".into(),
-                fixed: None,
-                forwarded: false,
+                uri: RedirectUri::Ours,
             });
         };
         let url = Url::parse(raw).map_err(|e| format!("redirectUrl {raw:?} is not a URL: {e}"))?;
@@ -66,8 +87,7 @@ impl Redirect {
                 loopback: LoopbackHost::V4,
                 listen_port: chosen,
                 path: url.path().to_string(),
-                fixed: Some(raw.to_string()),
-                forwarded: true,
+                uri: RedirectUri::Forwarded(raw.to_string()),
             });
         };
         Redirect::fixed_loopback(raw, &url, loopback, port)
@@ -98,8 +118,7 @@ impl Redirect {
             loopback,
             listen_port,
             path: url.path().to_string(),
-            fixed: Some(raw.to_string()),
-            forwarded: false,
+            uri: RedirectUri::Loopback(raw.to_string()),
         })
     }
 
@@ -111,17 +130,23 @@ impl Redirect {
             || format!("http://127.0.0.1:{bound_port}"),
             |t| t.trim_end_matches('/').to_string(),
         );
-        let Some(fixed) = &self.fixed else {
-            return Resolved {
+        match &self.uri {
+            RedirectUri::Ours => Resolved {
                 redirect_uri: format!("{here}{}", self.path),
                 relay_to: None,
-            };
-        };
-        let same_origin = |a: &str, b: &str| matches!((Url::parse(a), Url::parse(b)), (Ok(a), Ok(b)) if a.origin() == b.origin());
-        let relayed = self.forwarded && !tunnel_url.is_some_and(|t| same_origin(t, fixed));
-        Resolved {
-            redirect_uri: fixed.clone(),
-            relay_to: relayed.then(|| format!("{here}{}", self.path)),
+            },
+            RedirectUri::Loopback(fixed) => Resolved {
+                redirect_uri: fixed.clone(),
+                relay_to: None,
+            },
+            RedirectUri::Forwarded(fixed) => {
+                let same_origin = |a: &str, b: &str| matches!((Url::parse(a), Url::parse(b)), (Ok(a), Ok(b)) if a.origin() == b.origin());
+                let relayed = !tunnel_url.is_some_and(|t| same_origin(t, fixed));
+                Resolved {
+                    redirect_uri: fixed.clone(),
+                    relay_to: relayed.then(|| format!("{here}{}", self.path)),
+                }
+            }
         }
     }
 }
@@ -157,23 +182,12 @@ pub(super) fn setting(
     config: &OAuth2,
     port: Option<(u16, &'static str)>,
 ) -> std::result::Result<Option<String>, String> {
-    let (host, path) = (&config.redirect_host, &config.redirect_path);
+    let (host, path) = (config.redirect_host, &config.redirect_path);
     if host.is_none() && path.is_none() {
         return Ok(config.redirect_url.clone());
     }
-    if config.redirect_url.is_some() {
-        return Err("give either redirectUrl, or redirectHost and redirectPath, not both".into());
-    }
-    let host = host.as_deref().unwrap_or("127.0.0.1");
-    if LoopbackHost::from_name(host).is_none() {
-        return Err(format!(
-            "redirectHost {host:?} must be 127.0.0.1, localhost or [::1]"
-        ));
-    }
+    let host = host.unwrap_or(LoopbackHost::V4).name();
     let path = path.as_deref().unwrap_or("/callback");
-    if !path.starts_with('/') {
-        return Err(format!("redirectPath {path:?} must start with /"));
-    }
     let port = port.map_or(DEFAULT_PORT, |(p, _)| p);
     if port == 0 {
         return Err(
@@ -212,7 +226,7 @@ mod tests {
             r.resolve(8080, None).redirect_uri,
             "http://localhost:8080/oauth/cb"
         );
-        assert!(!r.forwarded);
+        assert!(!r.forwarded());
         let r = Redirect::plan(
             Some("http://[::1]:7000/cb"),
             Some((7000, "OAUTH2_PORT")),
@@ -303,7 +317,7 @@ mod tests {
     #[test]
     fn a_public_redirect_url_is_forwarded_to_our_port() {
         let r = Redirect::plan(Some("https://relay.example/cb"), None, false).unwrap();
-        assert_eq!((r.listen_port, r.forwarded), (DEFAULT_PORT, true));
+        assert_eq!((r.listen_port, r.forwarded()), (DEFAULT_PORT, true));
         let r = Redirect::plan(
             Some("https://relay.example/cb"),
             Some((7001, "--port")),
