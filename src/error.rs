@@ -52,7 +52,7 @@ pub enum Error {
     #[error(transparent)]
     Run(#[from] RunError),
 
-    /// An error already put in words elsewhere (the proxy's credentials thread).
+    /// An error already put in words elsewhere (the proxy's credentials task).
     #[error("{message}")]
     Relayed {
         message: String,

@@ -3,10 +3,11 @@
 
 use super::Global;
 use super::args::Target;
+use super::run::runtime;
 use std::sync::Arc;
 
 use crate::clock::SystemClock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::proxy::{self, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, DEFAULT_UPSTREAM_TIMEOUT};
 use crate::ui::{Console, Quiet, Terminal};
 
@@ -101,10 +102,10 @@ impl Args {
         } else {
             Box::new(Console::new())
         };
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?
-            .block_on(proxy::serve(opts, &*term, Arc::new(SystemClock)))
+        // The serving threads run their own (see `proxy::workers`); this one holds the
+        // listener, the timer and the credentials, whose flow is not `Send`.
+        let local = tokio::task::LocalSet::new();
+        let served = proxy::serve(opts, &*term, Arc::new(SystemClock));
+        runtime()?.block_on(local.run_until(served))
     }
 }

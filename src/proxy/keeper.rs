@@ -1,4 +1,4 @@
-//! The proxy's credentials, kept fresh by one thread. Requests read the current ones without
+//! The proxy's credentials, kept fresh by one task. Requests read the current ones without
 //! waiting; when they are stale, or the connector refused them, a request asks the keeper,
 //! which works through the asks one at a time, so concurrent requests share one refresh and
 //! a rotating refresh token is never presented twice. Every decision is made on the file
@@ -100,23 +100,22 @@ pub type SharedClock = Arc<dyn Clock + Send + Sync>;
 pub struct Keeper {
     current: Current,
     asks: mpsc::UnboundedSender<Ask>,
-    /// Held by the keeper's thread while it answers an ask (a refresh may be in flight).
+    /// Held by the keeper's task while it answers an ask (a refresh may be in flight).
     busy: Arc<tokio::sync::Mutex<()>>,
     clock: SharedClock,
 }
 
 impl Keeper {
-    /// Starts the keeper's thread, with credentials fresh now (refreshed first if stale):
-    /// a proxy that cannot have any does not start.
+    /// Starts the keeper's task, with credentials fresh now (refreshed first if stale):
+    /// a proxy that cannot have any does not start. The task runs the flow, whose parts
+    /// are not `Send`, so it is local to the caller's thread: call this inside a
+    /// `tokio::task::LocalSet`.
     pub async fn start(opts: Options, clock: SharedClock) -> Result<Keeper> {
         let (asks, inbox) = mpsc::unbounded_channel();
         let (first_tx, first_rx) = oneshot::channel();
         let busy = Arc::new(tokio::sync::Mutex::new(()));
         let (keeper_busy, keeper_clock) = (busy.clone(), clock.clone());
-        std::thread::Builder::new()
-            .name("credentials".into())
-            .spawn(move || keep(opts, inbox, first_tx, keeper_busy, keeper_clock))
-            .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
+        tokio::task::spawn_local(keep(opts, inbox, first_tx, keeper_busy, keeper_clock));
         let current = match first_rx.await {
             Ok(Ok(first)) => first,
             Ok(Err(u)) => {
@@ -126,7 +125,7 @@ impl Keeper {
                     code: u.exit_code,
                 });
             }
-            Err(_) => return Err(Error::Internal("the credentials thread stopped".into())),
+            Err(_) => return Err(Error::Internal("the credentials task stopped".into())),
         };
         Ok(Keeper {
             current,
@@ -158,7 +157,7 @@ impl Keeper {
         let (reply, answer) = oneshot::channel();
         let gone = || Unavailable {
             status: StatusCode::BAD_GATEWAY,
-            message: "the credentials thread stopped".into(),
+            message: "the credentials task stopped".into(),
             hint: None,
             exit_code: exit::ERROR,
         };
@@ -167,62 +166,51 @@ impl Keeper {
     }
 }
 
-/// The keeper's thread: its own runtime (the flow's parts are not `Send`), one ask at a time.
-fn keep(
+/// The keeper's task: one ask at a time.
+async fn keep(
     opts: Options,
     mut inbox: mpsc::UnboundedReceiver<Ask>,
     first: oneshot::Sender<std::result::Result<Current, Unavailable>>,
     busy: Arc<tokio::sync::Mutex<()>>,
     clock: SharedClock,
 ) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        let _ = first.send(Err(Unavailable::from(&Error::Internal(
-            "cannot start the credentials thread's runtime".into(),
-        ))));
-        return;
+    let deps = Deps::system()
+        .with_terminal(Quiet::new(Console::new()))
+        .with_clock(clock);
+    let mut state = State {
+        opts,
+        refused: None,
+        current: None,
+        replaced_at: None,
+        held: None,
     };
-    rt.block_on(async move {
-        let deps = Deps::system()
-            .with_terminal(Quiet::new(Console::new()))
-            .with_clock(clock);
-        let mut state = State {
-            opts,
-            refused: None,
-            current: None,
-            replaced_at: None,
-            held: None,
-        };
-        match state.renew(&deps, When::Stale).await {
-            Ok(answer) => {
-                let current = Arc::new(RwLock::new(answer.snapshot));
-                state.current = Some(current.clone());
-                if first.send(Ok(current)).is_err() {
-                    return;
-                }
-            }
-            Err(u) => {
-                let _ = first.send(Err(u));
+    match state.renew(&deps, When::Stale).await {
+        Ok(answer) => {
+            let current = Arc::new(RwLock::new(answer.snapshot));
+            state.current = Some(current.clone());
+            if first.send(Ok(current)).is_err() {
                 return;
             }
         }
-        while let Some(ask) = inbox.recv().await {
-            if ask.reply.is_closed() {
-                continue; // its request is gone
-            }
-            let _busy = busy.lock().await;
-            let answer = state.answer(&deps, ask.need).await;
-            if let Err(failed) = &answer {
-                // Those already waiting get this answer, not one more attempt each.
-                while let Ok(waiting) = inbox.try_recv() {
-                    let _ = waiting.reply.send(Err(failed.clone()));
-                }
-            }
-            let _ = ask.reply.send(answer);
+        Err(u) => {
+            let _ = first.send(Err(u));
+            return;
         }
-    });
+    }
+    while let Some(ask) = inbox.recv().await {
+        if ask.reply.is_closed() {
+            continue; // its request is gone
+        }
+        let _busy = busy.lock().await;
+        let answer = state.answer(&deps, ask.need).await;
+        if let Err(failed) = &answer {
+            // Those already waiting get this answer, not one more attempt each.
+            while let Ok(waiting) = inbox.try_recv() {
+                let _ = waiting.reply.send(Err(failed.clone()));
+            }
+        }
+        let _ = ask.reply.send(answer);
+    }
 }
 
 /// The test account's refresh and access tokens, as the file holds them.

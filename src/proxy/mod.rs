@@ -294,6 +294,13 @@ mod tests {
     /// once each. No real waiting.
     #[tokio::test]
     async fn the_timer_refreshes_ahead_of_each_expiry_on_virtual_time() {
+        // The keeper's task is local to its thread, as in the proxy.
+        tokio::task::LocalSet::new()
+            .run_until(timer_on_virtual_time())
+            .await;
+    }
+
+    async fn timer_on_virtual_time() {
         let sandbox = Sandbox::start_as(sandbox::Options {
             port: 0,
             lifetimes: sandbox::Lifetimes {
