@@ -21,6 +21,7 @@ use crate::html::escape;
 use crate::loopback::LoopbackHost;
 use crate::redact::printable;
 use crate::secret::{AuthorizationCode, LoginState};
+use crate::server::{self, Limits};
 
 const TEMPLATE: &str = include_str!("../templates/page.html");
 /// How long the browser's request may wait for the token exchange before it gets a page.
@@ -184,14 +185,15 @@ pub struct Server {
 /// speculative connections open that would otherwise hold the exit back.
 const DRAIN: Duration = Duration::from_millis(500);
 
-/// How long a connection may take to send a request's headers: a browser sends them at
-/// once, and a local process that holds a connection half-sent is dropped after this.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Connections one listener keeps open at once. Past it, the oldest one that has not yet
-/// sent a whole request is dropped for the newcomer, so idle or half-sent connections can
-/// never keep the real callback out; each connection serves one request, then closes.
-pub const MAX_CONNECTIONS: usize = 64;
+/// Each listener's connections (see `server`): a browser sends a request's head at once,
+/// and a local process that holds a connection half-sent is dropped after 5 s. Each
+/// connection serves one request, then closes: one kept alive between requests could not
+/// be told from a slow one, and would hold a place under the cap for nothing.
+const LIMITS: Limits = Limits {
+    most: 64,
+    header_timeout: Duration::from_secs(5),
+    keep_alive: false,
+};
 
 struct Shared {
     path: String,
@@ -246,108 +248,15 @@ pub fn serve(
         .with_state(shared);
     let (stopping, _) = watch::channel(false);
     let mut servers = JoinSet::new();
+    let service = hyper_util::service::TowerToHyperService::new(app);
     for listener in listeners {
-        servers.spawn(accept_loop(listener, app.clone(), stopping.subscribe()));
+        let served = server::serve(listener, service.clone(), LIMITS, stopping.subscribe());
+        servers.spawn(served);
     }
     Server {
         arrivals: rx,
         stopping,
         servers,
-    }
-}
-
-/// One open connection, as the accept loop tracks it.
-struct Slot {
-    /// Set once a whole request (its headers) has arrived.
-    requested: Arc<AtomicBool>,
-    /// Dropped by the connection's task when it ends; sent to drop the connection.
-    evict: oneshot::Sender<()>,
-}
-
-/// Accepts connections until told to stop, each served with a header-read timeout, at most
-/// `MAX_CONNECTIONS` at once; then lets the open ones finish what they are answering.
-async fn accept_loop(listener: TcpListener, app: Router, mut stopping: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
-    let mut open: std::collections::VecDeque<Slot> = std::collections::VecDeque::new();
-    loop {
-        let stop = async {
-            let _ = stopping.wait_for(|s| *s).await;
-        };
-        let stream = tokio::select! {
-            _ = stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors, say: let connections end before trying again.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        open.retain(|slot| !slot.evict.is_closed());
-        if open.len() >= MAX_CONNECTIONS {
-            match open
-                .iter()
-                .position(|slot| !slot.requested.load(Ordering::SeqCst))
-            {
-                Some(i) => {
-                    if let Some(oldest) = open.remove(i) {
-                        let _ = oldest.evict.send(());
-                    }
-                }
-                // Every open one is being answered (and will close, see keep-alive below):
-                // this one waits for the browser to retry, rather than past the cap.
-                None => continue,
-            }
-        }
-        let requested = Arc::new(AtomicBool::new(false));
-        let (evict, evicted) = oneshot::channel();
-        open.push_back(Slot {
-            requested: requested.clone(),
-            evict,
-        });
-        connections.spawn(connection(
-            stream,
-            app.clone(),
-            requested,
-            evicted,
-            stopping.clone(),
-        ));
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-async fn connection(
-    stream: tokio::net::TcpStream,
-    app: Router,
-    requested: Arc<AtomicBool>,
-    evicted: oneshot::Receiver<()>,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let app = hyper_util::service::TowerToHyperService::new(app);
-    let service = hyper::service::service_fn(move |request| {
-        requested.store(true, Ordering::SeqCst);
-        hyper::service::Service::call(&app, request)
-    });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        // One request per connection: a connection kept alive between requests could not
-        // be told from a slow one, and would hold a place under the cap for nothing.
-        .keep_alive(false)
-        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    let stop = async {
-        let _ = stopping.wait_for(|s| *s).await;
-    };
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = evicted => {}
-        _ = stop => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
     }
 }
 

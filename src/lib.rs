@@ -26,6 +26,7 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod secret;
+pub mod server;
 pub mod signals;
 pub mod status;
 pub mod template;

@@ -18,13 +18,14 @@ use tokio::net::TcpListener;
 use crate::clock;
 use crate::error::{NetworkError, Result};
 use crate::flow;
-use crate::signals::{Signals, Stop};
+use crate::server::{self, Open};
+use crate::signals::Signals;
 use crate::ui::Terminal;
 use forward::Forwarder;
 pub use keeper::SharedClock;
 use keeper::{Keeper, Need};
 pub use upstream::{To, Upstream, to};
-use workers::{Open, Worker};
+use workers::Worker;
 
 /// Where the proxy listens unless told: beside a connector on 9200, and neither the
 /// callback's 9002 nor the sandbox's 9010.
@@ -111,14 +112,21 @@ pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Re
     let (stop_all, stop) = tokio::sync::watch::channel(false);
     let hosts = own_names(addr);
     let mut workers = Vec::new();
+    let limits = workers::limits(opts.header_timeout);
     for n in 0..workers::count() {
         let (keeper, log, hosts, upstream) =
             (keeper.clone(), log.clone(), hosts.clone(), upstream.clone());
         let within = opts.upstream_timeout;
         let make = move || Forwarder::new(upstream, within, keeper, log, hosts);
-        workers.push(Worker::start(n, make, opts.header_timeout, stop.clone())?);
+        workers.push(Worker::start(n, make, limits, stop.clone())?);
     }
-    let stop = accept(&listener, &workers, &mut signals).await;
+    let mut open = Open::new(limits.most);
+    let mut next = 0;
+    let stop = server::accept(&listener, &mut open, signals.next(), |stream, ticket| {
+        workers[next % workers.len()].take(stream, ticket);
+        next += 1;
+    })
+    .await;
     drop(listener);
     let _ = stop_all.send(true);
     term.say(&format!(
@@ -147,29 +155,6 @@ pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Re
 
 /// Hands each new connection to the next worker, at most `Open`'s count of them open at
 /// once, until a stop signal.
-async fn accept(listener: &TcpListener, workers: &[Worker], signals: &mut Signals) -> Stop {
-    let (mut open, mut next) = (Open::new(), 0);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    // Out of file descriptors, most likely: let some close.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let Some(ticket) = open.admit() else {
-                    tracing::debug!("connection closed: every open one is answering a request");
-                    continue;
-                };
-                workers[next % workers.len()].take(stream, ticket);
-                next += 1;
-            }
-            stop = signals.next() => return stop,
-        }
-    }
-}
-
-/// The names a request to the proxy may be addressed to (others are a DNS rebinding).
 fn own_names(addr: SocketAddr) -> Arc<[String]> {
     let port = addr.port();
     let mut names = vec![format!("{addr}"), format!("localhost:{port}")];

@@ -5,23 +5,17 @@
 //! worker in turn (a connection is kept alive for many requests, so this is rare work), and
 //! keeps the count of open ones bounded (see `Open`).
 
-use std::collections::VecDeque;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use hyper::Request;
-use hyper::body::{Frame, SizeHint};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::forward::{Body, Forwarder, Link};
 use crate::error::{Error, Result};
+use crate::server::{self, Limits, Ticket};
 
 /// The most connections open at once, when the file-descriptor limit allows it: far more
 /// than one developer's tools keep open, and, with a connection to the connector for each,
@@ -40,12 +34,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker's thread; `make` builds its forwarder on that thread. A client has
-    /// `header_timeout` to send a request's head (an idle kept-alive connection too).
+    /// Starts a worker's thread; `make` builds its forwarder on that thread.
     pub fn start(
         n: usize,
         make: impl FnOnce() -> Forwarder + Send + 'static,
-        header_timeout: Duration,
+        limits: Limits,
         stop: watch::Receiver<bool>,
     ) -> Result<Worker> {
         let (connections, inbox) = mpsc::unbounded_channel();
@@ -58,7 +51,7 @@ impl Worker {
             .name(format!("proxy {n}"))
             .spawn(move || {
                 let local = tokio::task::LocalSet::new();
-                let served = serve(Rc::new(make()), inbox, header_timeout, stop);
+                let served = serve(Rc::new(make()), inbox, limits, stop);
                 runtime.block_on(local.run_until(served));
                 let _ = done.send(());
             })
@@ -83,61 +76,9 @@ pub fn count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
-/// The connections open across the workers, oldest first. A newcomer past the cap takes
-/// the place of the oldest one that is not answering a request (idle between requests, or
-/// still sending its head), so connections opened and left half-sent can use neither all
-/// the file descriptors nor every place, and the real client is still served.
-pub struct Open {
-    slots: VecDeque<Slot>,
-    most: usize,
-}
-
-struct Slot {
-    answering: Arc<AtomicBool>,
-    /// Closed when the connection's task ends; sent to close the connection.
-    evict: oneshot::Sender<()>,
-}
-
-/// A connection's side of its slot.
-pub struct Ticket {
-    answering: Arc<AtomicBool>,
-    evicted: oneshot::Receiver<()>,
-}
-
-impl Open {
-    pub fn new() -> Open {
-        Open {
-            slots: VecDeque::new(),
-            most: most_connections(),
-        }
-    }
-
-    /// A place for a new connection, or none when every open one is answering a request
-    /// (the newcomer is then closed: the client may try again).
-    pub fn admit(&mut self) -> Option<Ticket> {
-        self.slots.retain(|slot| !slot.evict.is_closed());
-        if self.slots.len() >= self.most {
-            let idle = self
-                .slots
-                .iter()
-                .position(|slot| !slot.answering.load(Ordering::SeqCst))?;
-            if let Some(oldest) = self.slots.remove(idle) {
-                let _ = oldest.evict.send(());
-            }
-        }
-        let answering = Arc::new(AtomicBool::new(false));
-        let (evict, evicted) = oneshot::channel();
-        self.slots.push_back(Slot {
-            answering: answering.clone(),
-            evict,
-        });
-        Some(Ticket { answering, evicted })
-    }
-}
-
 /// `MOST_CONNECTIONS`, or fewer when the process may open fewer files: two descriptors a
 /// connection (the client's, the connector's), beside those kept for the rest.
-fn most_connections() -> usize {
+pub fn most_connections() -> usize {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -154,7 +95,7 @@ fn most_connections() -> usize {
 async fn serve(
     forwarder: Rc<Forwarder>,
     mut inbox: mpsc::UnboundedReceiver<(std::net::TcpStream, Ticket)>,
-    header_timeout: Duration,
+    limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
@@ -165,9 +106,13 @@ async fn serve(
             handed = inbox.recv() => {
                 let Some((stream, ticket)) = handed else { break };
                 let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { continue };
-                let _ = stream.set_nodelay(true);
-                let served =
-                    connection(stream, forwarder.clone(), ticket, header_timeout, stop.clone());
+                let served = server::connection(
+                    stream,
+                    service(forwarder.clone()),
+                    ticket,
+                    limits,
+                    stop.clone(),
+                );
                 connections.spawn_local(served);
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -177,89 +122,27 @@ async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// One client connection, until it closes, is evicted (see `Open`), or the stop: then a
-/// request in flight is answered and the connection closed after it; an idle one, or one
-/// still sending its head, is closed at once.
-async fn connection(
-    stream: tokio::net::TcpStream,
+/// The connector behind the proxy, as a service: each connection has its own link to it.
+fn service(
     forwarder: Rc<Forwarder>,
-    Ticket { answering, evicted }: Ticket,
-    header_timeout: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let (link, flag) = (Rc::new(Link::default()), answering.clone());
-    let service = hyper::service::service_fn(move |request: Request<_>| {
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = hyper::Response<Body>,
+    Error = std::convert::Infallible,
+> {
+    let link = Rc::new(Link::default());
+    hyper::service::service_fn(move |request: Request<Incoming>| {
         let (forwarder, link) = (forwarder.clone(), link.clone());
-        let answering = Answering::start(flag.clone());
-        async move {
-            let response = forwarder.handle(&link, request).await?;
-            Ok::<_, std::convert::Infallible>(response.map(|body| answering.until_sent(body)))
-        }
-    });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        // Not when `Open` is dropped at the stop: that is the stop's to handle.
-        Ok(()) = evicted => {}
-        _ = stop.wait_for(|stopped| *stopped) => {
-            if answering.load(Ordering::SeqCst) {
-                connection.as_mut().graceful_shutdown();
-                let _ = connection.await;
-            }
-        }
-    }
+        async move { forwarder.handle(&link, request).await }
+    })
 }
 
-/// Marks a connection as answering a request from its head's arrival until the answer's
-/// body is sent (or dropped).
-struct Answering(Arc<AtomicBool>);
-
-impl Answering {
-    fn start(flag: Arc<AtomicBool>) -> Answering {
-        flag.store(true, Ordering::SeqCst);
-        Answering(flag)
-    }
-
-    fn until_sent(self, body: Body) -> Sending {
-        Sending {
-            body,
-            _answering: self,
-        }
-    }
-}
-
-impl Drop for Answering {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-}
-
-/// An answer's body, with the mark that the connection is busy until it is sent.
-struct Sending {
-    body: Body,
-    _answering: Answering,
-}
-
-impl hyper::body::Body for Sending {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<std::result::Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+/// The workers' connections: kept alive (a developer's tools reuse them), each client
+/// given `header_timeout` to send a request's head, at most `most_connections` across them.
+pub fn limits(header_timeout: Duration) -> Limits {
+    Limits {
+        most: most_connections(),
+        header_timeout,
+        keep_alive: true,
     }
 }

@@ -32,10 +32,19 @@ use tokio::sync::watch;
 
 use crate::error::{Error, NetworkError, Result, UserError};
 use crate::html::escape;
+use crate::server::{self, Limits};
 use persona::json_response;
 use store::Store;
 
 /// The sandbox's one client. Not secret: it only opens this sandbox.
+/// The sandbox's connections (see `server`): kept alive, as a provider's are; room for
+/// every test and tool that talks to it at once; 30 s for a request's head.
+const LIMITS: Limits = Limits {
+    most: 256,
+    header_timeout: std::time::Duration::from_secs(30),
+    keep_alive: true,
+};
+
 pub const CLIENT_ID: &str = "sandbox-client";
 pub const CLIENT_SECRET: &str = "sandbox-secret-not-a-real-secret";
 /// The sandbox user's name and password, for the password grant.
@@ -155,14 +164,9 @@ impl Sandbox {
             format!("localhost:{}", addr.port()),
         ]);
         let app = app.layer(axum::middleware::from_fn_with_state(hosts, only_our_host));
-        let (stop, mut stopping) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let (stop, stopping) = watch::channel(false);
+        let service = hyper_util::service::TowerToHyperService::new(app);
+        let task = tokio::spawn(server::serve(listener, service, LIMITS, stopping));
         Ok(Sandbox {
             url,
             shared,
