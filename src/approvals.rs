@@ -177,7 +177,7 @@ pub fn sent(written: &OAuth2, filled: &OAuth2, env: &dyn Fn(&str) -> Option<Stri
     let login_host = filled.authorization_url.as_deref().and_then(host_of);
     let overridden = env(SECRET_ENV).is_some_and(|v| !v.is_empty());
     let secret = written.client_secret.as_ref().filter(|_| !overridden);
-    let key = match filled.jwt.as_ref().map(|j| &j.key) {
+    let key = match filled.jwt().map(|j| &j.key) {
         Some(KeySource::Inline(raw)) => Some(raw.expose()),
         _ => None,
     };

@@ -70,6 +70,11 @@ impl Signer {
         })
     }
 
+    /// Whether the grant's assertion carries the scopes, so the request need not.
+    pub fn claims_scope(&self) -> bool {
+        self.settings.scope.is_some()
+    }
+
     /// A new assertion for the token endpoint at `token_url`, issued `now`.
     pub fn sign(&self, whose: For<'_>, token_url: &str, now: SystemTime) -> Result<Assertion> {
         let s = &self.settings;

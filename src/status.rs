@@ -188,7 +188,7 @@ impl Seen<'_> {
     /// What the next runs would do with this account under `o`: ask for what it lacks
     /// first, refuse what its templates cannot take, or the usual.
     fn next(&self, o: &OAuth2, account: &TestAccount, now: SystemTime) -> Next {
-        let grant = o.grant;
+        let grant = o.grant.kind();
         let lacking = o.lacking(account.fields());
         if !lacking.is_empty() {
             return Next::Lacking { grant, lacking };

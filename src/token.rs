@@ -4,11 +4,13 @@
 //! as a string `expires_in` or a form-encoded body) and every field is kept.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde_json::{Map, Value};
 
+use crate::assertion::Signer;
 use crate::config::GrantType;
 pub use crate::config::{BodyFormat, ClientAuth, JWT_BEARER};
 use crate::error::{Error, NetworkError, ProviderError, Result};
@@ -31,7 +33,8 @@ pub struct Endpoint {
     pub url: String,
     pub client_id: String,
     pub client_secret: Option<ClientSecret>,
-    pub auth: ClientAuth,
+    /// With the signer that makes the client's `client_assertion` for `private_key_jwt`.
+    pub auth: ClientAuth<Arc<Signer>>,
     pub format: BodyFormat,
     /// What the provider is documented to answer with (`responseContentType`); used only when
     /// the response itself does not say (no or a generic content type).
@@ -39,8 +42,6 @@ pub struct Endpoint {
     /// Where in the answer the tokens are (`tokenResponsePath`, an integration-cli
     /// extension): Slack puts a user token under `authed_user`.
     pub token_path: Option<String>,
-    /// Signs the client's `client_assertion` for `private_key_jwt`.
-    pub signer: Option<std::sync::Arc<crate::assertion::Signer>>,
 }
 
 #[derive(Debug)]
@@ -278,14 +279,11 @@ fn refused_by(p: &Proxied, shown: &str, detail: String) -> Error {
 
 /// private_key_jwt: the client proves itself with a signed assertion, never a secret.
 fn add_assertion(
+    signer: &Signer,
     endpoint: &Endpoint,
     body: &mut Vec<(&str, String)>,
     redactor: &mut Redactor,
 ) -> Result<()> {
-    let signer = endpoint
-        .signer
-        .as_ref()
-        .ok_or_else(|| Error::Internal("private_key_jwt without a signing key".into()))?;
     let assertion = signer.sign(
         crate::assertion::For::Client {
             client_id: &endpoint.client_id,
@@ -309,8 +307,8 @@ fn add_client_secret(
 ) -> Option<(String, String)> {
     let secret = endpoint.client_secret.as_ref();
     // A public client (no secret) identifies itself in the body whatever the setting.
-    let use_basic = endpoint.auth != ClientAuth::Post && secret.is_some();
-    if !use_basic || endpoint.auth == ClientAuth::Both {
+    let use_basic = !matches!(endpoint.auth, ClientAuth::Post) && secret.is_some();
+    if !use_basic || matches!(endpoint.auth, ClientAuth::Both) {
         body.push(("client_id", endpoint.client_id.clone()));
     }
     let secret = secret?;
@@ -343,11 +341,12 @@ impl<'a> Prepared<'a> {
     ) -> Result<Prepared<'a>> {
         let mut redactor = Redactor::default();
         let mut body = grant.fields(&mut redactor);
-        let basic = if endpoint.auth == ClientAuth::PrivateKeyJwt {
-            add_assertion(endpoint, &mut body, &mut redactor)?;
-            None
-        } else {
-            add_client_secret(endpoint, &mut body, &mut redactor)
+        let basic = match &endpoint.auth {
+            ClientAuth::PrivateKeyJwt(signer) => {
+                add_assertion(signer, endpoint, &mut body, &mut redactor)?;
+                None
+            }
+            _ => add_client_secret(endpoint, &mut body, &mut redactor),
         };
         add_extra(&mut body, &mut redactor, extra);
         Ok(Prepared {
@@ -363,7 +362,7 @@ impl<'a> Prepared<'a> {
         tracing::debug!(
             url = %shown,
             grant = grant.name(),
-            client_auth = ?endpoint.auth,
+            client_auth = %endpoint.auth.label(),
             body = ?endpoint.format,
             fields = ?self.body.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
             "token request"

@@ -5,15 +5,17 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use integration_cli::assertion::Signer;
 use integration_cli::error::{Error, ProviderError};
 use integration_cli::secret::{ClientSecret, RefreshToken};
 use integration_cli::token::{BodyFormat, ClientAuth, Endpoint, Grant, TokenClient, TokenResponse};
 use serde_json::{Value, json};
 use support::*;
 
-fn endpoint(stub: &Stub, auth: ClientAuth, format: BodyFormat) -> Endpoint {
+fn endpoint(stub: &Stub, auth: ClientAuth<Arc<Signer>>, format: BodyFormat) -> Endpoint {
     Endpoint {
         url: format!("{}/token", stub.url),
         client_id: CLIENT_ID.into(),
@@ -22,7 +24,6 @@ fn endpoint(stub: &Stub, auth: ClientAuth, format: BodyFormat) -> Endpoint {
         format,
         response_type: None,
         token_path: None,
-        signer: None,
     }
 }
 
@@ -74,21 +75,23 @@ fn every_client_authentication_and_body_style_is_sent_as_the_provider_wants_it()
         (Basic, Json, Auth::Basic, true),
         (Both, Json, Auth::Both, true),
     ];
-    for (i, (auth, format, wants, json_body)) in styles.iter().copied().enumerate() {
+    for (i, (auth, format, wants, json_body)) in styles.iter().cloned().enumerate() {
         let stub = Stub::start(Behaviour {
             auth: wants,
             json_requests: json_body,
             ..Behaviour::default()
         });
-        let ep = endpoint(&stub, auth, format);
+        let ep = endpoint(&stub, auth.clone(), format);
         let t = request(&ep, &client_credentials(), &[], Duration::from_secs(10));
         assert!(t.is_ok(), "{auth:?}/{format:?}: {:?}", t.err());
         stub.seen(|s| {
             let basic = s.token_auth_headers[0].as_deref();
             let body = &s.token_forms[0];
-            assert_eq!(basic.is_some(), auth != Post, "{auth:?}");
-            assert_eq!(body.contains_key("client_secret"), auth == Post, "{auth:?}");
-            assert_eq!(body.contains_key("client_id"), auth != Basic, "{auth:?}");
+            let post = matches!(auth, Post);
+            assert_eq!(basic.is_some(), !post, "{auth:?}");
+            assert_eq!(body.contains_key("client_secret"), post, "{auth:?}");
+            let basic_only = matches!(auth, Basic);
+            assert_eq!(body.contains_key("client_id"), !basic_only, "{auth:?}");
             assert_eq!(body["grant_type"], "client_credentials");
             assert_eq!(body["scope"], "read write");
             let json_sent = s.token_content_types[0].as_deref() == Some("application/json");
@@ -103,7 +106,7 @@ fn every_client_authentication_and_body_style_is_sent_as_the_provider_wants_it()
             ..Behaviour::default()
         });
         let refused = request(
-            &endpoint(&strict, auth, format),
+            &endpoint(&strict, auth.clone(), format),
             &client_credentials(),
             &[],
             Duration::from_secs(10),

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::OAuth2;
+use super::jwt::JwtSettings;
 use super::variables::as_text;
 use crate::redact::printable;
 use crate::secret::ClientSecret;
@@ -99,17 +100,8 @@ impl OAuth2 {
             &self.refresh_request_parameters,
             Place::Sent,
         )?;
-        if let Some(jwt) = out.jwt.as_mut() {
-            for (key, claim) in [
-                ("jwt.issuer", &mut jwt.issuer),
-                ("jwt.subject", &mut jwt.subject),
-                ("jwt.audience", &mut jwt.audience),
-            ] {
-                if let Some(raw) = claim.as_mut() {
-                    *raw = filler.plain(key, Template::parse(raw).pieces(), Place::Sent)?;
-                }
-            }
-        }
+        out.grant = self.grant.try_map(|jwt| filler.jwt(jwt))?;
+        out.client_auth = self.client_auth.try_map(|jwt| filler.jwt(jwt))?;
         Ok(out)
     }
 
@@ -225,7 +217,7 @@ impl OAuth2 {
             }
         }
         // The assertion's claims travel signed in the request body.
-        if let Some(jwt) = &self.jwt {
+        if let Some(jwt) = self.jwt() {
             for (key, value) in [
                 ("jwt.issuer", &jwt.issuer),
                 ("jwt.subject", &jwt.subject),
@@ -577,6 +569,21 @@ impl Filler<'_> {
             })
             .collect()
     }
+
+    /// The assertion's claims, filled: they travel signed in the request body.
+    fn jwt(&self, jwt: &JwtSettings) -> Result<Box<JwtSettings>, Refusal> {
+        let mut filled = Box::new(jwt.clone());
+        for (key, claim) in [
+            ("jwt.issuer", &mut filled.issuer),
+            ("jwt.subject", &mut filled.subject),
+            ("jwt.audience", &mut filled.audience),
+        ] {
+            if let Some(raw) = claim.as_mut() {
+                *raw = self.plain(key, Template::parse(raw).pieces(), Place::Sent)?;
+            }
+        }
+        Ok(filled)
+    }
 }
 
 /// The part of a URL the template's own text has reached.
@@ -906,7 +913,7 @@ mod tests {
             json!({"domain": "dev-1.okta.com", "user": "dev@example.com"}),
         )
         .unwrap();
-        let jwt = e.jwt.unwrap();
+        let jwt = e.jwt().unwrap();
         assert_eq!(
             jwt.audience.as_deref(),
             Some("https://dev-1.okta.com/oauth2/v1/token")

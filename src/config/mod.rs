@@ -98,6 +98,65 @@ impl fmt::Display for GrantType {
     }
 }
 
+/// How tokens are obtained, with what the grant cannot do without: jwt-bearer its signing
+/// settings as the file gives them (`Key` is a `Signer` once the key is read), so no step
+/// after the load meets a jwt-bearer grant that has none.
+#[derive(Debug, Clone)]
+pub enum Grant<Key = Box<jwt::JwtSettings>> {
+    AuthorizationCode,
+    ClientCredentials,
+    Password,
+    JwtBearer(Key),
+}
+
+impl GrantType {
+    /// This grant, with the signing key it needs asked of `key` only when it signs.
+    fn with_key<K, E>(
+        self,
+        key: impl FnOnce() -> std::result::Result<K, E>,
+    ) -> std::result::Result<Grant<K>, E> {
+        Ok(match self {
+            GrantType::AuthorizationCode => Grant::AuthorizationCode,
+            GrantType::ClientCredentials => Grant::ClientCredentials,
+            GrantType::Password => Grant::Password,
+            GrantType::JwtBearer => Grant::JwtBearer(key()?),
+        })
+    }
+}
+
+impl<Key> Grant<Key> {
+    /// Which grant, for the many steps that ask only that.
+    pub fn kind(&self) -> GrantType {
+        match self {
+            Grant::AuthorizationCode => GrantType::AuthorizationCode,
+            Grant::ClientCredentials => GrantType::ClientCredentials,
+            Grant::Password => GrantType::Password,
+            Grant::JwtBearer(_) => GrantType::JwtBearer,
+        }
+    }
+
+    pub fn key(&self) -> Option<&Key> {
+        match self {
+            Grant::JwtBearer(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The same grant with its key made into another: the settings filled in for a test
+    /// account, or read into a signer.
+    pub fn try_map<T, E>(
+        &self,
+        f: impl FnOnce(&Key) -> std::result::Result<T, E>,
+    ) -> std::result::Result<Grant<T>, E> {
+        Ok(match self {
+            Grant::AuthorizationCode => Grant::AuthorizationCode,
+            Grant::ClientCredentials => Grant::ClientCredentials,
+            Grant::Password => Grant::Password,
+            Grant::JwtBearer(key) => Grant::JwtBearer(f(key)?),
+        })
+    }
+}
+
 /// How the token request's body is written (`requestContentType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFormat {
@@ -117,9 +176,11 @@ impl BodyFormat {
     }
 }
 
-/// How the client authenticates at the token endpoint (`tokenEndpointAuthMethod`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
+/// How the client authenticates at the token endpoint (`tokenEndpointAuthMethod`), with the
+/// signing settings when it signs (`Key` is a `Signer` once the key is read, `()` for the
+/// method as named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAuth<Key = Box<jwt::JwtSettings>> {
     /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1). The default for a
     /// form body.
     Basic,
@@ -132,10 +193,10 @@ pub enum ClientAuth {
     Both,
     /// A `client_assertion` signed with the `jwt` object's key instead of a secret
     /// (RFC 7523 §2.2: `private_key_jwt`, or `client_secret_jwt` with HS256).
-    PrivateKeyJwt,
+    PrivateKeyJwt(Key),
 }
 
-impl ClientAuth {
+impl ClientAuth<()> {
     /// `tokenEndpointAuthMethod`; when absent the default follows the body `format`.
     pub fn parse(value: Option<&str>, format: BodyFormat) -> std::result::Result<Self, String> {
         match value.map(str::trim) {
@@ -146,11 +207,46 @@ impl ClientAuth {
             Some("client_secret_basic") | Some("basic") => Ok(ClientAuth::Basic),
             Some("client_secret_post") | Some("post") => Ok(ClientAuth::Post),
             Some("both") | Some("client_secret_basic+client_id") => Ok(ClientAuth::Both),
-            Some("private_key_jwt") | Some("client_secret_jwt") => Ok(ClientAuth::PrivateKeyJwt),
+            Some("private_key_jwt") | Some("client_secret_jwt") => {
+                Ok(ClientAuth::PrivateKeyJwt(()))
+            }
             Some(other) => Err(format!(
                 "unknown client authentication {other:?} (use client_secret_basic, \
                  client_secret_post, both or private_key_jwt)"
             )),
+        }
+    }
+}
+
+impl<Key> ClientAuth<Key> {
+    pub fn key(&self) -> Option<&Key> {
+        match self {
+            ClientAuth::PrivateKeyJwt(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The same method with its key made into another: the settings filled in for a test
+    /// account, or read into a signer.
+    pub fn try_map<T, E>(
+        &self,
+        f: impl FnOnce(&Key) -> std::result::Result<T, E>,
+    ) -> std::result::Result<ClientAuth<T>, E> {
+        Ok(match self {
+            ClientAuth::Basic => ClientAuth::Basic,
+            ClientAuth::Post => ClientAuth::Post,
+            ClientAuth::Both => ClientAuth::Both,
+            ClientAuth::PrivateKeyJwt(key) => ClientAuth::PrivateKeyJwt(f(key)?),
+        })
+    }
+
+    /// The method's name for the debug log, without its key.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ClientAuth::Basic => "Basic",
+            ClientAuth::Post => "Post",
+            ClientAuth::Both => "Both",
+            ClientAuth::PrivateKeyJwt(_) => "PrivateKeyJwt",
         }
     }
 }
@@ -168,7 +264,7 @@ pub struct OAuth2 {
     pub authorization_url: Option<String>,
     pub token_url: String,
     pub scopes: Vec<String>,
-    pub grant: GrantType,
+    pub grant: Grant,
     pub redirect_url: Option<String>,
     pub body: BodyFormat,
     pub client_auth: ClientAuth,
@@ -193,8 +289,6 @@ pub struct OAuth2 {
     /// integration-cli extension: where in the token answer the tokens are
     /// (`"authed_user"` for a Slack user token).
     pub token_response_path: Option<String>,
-    /// integration-cli extension: how assertions are signed (jwt-bearer, private_key_jwt).
-    pub jwt: Option<jwt::JwtSettings>,
     /// The authorization's `variables`: what each test account must hold for it.
     pub variables: Variables,
 }
@@ -203,6 +297,15 @@ impl OAuth2 {
     /// The scopes as sent: space-joined, or none.
     pub fn scope(&self) -> Option<String> {
         (!self.scopes.is_empty()).then(|| self.scopes.join(" "))
+    }
+
+    /// The `jwt` object (an integration-cli extension), kept by the grant and the client
+    /// authentication that sign with it; the file has one, so either's is the same.
+    pub fn jwt(&self) -> Option<&jwt::JwtSettings> {
+        self.grant
+            .key()
+            .or_else(|| self.client_auth.key())
+            .map(|jwt| &**jwt)
     }
 }
 
@@ -241,7 +344,6 @@ impl fmt::Debug for OAuth2 {
             .field("issuer", &self.issuer)
             .field("redirect_host", &self.redirect_host)
             .field("redirect_path", &self.redirect_path)
-            .field("jwt", &self.jwt)
             .field("variables", &self.variables)
             .finish_non_exhaustive()
     }
@@ -481,35 +583,41 @@ impl Fields<'_> {
         expand::check_url(key, raw).map_err(|message| format!("{}.{message}", self.at))
     }
 
-    /// The `jwt` object, which signing grants and client authentication cannot do without.
-    fn jwt(
+    /// The `jwt` object, read even when nothing signs with it, so its mistakes are named.
+    fn jwt(&self) -> std::result::Result<Option<jwt::JwtSettings>, Why> {
+        match self.object.get("jwt") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(o)) => {
+                Ok(Some(jwt::parse(o).map_err(|e| format!("{}.{e}", self.at))?))
+            }
+            Some(_) => Err(self.invalid("jwt", "must be an object")),
+        }
+    }
+
+    /// The grant and the client authentication, each with the `jwt` object when it signs,
+    /// which it cannot do without.
+    fn signing(
         &self,
         grant: GrantType,
-        client_auth: ClientAuth,
-    ) -> std::result::Result<Option<jwt::JwtSettings>, Why> {
-        let jwt = match self.object.get("jwt") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(o)) => Some(jwt::parse(o).map_err(|e| format!("{}.{e}", self.at))?),
-            Some(_) => return Err(self.invalid("jwt", "must be an object")),
+        client_auth: ClientAuth<()>,
+    ) -> std::result::Result<(Grant, ClientAuth), Why> {
+        let jwt = self.jwt()?;
+        let needs = |key: &str, what: &str| {
+            jwt.clone().map(Box::new).ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!(
+                        ": {what} signs assertions, so the authorization needs a \"jwt\" \
+                         object: {{\"privateKeyFile\": \"key.pem\", \"algorithm\": \"RS256\"}} \
+                         (see the README)"
+                    ),
+                )
+            })
         };
-        let needs = if grant == GrantType::JwtBearer {
-            Some(("grantType", "the jwt-bearer grant"))
-        } else if client_auth == ClientAuth::PrivateKeyJwt {
-            Some(("tokenEndpointAuthMethod", "private_key_jwt"))
-        } else {
-            None
-        };
-        match (needs, &jwt) {
-            (Some((key, what)), None) => Err(self.invalid(
-                key,
-                format!(
-                    ": {what} signs assertions, so the authorization needs a \"jwt\" \
-                     object: {{\"privateKeyFile\": \"key.pem\", \"algorithm\": \"RS256\"}} \
-                     (see the README)"
-                ),
-            )),
-            _ => Ok(jwt),
-        }
+        Ok((
+            grant.with_key(|| needs("grantType", "the jwt-bearer grant"))?,
+            client_auth.try_map(|()| needs("tokenEndpointAuthMethod", "private_key_jwt"))?,
+        ))
     }
 
     fn oauth2(&self, variables: Variables) -> std::result::Result<OAuth2, Why> {
@@ -530,10 +638,9 @@ impl Fields<'_> {
         let client_auth =
             ClientAuth::parse(self.string("tokenEndpointAuthMethod")?.as_deref(), body)
                 .map_err(|e| self.invalid("tokenEndpointAuthMethod", format!(": {e}")))?;
-        let jwt = self.jwt(grant, client_auth)?;
+        let (grant, client_auth) = self.signing(grant, client_auth)?;
         let oauth2 = OAuth2 {
             variables,
-            jwt,
             client_id: self.required("clientId")?,
             client_secret: self
                 .string("clientSecret")?
@@ -604,7 +711,7 @@ mod tests {
                 .contains("unknown grant type")
         );
         assert_eq!(
-            all[1].1.as_ref().unwrap().grant,
+            all[1].1.as_ref().unwrap().grant.kind(),
             GrantType::AuthorizationCode
         );
         let broken = parse(json!({"authorizations": {"not": "a list"}}));
@@ -617,11 +724,9 @@ mod tests {
             "scopes": [{"name": "read", "description": "d"}, "write"]}))
         .unwrap();
         assert_eq!(o.scopes, ["read", "write"]);
-        assert_eq!(o.grant, GrantType::AuthorizationCode);
-        assert_eq!(
-            (o.body, o.client_auth),
-            (BodyFormat::Form, ClientAuth::Basic)
-        );
+        assert_eq!(o.grant.kind(), GrantType::AuthorizationCode);
+        assert_eq!(o.body, BodyFormat::Form);
+        assert!(matches!(o.client_auth, ClientAuth::Basic));
     }
 
     #[test]
@@ -636,7 +741,9 @@ mod tests {
         let o = with(json!({"privateKeyFile": "k.pem", "algorithm": "es256",
             "scope": ["a", "b"], "keyId": "kid-1"}))
         .unwrap();
-        let jwt = o.jwt.unwrap();
+        let Grant::JwtBearer(jwt) = &o.grant else {
+            panic!("a jwt-bearer grant: {o:?}")
+        };
         assert_eq!(jwt.algorithm, jwt::Algorithm::Es256);
         assert_eq!(jwt.scope.as_deref(), Some("a b"));
         assert_eq!(jwt.lifetime, jwt::DEFAULT_LIFETIME);
@@ -671,7 +778,32 @@ mod tests {
             "tokenEndpointAuthMethod": "private_key_jwt"});
         assert!(one(pkj.clone()).is_err());
         pkj["jwt"] = json!({"privateKeyFile": "k.pem"});
-        assert_eq!(one(pkj).unwrap().client_auth, ClientAuth::PrivateKeyJwt);
+        let o = one(pkj).unwrap();
+        assert!(
+            matches!(o.client_auth, ClientAuth::PrivateKeyJwt(_)),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn the_jwt_object_goes_to_what_signs_with_it_and_is_checked_even_when_nothing_does() {
+        let both = one(
+            json!({"clientId": "id", "tokenUrl": "http://t", "grantType": JWT_BEARER,
+            "tokenEndpointAuthMethod": "private_key_jwt",
+            "jwt": {"privateKeyFile": "k.pem", "keyId": "kid-1"}}),
+        )
+        .unwrap();
+        let kid = |jwt: &jwt::JwtSettings| jwt.key_id.as_deref() == Some("kid-1");
+        assert!(matches!(&both.grant, Grant::JwtBearer(jwt) if kid(jwt)));
+        assert!(matches!(&both.client_auth, ClientAuth::PrivateKeyJwt(jwt) if kid(jwt)));
+        let unused = json!({"clientId": "id", "tokenUrl": "http://t",
+            "jwt": {"privateKeyFile": "k.pem", "algorithm": "none"}});
+        let e = one(unused).unwrap_err().to_string();
+        assert!(e.contains("jwt.algorithm: unknown algorithm"), "{e}");
+        let unused = one(json!({"clientId": "id", "tokenUrl": "http://t",
+            "jwt": {"privateKeyFile": "k.pem"}}))
+        .unwrap();
+        assert!(unused.jwt().is_none(), "nothing signs with it: {unused:?}");
     }
 
     #[test]
@@ -679,10 +811,9 @@ mod tests {
         let o = one(json!({"clientId": "id", "tokenUrl": "http://t",
             "grantType": "client_credentials", "requestContentType": "application/json"}))
         .unwrap();
-        assert_eq!(o.grant, GrantType::ClientCredentials);
-        assert_eq!(
-            o.client_auth,
-            ClientAuth::Post,
+        assert_eq!(o.grant.kind(), GrantType::ClientCredentials);
+        assert!(
+            matches!(o.client_auth, ClientAuth::Post),
             "JSON bodies carry the credentials"
         );
         for (key, value, said) in [
@@ -781,7 +912,7 @@ mod tests {
         assert_eq!(ClientAuth::parse(Some("both"), form), Ok(ClientAuth::Both));
         assert_eq!(
             ClientAuth::parse(Some("private_key_jwt"), form),
-            Ok(ClientAuth::PrivateKeyJwt)
+            Ok(ClientAuth::PrivateKeyJwt(()))
         );
         assert!(ClientAuth::parse(Some("tls_client_auth"), form).is_err());
     }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::variables::{Filled, Gathering};
 use super::{Deps, Options, select};
 use crate::assertion::Signer;
+use crate::config::jwt::JwtSettings;
 use crate::config::{self, OAuth2, Refusal, Values};
 use crate::error::{ConfigError, Error, Result, UserError};
 use crate::project::{self, Project};
@@ -29,6 +30,7 @@ pub(super) struct Chosen {
 /// template filled, the token endpoint ready.
 pub(super) struct Target {
     config: OAuth2,
+    grant: config::Grant<Arc<Signer>>,
     endpoint: Endpoint,
     tokens: TokenClient,
     filled: Filled,
@@ -61,7 +63,7 @@ impl Chosen {
     }
 
     pub fn grant(&self) -> config::GrantType {
-        self.config.grant
+        self.config.grant.kind()
     }
 
     pub fn name(&self) -> &str {
@@ -86,10 +88,11 @@ impl Chosen {
             terminal: &*deps.terminal,
         }
         .check(&crate::approvals::sent(&self.config, &config, &*deps.env))?;
-        let endpoint = self.endpoint(&config, project, opts, deps)?;
+        let (grant, endpoint) = self.endpoint(&config, project, opts, deps)?;
         let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
         Ok(Target {
             config,
+            grant,
             endpoint,
             tokens,
             filled,
@@ -133,35 +136,44 @@ impl Chosen {
         Ok((filled, config))
     }
 
-    /// The token endpoint of the filled authorization, with the client's credentials.
+    /// The grant and the token endpoint of the filled authorization, with the client's
+    /// credentials and the signing key read for whichever signs.
     fn endpoint(
         &self,
         config: &OAuth2,
         project: &Project,
         opts: &Options,
         deps: &Deps<'_>,
-    ) -> Result<Endpoint> {
+    ) -> Result<(config::Grant<Arc<Signer>>, Endpoint)> {
         // The key is read for the assertion's claims as filled in for this account.
-        let signer = match &config.jwt {
-            Some(jwt) => Some(Arc::new(Signer::load(
+        let load = |jwt: &JwtSettings| {
+            Signer::load(
                 jwt,
                 &config.at,
                 project.path(),
                 &*deps.env,
                 opts.allow_key_outside,
-            )?)),
-            None => None,
+            )
+            .map(Arc::new)
         };
-        Ok(Endpoint {
+        let grant = config.grant.try_map(|jwt| load(jwt))?;
+        let auth = match (&config.client_auth, grant.key()) {
+            // One `jwt` object signs both assertions: its key is read once.
+            (config::ClientAuth::PrivateKeyJwt(_), Some(signer)) => {
+                config::ClientAuth::PrivateKeyJwt(signer.clone())
+            }
+            (auth, _) => auth.try_map(|jwt| load(jwt))?,
+        };
+        let endpoint = Endpoint {
             url: config.token_url.clone(),
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
-            auth: config.client_auth,
+            auth,
             format: config.body,
             response_type: config.response_content_type.clone(),
             token_path: config.token_response_path.clone(),
-            signer,
-        })
+        };
+        Ok((grant, endpoint))
     }
 
     /// A template that cannot be filled for this account: the value's fault (fixed with
@@ -183,6 +195,7 @@ impl Chosen {
             deps,
             authorization: &self.name,
             config: &target.config,
+            grant: &target.grant,
             endpoint: &target.endpoint,
             tokens: &target.tokens,
             answers: &target.filled.answers,
@@ -199,6 +212,8 @@ pub(super) struct Ctx<'a> {
     pub authorization: &'a str,
     /// The authorization for this run's test account: its templates filled.
     pub config: &'a OAuth2,
+    /// The grant with its signer, the key read, when it signs (jwt-bearer).
+    pub grant: &'a config::Grant<Arc<Signer>>,
     pub endpoint: &'a Endpoint,
     pub tokens: &'a TokenClient,
     /// What was gathered for the test account (answers, `--var`s, defaults): saved with

@@ -225,7 +225,7 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<Outcome> {
         ctx.save_answers().await?;
         return Ok(recovered);
     }
-    let outcome = if ctx.config.grant.needs_no_person() {
+    let outcome = if ctx.config.grant.kind().needs_no_person() {
         let when = if opts.reauth {
             When::Always
         } else {
@@ -299,7 +299,7 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
     // Tokens an earlier run set aside are newer than the file's refresh token, which may
     // be spent: presenting it could get the whole grant revoked.
     ctx.recovered().await?;
-    let done = if ctx.config.grant.needs_no_person() {
+    let done = if ctx.config.grant.kind().needs_no_person() {
         ctx.unattended(when).await?
     } else {
         ctx.refresh(when)

@@ -27,7 +27,8 @@ impl Ctx<'_> {
         // replace it with another like it.
         if account.refresh_token().is_none()
             && !opts.reauth
-            && let Freshness::Fresh(_) = account.freshness(self.config.grant, self.deps.clock.now())
+            && let Freshness::Fresh(_) =
+                account.freshness(self.config.grant.kind(), self.deps.clock.now())
         {
             return Ok(self.kept(project));
         }
@@ -44,7 +45,7 @@ impl Ctx<'_> {
                 },
             }
         }
-        match self.config.grant {
+        match self.config.grant.kind() {
             crate::config::GrantType::Password => self.password().await,
             _ => self.login().await,
         }
@@ -111,7 +112,7 @@ impl Ctx<'_> {
             self.deps.terminal.warn(&refused.to_string());
             return Err(Error::Interrupted);
         }
-        let can_log_in = match self.config.grant {
+        let can_log_in = match self.config.grant.kind() {
             crate::config::GrantType::Password => self.password_at_hand(),
             _ => self.opts.open_browser || self.deps.terminal.interactive(),
         };
@@ -194,14 +195,11 @@ impl Ctx<'_> {
     /// The request of a grant with no person: client credentials, or a new assertion.
     pub(super) fn unattended_grant(&self) -> Result<Grant> {
         let scope = self.config.scope();
-        if self.config.grant != crate::config::GrantType::JwtBearer {
+        let crate::config::Grant::JwtBearer(signer) = self.grant else {
             return Ok(Grant::ClientCredentials { scope });
-        }
-        let signer = self.endpoint.signer.as_ref().ok_or_else(|| {
-            Error::Internal("a jwt-bearer authorization without a signing key".into())
-        })?;
+        };
         // Providers that want the scopes inside the assertion (Google) get them there only.
-        let scope = scope.filter(|_| self.config.jwt.as_ref().is_none_or(|j| j.scope.is_none()));
+        let scope = scope.filter(|_| !signer.claims_scope());
         let assertion = signer.sign(
             crate::assertion::For::Grant {
                 client_id: &self.endpoint.client_id,
@@ -216,7 +214,7 @@ impl Ctx<'_> {
     pub(super) fn kept(&self, project: &Project) -> Outcome {
         let name = &self.opts.test_account;
         let fields = project.test_account(name).cloned().unwrap_or_default();
-        let grant = self.config.grant;
+        let grant = self.config.grant.kind();
         store::outcome(self, project, name, &fields, Happened::Kept { grant })
     }
 

@@ -46,7 +46,7 @@ pub fn authorization(
                 .map(|(a, o)| {
                     let dev = if a.development { ", development" } else { "" };
                     match o {
-                        Ok(o) => format!("{} ({}{dev})", a.name, o.grant),
+                        Ok(o) => format!("{} ({}{dev})", a.name, o.grant.kind()),
                         Err(_) => format!("{} (its settings cannot be read{dev})", a.name),
                     }
                 })

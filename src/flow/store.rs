@@ -176,7 +176,7 @@ pub fn save_account(
     }
     warn_after_save(ctx, t, &account);
     let saved = Saved {
-        action: action(source, ctx.config.grant),
+        action: action(source, ctx.config.grant.kind()),
         refresh: refresh_fate(t, old_refresh.as_deref(), source),
         refresh_hint: missing_refresh_hint(ctx, t, source),
         token_from: t.taken_from.clone(),
@@ -243,7 +243,7 @@ fn refresh_fate(t: &TokenResponse, old: Option<&str>, source: Source) -> Refresh
 fn missing_refresh_hint(ctx: &Ctx<'_>, t: &TokenResponse, source: Source) -> Option<&'static str> {
     if t.refresh_token.is_some()
         || source != Source::NewGrant
-        || ctx.config.grant != GrantType::AuthorizationCode
+        || ctx.config.grant.kind() != GrantType::AuthorizationCode
     {
         return None;
     }
