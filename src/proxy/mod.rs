@@ -110,16 +110,15 @@ pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Re
         said.event(what, detail)
     }));
     let (stop_all, stop) = tokio::sync::watch::channel(false);
-    let hosts = own_names(addr);
-    let mut workers = Vec::new();
     let limits = workers::limits(opts.header_timeout);
-    for n in 0..workers::count() {
-        let (keeper, log, hosts, upstream) =
-            (keeper.clone(), log.clone(), hosts.clone(), upstream.clone());
-        let within = opts.upstream_timeout;
-        let make = move || Forwarder::new(upstream, within, keeper, log, hosts);
-        workers.push(Worker::start(n, make, limits, stop.clone())?);
-    }
+    let forwarding = Forwarding {
+        upstream,
+        within: opts.upstream_timeout,
+        keeper: keeper.clone(),
+        log: log.clone(),
+        hosts: own_names(addr),
+    };
+    let workers = forwarding.start_workers(limits, &stop)?;
     let mut open = Open::new(limits.most);
     let mut next = 0;
     let stop = server::accept(&listener, &mut open, signals.next(), |stream, ticket| {
@@ -134,27 +133,61 @@ pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Re
         stop.name(),
         DRAIN.as_secs()
     ));
-    let drained = futures_util::future::join_all(workers.into_iter().map(|w| w.drained));
-    let settled = async {
-        tokio::select! {
-            _ = drained => {}
-            _ = tokio::time::sleep(DRAIN) => {}
-        }
-        // A refresh in flight (the timer's, which no request waits for) is saved first.
-        let quiet = keeper.settle().await;
-        // The last lines, unless stdout is stuck (a paused pager).
-        let last = tokio::task::spawn_blocking(move || log.finish());
-        let _ = tokio::time::timeout(Duration::from_secs(1), last).await;
-        quiet
-    };
     tokio::select! {
-        _quiet = settled => Ok(()),
+        _quiet = settled(workers, keeper, log) => Ok(()),
         again = signals.next() => Err(again.error()),
     }
 }
 
-/// Hands each new connection to the next worker, at most `Open`'s count of them open at
-/// once, until a stop signal.
+/// What every worker's forwarder is made of.
+#[derive(Clone)]
+struct Forwarding {
+    upstream: Arc<Upstream>,
+    within: Duration,
+    keeper: Keeper,
+    log: log::Log,
+    hosts: Arc<[String]>,
+}
+
+impl Forwarding {
+    /// One worker per core, each building its own forwarder on its own thread.
+    fn start_workers(
+        &self,
+        limits: server::Limits,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Vec<Worker>> {
+        let mut workers = Vec::new();
+        for n in 0..workers::count() {
+            let Forwarding {
+                upstream,
+                within,
+                keeper,
+                log,
+                hosts,
+            } = self.clone();
+            let make = move || Forwarder::new(upstream, within, keeper, log, hosts);
+            workers.push(Worker::start(n, make, limits, stop.clone())?);
+        }
+        Ok(workers)
+    }
+}
+
+/// Waits for the workers to finish their requests (at most `DRAIN`), then for the refresh in
+/// flight, then writes the log's last lines.
+async fn settled(workers: Vec<Worker>, keeper: Keeper, log: log::Log) {
+    let drained = futures_util::future::join_all(workers.into_iter().map(|w| w.drained));
+    tokio::select! {
+        _ = drained => {}
+        _ = tokio::time::sleep(DRAIN) => {}
+    }
+    // A refresh in flight (the timer's, which no request waits for) is saved first.
+    keeper.settle().await;
+    // The last lines, unless stdout is stuck (a paused pager).
+    let last = tokio::task::spawn_blocking(move || log.finish());
+    let _ = tokio::time::timeout(Duration::from_secs(1), last).await;
+}
+
+/// The names a client may give this proxy as its `Host`: its address and `localhost`.
 fn own_names(addr: SocketAddr) -> Arc<[String]> {
     let port = addr.port();
     let mut names = vec![format!("{addr}"), format!("localhost:{port}")];
