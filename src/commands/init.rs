@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use super::Global;
 use crate::error::Result;
 use crate::init::{self, InitOptions, PRESETS};
-use crate::ui::{Console, Quiet};
+use crate::report;
+use crate::ui::{Console, Quiet, Terminal};
 
 /// Start a .unito.json, from a provider preset or your own URLs
 #[derive(Debug, clap::Args)]
@@ -120,10 +121,15 @@ impl Args {
             force: self.force,
             approvals: crate::approvals::Store::for_user(&|k| std::env::var(k).ok()),
         };
-        if global.quiet {
-            init::run(&opts, &Quiet::new(Console::new()))
+        let term: Box<dyn Terminal> = if global.quiet {
+            Box::new(Quiet::new(Console::new()))
         } else {
-            init::run(&opts, &Console::new())
+            Box::new(Console::new())
+        };
+        let written = init::run(&opts, &*term)?;
+        for line in report::init::lines(&written) {
+            term.result(&line);
         }
+        written.gitignore.map(|_| ())
     }
 }

@@ -1,28 +1,38 @@
 //! Keeping the tokens out of version control: `.unito.json` and the files beside it go into
 //! the `.gitignore` next to it, appended, never rewritten.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// What became of the `.gitignore` beside the file, for the report to tell the user.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ignored {
+    /// It already lists every entry.
+    Already,
+    /// There is none: the user is told to keep the file out of version control.
+    NoGitignore,
+    /// These entries were appended to it.
+    Added {
+        gitignore: PathBuf,
+        entries: Vec<String>,
+    },
+}
+
 /// Adds `.unito.json` (and its lock and recovery files, and `also`: a signing key) to the
-/// `.gitignore` beside it, when there is one that does not ignore them yet. Returns what it
-/// did, to tell the user.
-pub(super) fn ignore_in_git(config: &Path, also: &[&str]) -> Result<Option<String>> {
+/// `.gitignore` beside it, when there is one that does not ignore them yet.
+pub(super) fn ignore_in_git(config: &Path, also: &[&str]) -> Result<Ignored> {
     let dir = config
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let gitignore = dir.join(".gitignore");
     let Ok(current) = std::fs::read_to_string(&gitignore) else {
-        return Ok(Some(
-            "There is no .gitignore here: keep .unito.json (it will hold tokens) out of version control."
-                .into(),
-        ));
+        return Ok(Ignored::NoGitignore);
     };
     let add = not_ignored_yet(&current, config, also);
     if add.is_empty() {
-        return Ok(None);
+        return Ok(Ignored::Already);
     }
     use std::io::Write;
     std::fs::OpenOptions::new()
@@ -30,8 +40,10 @@ pub(super) fn ignore_in_git(config: &Path, also: &[&str]) -> Result<Option<Strin
         .open(&gitignore)
         .and_then(|mut f| f.write_all(appendix(&current, &add).as_bytes()))
         .map_err(|source| Error::io("write", &gitignore, source))?;
-    let listed = listed(&add);
-    Ok(Some(format!("Added {listed} to {}.", gitignore.display())))
+    Ok(Ignored::Added {
+        gitignore,
+        entries: add,
+    })
 }
 
 /// The entries for the file, its lock and recovery files and `also` that `current` (the
@@ -72,12 +84,4 @@ fn appendix(current: &str, add: &[String]) -> String {
         text.push('\n');
     }
     text
-}
-
-/// `a, b and c`.
-fn listed(add: &[String]) -> String {
-    match add.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => add.join(""),
-    }
 }

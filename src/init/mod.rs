@@ -9,6 +9,7 @@ mod ask;
 mod gitignore;
 
 pub use crate::providers::{PROVIDERS as PRESETS, Provider as Preset};
+pub use gitignore::Ignored;
 
 use std::path::PathBuf;
 
@@ -68,6 +69,28 @@ pub struct InitOptions {
     pub approvals: Option<crate::approvals::Store>,
 }
 
+/// What `init` did, for `report::init` to word: the run asks its questions but prints no
+/// result itself.
+pub struct Written {
+    pub path: PathBuf,
+    pub authorization: String,
+    pub preset: Option<&'static Preset>,
+    pub secret: Secret,
+    /// An error here came after the file was written: what was done is still told, then the
+    /// error, and nothing after it ran.
+    pub gitignore: Result<Ignored>,
+    /// What the first `oauth2` run will ask for: each variable's label and name.
+    pub first_login_asks: Vec<(String, String)>,
+}
+
+/// Where the written file's client credential comes from at run time.
+pub enum Secret {
+    /// A jwt-bearer assertion's signing key, in this file beside it.
+    KeyFile(&'static str),
+    /// The client secret, from this environment variable.
+    Variable(String),
+}
+
 /// Everything the file will say.
 struct Answers {
     connector: String,
@@ -80,7 +103,7 @@ struct Answers {
     scopes: String,
 }
 
-pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
+pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<Written> {
     if opts.config.exists() && !opts.force {
         return Err(UserError::InitWouldOverwrite {
             path: opts.config.clone(),
@@ -94,11 +117,13 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<()> {
     let checked = typed(&authorization)?;
     let development = values(opts, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
-    write(opts, term, &answers, preset, &text)?;
+    let mut written = write(opts, &answers, preset, &text)?;
+    if written.gitignore.is_err() {
+        return Ok(written);
+    }
     approve(opts, term, &answers, &checked, &development);
-    first_login_asks(term, &checked, &development);
-    term.result("Next: integration-cli oauth2");
-    Ok(())
+    written.first_login_asks = first_login_asks(&checked, &development);
+    Ok(written)
 }
 
 /// The authorization as the commands will read it: a preset or a URL the CLI would refuse
@@ -186,35 +211,18 @@ fn approve(
     }
 }
 
-/// What the first `oauth2` run will ask for, and the flag that gives it at once.
+/// What the first `oauth2` run will ask for: each variable's label and name.
 fn first_login_asks(
-    term: &dyn Terminal,
     o: &crate::config::OAuth2,
     given: &serde_json::Map<String, Value>,
-) {
+) -> Vec<(String, String)> {
     let used = o.template_names();
-    let asked: Vec<&crate::config::Variable> = o
-        .variables
+    o.variables
         .iter()
         .filter(|v| (v.required || used.contains(&v.name)) && v.default.is_none())
         .filter(|v| !given.contains_key(&v.name))
-        .collect();
-    if asked.is_empty() {
-        return;
-    }
-    let labels: Vec<String> = asked
-        .iter()
-        .map(|v| format!("{} ({})", v.label(), v.name))
-        .collect();
-    let flags: Vec<String> = asked
-        .iter()
-        .map(|v| format!("--var {}=VALUE", v.name))
-        .collect();
-    term.result(&format!(
-        "The first login asks for: {}; or give it now: integration-cli oauth2 {}",
-        labels.join(", "),
-        flags.join(" ")
-    ));
+        .map(|v| (v.label().to_string(), v.name.clone()))
+        .collect()
 }
 
 /// The preset named, or chosen at a terminal; `None` for custom URLs.
@@ -540,41 +548,28 @@ fn render(
     Ok(text)
 }
 
-/// Writes the file (atomically), keeps it out of git, and says what to do next.
+/// Writes the file (atomically) and keeps it out of git.
 fn write(
     opts: &InitOptions,
-    term: &dyn Terminal,
     answers: &Answers,
-    preset: Option<&Preset>,
+    preset: Option<&'static Preset>,
     text: &str,
-) -> Result<()> {
+) -> Result<Written> {
     crate::project::write_atomic(&opts.config, text)
         .map_err(|source| Error::io("write", &opts.config, source))?;
-    term.result(&format!(
-        "Wrote {} with authorization \"{}\".",
-        opts.config.display(),
-        answers.name
-    ));
-    if let Some(p) = preset {
-        term.result(&format!("With {}: {}.", p.title, p.note));
-    }
-    let also: &[&str] = if answers.grant == GrantType::JwtBearer {
-        term.result(&format!(
-            "Assertions are signed with the key in {KEY_FILE} beside it (PEM, chmod 600); \
-             fill in jwt.issuer and jwt.subject as the provider documents."
-        ));
-        &[KEY_FILE]
+    let (secret, also): (Secret, &[&str]) = if answers.grant == GrantType::JwtBearer {
+        (Secret::KeyFile(KEY_FILE), &[KEY_FILE])
     } else {
-        let var = &answers.secret_env;
-        term.result(&format!(
-            "The client secret is read from ${var} at run time: export {var}=<your secret>"
-        ));
-        &[]
+        (Secret::Variable(answers.secret_env.clone()), &[])
     };
-    if let Some(said) = gitignore::ignore_in_git(&opts.config, also)? {
-        term.result(&said);
-    }
-    Ok(())
+    Ok(Written {
+        path: opts.config.clone(),
+        authorization: answers.name.clone(),
+        preset,
+        secret,
+        gitignore: gitignore::ignore_in_git(&opts.config, also),
+        first_login_asks: Vec::new(),
+    })
 }
 
 #[cfg(test)]
