@@ -126,10 +126,15 @@ impl Args {
         } else {
             Box::new(Console::new())
         };
-        let written = init::run(&opts, &*term)?;
-        for line in report::init::lines(&written) {
+        let (written, next) = init::run(&opts, &*term)?;
+        for line in report::init::written(&written) {
             term.result(&line);
         }
-        written.gitignore.map(|_| ())
+        written.gitignore?;
+        // The approval's words come after what was written, as the user reads it.
+        for line in report::init::next(&next.approve(&opts, &*term)) {
+            term.result(&line);
+        }
+        Ok(())
     }
 }

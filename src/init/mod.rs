@@ -79,8 +79,6 @@ pub struct Written {
     /// An error here came after the file was written: what was done is still told, then the
     /// error, and nothing after it ran.
     pub gitignore: Result<Ignored>,
-    /// What the first `oauth2` run will ask for: each variable's label and name.
-    pub first_login_asks: Vec<(String, String)>,
 }
 
 /// Where the written file's client credential comes from at run time.
@@ -103,7 +101,7 @@ struct Answers {
     scopes: String,
 }
 
-pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<Written> {
+pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<(Written, Next)> {
     if opts.config.exists() && !opts.force {
         return Err(UserError::InitWouldOverwrite {
             path: opts.config.clone(),
@@ -117,13 +115,30 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<Written> {
     let checked = typed(&authorization)?;
     let development = values(opts, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
-    let mut written = write(opts, &answers, preset, &text)?;
-    if written.gitignore.is_err() {
-        return Ok(written);
+    let written = write(opts, &answers, preset, &text)?;
+    let next = Next {
+        answers,
+        checked,
+        development,
+    };
+    Ok((written, next))
+}
+
+/// What is left once the file is written and that is told: its approval, then what the
+/// first login will ask for. Not done when the `.gitignore` could not be edited.
+pub struct Next {
+    answers: Answers,
+    checked: crate::config::OAuth2,
+    development: serde_json::Map<String, Value>,
+}
+
+impl Next {
+    /// Approves the file's secret for its token host, and says what the first `oauth2` run
+    /// will ask for: each variable's label and name.
+    pub fn approve(self, opts: &InitOptions, term: &dyn Terminal) -> Vec<(String, String)> {
+        approve(opts, term, &self.answers, &self.checked, &self.development);
+        first_login_asks(&self.checked, &self.development)
     }
-    approve(opts, term, &answers, &checked, &development);
-    written.first_login_asks = first_login_asks(&checked, &development);
-    Ok(written)
 }
 
 /// The authorization as the commands will read it: a preset or a URL the CLI would refuse
@@ -568,7 +583,6 @@ fn write(
         preset,
         secret,
         gitignore: gitignore::ignore_in_git(&opts.config, also),
-        first_login_asks: Vec::new(),
     })
 }
 

@@ -3,8 +3,8 @@
 
 use crate::init::{Ignored, Secret, Written};
 
-/// The messages in the order they are told, each one result of its own.
-pub fn lines(w: &Written) -> Vec<String> {
+/// What was written, each message one result of its own (the approval comes after them).
+pub fn written(w: &Written) -> Vec<String> {
     let mut lines = vec![format!(
         "Wrote {} with authorization \"{}\".",
         w.path.display(),
@@ -22,13 +22,18 @@ pub fn lines(w: &Written) -> Vec<String> {
             format!("The client secret is read from ${var} at run time: export {var}=<your secret>")
         }
     });
-    // After a failed .gitignore the run stopped: its error is told next.
-    let Ok(ignored) = &w.gitignore else {
-        return lines;
-    };
-    lines.extend(gitignore(ignored));
-    if !w.first_login_asks.is_empty() {
-        lines.push(first_login_asks(&w.first_login_asks));
+    // After a failed .gitignore the run stops: its error is told next.
+    if let Ok(ignored) = &w.gitignore {
+        lines.extend(gitignore(ignored));
+    }
+    lines
+}
+
+/// After the approval: what the first login asks for, and the command to run.
+pub fn next(asked: &[(String, String)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !asked.is_empty() {
+        lines.push(first_login_asks(asked));
     }
     lines.push("Next: integration-cli oauth2".into());
     lines
@@ -78,28 +83,33 @@ fn listed(add: &[String]) -> String {
 mod tests {
     use super::*;
 
-    fn written(gitignore: crate::error::Result<Ignored>) -> Written {
+    fn file(gitignore: crate::error::Result<Ignored>) -> Written {
         Written {
             path: ".unito.json".into(),
             authorization: "oauth2".into(),
             preset: None,
             secret: Secret::Variable("OAUTH2_CLIENT_SECRET".into()),
             gitignore,
-            first_login_asks: vec![("Subdomain".into(), "subdomain".into())],
         }
     }
 
     #[test]
-    fn a_failed_gitignore_ends_the_story_before_what_comes_next() {
+    fn what_was_written_then_what_comes_next() {
         let added = Ignored::Added {
             gitignore: ".gitignore".into(),
             entries: vec!["a".into(), "b".into(), "c".into()],
         };
-        let all = lines(&written(Ok(added)));
-        assert_eq!(all[2], "Added a, b and c to .gitignore.");
-        assert!(all[3].starts_with("The first login asks for: Subdomain (subdomain); "));
-        assert_eq!(all.last().unwrap(), "Next: integration-cli oauth2");
+        let told = written(&file(Ok(added)));
+        assert_eq!(told.len(), 3);
+        assert_eq!(told[2], "Added a, b and c to .gitignore.");
         let failed = crate::error::Error::Internal("no".into());
-        assert_eq!(lines(&written(Err(failed))).len(), 2);
+        assert_eq!(written(&file(Err(failed))).len(), 2);
+        let after = next(&[("Subdomain".into(), "subdomain".into())]);
+        assert!(after[0].starts_with("The first login asks for: Subdomain (subdomain); "));
+        assert_eq!(
+            after,
+            [after[0].clone(), "Next: integration-cli oauth2".into()]
+        );
+        assert_eq!(next(&[]), ["Next: integration-cli oauth2"]);
     }
 }
