@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::jwt::KeySource;
-use crate::config::{OAuth2, SECRET_ENV, env_names};
+use crate::config::{ForAccount, OAuth2, SECRET_ENV, env_names};
 use crate::error::{ALLOW_ENV, EnvError, Error, Result};
 use crate::ui::Terminal;
 
@@ -172,9 +172,13 @@ pub struct Sent {
 /// token URL's host, its client id there and to the login URL's host. Variables that are
 /// not set send nothing (the run says they are missing), nor does `UNITO_CLIENT_SECRET`,
 /// which the user sets on purpose.
-pub fn sent(written: &OAuth2, filled: &OAuth2, env: &dyn Fn(&str) -> Option<String>) -> Vec<Sent> {
-    let token_host = host_of(&filled.token_url);
-    let login_host = filled.authorization_url.as_deref().and_then(host_of);
+pub fn sent(
+    written: &OAuth2,
+    filled: &ForAccount,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Sent> {
+    let token_host = host_of(filled.token_url.as_str());
+    let login_host = (filled.authorization_url.as_ref()).and_then(|u| host_of(u.as_str()));
     let overridden = env(SECRET_ENV).is_some_and(|v| !v.is_empty());
     let secret = written.client_secret.as_ref().filter(|_| !overridden);
     let key = match filled.jwt().map(|j| &j.key) {

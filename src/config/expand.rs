@@ -5,9 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use super::OAuth2;
 use super::jwt::JwtSettings;
 use super::variables::as_text;
+use super::{ForAccount, OAuth2, ProviderUrl, UrlTemplate};
 use crate::redact::printable;
 use crate::secret::ClientSecret;
 use crate::template::{self, Piece, Template};
@@ -75,16 +75,18 @@ impl std::fmt::Display for Refusal {
 impl OAuth2 {
     /// This authorization for one test account: its templates filled and checked. An
     /// authorization without templates comes back as it is.
-    pub fn expanded(&self, values: &Values) -> Result<OAuth2, Refusal> {
+    pub fn expanded(&self, values: &Values) -> Result<ForAccount, Refusal> {
         let filler = Filler {
             config: self,
             values,
         };
-        let mut out = self.clone();
-        out.token_url = filler.url("tokenUrl", &self.token_url)?;
-        out.authorization_url = filler.optional_url("authorizationUrl", &self.authorization_url)?;
-        out.issuer = filler.optional_url("issuer", &self.issuer)?;
-        out.redirect_url = filler.optional_url("redirectUrl", &self.redirect_url)?;
+        let token_url = filler.url("tokenUrl", &self.token_url)?;
+        let authorization_url = (self.authorization_url.as_ref())
+            .map(|u| filler.url("authorizationUrl", u))
+            .transpose()?;
+        let mut out = self.clone().with_urls(token_url, authorization_url);
+        out.issuer = filler.optional_text_url("issuer", &self.issuer)?;
+        out.redirect_url = filler.optional_text_url("redirectUrl", &self.redirect_url)?;
         out.authorization_parameters = filler.params(
             "authorizationParameters",
             &self.authorization_parameters,
@@ -185,11 +187,12 @@ impl OAuth2 {
     /// Every field a template may be in, with where its value goes.
     fn templated(&self) -> Vec<(String, &str, Place)> {
         let mut fields: Vec<(String, &str, Place)> =
-            vec![("tokenUrl".into(), &self.token_url, Place::Url)];
+            vec![("tokenUrl".into(), self.token_url.as_written(), Place::Url)];
+        let authorization_url = self.authorization_url.as_ref().map(|u| u.as_written());
         for (key, value) in [
-            ("authorizationUrl", &self.authorization_url),
-            ("issuer", &self.issuer),
-            ("redirectUrl", &self.redirect_url),
+            ("authorizationUrl", authorization_url),
+            ("issuer", self.issuer.as_deref()),
+            ("redirectUrl", self.redirect_url.as_deref()),
         ] {
             if let Some(v) = value {
                 fields.push((key.into(), v, Place::Url));
@@ -408,17 +411,33 @@ impl Filler<'_> {
         }
     }
 
-    fn optional_url(&self, field: &str, raw: &Option<String>) -> Result<Option<String>, Refusal> {
-        raw.as_deref().map(|r| self.url(field, r)).transpose()
+    /// `tokenUrl` or `authorizationUrl` for this account: as written when it holds no
+    /// template (it was checked at load), else filled in and checked whole.
+    fn url(&self, field: &str, url: &UrlTemplate) -> Result<ProviderUrl, Refusal> {
+        match url.plain() {
+            Some(plain) => Ok(plain),
+            None => self.filled_url(field, url.as_written()),
+        }
+    }
+
+    /// `issuer` or `redirectUrl`, which the file may write as any text (each has its own
+    /// rules where it is used): filled in and checked as a URL only when templated.
+    fn optional_text_url(
+        &self,
+        field: &str,
+        raw: &Option<String>,
+    ) -> Result<Option<String>, Refusal> {
+        let Some(raw) = raw else { return Ok(None) };
+        if Template::parse(raw).is_plain() {
+            return Ok(Some(raw.clone()));
+        }
+        Ok(Some(self.filled_url(field, raw)?.as_str().to_string()))
     }
 
     /// A URL template filled: values in the host only as parts of a host name (a port at
     /// its end), values elsewhere encoded as the platform encodes them.
-    fn url(&self, field: &str, raw: &str) -> Result<String, Refusal> {
+    fn filled_url(&self, field: &str, raw: &str) -> Result<ProviderUrl, Refusal> {
         let t = Template::parse(raw);
-        if t.is_plain() {
-            return Ok(raw.to_string());
-        }
         let pieces = t.pieces();
         let mut out = String::new();
         // Where the template's own text has got to: the host runs to its first `/`, `?`
@@ -461,8 +480,7 @@ impl Filler<'_> {
                 }
             }
         }
-        check_url(field, &out).map_err(|message| self.refusal(field, None, message))?;
-        Ok(out)
+        ProviderUrl::checked(field, out).map_err(|message| self.refusal(field, None, message))
     }
 
     /// A value after the host stays in its part: a path value may hold `/` (the platform's
@@ -741,7 +759,7 @@ mod tests {
         .unwrap()
     }
 
-    fn expand(config: &OAuth2, fields: Value) -> Result<OAuth2, Refusal> {
+    fn expand(config: &OAuth2, fields: Value) -> Result<ForAccount, Refusal> {
         let secret = ClientSecret::new("fake-client-secret");
         config.expanded(&Values {
             test_account: "development",
@@ -760,7 +778,7 @@ mod tests {
         let z = expand(&zendesk(), json!({"subdomain": "acme"})).unwrap();
         assert_eq!(z.token_url, "https://acme.zendesk.com/oauth/tokens");
         assert_eq!(
-            z.authorization_url.as_deref(),
+            z.authorization_url.as_ref().map(ProviderUrl::as_str),
             Some("https://acme.zendesk.com/oauth/authorizations/new")
         );
         assert_eq!(

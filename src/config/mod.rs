@@ -6,6 +6,7 @@ mod account;
 mod credentials;
 mod expand;
 pub mod jwt;
+mod url;
 pub mod variables;
 
 pub use account::{EXPIRY_MARGIN, Freshness, REFRESH_FLOOR, TestAccount, field};
@@ -13,6 +14,7 @@ pub use credentials::{
     Holds, SECRET_ENV, env_names, expand_env, resolve_client_id, resolve_client_secret,
 };
 pub use expand::{Lack, Refusal, Values, check_url_field};
+pub use url::{ProviderUrl, UrlTemplate};
 pub use variables::{Variable, Variables};
 
 use std::fmt;
@@ -22,7 +24,6 @@ use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, Error, Result};
 use crate::loopback::LoopbackHost;
-use crate::redact::display_url;
 use crate::secret::ClientSecret;
 
 /// The authorizations of one file, in its order. What cannot be typed is kept as the reason
@@ -253,7 +254,7 @@ impl<Key> ClientAuth<Key> {
 
 /// One authorization's `oauth2` object, typed.
 #[derive(Clone)]
-pub struct OAuth2 {
+pub struct OAuth2<Url = UrlTemplate> {
     /// Where in the file this came from (`authorizations[1] ("github").oauth2`), so errors
     /// point at the right place.
     pub at: String,
@@ -261,8 +262,10 @@ pub struct OAuth2 {
     pub client_id: String,
     /// As written in the file; may hold `${VAR}` references or an encrypted platform value.
     pub client_secret: Option<ClientSecret>,
-    pub authorization_url: Option<String>,
-    pub token_url: String,
+    /// `UrlTemplate` as the file writes it; `ProviderUrl` once filled in for a test
+    /// account (`expanded`), which is all a request is sent to. An empty one is none.
+    pub authorization_url: Option<Url>,
+    pub token_url: Url,
     pub scopes: Vec<String>,
     pub grant: Grant,
     pub redirect_url: Option<String>,
@@ -293,10 +296,63 @@ pub struct OAuth2 {
     pub variables: Variables,
 }
 
-impl OAuth2 {
+/// The authorization filled in for one test account: what the requests are made from.
+pub type ForAccount = OAuth2<ProviderUrl>;
+
+impl<Url> OAuth2<Url> {
     /// The scopes as sent: space-joined, or none.
     pub fn scope(&self) -> Option<String> {
         (!self.scopes.is_empty()).then(|| self.scopes.join(" "))
+    }
+
+    /// The same authorization with its URLs in another form (filled in for an account).
+    pub(crate) fn with_urls<To>(self, token_url: To, authorization_url: Option<To>) -> OAuth2<To> {
+        let OAuth2 {
+            at,
+            client_id,
+            client_secret,
+            authorization_url: _,
+            token_url: _,
+            scopes,
+            grant,
+            redirect_url,
+            body,
+            client_auth,
+            response_content_type,
+            authorization_parameters,
+            token_request_parameters,
+            refresh_request_parameters,
+            tunnel,
+            tunnel_domain,
+            issuer,
+            redirect_host,
+            redirect_path,
+            token_response_path,
+            variables,
+        } = self;
+        OAuth2 {
+            at,
+            client_id,
+            client_secret,
+            authorization_url,
+            token_url,
+            scopes,
+            grant,
+            redirect_url,
+            body,
+            client_auth,
+            response_content_type,
+            authorization_parameters,
+            token_request_parameters,
+            refresh_request_parameters,
+            tunnel,
+            tunnel_domain,
+            issuer,
+            redirect_host,
+            redirect_path,
+            token_response_path,
+            variables,
+        }
     }
 
     /// The `jwt` object (an integration-cli extension), kept by the grant and the client
@@ -311,7 +367,7 @@ impl OAuth2 {
 
 /// Parameter values may be credentials a provider wants beside the client secret (an API key,
 /// a client assertion), so `Debug` names them without their values.
-impl fmt::Debug for OAuth2 {
+impl<Url: fmt::Debug> fmt::Debug for OAuth2<Url> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = |params: &[(String, String)]| -> Vec<String> {
             params.iter().map(|(k, _)| k.clone()).collect()
@@ -321,7 +377,7 @@ impl fmt::Debug for OAuth2 {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("authorization_url", &self.authorization_url)
-            .field("token_url", &display_url(&self.token_url))
+            .field("token_url", &self.token_url)
             .field("scopes", &self.scopes)
             .field("grant", &self.grant)
             .field("redirect_url", &self.redirect_url)
@@ -576,11 +632,8 @@ impl Fields<'_> {
 
     /// A provider URL must be one (an unparseable one would be sent who knows where, and
     /// could not be shown safely); a templated one is checked when it is filled in.
-    fn url(&self, key: &str, raw: &str) -> std::result::Result<(), Why> {
-        if !crate::template::Template::parse(raw).is_plain() {
-            return Ok(());
-        }
-        expand::check_url(key, raw).map_err(|message| format!("{}.{message}", self.at))
+    fn url(&self, key: &str, raw: String) -> std::result::Result<UrlTemplate, Why> {
+        UrlTemplate::parse(key, raw).map_err(|message| format!("{}.{message}", self.at))
     }
 
     /// The `jwt` object, read even when nothing signs with it, so its mistakes are named.
@@ -621,12 +674,11 @@ impl Fields<'_> {
     }
 
     fn oauth2(&self, variables: Variables) -> std::result::Result<OAuth2, Why> {
-        let token_url = self.required("tokenUrl")?;
-        self.url("tokenUrl", &token_url)?;
-        let authorization_url = self.string("authorizationUrl")?;
-        if let Some(url) = authorization_url.as_deref().filter(|u| !u.is_empty()) {
-            self.url("authorizationUrl", url)?;
-        }
+        let token_url = self.url("tokenUrl", self.required("tokenUrl")?)?;
+        let authorization_url = match self.string("authorizationUrl")? {
+            Some(url) if !url.is_empty() => Some(self.url("authorizationUrl", url)?),
+            _ => None,
+        };
         let grant = match self.string("grantType")? {
             None => GrantType::AuthorizationCode,
             Some(g) => {

@@ -12,7 +12,7 @@ use super::variables::{Filled, Gathering};
 use super::{Deps, Options, select};
 use crate::assertion::Signer;
 use crate::config::jwt::JwtSettings;
-use crate::config::{self, OAuth2, Refusal, Values};
+use crate::config::{self, ForAccount, OAuth2, Refusal, Values};
 use crate::error::{ConfigError, Error, Result, UserError};
 use crate::project::{self, Project};
 use crate::secret::ClientSecret;
@@ -29,7 +29,7 @@ pub(super) struct Chosen {
 /// The chosen authorization for one test account: what a template needs gathered, every
 /// template filled, the token endpoint ready.
 pub(super) struct Target {
-    config: OAuth2,
+    config: ForAccount,
     grant: config::Grant<Arc<Signer>>,
     endpoint: Endpoint,
     tokens: TokenClient,
@@ -108,7 +108,7 @@ impl Chosen {
         opts: &Options,
         deps: &Deps<'_>,
         ask: bool,
-    ) -> Result<(Filled, OAuth2)> {
+    ) -> Result<(Filled, ForAccount)> {
         let name = &opts.test_account;
         let stored = project.test_account(name);
         let command = |flags: &str| opts.command_for(name, flags);
@@ -140,7 +140,7 @@ impl Chosen {
     /// credentials and the signing key read for whichever signs.
     fn endpoint(
         &self,
-        config: &OAuth2,
+        config: &ForAccount,
         project: &Project,
         opts: &Options,
         deps: &Deps<'_>,
@@ -165,7 +165,7 @@ impl Chosen {
             (auth, _) => auth.try_map(|jwt| load(jwt))?,
         };
         let endpoint = Endpoint {
-            url: config.token_url.clone(),
+            url: config.token_url.as_str().to_string(),
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             auth,
@@ -211,7 +211,7 @@ pub(super) struct Ctx<'a> {
     pub deps: &'a Deps<'a>,
     pub authorization: &'a str,
     /// The authorization for this run's test account: its templates filled.
-    pub config: &'a OAuth2,
+    pub config: &'a ForAccount,
     /// The grant with its signer, the key read, when it signs (jwt-bearer).
     pub grant: &'a config::Grant<Arc<Signer>>,
     pub endpoint: &'a Endpoint,
@@ -285,7 +285,7 @@ pub(super) async fn lock(opts: &Options, deps: &Deps<'_>) -> Result<project::Fil
     .await
 }
 
-fn config_error(path: &Path, config: &OAuth2, message: String) -> Error {
+fn config_error<Url>(path: &Path, config: &OAuth2<Url>, message: String) -> Error {
     ConfigError::Invalid {
         path: path.into(),
         message: format!("{}: {message}", config.at),

@@ -247,7 +247,7 @@ fn missing_refresh_hint(ctx: &Ctx<'_>, t: &TokenResponse, source: Source) -> Opt
     {
         return None;
     }
-    let url = ctx.config.authorization_url.as_deref()?;
+    let url = ctx.config.authorization_url.as_ref()?.as_str();
     crate::providers::for_url(url)?.refresh_hint
 }
 

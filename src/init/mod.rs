@@ -207,7 +207,7 @@ fn approve(
         client_secret: None,
     });
     let host = match filled {
-        Ok(filled) => crate::approvals::host_of(&filled.token_url),
+        Ok(filled) => crate::approvals::host_of(filled.token_url.as_str()),
         Err(_) => {
             term.say(&format!(
                 "The first run asks before it sends ${} to the token URL's host.",

@@ -6,7 +6,7 @@ use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope
 use url::Url;
 
 use super::redirect::relay_state;
-use crate::config::OAuth2;
+use crate::config::ForAccount;
 use crate::secret::{LoginState, PkceVerifier};
 
 /// Parameters the flow itself sets; letting `authorizationParameters` override them would
@@ -34,15 +34,13 @@ pub(super) struct Attempt {
 /// The consent page's URL, with a fresh `state` (carrying `relay_to` in relay mode) and PKCE
 /// pair. Errors are about the authorization's settings, in words.
 pub(super) fn consent_url(
-    config: &OAuth2,
+    config: &ForAccount,
     client_id: &str,
     redirect_uri: &str,
     relay_to: Option<&str>,
 ) -> std::result::Result<Attempt, String> {
-    let auth_url = config
-        .authorization_url
-        .as_deref()
-        .filter(|s| !s.is_empty())
+    let auth_url = (config.authorization_url.as_ref())
+        .map(|u| u.as_str())
         .ok_or("authorizationUrl is missing")?;
     let auth_url = AuthUrl::new(auth_url.to_string())
         .map_err(|e| format!("authorizationUrl is not a valid URL: {e}"))?;

@@ -178,8 +178,8 @@ pub fn relay_state(nonce: &str, relay_to: &str) -> String {
 /// The redirect setting of an authorization: its `redirectUrl`, or one built from
 /// `redirectHost` and `redirectPath` for providers that want `localhost` or another path.
 /// `port`: the one the user chose, if any.
-pub(super) fn setting(
-    config: &OAuth2,
+pub(super) fn setting<Url>(
+    config: &OAuth2<Url>,
     port: Option<(u16, &'static str)>,
 ) -> std::result::Result<Option<String>, String> {
     let (host, path) = (config.redirect_host, &config.redirect_path);
