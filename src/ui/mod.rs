@@ -10,13 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::error::{Error, Result, RunError};
 use crate::redact::{json_safe, terminal_safe};
 
-/// A line pasted while a login waits, or why reading stopped (a line too long, not text).
-pub type Pasted = std::result::Result<String, String>;
-pub type PasteLines = tokio::sync::mpsc::UnboundedReceiver<Pasted>;
+mod paint;
+mod paste;
 
-/// The longest pasted line taken: an address with its code and state is a few hundred bytes,
-/// and `--paste < /dev/zero` must end at once, not allocate until the process dies.
-pub const MAX_PASTE: usize = 64 * 1024;
+pub use paint::Paint;
+pub use paste::{MAX_PASTE, PasteLines, Pasted, read_lines};
 
 pub trait Terminal {
     /// Whether a person can answer prompts (stdin and stderr are terminals).
@@ -232,43 +230,6 @@ pub fn to_stdout(line: &str) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
-/// Feeds `send` the lines of `input`, each at most `MAX_PASTE` bytes, until it ends, a line
-/// is too long or not text (said once, then reading stops), or `send` says stop.
-pub fn read_lines(mut input: impl std::io::BufRead, send: impl Fn(Pasted) -> bool) {
-    use std::io::{BufRead, Read};
-    loop {
-        let mut line = Vec::new();
-        let read = (&mut input)
-            .take(MAX_PASTE as u64 + 1)
-            .read_until(b'\n', &mut line);
-        match read {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let ended = line.ends_with(b"\n");
-        if !ended && line.len() > MAX_PASTE {
-            send(Err(format!(
-                "a pasted line is longer than {} KiB, so it is no address or code",
-                MAX_PASTE / 1024
-            )));
-            return;
-        }
-        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            line.pop();
-        }
-        let sent = match String::from_utf8(line) {
-            Ok(text) => send(Ok(text)),
-            Err(_) => {
-                send(Err("the pasted text is not UTF-8".into()));
-                return;
-            }
-        };
-        if !sent {
-            return;
-        }
-    }
-}
-
 struct Plain;
 impl Waiting for Plain {}
 
@@ -343,93 +304,5 @@ impl<T: Terminal> Terminal for Quiet<T> {
 
     fn paste_lines(&self, forced: bool) -> Option<PasteLines> {
         self.inner.paste_lines(forced)
-    }
-}
-
-/// Colour for one output stream, decided as clap decides it (anstream): never when
-/// `NO_COLOR` is set (no-color.org), always when `CLICOLOR_FORCE` is, otherwise only on a
-/// terminal that supports it (not `TERM=dumb`).
-#[derive(Debug, Clone, Copy)]
-pub struct Paint(bool);
-
-impl Paint {
-    pub fn for_stdout() -> Paint {
-        Paint::decide(anstream::AutoStream::choice(&std::io::stdout()))
-    }
-
-    pub fn for_stderr() -> Paint {
-        Paint::decide(anstream::AutoStream::choice(&std::io::stderr()))
-    }
-
-    fn decide(choice: anstream::ColorChoice) -> Paint {
-        Paint(!matches!(choice, anstream::ColorChoice::Never))
-    }
-
-    fn wrap(self, style: anstyle::Style, text: &str) -> String {
-        if self.0 {
-            format!("{style}{text}{style:#}")
-        } else {
-            text.to_string()
-        }
-    }
-
-    fn bold(color: anstyle::AnsiColor) -> anstyle::Style {
-        anstyle::Style::new().bold().fg_color(Some(color.into()))
-    }
-
-    pub fn error(self, text: &str) -> String {
-        self.wrap(Self::bold(anstyle::AnsiColor::Red), text)
-    }
-
-    pub fn warning(self, text: &str) -> String {
-        self.wrap(Self::bold(anstyle::AnsiColor::Yellow), text)
-    }
-
-    pub fn hint(self, text: &str) -> String {
-        self.wrap(
-            anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())),
-            text,
-        )
-    }
-
-    pub fn success(self, text: &str) -> String {
-        self.wrap(Self::bold(anstyle::AnsiColor::Green), text)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Mutex;
-
-    fn lines_of(input: impl std::io::BufRead) -> Vec<Pasted> {
-        let got = Mutex::new(Vec::new());
-        read_lines(input, |p| {
-            got.lock().unwrap().push(p);
-            true
-        });
-        got.into_inner().unwrap()
-    }
-
-    #[test]
-    fn pasted_lines_are_read_one_by_one() {
-        let got = lines_of(std::io::Cursor::new("first\r\nsecond\nlast"));
-        assert_eq!(
-            got,
-            [Ok("first".into()), Ok("second".into()), Ok("last".into())]
-        );
-    }
-
-    #[test]
-    fn an_endless_line_ends_the_reading_at_the_cap() {
-        // /dev/zero: no newline, ever.
-        let got = lines_of(std::io::BufReader::new(std::io::repeat(0)));
-        assert_eq!(got.len(), 1);
-        assert!(
-            got[0].as_ref().unwrap_err().contains("longer than 64 KiB"),
-            "{got:?}"
-        );
-        let exactly = format!("{}\n", "a".repeat(MAX_PASTE));
-        assert_eq!(lines_of(std::io::Cursor::new(exactly)).len(), 1);
     }
 }
