@@ -4,11 +4,12 @@
 //! This finds it out; `report::status` says it, as text or JSON.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::SystemTime;
 
 use crate::clock::Clock;
-use crate::config::{Freshness, GrantType, OAuth2, TestAccount, Values};
-use crate::error::{ConfigError, Result};
+use crate::config::{Freshness, GrantType, OAuth2, Refusal, TestAccount, Values};
+use crate::error::{ConfigError, Error, Result};
 use crate::project::Project;
 use crate::recovery::Recovery;
 use crate::secret::AccessToken;
@@ -50,21 +51,38 @@ pub struct NextRun {
 }
 
 pub enum Next {
-    /// The authorization's settings cannot be read.
-    Unreadable(String),
+    /// The authorization's settings cannot be read (the same error for every account).
+    Unreadable(Rc<Error>),
     /// Usable under `grant`, but `oauth2` first asks for these values.
     Lacking {
         grant: GrantType,
         lacking: Vec<crate::config::Lack>,
     },
     /// The account's values do not fit the authorization's templates.
-    WontExpand { grant: GrantType, why: String },
+    WontExpand { grant: GrantType, why: Unfit },
     /// The usual, by the freshness rule `oauth2` and `token` share.
     Usual {
         grant: GrantType,
         token: TokenState,
         has_refresh_token: bool,
     },
+}
+
+/// Why an account's values cannot fill an authorization's templates.
+pub enum Unfit {
+    /// A value a template refuses.
+    Refused(Refusal),
+    /// The client's id or secret, which a template uses, cannot be had.
+    Credentials(Error),
+}
+
+impl std::fmt::Display for Unfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unfit::Refused(refusal) => refusal.fmt(f),
+            Unfit::Credentials(e) => e.fmt(f),
+        }
+    }
 }
 
 /// The stored token, by the one freshness rule.
@@ -108,12 +126,12 @@ pub fn run(
 
 /// The OAuth 2.0 authorizations to describe: all, or the one named; with their grant type,
 /// or why their settings cannot be read.
-fn chosen(project: &Project, only: Option<&str>) -> Result<Vec<(String, Typed)>> {
+fn chosen<'a>(project: &'a Project, only: Option<&str>) -> Result<Vec<(String, Typed<'a>)>> {
     let mut authorizations: Vec<(String, Typed)> = project
         .config()
         .oauth2()?
         .into_iter()
-        .map(|(a, o)| (a.name.clone(), o.cloned().map_err(|e| e.to_string())))
+        .map(|(a, o)| (a.name.clone(), o.map_err(Rc::new)))
         .collect();
     if let Some(name) = only {
         let available: Vec<String> = authorizations.iter().map(|(n, _)| n.clone()).collect();
@@ -151,7 +169,7 @@ fn set_aside_for(
 }
 
 /// An authorization's settings, or why they cannot be read.
-type Typed = std::result::Result<OAuth2, String>;
+type Typed<'a> = std::result::Result<&'a OAuth2, Rc<Error>>;
 
 /// One test account, as the file holds it now.
 struct Seen<'a> {
@@ -211,7 +229,7 @@ impl Seen<'_> {
     /// Whether `o`'s templates take this account's values (with the declared defaults), as
     /// the next request would. The client's id and secret are read only when a template
     /// uses them.
-    fn expands(&self, o: &OAuth2) -> std::result::Result<(), String> {
+    fn expands(&self, o: &OAuth2) -> std::result::Result<(), Unfit> {
         if !o.is_templated() {
             return Ok(());
         }
@@ -223,11 +241,13 @@ impl Seen<'_> {
         let defaults = o.defaults_for(&fields);
         fields.extend(defaults);
         let client_id = match o.uses("clientId") {
-            true => crate::config::resolve_client_id(o, self.env).map_err(|e| e.to_string())?,
+            true => crate::config::resolve_client_id(o, self.env).map_err(Unfit::Credentials)?,
             false => String::new(),
         };
         let secret = match o.uses("clientSecret") {
-            true => crate::config::resolve_client_secret(o, self.env).map_err(|e| e.to_string())?,
+            true => {
+                crate::config::resolve_client_secret(o, self.env).map_err(Unfit::Credentials)?
+            }
             false => None,
         };
         o.expanded(&Values {
@@ -237,7 +257,7 @@ impl Seen<'_> {
             client_secret: secret.as_ref(),
         })
         .map(|_| ())
-        .map_err(|refusal| refusal.to_string())
+        .map_err(Unfit::Refused)
     }
 
     /// The values the described authorizations' templates and variables use, each once.
