@@ -207,6 +207,28 @@ fn a_gitignore_beside_it_gets_the_file_once_and_says_so() {
 }
 
 #[test]
+fn in_a_git_repository_without_a_gitignore_one_is_made_with_the_entries() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let project = repo.path().join("connector");
+    std::fs::create_dir(&project).unwrap();
+    let (code, stdout, _) = init(&project, &["--preset", "github", "--client-id", "x"]);
+    assert_eq!(code, 0);
+    assert_has(&stdout, "Created ");
+    assert_has(
+        &stdout,
+        ".gitignore with .unito.json, .unito.json.lock and .unito.json.recovery-*",
+    );
+    let ignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+    assert_eq!(
+        ignore,
+        "# integration-cli: test account tokens\n.unito.json\n.unito.json.lock\n\
+         .unito.json.recovery-*\n"
+    );
+    assert!(!repo.path().join(".gitignore").exists());
+}
+
+#[test]
 fn without_a_terminal_missing_values_are_named_as_flags() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, stderr) = init(dir.path(), &[]);

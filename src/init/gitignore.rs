@@ -1,5 +1,6 @@
 //! Keeping the tokens out of version control: `.unito.json` and the files beside it go into
-//! the `.gitignore` next to it, appended, never rewritten.
+//! the `.gitignore` next to it, appended, never rewritten; in a git repository without one,
+//! it is made.
 
 use std::path::{Path, PathBuf};
 
@@ -10,8 +11,14 @@ use crate::error::{Error, Result};
 pub enum Ignored {
     /// It already lists every entry.
     Already,
-    /// There is none: the user is told to keep the file out of version control.
+    /// There is none, and no git repository: the user is told to keep the file out of
+    /// version control.
     NoGitignore,
+    /// There was none in this git repository: it was made with these entries.
+    Created {
+        gitignore: PathBuf,
+        entries: Vec<String>,
+    },
     /// These entries were appended to it.
     Added {
         gitignore: PathBuf,
@@ -28,7 +35,7 @@ pub(super) fn ignore_in_git(config: &Path, also: &[&str]) -> Result<Ignored> {
         .unwrap_or(Path::new("."));
     let gitignore = dir.join(".gitignore");
     let Ok(current) = std::fs::read_to_string(&gitignore) else {
-        return Ok(Ignored::NoGitignore);
+        return create(dir, &gitignore, config, also);
     };
     let add = not_ignored_yet(&current, config, also);
     if add.is_empty() {
@@ -44,6 +51,36 @@ pub(super) fn ignore_in_git(config: &Path, also: &[&str]) -> Result<Ignored> {
         gitignore,
         entries: add,
     })
+}
+
+/// A new `.gitignore` with the entries, when `dir` is in a git repository (a commit there
+/// would take the tokens along); nothing otherwise, since the user may keep the project in
+/// another version control system or none.
+fn create(dir: &Path, gitignore: &Path, config: &Path, also: &[&str]) -> Result<Ignored> {
+    if !in_git_repository(dir) {
+        return Ok(Ignored::NoGitignore);
+    }
+    let entries = not_ignored_yet("", config, also);
+    use std::io::Write;
+    // `create_new`: a `.gitignore` made meanwhile is never written over.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(gitignore)
+        .and_then(|mut f| f.write_all(appendix("", &entries).as_bytes()))
+        .map_err(|source| Error::io("create", gitignore, source))?;
+    Ok(Ignored::Created {
+        gitignore: gitignore.to_path_buf(),
+        entries,
+    })
+}
+
+/// Whether `dir` or a folder above it holds `.git` (a folder, or a file in a worktree).
+fn in_git_repository(dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    dir.ancestors().any(|d| d.join(".git").exists())
 }
 
 /// The entries for the file, its lock and recovery files and `also` that `current` (the

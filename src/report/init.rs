@@ -51,6 +51,11 @@ fn gitignore(ignored: &Ignored) -> Option<String> {
             listed(entries),
             gitignore.display()
         )),
+        Ignored::Created { gitignore, entries } => Some(format!(
+            "Created {} with {}, so git leaves the tokens out.",
+            gitignore.display(),
+            listed(entries)
+        )),
     }
 }
 
