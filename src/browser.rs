@@ -18,6 +18,29 @@ pub struct SystemBrowser {
     /// The value of `BROWSER`: a program, optionally with arguments (quoted as for a shell),
     /// given the URL last.
     pub browser_env: Option<String>,
+    /// Whether there is a desktop to open a browser on. Without one the system's opener
+    /// fails after a while, or starts a text browser that takes over the terminal.
+    pub desktop: bool,
+}
+
+impl SystemBrowser {
+    /// As the environment says: `BROWSER`, and a desktop on macOS and Windows always, on
+    /// other systems when a display (X11, Wayland) or WSL's bridge to Windows is there.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> SystemBrowser {
+        SystemBrowser {
+            browser_env: env("BROWSER"),
+            desktop: desktop(env),
+        }
+    }
+}
+
+/// Whether a browser could be shown here, as `from_env` says.
+pub fn desktop(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    cfg!(any(target_os = "macos", windows))
+        || ["DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME"]
+            .iter()
+            .any(|name| set(name))
 }
 
 impl Browser for SystemBrowser {
@@ -38,9 +61,17 @@ impl Browser for SystemBrowser {
                     .stderr(Stdio::null())
                     .spawn()
                     .map(drop)
-                    .map_err(|e| format!("could not run BROWSER={cmd}: {e}"))
+                    .map_err(|e| format!("BROWSER={cmd} could not be started ({e})"))
             }
-            _ => open::that_detached(url).map_err(|e| format!("could not open a browser: {e}")),
+            _ if !self.desktop => {
+                Err("No browser can be opened here (no BROWSER, no display)".into())
+            }
+            // The opener's error quotes the URL and a debug form of its exit status: neither
+            // helps, and the URL is on the screen already.
+            _ => open::that_detached(url).map_err(|e| {
+                tracing::debug!(kind = ?e.kind(), "the system's opener failed");
+                "No browser could be opened here (the system's opener failed)".into()
+            }),
         }
     }
 }
@@ -66,6 +97,7 @@ mod tests {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let browser = SystemBrowser {
             browser_env: Some(format!("'{}' -a 'Google Chrome'", script.display())),
+            desktop: false,
         };
         browser.open("http://127.0.0.1:9/authorize?x=1").unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -82,6 +114,7 @@ mod tests {
         );
         let unbalanced = SystemBrowser {
             browser_env: Some("open -a 'Google".into()),
+            desktop: true,
         };
         assert!(
             unbalanced

@@ -126,12 +126,7 @@ async fn approve(url: &str) -> std::result::Result<(), String> {
 
 /// Whether this machine can show a browser: on Linux and the BSDs, only with a display.
 pub fn display_available() -> bool {
-    if cfg!(any(target_os = "macos", target_os = "windows")) {
-        return true;
-    }
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+    crate::browser::desktop(&|name| std::env::var(name).ok())
 }
 
 pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {

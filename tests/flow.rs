@@ -69,7 +69,12 @@ fn a_browser_that_cannot_open_is_a_warning_and_the_printed_url_still_works() {
     )
     .unwrap();
     let said = terminal.said.lock().unwrap().join("\n");
-    assert_has(&said, "warning: no display; open the URL above yourself.");
+    assert_has(
+        &said,
+        "warning: no display: open the URL above in a browser yourself.",
+    );
+    assert_has(&said, "forward it first (ssh -L ");
+    assert_eq!(said.matches("/authorize?").count(), 1, "{said}");
     assert_eq!(
         project.account("development")["accessToken"],
         stub.seen(|s| s.access_tokens[0].clone())

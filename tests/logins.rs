@@ -451,3 +451,24 @@ fn an_address_pasted_without_its_scheme_works_and_a_stray_word_is_refused() {
         "the pasted text is neither an address nor a code",
     );
 }
+
+#[test]
+fn paste_without_a_terminal_never_runs_the_browser() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let (script, opened) = recording_browser(project.dir.path());
+    let browser = script.to_str().unwrap();
+    let mut run = project.oauth2_stdin_env(
+        &["oauth2", "--paste", "--port", "45999"],
+        &[("BROWSER", browser)],
+    );
+    let address = redirect_of(&run.login_url());
+    run.wait_for("Paste that address here");
+    run.type_line(&address);
+    let done = run.finish(&stub);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert!(
+        !opened.exists(),
+        "BROWSER ran for --paste without a terminal"
+    );
+}

@@ -934,3 +934,32 @@ fn an_unparseable_success_body_leaks_no_token_to_the_terminal_or_the_browser() {
         r#"got application/json (96 bytes): {"access_token":"fake… (28 chars)","refresh_token":"fake… (29 chars)",}"#,
     );
 }
+
+#[test]
+fn with_no_browser_to_open_the_run_says_at_once_how_to_log_in_from_elsewhere() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2_with(&["oauth2", "--port", "0"], &[], |cmd| {
+        for var in ["DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME"] {
+            cmd.env_remove(var);
+        }
+    });
+    let url = run.login_url();
+    run.wait_for("forward it first (ssh -L ");
+    let told = run.stderr_so_far();
+    if !cfg!(any(target_os = "macos", windows)) {
+        assert_has(
+            &told,
+            "No browser can be opened here (no BROWSER, no display): open the URL above in a \
+             browser yourself.",
+        );
+    }
+    assert_has(&told, "or run again with --paste");
+    assert_eq!(
+        told.matches("/authorize?").count(),
+        1,
+        "the URL once: {told}"
+    );
+    browse(&url);
+    assert_eq!(run.finish(&stub).code, 0);
+}

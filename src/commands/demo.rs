@@ -74,8 +74,10 @@ impl Args {
         let deps = if headless {
             deps.with_browser(HeadlessApprover)
         } else {
+            // `--browser` is tried even where no display is seen.
             deps.with_browser(BrowserOrHeadless(SystemBrowser {
                 browser_env: env("BROWSER"),
+                desktop: true,
             }))
         };
         block_on(&deps, demo::run(&opts, &deps))

@@ -5,7 +5,6 @@ use std::time::Duration;
 use super::Global;
 use super::args::{Target, parse_var};
 use super::run::block_on;
-use crate::browser::SystemBrowser;
 use crate::error::{Result, UserError};
 use crate::flow::{self, Deps, Options};
 use crate::report;
@@ -143,11 +142,7 @@ impl Args {
             connect_timeout: Duration::from_secs(self.tunnel_timeout),
         };
         let opts = self.options(&env)?;
-        let deps = Deps::system()
-            .with_tunnel(tunnel)
-            .with_browser(SystemBrowser {
-                browser_env: env("BROWSER"),
-            });
+        let deps = Deps::system().with_tunnel(tunnel);
         let deps = match (quiet, opts.json) {
             (false, _) => deps,
             (true, false) => deps.with_terminal(Quiet::new(Console::new())),

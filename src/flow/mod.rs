@@ -161,9 +161,7 @@ impl Deps<'static> {
     pub fn system() -> Deps<'static> {
         let env = |name: &str| std::env::var(name).ok();
         Deps {
-            browser: Box::new(SystemBrowser {
-                browser_env: env("BROWSER"),
-            }),
+            browser: Box::new(SystemBrowser::from_env(&env)),
             clock: Box::new(SystemClock),
             terminal: Box::new(ui::Console::new()),
             env: Box::new(env),

@@ -64,6 +64,11 @@ impl Project {
         Run::start_with_stdin(self.dir.path(), args, &[], true)
     }
 
+    /// As `oauth2_stdin`, with these variables set.
+    pub fn oauth2_stdin_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run::start_with_stdin(self.dir.path(), args, env, true)
+    }
+
     /// A run whose command the test shapes first (another user, limits, a stdin file).
     pub fn oauth2_with(
         &self,

@@ -211,6 +211,7 @@ impl Ctx<'_> {
             waiting_for,
         };
         self.show(&pending, &local, resolved.relay_to.as_deref());
+        self.open_browser(&pending, port);
         pending.pastes = self.ask_for_paste(&pending);
         Ok(pending)
     }
@@ -247,11 +248,28 @@ impl Ctx<'_> {
         term.needed(&format!(
             "Open this URL in a browser to log in:\n\n  {url}\n"
         ));
-        if self.opts.open_browser
-            && let Err(why) = self.deps.browser.open(url.as_str())
-        {
-            term.warn(&format!("{why}; open the URL above yourself."));
+    }
+
+    /// The consent page opened here, or, when no browser can be, how to open it elsewhere
+    /// and still get back here. `--paste` without a terminal opens none: whoever pastes the
+    /// answer is not at this machine.
+    fn open_browser(&self, pending: &Pending, port: u16) {
+        let term = &*self.deps.terminal;
+        if !self.opts.open_browser || (self.opts.paste && !term.interactive()) {
+            return;
         }
+        let Err(why) = self.deps.browser.open(pending.attempt.url.as_str()) else {
+            return;
+        };
+        term.warn(&format!("{why}: open the URL above in a browser yourself."));
+        if self.opts.paste || pending.tunnel.is_some() {
+            return;
+        }
+        term.needed(&format!(
+            "A browser on another machine cannot reach this one's port {port}: forward it first \
+             (ssh -L {port}:127.0.0.1:{port} THIS-HOST), or run again with --paste (paste back \
+             the address the browser is sent to) or --tunnel. Still waiting here meanwhile."
+        ));
     }
 
     /// Paste-back: the browser may be on another machine (SSH, a container), where the
