@@ -441,3 +441,27 @@ fn token_json_reads_the_file_once_and_a_refresh_twice() {
         "fake-stale-access"
     );
 }
+
+#[test]
+fn with_nothing_stored_and_the_secret_unset_the_next_step_named_is_the_login() {
+    let stub = Stub::start(Behaviour::default());
+    let cfg = config_with(&stub, "clientSecret", json!("${FAKE_UNSET_SECRET}"));
+    let project = Project::new(&cfg);
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 5, "{}", done.all());
+    assert_has(&done.stderr, "and there is no refresh token");
+    assert_has(&done.stderr, "integration-cli oauth2");
+    assert!(
+        !done.stderr.contains("FAKE_UNSET_SECRET"),
+        "{}",
+        done.stderr
+    );
+
+    // With a refresh token stored, the secret is what stands in the way.
+    let mut cfg = cfg;
+    cfg["testAccounts"]["development"] = json!({"refreshToken": "fake-refresh-token"});
+    let project = Project::new(&cfg);
+    let done = token(&project, &stub, &[]);
+    assert_eq!(done.code, 1, "{}", done.all());
+    assert_has(&done.stderr, "FAKE_UNSET_SECRET");
+}

@@ -48,12 +48,21 @@ impl Target {
 
 impl Chosen {
     pub fn new(project: &Project, opts: &Options, deps: &Deps<'_>) -> Result<Chosen> {
-        let (name, config) = select::authorization(
+        Chosen::resolve(Chosen::select(project, opts, deps)?, deps)
+    }
+
+    /// The authorization the run is for, named or asked for, as the file writes it.
+    pub fn select(project: &Project, opts: &Options, deps: &Deps<'_>) -> Result<(String, OAuth2)> {
+        select::authorization(
             project.config(),
             project.path(),
             opts.authorization.as_deref(),
             &*deps.terminal,
-        )?;
+        )
+    }
+
+    /// The selected authorization with the client's id and secret read.
+    pub fn resolve((name, config): (String, OAuth2), deps: &Deps<'_>) -> Result<Chosen> {
         Ok(Chosen {
             client_id: config::resolve_client_id(&config, &*deps.env)?,
             client_secret: config::resolve_client_secret(&config, &*deps.env)?,

@@ -291,7 +291,14 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         stale_inside_floor(&project, opts, deps);
         return as_stored(&project, opts, false);
     }
-    let chosen = Chosen::new(&project, opts, deps)?;
+    let selected = Chosen::select(&project, opts, deps)?;
+    let by_a_person = !selected.1.grant.kind().needs_no_person();
+    let chosen = match Chosen::resolve(selected, deps) {
+        // A client secret that is not set hides the real next step when nothing could be
+        // refreshed anyway: a login, which asks for the secret itself.
+        Err(e) if by_a_person => return Err(login_first(&project, opts, deps, &when).unwrap_or(e)),
+        chosen => chosen?,
+    };
     let target = chosen.target(&project, opts, deps, false)?;
     let ctx = chosen.ctx(&target, opts, deps);
     // Tokens an earlier run set aside are newer than the file's refresh token, which may
@@ -321,20 +328,34 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
         return as_stored(&project, opts, false);
     }
     if matches!(done, Done::NothingToRefreshWith) {
-        let why = match project
-            .account(&opts.test_account)
-            .usable_token(Some(deps.clock.now()))
-        {
-            Err(why) => why,
-            Ok(_) => "the connector refused it".into(),
-        };
-        return Err(needs_login(
-            opts,
-            format!("{why}, and there is no refresh token"),
-        ));
+        return Err(nothing_to_refresh_with(&project, opts, deps));
     }
     // Whatever was just saved, even a token the provider gives less than the margin to live.
     as_stored(&project, opts, matches!(done, Done::Refreshed(_)))
+}
+
+/// Only a login can help: the token cannot be used, and there is no refresh token.
+fn nothing_to_refresh_with(project: &Project, opts: &Options, deps: &Deps<'_>) -> Error {
+    let why = match project
+        .account(&opts.test_account)
+        .usable_token(Some(deps.clock.now()))
+    {
+        Err(why) => why,
+        Ok(_) => "the connector refused it".into(),
+    };
+    needs_login(opts, format!("{why}, and there is no refresh token"))
+}
+
+/// The error a run with every setting in place would end with, when it is sure to be "log
+/// in": no refresh token stored or set aside, and no stored token that still serves.
+fn login_first(project: &Project, opts: &Options, deps: &Deps<'_>, when: &When) -> Option<Error> {
+    let account = project.account(&opts.test_account);
+    let serves = account.usable_token(Some(deps.clock.now())).is_ok();
+    let set_aside =
+        !crate::recovery::find(project.real_path(), &opts.test_account, &*deps.env).is_empty();
+    let replacing = matches!(when, When::Replacing(_));
+    (account.refresh_token().is_none() && !set_aside && !opts.recover && (replacing || !serves))
+        .then(|| nothing_to_refresh_with(project, opts, deps))
 }
 
 /// A stale token handed out as it is, because the last refresh was moments ago: said, on
