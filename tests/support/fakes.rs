@@ -191,6 +191,7 @@ pub fn deps<'a>(
         env: Box::new(|_: &str| None),
         critical: flow::Critical::default(),
         tunnel: Box::new(tunnel),
+        transports: Box::new(integration_cli::transport::Networks),
     }
 }
 
