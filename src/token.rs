@@ -1206,6 +1206,42 @@ mod tests {
     }
 
     #[test]
+    fn a_request_carries_its_basic_credentials_marked_sensitive_and_its_debug_shows_none() {
+        let endpoint = Endpoint {
+            url: "https://idp.example.test/token?key=fake-query-key".into(),
+            client_id: "fake-id".into(),
+            client_secret: Some(ClientSecret::new("fake-secret-0001")),
+            auth: ClientAuth::Basic,
+            format: BodyFormat::Form,
+            response_type: None,
+            token_path: None,
+        };
+        let grant = Grant::RefreshToken {
+            refresh_token: RefreshToken::new("fake-refresh-0001"),
+        };
+        let request = Prepared::new(&endpoint, &grant, &[])
+            .unwrap()
+            .http_request(&endpoint);
+        let basic = &request.headers[AUTHORIZATION];
+        assert!(basic.is_sensitive());
+        // What reqwest's `basic_auth("fake-id", Some("fake-secret-0001"))` sends.
+        assert_eq!(basic, "Basic ZmFrZS1pZDpmYWtlLXNlY3JldC0wMDAx");
+        assert_eq!(
+            request.body,
+            b"grant_type=refresh_token&refresh_token=fake-refresh-0001"
+        );
+        let shown = format!("{request:?}");
+        for secret in [
+            "ZmFrZS1pZDpm",
+            "fake-secret",
+            "fake-refresh",
+            "fake-query-key",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
     fn debug_of_a_response_shows_no_token() {
         let r = ok(
             "application/json",
