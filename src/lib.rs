@@ -31,5 +31,6 @@ pub mod signals;
 pub mod status;
 pub mod template;
 pub mod token;
+pub mod transport;
 pub mod tunnel;
 pub mod ui;

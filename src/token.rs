@@ -5,16 +5,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use serde_json::{Map, Value};
 
 use crate::assertion::Signer;
 use crate::config::GrantType;
 pub use crate::config::{BodyFormat, ClientAuth, JWT_BEARER};
-use crate::error::{Error, NetworkError, ProviderError, Result};
-use crate::http::Proxied;
+use crate::error::{Error, ProviderError, Result};
 use crate::providers;
 use crate::redact::{
     Redactor, display_url, form_encode, header_unsafe_reason, is_header_safe, mask_token_like,
@@ -23,6 +21,7 @@ use crate::redact::{
 use crate::secret::{
     AccessToken, Assertion, AuthorizationCode, ClientSecret, Password, PkceVerifier, RefreshToken,
 };
+use crate::transport::{Answer, Failure, Request, Transport};
 
 /// Bodies beyond this are not token responses; reading them whole would only cost memory.
 const MAX_BODY: usize = 1 << 20;
@@ -109,32 +108,20 @@ impl fmt::Debug for TokenResponse {
     }
 }
 
-pub struct TokenClient {
-    url: String,
-    timeout: Duration,
-    /// Built at the first request, so the network settings (`--ca-file`, the proxy
-    /// variables) are checked only by a command that makes one.
-    http: std::sync::OnceLock<(reqwest::Client, Option<Proxied>)>,
+/// Sends token requests over the transport its caller chose, and reads their answers.
+pub struct TokenClient<'a> {
+    transport: Box<dyn Transport + 'a>,
 }
 
-impl TokenClient {
-    /// `url`: the token endpoint, to decide whether a proxy may be used.
-    pub fn new(timeout: Duration, url: &str) -> Self {
-        TokenClient {
-            url: url.to_string(),
-            timeout,
-            http: std::sync::OnceLock::new(),
-        }
+impl<'a> TokenClient<'a> {
+    pub fn new(transport: Box<dyn Transport + 'a>) -> Self {
+        TokenClient { transport }
     }
 
-    /// The HTTP client, built now if it was not: an error when a network setting cannot be
-    /// used, before anything is sent. A login calls it before the browser opens.
-    pub fn ready(&self) -> Result<&(reqwest::Client, Option<Proxied>)> {
-        if let Some(built) = self.http.get() {
-            return Ok(built);
-        }
-        let built = crate::http::client_via(&self.url, self.timeout)?;
-        Ok(self.http.get_or_init(|| built))
+    /// An error when a network setting cannot be used, before anything is sent. A login
+    /// calls it before the browser opens.
+    pub fn ready(&self) -> Result<()> {
+        self.transport.ready()
     }
 
     /// Sends one token request and reads its answer: tokens, or the provider's own error
@@ -146,135 +133,47 @@ impl TokenClient {
         extra: &[(String, String)],
     ) -> Result<TokenResponse> {
         let prepared = Prepared::new(endpoint, grant, extra)?;
-        let (http, proxy) = self.ready()?;
+        self.ready()?;
         let shown = display_url(&endpoint.url);
         prepared.log(&shown, grant, endpoint);
-        let network = |e: reqwest::Error| network_error(e, &shown, proxy.as_ref(), self.timeout);
-        let response = prepared
-            .http_request(http, endpoint)
-            .send()
+        let answer = self
+            .transport
+            .send(prepared.http_request(endpoint), MAX_BODY)
             .await
-            .map_err(network)?;
-        let status = response.status().as_u16();
-        not_an_answer(
-            &response,
-            proxy.as_ref(),
-            endpoint,
-            &shown,
-            &prepared.redactor,
-        )?;
-        let content_type = content_type(&response, endpoint);
-        let date = date(&response);
-        let bytes = read_capped(response, &shown, network).await?;
-        tracing::debug!(status, content_type = %content_type, bytes = bytes.len(), "token response");
+            .map_err(|failure| match failure {
+                Failure::Unanswered(e) => e,
+                Failure::TooLarge => ProviderError::TokenResponse {
+                    url: shown.clone(),
+                    message: format!("the body is larger than {MAX_BODY} bytes"),
+                    refresh_token: None,
+                }
+                .into(),
+            })?;
+        if (300..400).contains(&answer.status) {
+            return Err(redirected(&shown, &answer, &prepared.redactor));
+        }
+        let content_type = content_type(&answer.headers, endpoint);
+        let bytes = &answer.body;
+        tracing::debug!(status = answer.status, content_type = %content_type, bytes = bytes.len(), "token response");
         let mut tokens = interpret_at(
             &shown,
-            status,
+            answer.status,
             &content_type,
-            &bytes,
+            bytes,
             &prepared.redactor,
             endpoint.token_path.as_deref(),
         )?;
-        tokens.date = date;
+        tokens.date = date(&answer.headers);
         Ok(tokens)
     }
 }
 
-/// Refuses what is not the endpoint's answer to read: a proxy's own 407, or a redirect
-/// (never followed).
-fn not_an_answer(
-    response: &reqwest::Response,
-    proxy: Option<&Proxied>,
-    endpoint: &Endpoint,
-    shown: &str,
-    redactor: &Redactor,
-) -> Result<()> {
-    if let Some(p) = proxy.filter(|p| p.answers_for(&endpoint.url))
-        && response.status().as_u16() == 407
-    {
-        // A proxy that sees the request whole answers 407 itself; the endpoint behind
-        // it has not seen the request.
-        return Err(refused_by(
-            p,
-            shown,
-            "407 Proxy Authentication Required".into(),
-        ));
-    }
-    if response.status().is_redirection() {
-        return Err(redirected(shown, response, redactor));
-    }
-    Ok(())
-}
-
 /// The answer's `Date` header, when it has a readable one.
-fn date(response: &reqwest::Response) -> Option<std::time::SystemTime> {
-    response
-        .headers()
+fn date(headers: &HeaderMap) -> Option<std::time::SystemTime> {
+    headers
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok())
-}
-
-/// A request that got no answer, said with the proxy it went through: the proxy's own
-/// refusal to open a tunnel (a 407 to CONNECT among them) is the proxy's, not the
-/// endpoint's.
-fn network_error(
-    e: reqwest::Error,
-    shown: &str,
-    proxy: Option<&Proxied>,
-    timeout: Duration,
-) -> Error {
-    // Without the URL: reqwest quotes it whole, query and credentials included.
-    let e = e.without_url();
-    let mut detail = describe_reqwest(&e, timeout);
-    if let Some(p) = proxy {
-        // hyper-util's words for a CONNECT refused (its error type is not public).
-        if detail.contains("proxy authorization required") {
-            return refused_by(
-                p,
-                shown,
-                "407 Proxy Authentication Required, to CONNECT".into(),
-            );
-        }
-        if detail.contains("tunnel error: unsuccessful") {
-            return refused_by(
-                p,
-                shown,
-                "it would not open a tunnel (CONNECT) to the host".into(),
-            );
-        }
-        detail = format!(
-            "{detail} (through the proxy {}, from {})",
-            p.shown, p.variable
-        );
-    }
-    if crate::http::untrusted_certificate(&e) {
-        if let Some(note) = crate::http::passed_over() {
-            detail = format!("{detail}; {note}");
-        }
-        NetworkError::Untrusted {
-            url: shown.into(),
-            detail,
-        }
-        .into()
-    } else {
-        NetworkError::Unreachable {
-            url: shown.into(),
-            detail,
-        }
-        .into()
-    }
-}
-
-fn refused_by(p: &Proxied, shown: &str, detail: String) -> Error {
-    NetworkError::ProxyRefused {
-        proxy: p.shown.clone(),
-        variable: p.variable.clone(),
-        url: shown.into(),
-        wants_credentials: detail.starts_with("407"),
-        detail,
-    }
-    .into()
 }
 
 /// private_key_jwt: the client proves itself with a signed assertion, never a secret.
@@ -369,30 +268,47 @@ impl<'a> Prepared<'a> {
         );
     }
 
-    fn http_request(&self, http: &reqwest::Client, endpoint: &Endpoint) -> reqwest::RequestBuilder {
-        let mut request = http.post(&endpoint.url).header(ACCEPT, "application/json");
-        if let Some((id, secret)) = &self.basic {
-            request = request.basic_auth(id, Some(secret));
+    /// The request as it goes: a POST of the body in the endpoint's format, the client's
+    /// HTTP Basic credentials (when it uses them) in a header marked sensitive.
+    fn http_request(&self, endpoint: &Endpoint) -> Request {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(basic) = self.basic_header() {
+            headers.insert(AUTHORIZATION, basic);
         }
-        match endpoint.format {
-            BodyFormat::Form => request
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(
-                    url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(self.body.iter().map(|(k, v)| (*k, v.as_str())))
-                        .finish(),
-                ),
+        let (content_type, body) = match endpoint.format {
+            BodyFormat::Form => (
+                "application/x-www-form-urlencoded",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(self.body.iter().map(|(k, v)| (*k, v.as_str())))
+                    .finish(),
+            ),
             BodyFormat::Json => {
                 let map: Map<String, Value> = self
                     .body
                     .iter()
                     .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
                     .collect();
-                request
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(Value::Object(map).to_string())
+                ("application/json", Value::Object(map).to_string())
             }
+        };
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        Request {
+            method: reqwest::Method::POST,
+            url: endpoint.url.clone(),
+            headers,
+            body: body.into_bytes(),
         }
+    }
+
+    /// `Basic base64(id:secret)`, as reqwest's `basic_auth` writes it.
+    fn basic_header(&self) -> Option<HeaderValue> {
+        use base64::Engine;
+        let (id, secret) = self.basic.as_ref()?;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
     }
 }
 
@@ -472,10 +388,10 @@ impl Grant {
 
 /// A token endpoint must answer itself: a redirected POST would carry the code, the
 /// verifier and perhaps the client secret to wherever `Location` points.
-fn redirected(shown: &str, response: &reqwest::Response, redactor: &Redactor) -> Error {
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
+fn redirected(shown: &str, answer: &Answer, redactor: &Redactor) -> Error {
+    let status = answer.status;
+    let location = answer
+        .headers
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map_or_else(
@@ -495,12 +411,8 @@ fn redirected(shown: &str, response: &reqwest::Response, redactor: &Redactor) ->
 
 /// The response's content type, or what the authorization says to expect when the response
 /// does not say (no or a generic type).
-fn content_type(response: &reqwest::Response, endpoint: &Endpoint) -> String {
-    match response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    {
+fn content_type(headers: &HeaderMap, endpoint: &Endpoint) -> String {
+    match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
         Some(ct)
             if !ct.starts_with("text/plain") && !ct.starts_with("application/octet-stream") =>
         {
@@ -512,25 +424,6 @@ fn content_type(response: &reqwest::Response, endpoint: &Endpoint) -> String {
             .or(sent.map(str::to_string))
             .unwrap_or_else(|| "no content type".into()),
     }
-}
-
-/// The body, refused past `MAX_BODY` without reading the rest.
-async fn read_capped(
-    response: reqwest::Response,
-    shown: &str,
-    network: impl Fn(reqwest::Error) -> Error,
-) -> Result<Vec<u8>> {
-    crate::http::read_capped(response, MAX_BODY)
-        .await
-        .map_err(|e| match e {
-            crate::http::ReadError::TooLarge => ProviderError::TokenResponse {
-                url: shown.into(),
-                message: format!("the body is larger than {MAX_BODY} bytes"),
-                refresh_token: None,
-            }
-            .into(),
-            crate::http::ReadError::Failed(e) => network(e),
-        })
 }
 
 /// Turns a raw HTTP answer into tokens or the provider's own error, in the provider's words.
@@ -917,30 +810,6 @@ fn seconds(v: &Value) -> Option<u64> {
             })
         }
         _ => None,
-    }
-}
-
-/// The innermost cause is the useful one ("connection refused"), the outer ones repeat the URL.
-fn describe_reqwest(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {} s", timeout.as_secs());
-    }
-    let mut detail = String::new();
-    let mut cause: Option<&dyn std::error::Error> = Some(e);
-    while let Some(c) = cause {
-        let msg = c.to_string();
-        if !msg.contains("error sending request") && !detail.contains(&msg) {
-            if !detail.is_empty() {
-                detail.push_str(": ");
-            }
-            detail.push_str(&msg);
-        }
-        cause = c.source();
-    }
-    if detail.is_empty() {
-        "request failed".into()
-    } else {
-        detail
     }
 }
 
@@ -1334,6 +1203,42 @@ mod tests {
             !msg.contains('\u{1b}') && msg.contains("x\\u{1b}[31my"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_request_carries_its_basic_credentials_marked_sensitive_and_its_debug_shows_none() {
+        let endpoint = Endpoint {
+            url: "https://idp.example.test/token?key=fake-query-key".into(),
+            client_id: "fake-id".into(),
+            client_secret: Some(ClientSecret::new("fake-secret-0001")),
+            auth: ClientAuth::Basic,
+            format: BodyFormat::Form,
+            response_type: None,
+            token_path: None,
+        };
+        let grant = Grant::RefreshToken {
+            refresh_token: RefreshToken::new("fake-refresh-0001"),
+        };
+        let request = Prepared::new(&endpoint, &grant, &[])
+            .unwrap()
+            .http_request(&endpoint);
+        let basic = &request.headers[AUTHORIZATION];
+        assert!(basic.is_sensitive());
+        // What reqwest's `basic_auth("fake-id", Some("fake-secret-0001"))` sends.
+        assert_eq!(basic, "Basic ZmFrZS1pZDpmYWtlLXNlY3JldC0wMDAx");
+        assert_eq!(
+            request.body,
+            b"grant_type=refresh_token&refresh_token=fake-refresh-0001"
+        );
+        let shown = format!("{request:?}");
+        for secret in [
+            "ZmFrZS1pZDpm",
+            "fake-secret",
+            "fake-refresh",
+            "fake-query-key",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 
     #[test]

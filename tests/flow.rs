@@ -1,12 +1,16 @@
 //! The flow driven through its traits: a fake terminal (interactive or not), a fake browser
-//! and a fixed clock, against the stub provider. What the binary tests cannot reach: prompts,
-//! exact expiry arithmetic, a browser that fails to open.
+//! and a fixed clock, against the stub provider or, where the socket is not the point, a
+//! token endpoint in memory. What the binary tests cannot reach: prompts, exact expiry
+//! arithmetic, a browser that fails to open, the exact request a refresh sends.
 
 mod support;
 
 use std::time::{Duration, SystemTime};
 
 use integration_cli::clock;
+use integration_cli::error::{Error, NetworkError};
+use integration_cli::flow::{self, Options};
+use integration_cli::transport::{Answer, Failure};
 use serde_json::json;
 use support::fakes::*;
 use support::*;
@@ -227,4 +231,214 @@ fn at_a_terminal_a_wrong_paste_is_warned_about_and_the_next_one_taken() {
         "warning: the pasted address is not from this login (its state differs); paste again",
     );
     assert!(project.account("development")["accessToken"].is_string());
+}
+
+const IDP: &str = "https://idp.example.test";
+
+/// A file whose one authorization's endpoints no socket reaches, and whose development
+/// account holds an access token that expired a minute before `now`.
+fn expired(now: SystemTime) -> Project {
+    let mut cfg = json!({
+        "name": "fake-connector",
+        "authorizations": [{
+            "name": "oauth2",
+            "method": "oauth2",
+            "development": true,
+            "oauth2": {
+                "clientId": CLIENT_ID,
+                "clientSecret": CLIENT_SECRET,
+                "authorizationUrl": format!("{IDP}/authorize"),
+                "tokenUrl": format!("{IDP}/token"),
+                "grantType": "authorization_code",
+            }
+        }],
+        "testAccounts": {}
+    });
+    cfg["testAccounts"]["development"] = json!({
+        "accessToken": "fake-stale-access",
+        "refreshToken": "fake-refresh-1",
+        "expiresAt": clock::rfc3339(now - Duration::from_secs(60)),
+        "note": "kept",
+    });
+    Project::new(&cfg)
+}
+
+/// `token` for the development account, its token endpoint answered by `endpoint`.
+fn token_over(
+    opts: &Options,
+    endpoint: &FakeTransport,
+    terminal: &FakeTerminal,
+    now: SystemTime,
+) -> Result<String, Error> {
+    let browser = FakeBrowser { works: false };
+    let deps = deps(terminal, &browser, &NoTunnel, now).with_transports(endpoint);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow::token(opts, &deps))
+        .map(|t| t.expose().to_string())
+}
+
+#[test]
+fn an_expired_token_is_refreshed_over_the_transport_with_the_refresh_token_and_saved() {
+    let now = clock::from_epoch(1_900_000_000);
+    let project = expired(now);
+    let endpoint = FakeTransport::answering(vec![Ok(answer(
+        200,
+        "application/json",
+        r#"{"access_token":"fake-fresh-access","refresh_token":"fake-refresh-2","expires_in":3600,"token_type":"Bearer"}"#,
+    ))]);
+    let opts = options(&project);
+    let token = token_over(&opts, &endpoint, &FakeTerminal::default(), now).unwrap();
+    assert_eq!(token, "fake-fresh-access");
+
+    let made_for = endpoint.made_for.lock().unwrap().clone();
+    assert_eq!(made_for, [(format!("{IDP}/token"), opts.token_timeout)]);
+    let sent = endpoint.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method, reqwest::Method::POST);
+    assert_eq!(sent[0].url, format!("{IDP}/token"));
+    drop(sent);
+    let form = endpoint.form(0);
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (&**k, &**v)).collect();
+    assert_eq!(
+        fields,
+        [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "fake-refresh-1")
+        ]
+    );
+    use base64::Engine;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    assert_eq!(
+        endpoint.header(0, "authorization"),
+        Some(format!("Basic {basic}"))
+    );
+    assert_eq!(
+        endpoint.header(0, "content-type").as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        endpoint.header(0, "accept").as_deref(),
+        Some("application/json")
+    );
+
+    let account = project.account("development");
+    assert_eq!(account["accessToken"], "fake-fresh-access");
+    assert_eq!(account["refreshToken"], "fake-refresh-2");
+    assert_eq!(
+        account["expiresAt"],
+        clock::rfc3339(now + Duration::from_secs(3600))
+    );
+    assert_eq!(account["note"], "kept");
+}
+
+#[test]
+fn a_refused_refresh_over_the_transport_is_a_refused_refresh_token_and_keeps_the_file() {
+    let now = clock::from_epoch(1_900_000_000);
+    let project = expired(now);
+    let before = project.text();
+    let endpoint = FakeTransport::answering(vec![Ok(answer(
+        400,
+        "application/json",
+        r#"{"error":"invalid_grant","error_description":"refresh token revoked"}"#,
+    ))]);
+    let opts = options(&project);
+    let e = token_over(&opts, &endpoint, &FakeTerminal::default(), now).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the stored refresh token was refused (invalid_grant: refresh token revoked)"
+    );
+    assert_eq!(
+        e.hint(),
+        Some(format!("log in again with: {}", opts.login_command(true)))
+    );
+    assert_eq!(e.exit_code(), 5);
+    assert_eq!(endpoint.sent.lock().unwrap().len(), 1);
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn a_transport_failure_is_said_as_the_transport_said_it_and_a_body_too_large_in_our_words() {
+    let now = clock::from_epoch(1_900_000_000);
+    let project = expired(now);
+    let before = project.text();
+    let unreachable = NetworkError::Unreachable {
+        url: format!("{IDP}/token"),
+        detail: "connection refused".into(),
+    };
+    let huge = answer(200, "application/json", &" ".repeat((1 << 20) + 1));
+    let endpoint = FakeTransport::answering(vec![
+        Err(Failure::Unanswered(unreachable.into())),
+        Ok::<Answer, Failure>(huge),
+    ]);
+    let opts = options(&project);
+    let e = token_over(&opts, &endpoint, &FakeTerminal::default(), now).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "could not reach the token endpoint https://idp.example.test/token: connection refused"
+    );
+    assert_eq!(
+        e.hint().as_deref(),
+        Some("check the tokenUrl and your network connection, then run again.")
+    );
+    assert_eq!(e.exit_code(), 1);
+    let e = token_over(&opts, &endpoint, &FakeTerminal::default(), now).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the token endpoint https://idp.example.test/token sent an unusable response: the body \
+         is larger than 1048576 bytes"
+    );
+    assert_eq!(endpoint.sent.lock().unwrap().len(), 2);
+    assert_eq!(project.text(), before);
+}
+
+#[test]
+fn a_login_whose_transport_is_not_ready_stops_before_any_browser_opens() {
+    let project = expired(SystemTime::now());
+    let endpoint = FakeTransport::default();
+    *endpoint.not_ready.lock().unwrap() = Some(
+        NetworkError::ProxySetting {
+            variable: "HTTPS_PROXY".into(),
+            value: "ftp://proxy".into(),
+            detail: "unsupported scheme".into(),
+        }
+        .into(),
+    );
+    let mut opts = options(&project);
+    opts.reauth = true;
+    // Were the check late, the wait for the callback would end the run, soon.
+    opts.callback_timeout = Duration::from_secs(1);
+    let terminal = FakeTerminal::default();
+    let browser = Opened::default();
+    let deps = deps(&terminal, &browser, &NoTunnel, SystemTime::now()).with_transports(&endpoint);
+    let run = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow::oauth2(&opts, &deps));
+    let Err(e) = run else {
+        panic!("a transport that is not ready stops the login");
+    };
+    assert_eq!(
+        e.to_string(),
+        "the proxy in HTTPS_PROXY cannot be used (ftp://proxy): unsupported scheme; nothing was sent"
+    );
+    assert!(browser.0.lock().unwrap().is_empty());
+    assert!(terminal.login_url.lock().unwrap().is_none());
+    let said = terminal.said.lock().unwrap().join("\n");
+    assert!(!said.contains("/authorize"), "{said}");
+    assert!(endpoint.sent.lock().unwrap().is_empty());
+}
+
+/// A browser that only notes what it was asked to open.
+#[derive(Default)]
+struct Opened(std::sync::Mutex<Vec<String>>);
+impl integration_cli::browser::Browser for Opened {
+    fn open(&self, url: &str) -> Result<(), String> {
+        self.0.lock().unwrap().push(url.into());
+        Ok(())
+    }
 }

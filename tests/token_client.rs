@@ -12,6 +12,7 @@ use integration_cli::assertion::Signer;
 use integration_cli::error::{Error, ProviderError};
 use integration_cli::secret::{ClientSecret, RefreshToken};
 use integration_cli::token::{BodyFormat, ClientAuth, Endpoint, Grant, TokenClient, TokenResponse};
+use integration_cli::transport::Network;
 use serde_json::{Value, json};
 use support::*;
 
@@ -39,7 +40,7 @@ fn request(
     extra: &[(String, String)],
     timeout: Duration,
 ) -> Result<TokenResponse, Error> {
-    let client = TokenClient::new(timeout, &endpoint.url);
+    let client = TokenClient::new(Box::new(Network::new(&endpoint.url, timeout)));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

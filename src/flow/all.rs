@@ -20,17 +20,17 @@ use crate::token::{Grant, TokenResponse};
 const ALL_AT_ONCE: usize = 4;
 
 /// One test account's request: the authorization filled for it, and what to send.
-struct Job {
+struct Job<'d> {
     opts: Options,
-    target: Target,
+    target: Target<'d>,
     source: Source,
     /// The refresh token to present (for a refresh).
     refresh_token: Option<RefreshToken>,
 }
 
 /// What to do with one test account: a request, or what it comes to without one.
-enum Plan {
-    Request(Box<Job>),
+enum Plan<'d> {
+    Request(Box<Job<'d>>),
     Done(Each),
 }
 
@@ -58,7 +58,7 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<AllOutcome> 
 }
 
 /// What comes of the accounts that need no request, and the requests.
-fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<(String, Each)>, Vec<Job>) {
+fn sort_out(plans: Vec<(String, Plan<'_>)>) -> (Vec<(String, Each)>, Vec<Job<'_>>) {
     let (mut done, mut jobs) = (Vec::new(), Vec::new());
     for (account, plan) in plans {
         match plan {
@@ -69,12 +69,12 @@ fn sort_out(plans: Vec<(String, Plan)>) -> (Vec<(String, Each)>, Vec<Job>) {
     (done, jobs)
 }
 
-fn plans(
+fn plans<'d>(
     chosen: &Chosen,
     project: &Project,
     opts: &Options,
-    deps: &Deps<'_>,
-) -> Vec<(String, Plan)> {
+    deps: &'d Deps<'_>,
+) -> Vec<(String, Plan<'d>)> {
     let set_aside = recovery::scan(project.real_path(), &*deps.env);
     project
         .test_account_names()
@@ -90,13 +90,13 @@ fn plans(
         .collect()
 }
 
-fn plan(
+fn plan<'d>(
     chosen: &Chosen,
     project: &Project,
     opts: Options,
-    deps: &Deps<'_>,
+    deps: &'d Deps<'_>,
     set_aside: &[(String, Recovery)],
-) -> Plan {
+) -> Plan<'d> {
     let name = opts.test_account.as_str();
     let account = project.account(name);
     let waiting = set_aside
@@ -146,7 +146,7 @@ fn plan(
 async fn request_all(
     chosen: &Chosen,
     before: &Project,
-    jobs: Vec<Job>,
+    jobs: Vec<Job<'_>>,
     deps: &Deps<'_>,
 ) -> Vec<(String, Each)> {
     let mut answers = stream::iter(jobs.iter())

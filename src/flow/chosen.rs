@@ -28,17 +28,17 @@ pub(super) struct Chosen {
 
 /// The chosen authorization for one test account: what a template needs gathered, every
 /// template filled, the token endpoint ready.
-pub(super) struct Target {
+pub(super) struct Target<'d> {
     config: ForAccount,
     grant: config::Grant<Arc<Signer>>,
     endpoint: Endpoint,
-    tokens: TokenClient,
+    tokens: TokenClient<'d>,
     filled: Filled,
     /// Whether `filled.answers` are in the file yet.
     saved: Cell<bool>,
 }
 
-impl Target {
+impl Target<'_> {
     /// Values the templates use that `--var` changed: the stored tokens are another
     /// tenant's.
     pub fn changed(&self) -> &[String] {
@@ -81,13 +81,13 @@ impl Chosen {
 
     /// This authorization for `opts.test_account` as `project` holds it: what its templates
     /// need gathered (`--var`, defaults, and a person's answers when `ask`), then filled.
-    pub fn target(
+    pub fn target<'d>(
         &self,
         project: &Project,
         opts: &Options,
-        deps: &Deps<'_>,
+        deps: &'d Deps<'_>,
         ask: bool,
-    ) -> Result<Target> {
+    ) -> Result<Target<'d>> {
         let (filled, config) = self.filled_in(project, opts, deps, ask)?;
         // Before anything is sent: the hosts are known only once the URLs are filled.
         crate::approvals::Approver {
@@ -98,7 +98,10 @@ impl Chosen {
         }
         .check(&crate::approvals::sent(&self.config, &config, &*deps.env))?;
         let (grant, endpoint) = self.endpoint(&config, project, opts, deps)?;
-        let tokens = TokenClient::new(opts.token_timeout, &endpoint.url);
+        let tokens = TokenClient::new(
+            deps.transports
+                .for_endpoint(&endpoint.url, opts.token_timeout),
+        );
         Ok(Target {
             config,
             grant,
@@ -198,7 +201,12 @@ impl Chosen {
         }
     }
 
-    pub fn ctx<'a>(&'a self, target: &'a Target, opts: &'a Options, deps: &'a Deps<'a>) -> Ctx<'a> {
+    pub fn ctx<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        opts: &'a Options,
+        deps: &'a Deps<'a>,
+    ) -> Ctx<'a> {
         Ctx {
             opts,
             deps,
@@ -224,7 +232,7 @@ pub(super) struct Ctx<'a> {
     /// The grant with its signer, the key read, when it signs (jwt-bearer).
     pub grant: &'a config::Grant<Arc<Signer>>,
     pub endpoint: &'a Endpoint,
-    pub tokens: &'a TokenClient,
+    pub tokens: &'a TokenClient<'a>,
     /// What was gathered for the test account (answers, `--var`s, defaults): saved with
     /// the tokens.
     pub answers: &'a Map<String, Value>,

@@ -1,7 +1,7 @@
 //! The operations behind `oauth2` and `token`: pick the authorization, then refresh what can
 //! be refreshed, request what needs no person, or log in. Nothing here knows the command line;
-//! the browser, the clock, the terminal, the environment and the tunnel come in through
-//! `Deps`, so tests drive every step with fakes.
+//! the browser, the clock, the terminal, the environment, the tunnel and the transport to the
+//! token endpoints come in through `Deps`, so tests drive every step with fakes.
 
 mod all;
 mod chosen;
@@ -36,6 +36,7 @@ use crate::config::field;
 use crate::error::{Error, ProviderError, Result};
 use crate::project::Project;
 use crate::secret::AccessToken;
+use crate::transport::{Networks, Transports};
 use crate::tunnel::{Disabled, Tunnel};
 use crate::ui::{self, Terminal};
 
@@ -153,11 +154,13 @@ pub struct Deps<'a> {
     /// Tells whoever handles stop signals that stopping now would lose tokens.
     pub critical: Critical,
     pub tunnel: Box<dyn Tunnel + 'a>,
+    /// Makes the transport each token endpoint's requests go over.
+    pub transports: Box<dyn Transports + 'a>,
 }
 
 impl Deps<'static> {
     /// The real world: the browser `BROWSER` names (or the desktop's), the system clock, this
-    /// terminal, the process environment, and no tunnel (see `with_tunnel`).
+    /// terminal, the process environment, the network, and no tunnel (see `with_tunnel`).
     pub fn system() -> Deps<'static> {
         let env = |name: &str| std::env::var(name).ok();
         Deps {
@@ -167,6 +170,7 @@ impl Deps<'static> {
             env: Box::new(env),
             critical: Critical::default(),
             tunnel: Box::new(Disabled),
+            transports: Box::new(Networks),
         }
     }
 }
@@ -207,6 +211,14 @@ impl<'a> Deps<'a> {
             ..self
         }
     }
+
+    /// Another way to the token endpoints: a test's, which answers without a socket.
+    pub fn with_transports(self, transports: impl Transports + 'a) -> Self {
+        Deps {
+            transports: Box::new(transports),
+            ..self
+        }
+    }
 }
 
 /// `integration-cli oauth2`: fill the test account with tokens, by whichever way the grant
@@ -242,7 +254,7 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<Outcome> {
 
 /// A `--var` that moves the templates to another tenant: the stored tokens are the old
 /// one's, and are neither refreshed there nor kept, as with `--reauth`.
-fn elsewhere(opts: &Options, target: &chosen::Target, deps: &Deps<'_>) -> Options {
+fn elsewhere(opts: &Options, target: &chosen::Target<'_>, deps: &Deps<'_>) -> Options {
     let changed = target.changed();
     if changed.is_empty() || opts.reauth {
         return opts.clone();

@@ -1,5 +1,6 @@
 //! Fakes for the flow's traits: a fixed clock, a terminal that records (and can play the
-//! user), a browser that follows the login URL with plain HTTP, and no tunnel.
+//! user), a browser that follows the login URL with plain HTTP, no tunnel, and a token
+//! endpoint that answers from a script without a socket.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -9,6 +10,7 @@ use integration_cli::clock::Clock;
 use integration_cli::error::Result;
 use integration_cli::flow::{self, Deps, Options};
 use integration_cli::report;
+use integration_cli::transport::{Answer, Failure, Request, Sending, Transport, Transports};
 use integration_cli::tunnel::{BoxFuture, OpenTunnel, Tunnel};
 use integration_cli::ui::{Terminal, Waiting};
 use url::Url;
@@ -24,6 +26,82 @@ impl Tunnel for NoTunnel {
         _: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn OpenTunnel>>> {
         panic!("this flow must not open a tunnel")
+    }
+}
+
+/// A token endpoint in memory: each request gets the next scripted answer (or failure),
+/// and is kept for the test to read. A body past the limit asked for is refused, as the
+/// real transport refuses it.
+#[derive(Default)]
+pub struct FakeTransport {
+    pub script: Mutex<std::collections::VecDeque<std::result::Result<Answer, Failure>>>,
+    pub sent: Mutex<Vec<Request>>,
+    /// The endpoints a transport was made for, with the timeout each was given.
+    pub made_for: Mutex<Vec<(String, Duration)>>,
+    /// What `ready` says instead of yes: a network setting that cannot be used.
+    pub not_ready: Mutex<Option<integration_cli::error::Error>>,
+}
+
+impl FakeTransport {
+    /// A transport that answers each request with the next of `script`.
+    pub fn answering(script: Vec<std::result::Result<Answer, Failure>>) -> Self {
+        FakeTransport {
+            script: Mutex::new(script.into()),
+            ..FakeTransport::default()
+        }
+    }
+
+    /// The `i`th request's body, read as a form.
+    pub fn form(&self, i: usize) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.sent.lock().unwrap()[i].body)
+            .into_owned()
+            .collect()
+    }
+
+    /// The `i`th request's header `name`, as text.
+    pub fn header(&self, i: usize, name: &str) -> Option<String> {
+        let sent = self.sent.lock().unwrap();
+        let value = sent[i].headers.get(name)?;
+        Some(value.to_str().unwrap().to_string())
+    }
+}
+
+/// An answer with `content_type` and `body`.
+pub fn answer(status: u16, content_type: &str, body: &str) -> Answer {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", content_type.parse().unwrap());
+    Answer {
+        status,
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+impl Transport for FakeTransport {
+    fn ready(&self) -> Result<()> {
+        match self.not_ready.lock().unwrap().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn send(&self, request: Request, limit: usize) -> Sending<'_> {
+        self.sent.lock().unwrap().push(request);
+        let next = self.script.lock().unwrap().pop_front();
+        let next = next.expect("a request the script has no answer for");
+        Box::pin(async move {
+            match next {
+                Ok(answer) if answer.body.len() > limit => Err(Failure::TooLarge),
+                other => other,
+            }
+        })
+    }
+}
+
+impl Transports for FakeTransport {
+    fn for_endpoint(&self, url: &str, timeout: Duration) -> Box<dyn Transport + '_> {
+        self.made_for.lock().unwrap().push((url.into(), timeout));
+        Box::new(self)
     }
 }
 
@@ -191,6 +269,7 @@ pub fn deps<'a>(
         env: Box::new(|_: &str| None),
         critical: flow::Critical::default(),
         tunnel: Box::new(tunnel),
+        transports: Box::new(integration_cli::transport::Networks),
     }
 }
 
