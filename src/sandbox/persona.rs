@@ -112,6 +112,25 @@ pub trait Persona: Send + Sync {
         Ok(())
     }
 
+    /// The scopes it knows: any other is refused at the authorization endpoint and for
+    /// client credentials. `None` takes any (a provider's stand-in: the scopes are the
+    /// provider's to judge).
+    fn scopes(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// Whether `uri` is a redirect URI the client registered: by default any `http`
+    /// loopback address with a port (RFC 8252 §7.3), as a native app registers. Any other
+    /// is refused with a page, never redirected to.
+    fn redirect_registered(&self, uri: &str) -> bool {
+        url::Url::parse(uri).is_ok_and(|u| {
+            u.scheme() == "http"
+                && u.host_str()
+                    .is_some_and(|h| crate::loopback::LoopbackHost::from_name(h).is_some())
+                && u.port().is_some()
+        })
+    }
+
     /// Whether PKCE is required (else checked when sent): most providers take it and few
     /// insist on it.
     fn pkce_required(&self) -> bool {
