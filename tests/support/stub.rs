@@ -128,12 +128,34 @@ fn lock(inner: &Shared) -> std::sync::MutexGuard<'_, Inner> {
 pub struct Stub {
     pub url: String,
     inner: Shared,
-    /// The sandbox's own routes, unrecorded: for tokens a test seeds.
-    routes: Arc<OnceLock<Router>>,
-    /// The sandbox's host name, which its routes check.
-    host: String,
+    own: Arc<Own>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The sandbox behind the hook: its own routes (which check the host name) and that name.
+#[derive(Default)]
+struct Own {
+    routes: OnceLock<Router>,
+    host: OnceLock<String>,
+}
+
+impl Own {
+    /// The request answered by the sandbox's own routes, unrecorded, addressed to it by
+    /// name (a test may have sent it to another, through the stub as its HTTP proxy).
+    async fn pass(&self, mut request: Request) -> Response {
+        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        *request.uri_mut() = target.parse().unwrap();
+        let host = self.host.get().expect("the sandbox is serving");
+        let host = header::HeaderValue::from_str(host).unwrap();
+        request.headers_mut().insert(header::HOST, host);
+        let routes = self.routes.get().expect("the sandbox is serving").clone();
+        let service = hyper_util::service::TowerToHyperService::new(routes);
+        match hyper::service::Service::call(&service, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
 }
 
 impl Stub {
@@ -146,12 +168,13 @@ impl Stub {
                 ..Seen::default()
             },
         }));
-        let routes = Arc::new(OnceLock::new());
+        let own = Arc::new(Own::default());
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (shared, kept) = (inner.clone(), routes.clone());
-        let host = Arc::new(OnceLock::new());
-        let own_host = host.clone();
+        let hook = Hook {
+            inner: inner.clone(),
+            own: own.clone(),
+        };
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -162,30 +185,26 @@ impl Stub {
                     port: 0,
                     ..sandbox::Options::default()
                 };
-                let rules = Box::new(Rules(shared.clone()));
-                let sandbox = Sandbox::start_custom(options, rules, |own| {
-                    let _ = kept.set(own.clone());
-                    let hook = Hook {
-                        inner: shared,
-                        own,
-                        host: own_host,
-                    };
+                let rules = Box::new(Rules(hook.inner.clone()));
+                let own = hook.own.clone();
+                let sandbox = Sandbox::start_custom(options, rules, |routes| {
+                    let _ = hook.own.routes.set(routes);
                     Router::new().fallback(move |request: Request| hook.clone().answer(request))
                 })
                 .await
                 .unwrap();
-                let _ = host.set(sandbox.url.trim_start_matches("http://").to_string());
+                let _ = own
+                    .host
+                    .set(sandbox.url.trim_start_matches("http://").into());
                 url_tx.send(sandbox.url.clone()).unwrap();
                 let _ = stop_rx.await;
                 drop(sandbox);
             });
         });
-        let url: String = url_rx.recv().unwrap();
         Stub {
-            host: url.trim_start_matches("http://").to_string(),
-            url,
+            url: url_rx.recv().unwrap(),
             inner,
-            routes,
+            own,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -210,12 +229,10 @@ impl Stub {
     pub fn issue_refresh_token(&self) -> String {
         let behaviour = lock(&self.inner).behaviour.clone();
         let request = password_request(&behaviour);
-        let own = self.routes.get().expect("the sandbox is serving").clone();
-        let host = self.host.clone();
         let answer = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(async move { fields_of(call(&own, &host, request).await).await.1 });
+            .block_on(async { fields_of(self.own.pass(request).await).await.1 });
         let token = answer["refresh_token"].clone();
         let mut inner = lock(&self.inner);
         inner.seen.secrets.push(token.clone());
@@ -271,20 +288,6 @@ fn password_request(behaviour: &Behaviour) -> Request {
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
         .unwrap()
-}
-
-/// The request answered by the sandbox's own routes, addressed to it by name (a test may
-/// have sent it to another, through the stub as its HTTP proxy).
-async fn call(own: &Router, host: &str, mut request: Request) -> Response {
-    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    *request.uri_mut() = target.parse().unwrap();
-    let host = header::HeaderValue::from_str(host).unwrap();
-    request.headers_mut().insert(header::HOST, host);
-    let service = hyper_util::service::TowerToHyperService::new(own.clone());
-    match hyper::service::Service::call(&service, request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    }
 }
 
 /// The rules a test sets, as a persona: the sandbox checks and issues by them.
@@ -400,16 +403,10 @@ impl Persona for Rules {
 #[derive(Clone)]
 struct Hook {
     inner: Shared,
-    own: Router,
-    host: Arc<OnceLock<String>>,
+    own: Arc<Own>,
 }
 
 impl Hook {
-    async fn pass(&self, request: Request) -> Response {
-        let host = self.host.get().expect("the sandbox is serving");
-        call(&self.own, host, request).await
-    }
-
     async fn answer(self, request: Request) -> Response {
         let get = request.method() == Method::GET;
         match (get, request.uri().path()) {
@@ -435,7 +432,7 @@ impl Hook {
                 }
             }
             (false, "/token-moved") => Redirect::temporary("/token").into_response(),
-            _ => self.pass(request).await,
+            _ => self.own.pass(request).await,
         }
     }
 
@@ -452,7 +449,7 @@ impl Hook {
             inner.behaviour.clone()
         };
         let to_sandbox = axum::http::Request::get(format!("/authorize?{raw}"));
-        let consent = self.pass(to_sandbox.body(Body::empty()).unwrap()).await;
+        let consent = self.own.pass(to_sandbox.body(Body::empty()).unwrap()).await;
         if consent.status() != StatusCode::OK {
             return consent;
         }
@@ -487,7 +484,7 @@ impl Hook {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(format!("consent={consent}&decision=approve")))
             .unwrap();
-        let answer = self.pass(decision).await;
+        let answer = self.own.pass(decision).await;
         let location = answer.headers()[header::LOCATION].to_str().unwrap();
         let target = url::Url::parse(location).unwrap();
         if let Some((_, code)) = target.query_pairs().find(|(k, _)| k == "code") {
@@ -507,20 +504,21 @@ impl Hook {
         };
         tokio::time::sleep(delay).await;
         let answer = self
+            .own
             .pass(Request::from_parts(parts, Body::from(body)))
             .await;
         let (parts, fields, body) = fields_of(answer).await;
         let mut inner = lock(&self.inner);
         inner.in_flight -= 1;
         if parts.status == StatusCode::OK {
-            for (key, kept) in [("access_token", 0), ("refresh_token", 1)] {
-                if let Some(token) = fields.get(key) {
-                    inner.seen.secrets.push(token.clone());
-                    match kept {
-                        0 => inner.seen.access_tokens.push(token.clone()),
-                        _ => inner.seen.refresh_tokens.push(token.clone()),
-                    }
-                }
+            let seen = &mut inner.seen;
+            if let Some(token) = fields.get("access_token") {
+                seen.secrets.push(token.clone());
+                seen.access_tokens.push(token.clone());
+            }
+            if let Some(token) = fields.get("refresh_token") {
+                seen.secrets.push(token.clone());
+                seen.refresh_tokens.push(token.clone());
             }
         }
         Response::from_parts(parts, Body::from(body))
