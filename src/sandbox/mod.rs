@@ -1,6 +1,7 @@
 //! A small OAuth 2.0 authorization server on loopback, so a connector developer can try the
 //! whole flow with no provider account and no network: `integration-cli sandbox` serves it,
-//! `integration-cli demo` runs the real `oauth2` flow against it.
+//! `integration-cli demo` runs the real `oauth2` flow against it, and the tests' stub is it
+//! too, with a persona and a layer of its own (`Sandbox::start_custom`).
 //!
 //! It checks what a real server checks: the client and its secret, a loopback redirect URI
 //! (any port, RFC 8252 §7.3) that must match at the exchange, PKCE S256, single-use codes

@@ -1,7 +1,8 @@
 //! A persona makes the sandbox behave at its authorization and token endpoints as one real
 //! provider does, from that provider's public documentation: where it serves, what it
 //! requires, how it wants the client to authenticate, what it answers and how it refuses.
-//! The sandbox does the rest (consent, codes, PKCE, grants, rotation) for all of them.
+//! The sandbox does the rest (consent, codes, PKCE, grants, rotation) for all of them. A
+//! persona need not be built in: `Sandbox::start_custom` takes one of the caller's own.
 
 use std::collections::HashMap;
 use std::time::Duration;
