@@ -109,7 +109,7 @@ fn an_interactive_run_logs_in_again_when_the_refresh_token_is_dead_even_without_
     let said = terminal.said.lock().unwrap().join("\n");
     assert_has(
         &said,
-        "the stored refresh token was refused (invalid_grant: refresh token is invalid or expired); logging in again.",
+        "the stored refresh token was refused (invalid_grant: unknown or revoked refresh token); logging in again.",
     );
     let account = project.account("development");
     assert_eq!(account["note"], "kept");

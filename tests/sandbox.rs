@@ -307,6 +307,25 @@ fn a_non_loopback_redirect_uri_gets_an_error_page_not_a_redirect() {
 }
 
 #[test]
+fn a_login_asking_a_scope_the_plain_sandbox_does_not_know_is_sent_back_with_invalid_scope() {
+    let s = Running::start();
+    let challenge = challenge(VERIFIER);
+    let mut query = login_query(VERIFIER, &challenge);
+    query[3] = ("scope", "read admin");
+    let r = consent_page(&s, &query);
+    assert!(r.status().is_redirection());
+    let location = r.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        query_param(location, "error").as_deref(),
+        Some("invalid_scope")
+    );
+    assert_eq!(
+        query_param(location, "error_description").as_deref(),
+        Some("unknown scope admin")
+    );
+}
+
+#[test]
 fn a_login_without_pkce_is_sent_back_with_invalid_request() {
     let s = Running::start();
     let r = consent_page(

@@ -9,18 +9,8 @@ use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::store::{Asked, Code, PendingConsent, random};
-use super::{CLIENT_ID, SCOPES, Shared, error_page, pairs};
+use super::{CLIENT_ID, Shared, error_page, pairs};
 use crate::html::escape;
-
-/// RFC 8252 §7.3: an `http` loopback address, any port.
-fn loopback_redirect(uri: &str) -> bool {
-    url::Url::parse(uri).is_ok_and(|u| {
-        u.scheme() == "http"
-            && u.host_str()
-                .is_some_and(|h| crate::loopback::LoopbackHost::from_name(h).is_some())
-            && u.port().is_some()
-    })
-}
 
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     let mut target = match url::Url::parse(uri) {
@@ -49,7 +39,7 @@ pub async fn authorize(
         return error_page(&format!("unknown client_id \"{}\"", asked.get("client_id")));
     }
     let redirect_uri = asked.get("redirect_uri").to_string();
-    if !loopback_redirect(&redirect_uri) {
+    if !shared.persona.redirect_registered(&redirect_uri) {
         return error_page(
             "redirect_uri must be a loopback address with a port, such as http://127.0.0.1:9002/callback",
         );
@@ -100,11 +90,11 @@ fn check(shared: &Shared, asked: &Asked) -> Result<(), (&'static str, String)> {
     if !(pkce || (no_pkce && !persona.pkce_required())) {
         return Err(("invalid_request", "PKCE with S256 is required".into()));
     }
-    if persona.provider().is_none()
+    if let Some(known) = persona.scopes()
         && let Some(unknown) = asked
             .scope()
             .split_whitespace()
-            .find(|s| !SCOPES.contains(s))
+            .find(|s| !known.contains(s))
     {
         return Err(("invalid_scope", format!("unknown scope {unknown}")));
     }

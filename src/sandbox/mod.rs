@@ -1,6 +1,7 @@
 //! A small OAuth 2.0 authorization server on loopback, so a connector developer can try the
 //! whole flow with no provider account and no network: `integration-cli sandbox` serves it,
-//! `integration-cli demo` runs the real `oauth2` flow against it.
+//! `integration-cli demo` runs the real `oauth2` flow against it, and the tests' stub is it
+//! too, with a persona and a layer of its own (`Sandbox::start_custom`).
 //!
 //! It checks what a real server checks: the client and its secret, a loopback redirect URI
 //! (any port, RFC 8252 §7.3) that must match at the exchange, PKCE S256, single-use codes
@@ -16,9 +17,12 @@ mod personas;
 mod store;
 mod token;
 
-pub use persona::Persona;
+pub use persona::{
+    BodyRule, ClientAuthRule, Issued, Persona, Refusal, Rotation, TokenRequest, form_response,
+    json_response, standard,
+};
 pub use personas::{ALL as PERSONA_LIST, Entry as PersonaEntry, NAMES as PERSONAS};
-pub use store::{Lifetimes, Stats};
+pub use store::{Asked, Lifetimes, Stats, Store};
 
 use std::sync::{Arc, Mutex};
 
@@ -33,8 +37,6 @@ use tokio::sync::watch;
 use crate::error::{Error, NetworkError, Result, UserError};
 use crate::html::escape;
 use crate::server::{self, Limits};
-use persona::json_response;
-use store::Store;
 
 /// The sandbox's one client. Not secret: it only opens this sandbox.
 /// The sandbox's connections (see `server`): kept alive, as a provider's are; room for
@@ -132,6 +134,21 @@ impl Sandbox {
     pub async fn start_as(options: Options) -> Result<Sandbox> {
         let persona = personas::named(&options.persona, &options.persona_options)
             .map_err(|message| UserError::InvalidInput { message })?;
+        Sandbox::start_custom(options, persona, |routes| routes).await
+    }
+
+    /// A sandbox that behaves as a persona of the caller's own (a provider no built-in
+    /// persona covers, described in code), with its routes handed to `wrap` before they are
+    /// served: a layer there sees every request first and may answer some itself (to log
+    /// them, or to reproduce a failing provider in a test). The routes given to `wrap`
+    /// check the host name themselves, so a wrapper that hands them requests under other
+    /// names (as a proxy in front of them would) says so by rewriting `Host`.
+    /// `options.persona` is not read.
+    pub async fn start_custom(
+        options: Options,
+        persona: Box<dyn Persona>,
+        wrap: impl FnOnce(Router) -> Router,
+    ) -> Result<Sandbox> {
         let port = options.port;
         let listener =
             TcpListener::bind(("127.0.0.1", port))
@@ -156,14 +173,15 @@ impl Sandbox {
             }),
             skew: options.skew,
         });
-        let app = routes(&shared, &url);
         // DNS rebinding: a page on some other name that resolves to 127.0.0.1 must not drive
         // the sandbox, so only our own host names are served.
         let hosts: Arc<[String]> = Arc::from(vec![
             format!("127.0.0.1:{}", addr.port()),
             format!("localhost:{}", addr.port()),
         ]);
-        let app = app.layer(axum::middleware::from_fn_with_state(hosts, only_our_host));
+        let app =
+            routes(&shared, &url).layer(axum::middleware::from_fn_with_state(hosts, only_our_host));
+        let app = wrap(app);
         let (stop, stopping) = watch::channel(false);
         let service = hyper_util::service::TowerToHyperService::new(app);
         let task = tokio::spawn(server::serve(listener, service, LIMITS, stopping));

@@ -1,7 +1,8 @@
 //! A persona makes the sandbox behave at its authorization and token endpoints as one real
 //! provider does, from that provider's public documentation: where it serves, what it
 //! requires, how it wants the client to authenticate, what it answers and how it refuses.
-//! The sandbox does the rest (consent, codes, PKCE, grants, rotation) for all of them.
+//! The sandbox does the rest (consent, codes, PKCE, grants, rotation) for all of them. A
+//! persona need not be built in: `Sandbox::start_custom` takes one of the caller's own.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -110,6 +111,25 @@ pub trait Persona: Send + Sync {
     fn authorize(&self, asked: &Asked) -> Result<(), Refusal> {
         let _ = asked;
         Ok(())
+    }
+
+    /// The scopes it knows: any other is refused at the authorization endpoint and for
+    /// client credentials. `None` takes any (a provider's stand-in: the scopes are the
+    /// provider's to judge).
+    fn scopes(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// Whether `uri` is a redirect URI the client registered: by default any `http`
+    /// loopback address with a port (RFC 8252 §7.3), as a native app registers. Any other
+    /// is refused with a page, never redirected to.
+    fn redirect_registered(&self, uri: &str) -> bool {
+        url::Url::parse(uri).is_ok_and(|u| {
+            u.scheme() == "http"
+                && u.host_str()
+                    .is_some_and(|h| crate::loopback::LoopbackHost::from_name(h).is_some())
+                && u.port().is_some()
+        })
     }
 
     /// Whether PKCE is required (else checked when sent): most providers take it and few

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::persona::{BodyRule, ClientAuthRule, Issued, Persona, Rotation, TokenRequest};
 use super::store::{Asked, Store};
-use super::{CLIENT_ID, CLIENT_SECRET, PASSWORD, SCOPES, Shared, USERNAME, pairs};
+use super::{CLIENT_ID, CLIENT_SECRET, PASSWORD, Shared, USERNAME, pairs};
 use crate::secret::constant_time_eq;
 
 pub async fn token(
@@ -393,8 +393,8 @@ fn client_credentials(
     scope: &str,
     tenant: Option<String>,
 ) -> Result<(Issued, Asked), Refused> {
-    if persona.provider().is_none()
-        && let Some(unknown) = scope.split_whitespace().find(|s| !SCOPES.contains(s))
+    if let Some(known) = persona.scopes()
+        && let Some(unknown) = scope.split_whitespace().find(|s| !known.contains(s))
     {
         return Err((400, "invalid_scope", format!("unknown scope {unknown}")));
     }

@@ -1,21 +1,27 @@
-//! A hand-written OAuth 2.0 provider for fault injection: it checks what a strict server
-//! checks (client authentication method, PKCE S256, redirect_uri, single-use codes, spent
-//! refresh tokens) and can be told to misbehave. It runs on its own thread and runtime and
-//! stops when dropped.
+//! The provider the tests log in to, and how they make it misbehave. It is the sandbox
+//! itself (`integration_cli::sandbox`), as a persona of these tests' own whose rules a test
+//! sets (how the client authenticates, form or JSON bodies, rotation, the answer's shape),
+//! behind a layer that records every request (`Seen`) and, when a `Behaviour` says so,
+//! answers some itself: a scripted failure, a delay, a denial, metadata, a redirect. The
+//! layer approves every login at once, as a user who clicks Approve. It runs on its own
+//! thread and runtime and stops when dropped.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use base64::engine::general_purpose::STANDARD;
+use integration_cli::sandbox::{
+    self, Asked, BodyRule, ClientAuthRule, Issued, Persona, Rotation, Sandbox, Store, TokenRequest,
+};
+use serde_json::{Map, Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Auth {
@@ -87,14 +93,9 @@ impl Default for Behaviour {
     }
 }
 
-pub const CLIENT_ID: &str = "fake-client-id";
-pub const CLIENT_SECRET: &str = "fake-client-secret-do-not-use-0123456789";
-
-struct PendingCode {
-    challenge: String,
-    redirect_uri: String,
-    scope: String,
-}
+/// The sandbox's one client.
+pub const CLIENT_ID: &str = sandbox::CLIENT_ID;
+pub const CLIENT_SECRET: &str = sandbox::CLIENT_SECRET;
 
 #[derive(Default)]
 pub struct Seen {
@@ -114,115 +115,127 @@ pub struct Seen {
 
 struct Inner {
     behaviour: Behaviour,
-    codes: HashMap<String, PendingCode>,
-    live_refresh: HashSet<String>,
-    spent_refresh: HashSet<String>,
-    counter: u64,
     in_flight: usize,
     seen: Seen,
 }
 
+type Shared = Arc<Mutex<Inner>>;
+
+fn lock(inner: &Shared) -> std::sync::MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub struct Stub {
     pub url: String,
-    inner: Arc<Mutex<Inner>>,
+    inner: Shared,
+    own: Arc<Own>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The sandbox behind the hook: its own routes (which check the host name) and that name.
+#[derive(Default)]
+struct Own {
+    routes: OnceLock<Router>,
+    host: OnceLock<String>,
+}
+
+impl Own {
+    /// The request answered by the sandbox's own routes, unrecorded, addressed to it by
+    /// name (a test may have sent it to another, through the stub as its HTTP proxy).
+    async fn pass(&self, mut request: Request) -> Response {
+        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        *request.uri_mut() = target.parse().unwrap();
+        let host = self.host.get().expect("the sandbox is serving");
+        let host = header::HeaderValue::from_str(host).unwrap();
+        request.headers_mut().insert(header::HOST, host);
+        let routes = self.routes.get().expect("the sandbox is serving").clone();
+        let service = hyper_util::service::TowerToHyperService::new(routes);
+        match hyper::service::Service::call(&service, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
 }
 
 impl Stub {
     pub fn start(behaviour: Behaviour) -> Stub {
         let inner = Arc::new(Mutex::new(Inner {
             behaviour,
-            codes: HashMap::new(),
-            live_refresh: HashSet::new(),
-            spent_refresh: HashSet::new(),
-            counter: 0,
             in_flight: 0,
             seen: Seen {
                 secrets: vec![CLIENT_SECRET.to_string()],
                 ..Seen::default()
             },
         }));
-        let app = Router::new()
-            .route("/authorize", get(authorize))
-            .route("/token", post(token))
-            .route(
-                "/.well-known/oauth-authorization-server",
-                get(|State(inner): State<Arc<Mutex<Inner>>>| async move {
-                    let behaviour = inner.lock().unwrap().behaviour.clone();
-                    match (behaviour.metadata_text, behaviour.metadata) {
-                        (Some(text), _) => (
-                            StatusCode::OK,
-                            [(header::CONTENT_TYPE, "application/json")],
-                            text,
-                        )
-                            .into_response(),
-                        (None, Some(m)) => json_response(200, m),
-                        (None, None) => StatusCode::NOT_FOUND.into_response(),
-                    }
-                }),
-            )
-            .route("/tenant/authorize", get(authorize))
-            .route(
-                "/.well-known/oauth-authorization-server/tenant",
-                get(|State(inner): State<Arc<Mutex<Inner>>>| async move {
-                    match inner.lock().unwrap().behaviour.tenant_metadata.clone() {
-                        Some(m) => json_response(200, m),
-                        None => StatusCode::NOT_FOUND.into_response(),
-                    }
-                }),
-            )
-            .route(
-                "/token-moved",
-                post(|| async { Redirect::temporary("/token").into_response() }),
-            )
-            .with_state(inner.clone());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let own = Arc::new(Own::default());
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let hook = Hook {
+            inner: inner.clone(),
+            own: own.clone(),
+        };
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
+                let options = sandbox::Options {
+                    port: 0,
+                    ..sandbox::Options::default()
+                };
+                let rules = Box::new(Rules(hook.inner.clone()));
+                let own = hook.own.clone();
+                let sandbox = Sandbox::start_custom(options, rules, |routes| {
+                    let _ = hook.own.routes.set(routes);
+                    Router::new().fallback(move |request: Request| hook.clone().answer(request))
+                })
+                .await
+                .unwrap();
+                let _ = own
+                    .host
+                    .set(sandbox.url.trim_start_matches("http://").into());
+                url_tx.send(sandbox.url.clone()).unwrap();
+                let _ = stop_rx.await;
+                drop(sandbox);
             });
         });
-        let addr = addr_rx.recv().unwrap();
         Stub {
-            url: format!("http://{addr}"),
+            url: url_rx.recv().unwrap(),
             inner,
+            own,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
     }
 
     pub fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
-        f(&self.inner.lock().unwrap().seen)
+        f(&lock(&self.inner).seen)
     }
 
     pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
-        f(&mut self.inner.lock().unwrap().behaviour)
+        f(&mut lock(&self.inner).behaviour)
     }
 
     /// A value a test put somewhere the CLI reads (a seeded file, an injected response):
     /// the leak check must look for it too.
     pub fn remember(&self, secret: &str) {
-        self.inner.lock().unwrap().seen.secrets.push(secret.into());
+        lock(&self.inner).seen.secrets.push(secret.into());
     }
 
-    /// Makes a refresh token the stub will accept, as if issued by an earlier login.
+    /// A refresh token the stub will accept, as if issued by an earlier login: the
+    /// sandbox's user signs in with the password grant, unrecorded.
     pub fn issue_refresh_token(&self) -> String {
-        let mut inner = self.inner.lock().unwrap();
-        let token = inner.mint("refresh");
-        inner.live_refresh.insert(token.clone());
+        let behaviour = lock(&self.inner).behaviour.clone();
+        let request = password_request(&behaviour);
+        let answer = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async { fields_of(self.own.pass(request).await).await.1 });
+        let token = answer["refresh_token"].clone();
+        let mut inner = lock(&self.inner);
+        inner.seen.secrets.push(token.clone());
         inner.seen.refresh_tokens.push(token.clone());
         token
     }
@@ -239,326 +252,368 @@ impl Drop for Stub {
     }
 }
 
-impl Inner {
-    fn mint(&mut self, kind: &str) -> String {
-        self.counter += 1;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let value = format!(
-            "fake-{kind}-{}-{nanos:09}-{}",
-            self.counter,
-            std::process::id()
-        );
-        self.seen.secrets.push(value.clone());
-        value
+/// The sandbox user's password grant, with the client authenticated and the body written
+/// as the current rules want.
+fn password_request(behaviour: &Behaviour) -> Request {
+    let fields = [
+        ("grant_type", "password"),
+        ("username", sandbox::USERNAME),
+        ("password", sandbox::PASSWORD),
+    ];
+    let mut fields: Vec<(&str, &str)> = fields.to_vec();
+    let mut request = axum::http::Request::post("/token");
+    match behaviour.auth {
+        Auth::Post => fields.extend([("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)]),
+        Auth::Basic | Auth::Both => {
+            let pair = STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+            request = request.header(header::AUTHORIZATION, format!("Basic {pair}"));
+        }
     }
-}
-
-fn query_map(raw: Option<String>) -> HashMap<String, String> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
-}
-
-fn json_response(status: u16, body: Value) -> Response {
-    (
-        StatusCode::from_u16(status).unwrap(),
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-async fn authorize(State(inner): State<Arc<Mutex<Inner>>>, RawQuery(raw): RawQuery) -> Response {
-    let q = query_map(raw);
-    let mut inner = inner.lock().unwrap();
-    inner.seen.authorize_queries.push(q.clone());
-    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    if get("client_id") != CLIENT_ID
-        || get("response_type") != "code"
-        || get("code_challenge_method") != "S256"
-        || get("code_challenge").len() != 43
-        || get("state").is_empty()
-        || get("redirect_uri").is_empty()
-    {
-        return (StatusCode::BAD_REQUEST, "stub: bad authorization request").into_response();
-    }
-    let redirect_uri = get("redirect_uri");
-    let mut target = url::Url::parse(&redirect_uri).unwrap();
-    if let Some((error, description)) = inner.behaviour.deny.clone() {
-        target
-            .query_pairs_mut()
-            .append_pair("error", &error)
-            .append_pair("error_description", &description)
-            .append_pair("state", &get("state"));
-    } else {
-        let code = inner.mint("code");
-        inner.codes.insert(
-            code.clone(),
-            PendingCode {
-                challenge: get("code_challenge"),
-                redirect_uri: redirect_uri.clone(),
-                scope: get("scope"),
-            },
-        );
-        target
-            .query_pairs_mut()
-            .append_pair("code", &code)
-            .append_pair("state", &get("state"));
-    }
-    if let Some(iss) = &inner.behaviour.iss {
-        target.query_pairs_mut().append_pair("iss", iss);
-    }
-    Redirect::to(target.as_str()).into_response()
-}
-
-/// A JSON object's fields as strings; `None` when the body is not one.
-fn json_fields(body: &str) -> Option<HashMap<String, String>> {
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
-        return None;
+    let (content_type, body) = match behaviour.json_requests {
+        true => {
+            let object: Map<String, Value> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            ("application/json", Value::Object(object).to_string())
+        }
+        false => (
+            "application/x-www-form-urlencoded",
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish(),
+        ),
     };
-    Some(
-        map.into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect(),
-    )
+    request
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap()
 }
 
-async fn token(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let header_text = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let basic = header_text(header::AUTHORIZATION);
-    let content_type = header_text(header::CONTENT_TYPE);
-    let is_json = content_type
-        .as_deref()
-        .is_some_and(|ct| ct.starts_with("application/json"));
-    let form: HashMap<String, String> = if is_json {
-        json_fields(&body).unwrap_or_default()
-    } else {
-        url::form_urlencoded::parse(body.as_bytes())
+/// The rules a test sets, as a persona: the sandbox checks and issues by them.
+struct Rules(Shared);
+
+impl Rules {
+    fn behaviour(&self) -> Behaviour {
+        lock(&self.0).behaviour.clone()
+    }
+}
+
+impl Persona for Rules {
+    fn name(&self) -> &'static str {
+        "stub"
+    }
+
+    fn reproduces(&self) -> &'static str {
+        "whatever provider a test describes"
+    }
+
+    fn provider(&self) -> Option<&'static integration_cli::providers::Provider> {
+        None
+    }
+
+    /// The tests' redirect URIs are a tunnel's and a relay's too.
+    fn redirect_registered(&self, uri: &str) -> bool {
+        url::Url::parse(uri).is_ok()
+    }
+
+    fn pkce_required(&self) -> bool {
+        true
+    }
+
+    fn client_credentials(&self) -> bool {
+        true
+    }
+
+    fn offline(&self, _asked: &Asked, _again: bool) -> bool {
+        self.behaviour().refresh_token_on_login
+    }
+
+    /// `Both` is Basic as far as the secret goes (the hook asks for the `client_id` beside it).
+    fn client_auth(&self) -> ClientAuthRule {
+        match self.behaviour().auth {
+            Auth::Basic | Auth::Both => ClientAuthRule::BasicOnly,
+            Auth::Post => ClientAuthRule::BodyOnly,
+        }
+    }
+
+    fn body(&self) -> BodyRule {
+        match self.behaviour().json_requests {
+            true => BodyRule::Json,
+            false => BodyRule::Form,
+        }
+    }
+
+    /// Tokens that say what they are, as the tests' own made-up values do.
+    fn prefixes(&self, _asked: &Asked, _user: bool) -> (&'static str, &'static str) {
+        ("fake-access-", "fake-refresh-")
+    }
+
+    fn rotation(&self) -> Rotation {
+        match self.behaviour().rotate_refresh_tokens {
+            true => Rotation::Revoking,
+            false => Rotation::Kept,
+        }
+    }
+
+    /// The answer shaped as the test says: its `token_type` and `expires_in` (or neither),
+    /// extra fields, an `id_token` to keep; the scope on a login's answer only, and no
+    /// refresh token from a refresh that keeps the old one.
+    fn answer(&self, issued: &Issued, asked: &Asked, _store: &mut Store) -> Map<String, Value> {
+        let behaviour = self.behaviour();
+        let mut fields = Map::new();
+        fields.insert("access_token".into(), json!(issued.access));
+        fields.insert(
+            "id_token".into(),
+            json!("fake-id-token-kept-as-extra-field"),
+        );
+        for (key, value) in [
+            ("token_type", behaviour.token_type),
+            ("expires_in", behaviour.expires_in),
+        ] {
+            if !value.is_null() {
+                fields.insert(key.into(), value);
+            }
+        }
+        if let Value::Object(extra) = behaviour.extra_fields {
+            fields.extend(extra);
+        }
+        // Grant 0 is client credentials, whose answer has a scope only when one was asked.
+        let scoped = issued.grant != 0 || !asked.scope().is_empty();
+        if scoped && !issued.refreshed {
+            fields.insert("scope".into(), json!(asked.scope()));
+        }
+        let kept = issued.refreshed && !behaviour.rotate_refresh_tokens;
+        if let Some(refresh) = issued.refresh.as_ref().filter(|_| !kept) {
+            fields.insert("refresh_token".into(), json!(refresh));
+        }
+        fields
+    }
+
+    fn respond(&self, fields: Map<String, Value>, _req: &TokenRequest) -> Response {
+        match self.behaviour().form_responses {
+            true => sandbox::form_response(200, &fields),
+            false => sandbox::json_response(200, Value::Object(fields)),
+        }
+    }
+}
+
+/// In front of the sandbox's routes: records, then answers as the `Behaviour` says or
+/// hands the request on.
+#[derive(Clone)]
+struct Hook {
+    inner: Shared,
+    own: Arc<Own>,
+}
+
+impl Hook {
+    async fn answer(self, request: Request) -> Response {
+        let get = request.method() == Method::GET;
+        match (get, request.uri().path()) {
+            (true, "/authorize" | "/tenant/authorize") => self.authorize(request).await,
+            (false, "/token") => self.token(request).await,
+            (true, "/.well-known/oauth-authorization-server") => {
+                let behaviour = lock(&self.inner).behaviour.clone();
+                match (behaviour.metadata_text, behaviour.metadata) {
+                    (Some(text), _) => (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        text,
+                    )
+                        .into_response(),
+                    (None, Some(m)) => sandbox::json_response(200, m),
+                    (None, None) => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+            (true, "/.well-known/oauth-authorization-server/tenant") => {
+                match lock(&self.inner).behaviour.tenant_metadata.clone() {
+                    Some(m) => sandbox::json_response(200, m),
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+            (false, "/token-moved") => Redirect::temporary("/token").into_response(),
+            _ => self.own.pass(request).await,
+        }
+    }
+
+    /// The sandbox's authorization endpoint, its consent approved at once (or the denial
+    /// the test scripted, once the request passed the sandbox's checks), with `iss` added.
+    async fn authorize(&self, request: Request) -> Response {
+        let raw = request.uri().query().unwrap_or("").to_string();
+        let query: HashMap<String, String> = url::form_urlencoded::parse(raw.as_bytes())
             .into_owned()
-            .collect()
-    };
-    let (delay, form_responses) = {
-        let mut inner = inner.lock().unwrap();
+            .collect();
+        let behaviour = {
+            let mut inner = lock(&self.inner);
+            inner.seen.authorize_queries.push(query.clone());
+            inner.behaviour.clone()
+        };
+        let to_sandbox = axum::http::Request::get(format!("/authorize?{raw}"));
+        let consent = self.own.pass(to_sandbox.body(Body::empty()).unwrap()).await;
+        if consent.status() != StatusCode::OK {
+            return consent;
+        }
+        let page = to_bytes(consent.into_body(), usize::MAX).await.unwrap();
+        let page = String::from_utf8_lossy(&page);
+        let id = page
+            .split(r#"name="consent" value=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the consent page names its consent");
+        let mut target = match behaviour.deny {
+            Some((error, description)) => {
+                let mut target = url::Url::parse(&query["redirect_uri"]).unwrap();
+                target
+                    .query_pairs_mut()
+                    .append_pair("error", &error)
+                    .append_pair("error_description", &description)
+                    .append_pair("state", query.get("state").map_or("", String::as_str));
+                target
+            }
+            None => self.approve(id).await,
+        };
+        if let Some(iss) = &behaviour.iss {
+            target.query_pairs_mut().append_pair("iss", iss);
+        }
+        Redirect::to(target.as_str()).into_response()
+    }
+
+    /// Approve on the consent page: where the sandbox sends the browser, with its code.
+    async fn approve(&self, consent: &str) -> url::Url {
+        let decision = axum::http::Request::post("/authorize/decision")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("consent={consent}&decision=approve")))
+            .unwrap();
+        let answer = self.own.pass(decision).await;
+        let location = answer.headers()[header::LOCATION].to_str().unwrap();
+        let target = url::Url::parse(location).unwrap();
+        if let Some((_, code)) = target.query_pairs().find(|(k, _)| k == "code") {
+            lock(&self.inner).seen.secrets.push(code.into_owned());
+        }
+        target
+    }
+
+    /// The sandbox's token endpoint, after the request is recorded, unless the test
+    /// scripted the answer; a delay first when the test set one.
+    async fn token(&self, request: Request) -> Response {
+        let (parts, body) = request.into_parts();
+        let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let delay = match self.record(&parts.headers, &body) {
+            ControlFlow::Continue(delay) => delay,
+            ControlFlow::Break(scripted) => return scripted,
+        };
+        tokio::time::sleep(delay).await;
+        let answer = self
+            .own
+            .pass(Request::from_parts(parts, Body::from(body)))
+            .await;
+        let (parts, fields, body) = fields_of(answer).await;
+        let mut inner = lock(&self.inner);
+        inner.in_flight -= 1;
+        if parts.status == StatusCode::OK {
+            let seen = &mut inner.seen;
+            if let Some(token) = fields.get("access_token") {
+                seen.secrets.push(token.clone());
+                seen.access_tokens.push(token.clone());
+            }
+            if let Some(token) = fields.get("refresh_token") {
+                seen.secrets.push(token.clone());
+                seen.refresh_tokens.push(token.clone());
+            }
+        }
+        Response::from_parts(parts, Body::from(body))
+    }
+
+    /// What a token request showed, kept in `Seen`; then the test's scripted answer, if it
+    /// has one, or how long to wait before handing the request on.
+    fn record(&self, headers: &HeaderMap, body: &Bytes) -> ControlFlow<Response, Duration> {
+        let header_text = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let basic = header_text(header::AUTHORIZATION);
+        let content_type = header_text(header::CONTENT_TYPE);
+        let form = body_fields(content_type.as_deref(), body);
+        let mut inner = lock(&self.inner);
         inner.seen.token_forms.push(form.clone());
         inner.seen.token_auth_headers.push(basic.clone());
-        inner.seen.token_content_types.push(content_type.clone());
+        inner.seen.token_content_types.push(content_type);
         inner.seen.token_accepts.push(header_text(header::ACCEPT));
-        // Whatever credential arrives is a secret, whether the stub issued it or not.
-        for key in ["code_verifier", "code", "refresh_token", "client_secret"] {
-            if let Some(v) = form.get(key).filter(|v| !v.is_empty()) {
-                inner.seen.secrets.push(v.clone());
-            }
-        }
-        if let Some(encoded) = basic.as_deref().and_then(|h| h.strip_prefix("Basic ")) {
-            inner.seen.secrets.push(encoded.to_string());
-            if let Some(decoded) = STANDARD
-                .decode(encoded)
-                .ok()
-                .and_then(|d| String::from_utf8(d).ok())
-            {
-                inner.seen.secrets.push(decoded);
-            }
-        }
+        inner
+            .seen
+            .secrets
+            .extend(credentials(&form, basic.as_deref()));
         if let Some((status, ct, template)) = inner.behaviour.echo_authorization.clone() {
-            let header = basic.clone().unwrap_or_default();
-            return (
-                StatusCode::from_u16(status).unwrap(),
-                [(header::CONTENT_TYPE, ct)],
-                template.replace("{header}", &header),
-            )
-                .into_response();
+            let header = basic.unwrap_or_default();
+            return ControlFlow::Break(scripted(status, ct, template.replace("{header}", &header)));
         }
         if let Some((status, ct, body)) = inner.behaviour.token_failure.take() {
-            return (
-                StatusCode::from_u16(status).unwrap(),
-                [(header::CONTENT_TYPE, ct)],
-                body,
-            )
-                .into_response();
+            return ControlFlow::Break(scripted(status, ct, body));
         }
-        if is_json != inner.behaviour.json_requests || (is_json && json_fields(&body).is_none()) {
-            let wanted = if inner.behaviour.json_requests {
-                "a JSON body"
-            } else {
-                "a form body"
-            };
-            return json_response(
-                400,
-                json!({"error": "invalid_request", "error_description": format!("expected {wanted}")}),
-            );
-        }
-        if !client_authenticated(inner.behaviour.auth, basic.as_deref(), &form) {
-            return json_response(
-                401,
-                json!({"error": "invalid_client", "error_description": "client authentication failed"}),
-            );
+        // The sandbox checks Basic; this provider wants the client's id in the body too.
+        let id = form.get("client_id").map(String::as_str);
+        if inner.behaviour.auth == Auth::Both && id != Some(CLIENT_ID) {
+            let why = json!({"error": "invalid_client", "error_description": "client authentication failed"});
+            return ControlFlow::Break(sandbox::json_response(401, why));
         }
         let mut delay = inner.behaviour.token_delay;
         if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
             delay += inner.behaviour.refresh_delay;
         }
-        (delay, inner.behaviour.form_responses)
-    };
-    // Outside the lock, so concurrent requests really overlap.
-    {
-        let mut inner = inner.lock().unwrap();
         inner.in_flight += 1;
         inner.seen.max_in_flight = inner.seen.max_in_flight.max(inner.in_flight);
+        ControlFlow::Continue(delay)
     }
-    tokio::time::sleep(delay).await;
-    let mut inner = inner.lock().unwrap();
-    inner.in_flight -= 1;
-    let answer = match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => {
-            let code = form.get("code").cloned().unwrap_or_default();
-            let Some(pending) = inner.codes.remove(&code) else {
-                return json_response(
-                    400,
-                    json!({"error": "invalid_grant", "error_description": "unknown or used code"}),
-                );
-            };
-            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if computed != pending.challenge {
-                return json_response(
-                    400,
-                    json!({"error": "invalid_grant", "error_description": "PKCE verification failed"}),
-                );
-            }
-            if form.get("redirect_uri") != Some(&pending.redirect_uri) {
-                return json_response(
-                    400,
-                    json!({"error": "invalid_grant", "error_description": "redirect_uri mismatch"}),
-                );
-            }
-            let with_refresh = inner.behaviour.refresh_token_on_login;
-            issue(&mut inner, Some(pending.scope), with_refresh)
-        }
-        Some("refresh_token") => {
-            let presented = form.get("refresh_token").cloned().unwrap_or_default();
-            if inner.spent_refresh.contains(&presented) {
-                // What strict servers do on reuse: the whole grant dies.
-                inner.live_refresh.clear();
-                return json_response(
-                    400,
-                    json!({"error": "invalid_grant", "error_description": "refresh token reused; grant revoked"}),
-                );
-            }
-            if !inner.live_refresh.contains(&presented) {
-                return json_response(
-                    400,
-                    json!({"error": "invalid_grant", "error_description": "refresh token is invalid or expired"}),
-                );
-            }
-            let rotate = inner.behaviour.rotate_refresh_tokens;
-            if rotate {
-                inner.live_refresh.remove(&presented);
-                inner.spent_refresh.insert(presented);
-            }
-            issue(&mut inner, None, rotate)
-        }
-        Some("client_credentials") => issue(&mut inner, form.get("scope").cloned(), false),
-        _ => return json_response(400, json!({"error": "unsupported_grant_type"})),
-    };
-    if !form_responses {
-        return json_response(200, answer);
-    }
-    let Value::Object(fields) = answer else {
-        unreachable!("issue() answers an object")
-    };
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields.iter().map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), v)
-        }))
-        .finish();
+}
+
+fn scripted(status: u16, content_type: String, body: String) -> Response {
     (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/x-www-form-urlencoded")],
+        StatusCode::from_u16(status).unwrap(),
+        [(header::CONTENT_TYPE, content_type)],
         body,
     )
         .into_response()
 }
 
-fn client_authenticated(auth: Auth, basic: Option<&str>, form: &HashMap<String, String>) -> bool {
-    match auth {
-        Auth::Both => {
-            form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
-                && client_authenticated(Auth::Basic, basic, form)
-        }
-        Auth::Basic => {
-            let Some(encoded) = basic.and_then(|h| h.strip_prefix("Basic ")) else {
-                return false;
-            };
-            let Ok(decoded) = STANDARD.decode(encoded) else {
-                return false;
-            };
-            let decoded = String::from_utf8(decoded).unwrap_or_default();
-            let expected = format!(
-                "{}:{}",
-                url::form_urlencoded::byte_serialize(CLIENT_ID.as_bytes()).collect::<String>(),
-                url::form_urlencoded::byte_serialize(CLIENT_SECRET.as_bytes()).collect::<String>()
-            );
-            decoded == expected && !form.contains_key("client_secret")
-        }
-        Auth::Post => {
-            basic.is_none()
-                && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
-                && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET)
-        }
+/// Whatever credential arrives is a secret, whether the sandbox issued it or not.
+fn credentials(form: &HashMap<String, String>, basic: Option<&str>) -> Vec<String> {
+    let mut found: Vec<String> = ["code_verifier", "code", "refresh_token", "client_secret"]
+        .iter()
+        .filter_map(|key| form.get(*key).filter(|v| !v.is_empty()).cloned())
+        .collect();
+    if let Some(encoded) = basic.and_then(|h| h.strip_prefix("Basic ")) {
+        found.push(encoded.to_string());
+        let decoded = STANDARD.decode(encoded).ok();
+        found.extend(decoded.and_then(|d| String::from_utf8(d).ok()));
     }
+    found
 }
 
-/// A fresh set of tokens, as a JSON object.
-fn issue(inner: &mut Inner, scope: Option<String>, with_refresh: bool) -> Value {
-    let access = inner.mint("access");
-    inner.seen.access_tokens.push(access.clone());
-    let mut body = json!({
-        "access_token": access,
-        "id_token": "fake-id-token-kept-as-extra-field",
-    });
-    for (key, value) in [
-        ("token_type", &inner.behaviour.token_type),
-        ("expires_in", &inner.behaviour.expires_in),
-    ] {
-        if !value.is_null() {
-            body[key] = value.clone();
-        }
+/// A body's fields as strings, a JSON object's or a form's by its content type.
+fn body_fields(content_type: Option<&str>, body: &[u8]) -> HashMap<String, String> {
+    if !content_type.is_some_and(|ct| ct.starts_with("application/json")) {
+        return url::form_urlencoded::parse(body).into_owned().collect();
     }
-    if let Value::Object(extra) = &inner.behaviour.extra_fields {
-        for (key, value) in extra {
-            body[key.as_str()] = value.clone();
-        }
-    }
-    if let Some(scope) = scope {
-        body["scope"] = json!(scope);
-    }
-    if with_refresh {
-        let refresh = inner.mint("refresh");
-        inner.live_refresh.insert(refresh.clone());
-        inner.seen.refresh_tokens.push(refresh.clone());
-        body["refresh_token"] = json!(refresh);
-    }
-    body
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return HashMap::new();
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
+}
+
+/// An answer taken apart: its head, its body's fields, and the body to send on.
+async fn fields_of(
+    answer: Response,
+) -> (axum::http::response::Parts, HashMap<String, String>, Bytes) {
+    let (parts, body) = answer.into_parts();
+    let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let content_type = parts.headers.get(header::CONTENT_TYPE);
+    let fields = body_fields(content_type.and_then(|v| v.to_str().ok()), &body);
+    (parts, fields, body)
 }

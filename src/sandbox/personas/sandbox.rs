@@ -18,6 +18,10 @@ impl Persona for Sandbox {
         None
     }
 
+    fn scopes(&self) -> Option<&'static [&'static str]> {
+        Some(&super::super::SCOPES)
+    }
+
     fn body(&self) -> BodyRule {
         BodyRule::Form
     }
