@@ -745,6 +745,21 @@ pub enum UserError {
 
     #[error("{} already exists", .path.display())]
     DemoWouldOverwrite { path: PathBuf },
+
+    #[error(
+        "test account \"{name}\" is not in {} (it has: {})",
+        .path.display(),
+        if .known.is_empty() { "none yet".to_string() } else { .known.join(", ") }
+    )]
+    UnknownTestAccount {
+        name: String,
+        path: PathBuf,
+        known: Vec<String>,
+        /// The known name it is closest to, when one is close.
+        closest: Option<String>,
+        /// Whether this run could make it (a login), given `--new`.
+        login: bool,
+    },
 }
 
 impl UserError {
@@ -779,6 +794,24 @@ impl UserError {
             DemoWouldOverwrite { .. } => {
                 "pass --force to replace it, or leave out --dir to use a temporary folder".into()
             }
+            UnknownTestAccount {
+                name,
+                closest,
+                login,
+                ..
+            } => {
+                let meant = closest
+                    .as_ref()
+                    .map(|c| format!("did you mean \"{c}\"? "))
+                    .unwrap_or_default();
+                let make = match login {
+                    true => "add --new to make a new test account of that name".to_string(),
+                    false => format!(
+                        "make it with a login first: integration-cli oauth2 -t {name} --new"
+                    ),
+                };
+                format!("{meant}{make}")
+            }
         })
     }
 
@@ -790,7 +823,8 @@ impl UserError {
             | VariablesMissing { .. }
             | TemplateValue { .. }
             | InitUnknownPreset { .. }
-            | InitMissing { .. } => exit::USAGE,
+            | InitMissing { .. }
+            | UnknownTestAccount { .. } => exit::USAGE,
             _ => exit::ERROR,
         }
     }
@@ -1181,6 +1215,22 @@ mod tests {
             NetworkError::SandboxPortInUse { port: 9100 }.into(),
             UserError::DemoWouldOverwrite {
                 path: p("d/.unito.json"),
+            }
+            .into(),
+            UserError::UnknownTestAccount {
+                name: s("developmnet"),
+                path: p(".unito.json"),
+                known: vec![s("development"), s("qa")],
+                closest: Some(s("development")),
+                login: true,
+            }
+            .into(),
+            UserError::UnknownTestAccount {
+                name: s("qa2"),
+                path: p(".unito.json"),
+                known: Vec::new(),
+                closest: None,
+                login: false,
             }
             .into(),
             UserError::InitWouldOverwrite {

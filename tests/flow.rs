@@ -442,3 +442,36 @@ impl integration_cli::browser::Browser for Opened {
         Ok(())
     }
 }
+
+#[test]
+fn a_test_account_the_file_lacks_is_made_only_once_confirmed_at_a_terminal() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let mut opts = options(&project);
+    opts.test_account = "qa".into();
+    let refusing = FakeTerminal {
+        interactive: true,
+        choice: 1,
+        ..FakeTerminal::default()
+    };
+    let browser = FakeBrowser { works: true };
+    let refused = run(&opts, &refusing, &browser, SystemTime::now()).unwrap_err();
+    let refused = refused.to_string();
+    assert_has(&refused, "test account \"qa\" is not in ");
+    assert_has(&refused, ".unito.json (it has: development, compliance)");
+    let asked = refusing.prompts.lock().unwrap().clone();
+    assert_eq!(asked[0].1, ["Make test account \"qa\"", "Cancel"]);
+    assert!(project.json()["testAccounts"].get("qa").is_none());
+    assert!(stub.seen(|s| s.token_forms.is_empty()), "nothing was sent");
+
+    let confirming = FakeTerminal {
+        interactive: true,
+        choice: 0,
+        ..FakeTerminal::default()
+    };
+    run(&opts, &confirming, &browser, SystemTime::now()).unwrap();
+    assert_eq!(
+        project.account("qa")["accessToken"],
+        stub.seen(|s| s.access_tokens[0].clone())
+    );
+}

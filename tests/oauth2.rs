@@ -963,3 +963,46 @@ fn with_no_browser_to_open_the_run_says_at_once_how_to_log_in_from_elsewhere() {
     browse(&url);
     assert_eq!(run.finish(&stub).code, 0);
 }
+
+#[test]
+fn a_mistyped_test_account_is_refused_with_the_names_the_file_has() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let before = project.text();
+    let done = project
+        .oauth2(&["oauth2", "--port", "0", "-t", "developmnet"])
+        .wait();
+    assert_eq!(done.code, 2, "{}", done.all());
+    assert_has(
+        &done.stderr,
+        "test account \"developmnet\" is not in .unito.json (it has: development, compliance)",
+    );
+    assert_has(&done.stderr, "did you mean \"development\"? add --new");
+    assert!(!done.stderr.contains("/authorize?"), "no login started");
+    assert_eq!(project.text(), before);
+
+    let token = project.oauth2(&["token", "-t", "developmnet"]).wait();
+    assert_eq!(token.code, 2, "{}", token.all());
+    assert_has(&token.stderr, "did you mean \"development\"?");
+    assert_has(&token.stderr, "integration-cli oauth2 -t developmnet --new");
+
+    // From the environment, where nobody typed it just now: --new is needed all the same.
+    let env = project
+        .oauth2_env(&["oauth2", "--port", "0"], &[("UNITO_TEST_ACCOUNT", "qa")])
+        .wait();
+    assert_eq!(env.code, 2, "{}", env.all());
+    assert_has(&env.stderr, "test account \"qa\" is not in");
+}
+
+#[test]
+fn new_makes_a_test_account_the_file_lacks() {
+    let stub = Stub::start(Behaviour::default());
+    let project = Project::new(&config(&stub));
+    let run = project.oauth2(&["oauth2", "--no-browser", "--port", "0", "-t", "qa", "--new"]);
+    browse(&run.login_url());
+    assert_eq!(run.finish(&stub).code, 0);
+    assert_eq!(
+        project.account("qa")["accessToken"],
+        stub.seen(|s| s.access_tokens[0].clone())
+    );
+}

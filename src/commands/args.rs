@@ -74,7 +74,7 @@ pub struct Target {
     #[command(flatten)]
     pub authorization: AuthorizationArg,
 
-    /// The test account to use (development, compliance, or any name)
+    /// The test account to use (development, compliance, or one the file has; oauth2 --new makes others)
     #[arg(
         long,
         short = 't',

@@ -6,7 +6,7 @@ use super::Global;
 use super::args::{Target, parse_var};
 use super::run::block_on;
 use crate::error::{Result, UserError};
-use crate::flow::{self, Deps, Options};
+use crate::flow::{self, Deps, NewAccount, Options};
 use crate::report;
 use crate::secret::NgrokAuthtoken;
 use crate::tunnel::Ngrok;
@@ -71,6 +71,14 @@ pub struct Args {
     /// Log in again even if a refresh token is stored
     #[arg(long)]
     pub reauth: bool,
+
+    /// Make the test account if the file does not have it yet (development and compliance
+    /// need no --new)
+    ///
+    /// Without it, a name the file does not have is refused with the names it has (a
+    /// mistyped -t must not start a login), or, at a terminal, made once you confirm.
+    #[arg(long, conflicts_with = "all")]
+    pub new: bool,
 
     /// Receive the callback through a public ngrok tunnel (needs NGROK_AUTHTOKEN)
     ///
@@ -173,8 +181,16 @@ impl Args {
             (None, Some(value)) => Some((parse_port(&value, "OAUTH2_PORT")?, "OAUTH2_PORT")),
             (None, None) => None,
         };
+        let target = self.target.options();
+        let new_account = match self.new {
+            true => NewAccount::Wanted,
+            false => NewAccount::Confirmed {
+                from_env: env("UNITO_TEST_ACCOUNT").as_deref() == Some(&target.test_account),
+            },
+        };
         Ok(Options {
             port,
+            new_account,
             open_browser: !self.no_browser,
             callback_timeout: Duration::from_secs(self.timeout),
             reauth: self.reauth,
@@ -185,7 +201,7 @@ impl Args {
             recover: self.recover,
             username: self.username.filter(|u| !u.trim().is_empty()),
             vars: self.vars,
-            ..self.target.options()
+            ..target
         })
     }
 }

@@ -20,6 +20,7 @@ pub use critical::{Critical, CriticalSection};
 pub use login::{DEFAULT_PORT, relay_state};
 pub use outcome::{Action, AllOutcome, Each, Happened, Outcome, RefreshFate, Saved, Tokens};
 pub use refresh::When;
+pub use select::NewAccount;
 pub use variables::{Gathering, shown as variables_shown};
 pub use watch::watch;
 
@@ -72,6 +73,8 @@ pub struct Options {
     pub allow_key_outside: bool,
     /// `--allow-env NAME`: variables the file may send to its hosts this run, unasked.
     pub allow_env: Vec<String>,
+    /// Whether a login may make `test_account` when the file lacks it (`--new`).
+    pub new_account: NewAccount,
 }
 
 /// What a user who types nothing but the command gets.
@@ -95,6 +98,7 @@ impl Default for Options {
             vars: Vec::new(),
             allow_key_outside: false,
             allow_env: Vec::new(),
+            new_account: NewAccount::Confirmed { from_env: false },
         }
     }
 }
@@ -225,6 +229,12 @@ impl<'a> Deps<'a> {
 /// and the stored tokens allow, and with what its authorization's templates need.
 pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<Outcome> {
     let project = Project::load(&opts.config)?;
+    select::test_account(
+        &project,
+        &opts.test_account,
+        opts.new_account,
+        &*deps.terminal,
+    )?;
     let chosen = Chosen::new(&project, opts, deps)?;
     let target = chosen.target(&project, opts, deps, true)?;
     let opts = &elsewhere(opts, &target, deps);
@@ -297,6 +307,8 @@ pub struct Fresh {
 /// help, says so (exit 5).
 pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<Fresh> {
     let project = Project::load(&opts.config)?;
+    let (name, terminal) = (&opts.test_account, &*deps.terminal);
+    select::test_account(&project, name, NewAccount::Refused, terminal)?;
     // Test accounts are the file's, not an authorization's: a usable token needs no choice,
     // and a script with several authorizations gets it without `-a`.
     if !when.holds(project.account(&opts.test_account), deps.clock.now()) {
