@@ -117,12 +117,28 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The folders above that the search for the file looked in, when it did.
+fn tried_above(tried: &[PathBuf]) -> String {
+    if tried.len() < 2 {
+        return String::new();
+    }
+    let all: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    format!(
+        " here or above, up to the repository's root or the home folder (looked for {})",
+        all.join(", ")
+    )
+}
+
 /// The project file and what it says: found, parsed, valid, the authorization chosen in it,
 /// the signing key it names. Exit code 1.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{} not found", .path.display())]
-    NotFound { path: PathBuf },
+    #[error("{} not found{}", .path.display(), tried_above(.tried))]
+    NotFound {
+        path: PathBuf,
+        /// Where the search from a subfolder looked, when it looked above (see `discover`).
+        tried: Vec<PathBuf>,
+    },
 
     #[error("{} is not valid JSON: {message} at line {line}, column {column}", .path.display())]
     Malformed {
@@ -901,6 +917,12 @@ mod tests {
         vec![
             ConfigError::NotFound {
                 path: p("a/.unito.json"),
+                tried: Vec::new(),
+            }
+            .into(),
+            ConfigError::NotFound {
+                path: p(".unito.json"),
+                tried: vec![p(".unito.json"), p("../.unito.json")],
             }
             .into(),
             ConfigError::Malformed {

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod discover;
 pub mod error;
 pub mod exec;
 pub mod flow;

@@ -39,7 +39,11 @@ impl Project {
         let real_path = match fs::canonicalize(path) {
             Ok(p) => p,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ConfigError::NotFound { path: path.into() }.into());
+                return Err(ConfigError::NotFound {
+                    path: path.into(),
+                    tried: Vec::new(),
+                }
+                .into());
             }
             Err(source) => return Err(Error::io("read", path, source)),
         };

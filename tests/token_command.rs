@@ -465,3 +465,62 @@ fn with_nothing_stored_and_the_secret_unset_the_next_step_named_is_the_login() {
     assert_eq!(done.code, 1, "{}", done.all());
     assert_has(&done.stderr, "FAKE_UNSET_SECRET");
 }
+
+/// `token` run in `dir`, with the project file left for it to find.
+fn token_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("token")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("UNITO_CONFIG")
+        .env_remove("UNITO_TEST_ACCOUNT")
+        .env("HOME", "/nonexistent-home")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn from_a_subfolder_the_file_at_the_repository_root_is_found_and_no_further() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project_with(
+        &stub,
+        "authorization_code",
+        json!({"accessToken": "fake-found-from-below", "expiresAt": in_secs(3600)}),
+    );
+    let root = project.dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    let deep = root.join("src").join("deep");
+    std::fs::create_dir_all(&deep).unwrap();
+    let out = token_in(&deep, &["-v"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "fake-found-from-below\n"
+    );
+    assert_has(
+        &String::from_utf8_lossy(&out.stderr),
+        "project file path=../../.unito.json",
+    );
+
+    // A repository inside it is a boundary: the file above that is not read.
+    std::fs::create_dir(deep.join(".git")).unwrap();
+    let out = token_in(&deep, &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_has(&stderr, ".unito.json not found");
+    assert!(!stderr.contains("../.unito.json"), "{stderr}");
+}
+
+#[test]
+fn not_found_from_a_subfolder_names_every_path_tried() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let sub = repo.path().join("src");
+    std::fs::create_dir(&sub).unwrap();
+    let out = token_in(&sub, &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_has(
+        &String::from_utf8_lossy(&out.stderr),
+        "(looked for .unito.json, ../.unito.json)",
+    );
+}

@@ -6,20 +6,41 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::error::{ConfigError, Result};
 use crate::flow::Options;
 
 /// The project file.
 #[derive(Debug, Args)]
 pub struct FileArg {
-    /// The project file (.unito.json) to read and update
+    /// The project file (.unito.json) to read and update [default: .unito.json here, or in
+    /// a folder above up to the repository's root or the home folder]
     #[arg(
         long,
         visible_alias = "config-path",
         value_name = "PATH",
-        default_value = ".unito.json",
         env = "UNITO_CONFIG"
     )]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+}
+
+impl FileArg {
+    /// The file named, or the one found from here (see `discover`); none found is the
+    /// error that names where the search looked.
+    pub fn path(&self) -> Result<PathBuf> {
+        if let Some(given) = self.config.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            return Ok(given.clone());
+        }
+        let found = crate::discover::here();
+        if !found.exists {
+            return Err(ConfigError::NotFound {
+                path: found.path,
+                tried: found.tried,
+            }
+            .into());
+        }
+        tracing::debug!(path = %found.path.display(), "project file");
+        Ok(found.path)
+    }
 }
 
 /// Which authorization of the file.
@@ -107,9 +128,9 @@ pub fn parse_var(given: &str) -> Result<(String, String), String> {
 
 impl Target {
     /// Options for a run on this target that opens no browser; the rest are the defaults.
-    pub fn options(self) -> Options {
-        Options {
-            config: self.file.config,
+    pub fn options(self) -> Result<Options> {
+        Ok(Options {
+            config: self.file.path()?,
             authorization: self.authorization.authorization,
             test_account: self.test_account,
             token_timeout: Duration::from_secs(self.token_timeout),
@@ -117,6 +138,6 @@ impl Target {
             open_browser: false,
             allow_key_outside: self.trust.allow_key_outside,
             ..Options::default()
-        }
+        })
     }
 }

@@ -60,10 +60,12 @@ pub struct Args {
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         if let Some(value) = self.decode {
-            let secrets = password_variables(&self.target.file.config);
+            // Masked as the file declares them, when there is a file to say.
+            let file = self.target.file.path().ok();
+            let secrets = file.map(|f| password_variables(&f)).unwrap_or_default();
             return decode(&value, &secrets, self.show_all);
         }
-        let opts = self.target.options();
+        let opts = self.target.options()?;
         // stdout is the value: progress would be in the way of `$(…)`.
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
         let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;

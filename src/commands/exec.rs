@@ -44,7 +44,7 @@ pub struct Args {
 
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
-        let opts = self.target.options();
+        let opts = self.target.options()?;
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
         let code = runtime()?.block_on(async {
             // One listener from before the refresh to the command's end: a stop signal that

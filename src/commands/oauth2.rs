@@ -181,7 +181,7 @@ impl Args {
             (None, Some(value)) => Some((parse_port(&value, "OAUTH2_PORT")?, "OAUTH2_PORT")),
             (None, None) => None,
         };
-        let target = self.target.options();
+        let target = self.target.options()?;
         let new_account = match self.new {
             true => NewAccount::Wanted,
             false => NewAccount::Confirmed {

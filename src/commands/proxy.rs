@@ -90,7 +90,7 @@ pub struct Args {
 impl Args {
     pub fn exec(self, global: Global) -> Result<()> {
         let opts = proxy::Options {
-            flow: self.target.options(),
+            flow: self.target.options()?,
             listen: self.listen,
             to: self.to,
             json: self.json,

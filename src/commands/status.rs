@@ -35,7 +35,7 @@ pub struct Args {
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
         let status = crate::status::run(
-            &self.file.config,
+            &self.file.path()?,
             self.authorization.authorization.as_deref(),
             &SystemClock,
             &|name| std::env::var(name).ok(),

@@ -51,7 +51,7 @@ pub struct Args {
 impl Args {
     pub fn exec(self, global: Global) -> Result<()> {
         let opts = Options {
-            config: self.file.config,
+            config: self.file.path()?,
             authorization: self.authorization.authorization,
             token_timeout: Duration::from_secs(self.token_timeout),
             open_browser: false,
