@@ -16,8 +16,10 @@ use crate::sandbox::{self, Sandbox};
 use crate::secret::AccessToken;
 
 pub struct DemoOptions {
-    /// Where to write `.unito.json`; a new temporary folder (kept, for a look) otherwise.
+    /// Where to write `.unito.json` (never removed); a new temporary folder otherwise.
     pub dir: Option<PathBuf>,
+    /// Keep the temporary folder afterwards, for a look at the file.
+    pub keep: bool,
     /// Approve on the consent page over plain HTTP instead of opening a browser.
     pub headless: bool,
     /// Overwrite a `.unito.json` already in `dir`.
@@ -133,7 +135,8 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     let term = &*deps.terminal;
     let sandbox = start_sandbox(opts, term).await?;
 
-    let config = write_project(opts, &sandbox)?;
+    // Removed when the demo ends, whichever way, unless kept.
+    let (config, _folder) = write_project(opts, &sandbox)?;
     term.say(&format!("Wrote {} for it.", config.display()));
 
     let vars = tenant(&sandbox, term);
@@ -174,13 +177,44 @@ pub async fn run(opts: &DemoOptions, deps: &Deps<'_>) -> Result<()> {
     let who = userinfo(&sandbox.url, &token).await?;
     term.result(&format!("  userinfo says: {who}"));
 
-    term.result(&format!(
-        "\nDone. Look at {} (the development test account), or run:\n  integration-cli status --config {}\n\
-         The sandbox stopped with the demo; `integration-cli sandbox` serves one for as long as you like.",
-        config.display(),
-        config.display()
-    ));
+    term.result(&closing(opts, &config, &command_name()));
     Ok(())
+}
+
+/// What to look at next, in a command that runs here (the binary may not be on `PATH`
+/// after `cargo run`).
+fn closing(opts: &DemoOptions, config: &Path, bin: &str) -> String {
+    let look = match opts.dir.is_some() || opts.keep {
+        true => format!(
+            "Look at {} (the development test account), or run:\n  {bin} status --config {}",
+            config.display(),
+            crate::redact::printable(&config.to_string_lossy())
+        ),
+        false => {
+            "Its temporary folder is removed (--keep keeps it, for a look at the file).".into()
+        }
+    };
+    format!(
+        "\nDone. {look}\nThe sandbox stopped with the demo; `{bin} sandbox` serves one for as long \
+         as you like, and `{bin} init` starts a .unito.json for a real provider."
+    )
+}
+
+/// `integration-cli` when a program of that name is on `PATH`, else this binary's path.
+fn command_name() -> String {
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| d.join("integration-cli").is_file())
+    });
+    let exe = std::env::current_exe().ok().filter(|_| !on_path);
+    let Some(exe) = exe else {
+        return "integration-cli".into();
+    };
+    let here = std::env::current_dir().ok();
+    let shown = match here.as_deref().and_then(|h| exe.strip_prefix(h).ok()) {
+        Some(inside) => Path::new(".").join(inside),
+        None => exe,
+    };
+    crate::redact::printable(&shown.to_string_lossy())
 }
 
 /// The sandbox on a free port, as the persona asked for, said to the user.
@@ -216,19 +250,27 @@ fn tenant(sandbox: &Sandbox, term: &dyn crate::ui::Terminal) -> Vec<(String, Str
     vars
 }
 
-/// The demo's `.unito.json`, pointing at `sandbox`, in `--dir` or a new temporary folder
-/// (kept, for a look afterwards).
-fn write_project(opts: &DemoOptions, sandbox: &Sandbox) -> Result<PathBuf> {
-    let dir = match &opts.dir {
+/// The demo's `.unito.json`, pointing at `sandbox`, in `--dir` or a new temporary folder,
+/// with the folder's guard when it is to be removed at the end (not `--keep`).
+fn write_project(
+    opts: &DemoOptions,
+    sandbox: &Sandbox,
+) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let (dir, guard) = match &opts.dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-            dir.clone()
+            (dir.clone(), None)
         }
-        None => tempfile::Builder::new()
-            .prefix("integration-cli-demo-")
-            .tempdir()
-            .map_err(|e| Error::io("create", Path::new("a temporary folder"), e))?
-            .keep(),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("integration-cli-demo-")
+                .tempdir()
+                .map_err(|e| Error::io("create", Path::new("a temporary folder"), e))?;
+            match opts.keep {
+                true => (temp.keep(), None),
+                false => (temp.path().to_path_buf(), Some(temp)),
+            }
+        }
     };
     let config = dir.join(".unito.json");
     if config.exists() && !opts.force {
@@ -241,7 +283,7 @@ fn write_project(opts: &DemoOptions, sandbox: &Sandbox) -> Result<PathBuf> {
     });
     let text = serde_json::to_string_pretty(&file).expect("JSON") + "\n";
     crate::project::write_atomic(&config, &text).map_err(|e| Error::io("write", &config, e))?;
-    Ok(config)
+    Ok((config, guard))
 }
 
 async fn userinfo(base: &str, token: &AccessToken) -> Result<String> {

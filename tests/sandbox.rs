@@ -441,9 +441,24 @@ fn the_demo_logs_in_refreshes_and_reads_the_token_with_no_browser() {
     // The README's command as is, with no display, a client secret meant for another
     // provider, and proxies that lead nowhere: none of it may matter.
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.arg("demo")
-        .env("TMPDIR", tmp.path())
+    let demo = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("demo").args(extra);
+        cmd
+    };
+    let in_tmp = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("integration-cli-demo-")
+            })
+            .map(|e| e.path())
+    };
+    let mut cmd = demo(&[]);
+    cmd.env("TMPDIR", tmp.path())
         .env("UNITO_CLIENT_SECRET", "fake-secret-for-another-provider")
         .env_remove("BROWSER")
         .env_remove("DISPLAY")
@@ -460,16 +475,30 @@ fn the_demo_logs_in_refreshes_and_reads_the_token_with_no_browser() {
     }
     cmd.env_remove("NO_PROXY").env_remove("no_proxy");
     let out = cmd.output().unwrap();
-    let demo_dir = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .filter_map(Result::ok)
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("integration-cli-demo-")
-        })
-        .expect("the demo's folder")
-        .path();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(in_tmp(), None, "the demo's temporary folder is removed");
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        "Its temporary folder is removed (--keep keeps it",
+    );
+
+    // With --keep, it stays for a look, and the advice is a command that runs.
+    let out = demo(&["--keep"])
+        .current_dir(tmp.path())
+        .env("TMPDIR", tmp.path())
+        .env("PATH", "/nonexistent-bin")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let demo_dir = in_tmp().expect("the demo's folder, kept");
+    assert_has(
+        &String::from_utf8_lossy(&out.stdout),
+        &format!(
+            "{BIN} status --config {}",
+            demo_dir.join(".unito.json").display()
+        ),
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(demo_dir.join(".unito.json"), dir.path().join(".unito.json")).unwrap();
     let (stdout, stderr) = (

@@ -24,12 +24,18 @@ use crate::sandbox::PERSONAS;
         integration-cli demo                    run it (in the browser when there is a display)\n  \
         integration-cli demo --headless         approve by itself\n  \
         integration-cli demo --dir ./demo       keep the demo's .unito.json in ./demo\n  \
+        integration-cli demo --keep             keep its temporary folder, for a look\n  \
         integration-cli demo --persona slack    the same run against a Slack stand-in"
 )]
 pub struct Args {
-    /// Folder for the demo's .unito.json (default: a new temporary folder, kept)
+    /// Folder for the demo's .unito.json, kept afterwards (default: a new temporary folder,
+    /// removed at the end)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+
+    /// Keep the temporary folder afterwards, for a look at the file
+    #[arg(long, conflicts_with = "dir")]
+    pub keep: bool,
 
     /// Approve on the consent page without a browser (default when there is no display)
     #[arg(long, conflicts_with = "browser")]
@@ -65,6 +71,7 @@ impl Args {
         let headless = self.headless || (!self.browser && !demo::display_available());
         let opts = DemoOptions {
             dir: self.dir,
+            keep: self.keep,
             headless,
             force: self.force,
             persona: self.persona,
