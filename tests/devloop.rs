@@ -647,3 +647,41 @@ fn watch_on_virtual_time_backs_off_from_an_unreachable_token_endpoint_doubling_t
         "fake-refresh-token-0001"
     );
 }
+
+/// At its start, `watch` lists each test account: when it refreshes next, or why it cannot.
+#[test]
+fn watch_starts_by_listing_each_account_and_its_next_refresh() {
+    let sandbox = connector::sandbox(Duration::from_secs(3600));
+    let mut authorization = sandbox.authorization("sandbox");
+    authorization["oauth2"]["clientSecret"] = json!(format!("${{{SECRET_VAR}}}"));
+    let clock = from_now(Duration::from_secs(60));
+    let expires = clock.now() + Duration::from_secs(3600);
+    let project = Project::new(&json!({
+        "name": "fake-connector",
+        "authorizations": [authorization],
+        "testAccounts": {
+            "development": {
+                "accessToken": "fake-access-token-fresh",
+                "refreshToken": "fake-refresh-token-0001",
+                "expiresAt": clock::rfc3339(expires)
+            },
+            "compliance": {}
+        }
+    }));
+    let said = watch_virtually(&project, &clock);
+
+    assert!(
+        said[0].ends_with(&format!(
+            "development: watched; next refresh at {} (in 58m)",
+            clock::rfc3339(expires - Duration::from_secs(120))
+        )),
+        "{said:#?}"
+    );
+    assert_has(
+        &said[1],
+        "compliance: no refresh token, so it cannot be kept fresh; log in with: integration-cli oauth2",
+    );
+    assert!(said[1].ends_with("-t compliance"), "{said:#?}");
+    let compliance = said.iter().filter(|l| l.contains("compliance:")).count();
+    assert_eq!(compliance, 1, "said once: {said:#?}");
+}

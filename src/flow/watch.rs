@@ -62,6 +62,14 @@ pub async fn watch(opts: &Options, deps: &Deps<'_>, say: &dyn Fn(&str)) -> Resul
                 continue;
             }
         };
+        if first {
+            for name in project.test_account_names() {
+                let (line, unwatched) = planned(&project, grant, &name, opts, deps.clock.now());
+                say(&format!("{} {line}", clock::rfc3339(deps.clock.now())));
+                // Said once: the visit does not say it again.
+                watched.entry(name).or_default().said_needs_login = unwatched;
+            }
+        }
         (first, unreadable) = (false, String::new());
         let mut wake = deps.clock.now() + IDLE;
         for name in project.test_account_names() {
@@ -200,6 +208,39 @@ impl Watched {
         self.not_before = Some(at);
         at
     }
+}
+
+/// What the watch will do with a test account, said once at its start, and whether it is
+/// left out for want of a refresh token.
+fn planned(
+    project: &Project,
+    grant: GrantType,
+    name: &str,
+    opts: &Options,
+    now: SystemTime,
+) -> (String, bool) {
+    let account = project.account(name);
+    if !grant.needs_no_person() && account.refresh_token().is_none() {
+        let line = format!(
+            "{name}: no refresh token, so it cannot be kept fresh; log in with: {}",
+            opts.login_command_for(name, false)
+        );
+        return (line, true);
+    }
+    let due = match (account.access_token(), account.expires_at()) {
+        (None, _) | (Some(_), Some(Err(_))) => Some(now),
+        (Some(_), _) => account.refresh_due(),
+    };
+    let line = match due {
+        None => format!("{name}: watched; its token states no expiry, so it is not refreshed"),
+        Some(at) if at <= now => format!("{name}: watched; refreshing now"),
+        Some(at) => format!(
+            "{name}: watched; next refresh at {} ({})",
+            clock::rfc3339(at),
+            clock::relative(at, now)
+        ),
+    };
+    (line, false)
 }
 
 /// The test account refreshed if due: its new expiry in words, and whether the new token
