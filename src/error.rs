@@ -757,7 +757,11 @@ pub enum UserError {
     InitUnknownPreset { preset: String, available: String },
 
     #[error("without a terminal to ask, these are needed: {flags}")]
-    InitMissing { flags: String },
+    InitMissing {
+        flags: String,
+        /// No `--preset` was given: one would give most of them.
+        no_preset: bool,
+    },
 
     #[error("{} already exists", .path.display())]
     DemoWouldOverwrite { path: PathBuf },
@@ -806,7 +810,15 @@ impl UserError {
                 "pass --force to replace it, or --config PATH to write another file".into()
             }
             InitUnknownPreset { available, .. } => format!("use one of: {available}, custom"),
-            InitMissing { .. } => "pass them as flags; see integration-cli init --help".into(),
+            InitMissing {
+                no_preset: false, ..
+            } => "pass them as flags; see integration-cli init --help".into(),
+            InitMissing {
+                no_preset: true, ..
+            } => "pass them as flags, or start from a provider's preset, which knows its URLs: \
+                --preset github (or google, microsoft, slack, ...; see integration-cli init \
+                --help), or --preset custom with the flags"
+                .into(),
             DemoWouldOverwrite { .. } => {
                 "pass --force to replace it, or leave out --dir to use a temporary folder".into()
             }
@@ -1265,7 +1277,13 @@ mod tests {
             }
             .into(),
             UserError::InitMissing {
+                no_preset: false,
                 flags: s("--preset"),
+            }
+            .into(),
+            UserError::InitMissing {
+                no_preset: true,
+                flags: s("--client-id, --authorization-url, --token-url"),
             }
             .into(),
             UserError::InvalidInput {

@@ -37,6 +37,8 @@ pub struct Provider {
     pub note: &'static str,
     /// A client id everyone shares (the sandbox's); real providers issue one per app.
     pub client_id: Option<&'static str>,
+    /// A client secret everyone shares, as the client id: the sandbox's, which is public.
+    pub public_secret: Option<&'static str>,
     /// What makes the provider issue a refresh token, when a setting of the authorization
     /// does; said after a login that got none.
     pub refresh_hint: Option<&'static str>,
@@ -98,6 +100,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "register http://127.0.0.1:9002/callback as the callback URL (GitHub accepts any port on loopback)",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
         token_hint: Some(
@@ -118,6 +121,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "create a Desktop app OAuth client (loopback redirects on any port are allowed)",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Google issues one only with the authorization parameter access_type=offline, and after the first consent only with prompt=consent too: add both to authorizationParameters",
         ),
@@ -140,6 +144,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "add http://localhost:9002/callback as a redirect URI of the app registration",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Microsoft issues one only for the offline_access scope: add it to scopes",
         ),
@@ -162,6 +167,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "set the app's callback URL to http://localhost:9002/callback",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Atlassian issues one only for the offline_access scope: add it to scopes",
         ),
@@ -182,8 +188,9 @@ pub const PROVIDERS: &[Provider] = &[
         settings: &[],
         redirect_url: None,
         tunnel: true,
-        note: "Slack accepts only HTTPS redirect URLs: reserve an ngrok domain, set NGROK_DOMAIN, and register https://<domain>/callback",
+        note: "Slack accepts only HTTPS redirect URLs, so the login goes through an ngrok tunnel: export NGROK_AUTHTOKEN (your ngrok account's authtoken), reserve an ngrok domain, set NGROK_DOMAIN to it, and register https://<domain>/callback",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://api.slack.com/authentication/oauth-v2",
         token_hint: Some(
@@ -204,6 +211,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "set the connected app's callback URL to http://localhost:9002/callback",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Salesforce issues one only for the refresh_token (or offline_access) scope: add it to scopes",
         ),
@@ -226,6 +234,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "add http://localhost:9002/callback as a redirect URL of the app",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://developers.hubspot.com/docs/api/oauth/tokens",
         token_hint: Some(
@@ -246,6 +255,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "add http://localhost:9002/callback as a redirect URI of the app",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Dropbox issues one only with the authorization parameter token_access_type=offline: add it to authorizationParameters",
         ),
@@ -271,6 +281,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "add http://localhost:9002/callback as a redirect URI of the connection",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://developers.notion.com/docs/authorization",
         token_hint: Some(
@@ -291,6 +302,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "add http://127.0.0.1:9002/callback as a callback URI of the app (a confidential client)",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some("X issues one only for the offline.access scope: add it to scopes"),
         docs: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code",
         token_hint: Some(
@@ -311,6 +323,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "create an OAuth client in that Zendesk's Admin Center (Apps and integrations > APIs > OAuth clients): its Identifier is the client id; register http://127.0.0.1:9002/callback as a redirect URL, with that exact port",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://developer.zendesk.com/documentation/ticketing/working-with-oauth/oauth-pkce/",
         token_hint: Some(
@@ -338,6 +351,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "register an OAuth API endpoint for external clients in that instance's Application Registry, with http://127.0.0.1:9002/callback as its first redirect URL (ServiceNow falls back to the first one when none matches)",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://www.servicenow.com/docs/r/zurich/platform-security/authentication/authorization-workflow.html",
         token_hint: Some(
@@ -365,6 +379,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "create an OIDC Native application with the Authorization Code and Refresh Token grants, and http://127.0.0.1:9002/callback as its sign-in redirect URI (Okta matches the port too)",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Okta issues a refresh token only for the offline_access scope, to an app with the Refresh Token grant enabled",
         ),
@@ -402,6 +417,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "add http://127.0.0.1:9002/callback, exactly, to the application's Allowed Callback URLs; a refresh token needs offline_access and Allow Offline Access on the API",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Auth0 issues a refresh token only for the offline_access scope, for an API with Allow Offline Access on",
         ),
@@ -439,6 +455,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "create an application (User settings > Applications, or the instance's Admin area) with redirect URI http://127.0.0.1:9002/callback (GitLab accepts any port on 127.0.0.1); an instance served under a path (https://example.com/gitlab) needs that path after {+host} in both URLs",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://docs.gitlab.com/api/oauth2/",
         token_hint: None,
@@ -464,6 +481,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "a Jira admin creates an incoming application link (Administration > Applications > Application links) with redirect URL http://127.0.0.1:9002/callback; Jira wants HTTPS redirect URLs unless atlassian.oauth2.provider.skip.redirect.url.https.requirement is true (else use --tunnel); a base URL with a path (https://acme.com/jira) needs that path after {+host} in both URLs",
         client_id: None,
+        public_secret: None,
         refresh_hint: None,
         docs: "https://confluence.atlassian.com/adminjiraserver101/jira-oauth-2-0-provider-api-1455427907.html",
         token_hint: None,
@@ -489,6 +507,7 @@ pub const PROVIDERS: &[Provider] = &[
         tunnel: false,
         note: "for an org whose admin turned on \"Prevent login from https://login.salesforce.com\": in the connected app, enable OAuth settings with callback URL http://localhost:9002/callback, and the api and refresh_token scopes",
         client_id: None,
+        public_secret: None,
         refresh_hint: Some(
             "Salesforce issues a refresh token only for the refresh_token (or offline_access) scope",
         ),
@@ -506,7 +525,7 @@ pub const PROVIDERS: &[Provider] = &[
     },
     Provider {
         key: "sandbox",
-        title: "integration-cli's own sandbox (run: integration-cli sandbox)",
+        title: "integration-cli's own sandbox",
         authorization_url: "http://127.0.0.1:9010/authorize",
         token_url: "http://127.0.0.1:9010/token",
         scopes: &["read", "profile"],
@@ -514,8 +533,9 @@ pub const PROVIDERS: &[Provider] = &[
         settings: &[],
         redirect_url: None,
         tunnel: false,
-        note: "start it with `integration-cli sandbox`; client id sandbox-client, and export SANDBOX_CLIENT_SECRET=sandbox-secret-not-a-real-secret",
+        note: "start it first with `integration-cli sandbox` (its client id is sandbox-client)",
         client_id: Some("sandbox-client"),
+        public_secret: Some(crate::sandbox::CLIENT_SECRET),
         refresh_hint: None,
         docs: "",
         token_hint: None,

@@ -118,6 +118,8 @@ fn the_written_file_is_one_oauth2_understands() {
         &[
             "--preset",
             "custom",
+            "--connector",
+            "fake-crm",
             "--client-id",
             "fake-client-id",
             "--authorization-url",
@@ -140,14 +142,14 @@ fn the_written_file_is_one_oauth2_understands() {
             .current_dir(dir.path())
             .env("XDG_CONFIG_HOME", dir.path().join(".config-home"))
             .env_remove("UNITO_CONFIG")
-            .env_remove("OAUTH2_CLIENT_SECRET");
+            .env_remove("FAKE_CRM_CLIENT_SECRET");
         if let Some(s) = secret {
-            cmd.env("OAUTH2_CLIENT_SECRET", s);
+            cmd.env("FAKE_CRM_CLIENT_SECRET", s);
         }
         String::from_utf8_lossy(&cmd.output().unwrap().stderr).into_owned()
     };
     // Without the variable init named, the run says which one to set.
-    assert_has(&oauth2(None), "OAUTH2_CLIENT_SECRET");
+    assert_has(&oauth2(None), "FAKE_CRM_CLIENT_SECRET");
     // With it, the login starts with what init wrote.
     let stderr = oauth2(Some("fake-secret"));
     assert_has(
@@ -568,4 +570,60 @@ fn at_a_terminal_init_asks_for_the_tenant_and_checks_it() {
     assert_has(&said, "The part before .zendesk.com");
     let results = terminal.results.lock().unwrap().join("\n");
     assert!(!results.contains("The first login asks"), "{results}");
+}
+
+#[test]
+fn what_init_says_next_is_what_each_provider_needs_once() {
+    let custom = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = init(
+        custom.path(),
+        &[
+            "--preset",
+            "custom",
+            "--client-id",
+            "x",
+            "--authorization-url",
+            "https://p.example/auth",
+            "--token-url",
+            "https://p.example/token",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_has(
+        &stdout,
+        "Register http://127.0.0.1:9002/callback as the redirect URI (callback URL)",
+    );
+
+    let sandbox = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = init(sandbox.path(), &["--preset", "sandbox"]);
+    assert_eq!(
+        stdout.matches("SANDBOX_CLIENT_SECRET").count(),
+        2,
+        "{stdout}"
+    );
+    assert_has(
+        &stdout,
+        "export SANDBOX_CLIENT_SECRET=sandbox-secret-not-a-real-secret",
+    );
+    assert_eq!(
+        stdout.matches("integration-cli sandbox").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Register "),
+        "a preset says its own: {stdout}"
+    );
+
+    let slack = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = init(slack.path(), &["--preset", "slack", "--client-id", "x"]);
+    assert_has(&stdout, "export NGROK_AUTHTOKEN");
+
+    let bare = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(bare.path(), &[]);
+    assert_eq!(code, 2);
+    assert_has(
+        &stderr,
+        "or start from a provider's preset, which knows its URLs: --preset github",
+    );
 }

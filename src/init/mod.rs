@@ -76,6 +76,9 @@ pub struct Written {
     pub authorization: String,
     pub preset: Option<&'static Preset>,
     pub secret: Secret,
+    /// The redirect URI to register with a provider no preset describes (a preset's note
+    /// says its own), when the grant has a browser login.
+    pub register: Option<String>,
     /// An error here came after the file was written: what was done is still told, then the
     /// error, and nothing after it ran.
     pub gitignore: Result<Ignored>,
@@ -297,13 +300,20 @@ fn ask(opts: &InitOptions, term: &dyn Terminal, preset: Option<&Preset>) -> Resu
         &opts.client_secret_env,
         "--client-secret-env",
         "Environment variable that will hold the client secret",
-        Some(&default_secret_env(&name)),
+        // After the provider when a preset names it; else after the connector, since a
+        // generic OAUTH2_CLIENT_SECRET is one letter from OAUTH2_PORT.
+        Some(&default_secret_env(if preset.is_some() {
+            &name
+        } else {
+            &connector
+        })),
         check_secret_env,
     )?;
     let (authorization_url, token_url, scopes) = endpoints(&mut ask, opts, preset, grant)?;
     if !ask.missing.is_empty() {
         return Err(UserError::InitMissing {
             flags: ask.missing.join(", "),
+            no_preset: opts.preset.is_none(),
         }
         .into());
     }
@@ -577,11 +587,14 @@ fn write(
     } else {
         (Secret::Variable(answers.secret_env.clone()), &[])
     };
+    let register = (preset.is_none() && answers.grant == GrantType::AuthorizationCode)
+        .then(|| format!("http://127.0.0.1:{}/callback", crate::flow::DEFAULT_PORT));
     Ok(Written {
         path: opts.config.clone(),
         authorization: answers.name.clone(),
         preset,
         secret,
+        register,
         gitignore: gitignore::ignore_in_git(&opts.config, also),
     })
 }

@@ -13,13 +13,23 @@ pub fn written(w: &Written) -> Vec<String> {
     if let Some(p) = w.preset {
         lines.push(format!("With {}: {}.", p.title, p.note));
     }
+    if let Some(uri) = &w.register {
+        lines.push(format!(
+            "Register {uri} as the redirect URI (callback URL) of your app at the provider (if it \
+             requires another, put that one in the file as redirectUrl)."
+        ));
+    }
     lines.push(match &w.secret {
         Secret::KeyFile(file) => format!(
             "Assertions are signed with the key in {file} beside it (PEM, chmod 600); \
              fill in jwt.issuer and jwt.subject as the provider documents."
         ),
         Secret::Variable(var) => {
-            format!("The client secret is read from ${var} at run time: export {var}=<your secret>")
+            let value = w
+                .preset
+                .and_then(|p| p.public_secret)
+                .unwrap_or("<your secret>");
+            format!("The client secret is read from ${var} at run time: export {var}={value}")
         }
     });
     // After a failed .gitignore the run stops: its error is told next.
@@ -94,6 +104,7 @@ mod tests {
             authorization: "oauth2".into(),
             preset: None,
             secret: Secret::Variable("OAUTH2_CLIENT_SECRET".into()),
+            register: None,
             gitignore,
         }
     }
