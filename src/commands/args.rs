@@ -46,7 +46,8 @@ impl FileArg {
 /// Which authorization of the file.
 #[derive(Debug, Args)]
 pub struct AuthorizationArg {
-    /// Which authorization, by name (oauth2 and token ask when there are several)
+    /// Which authorization, by name: needed only to log in or refresh when the file has
+    /// several (asked at a terminal)
     #[arg(long, short = 'a', value_name = "NAME", env = "UNITO_AUTHORIZATION")]
     pub authorization: Option<String>,
 }

@@ -6,9 +6,11 @@ use crate::error::Result;
 /// Print a shell completion script
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
-        integration-cli completions bash > ~/.local/share/bash-completion/completions/integration-cli\n  \
+        integration-cli completions bash \\\n    \
+        > ~/.local/share/bash-completion/completions/integration-cli\n  \
         integration-cli completions zsh > \"${fpath[1]}/_integration-cli\"\n  \
-        integration-cli completions fish > ~/.config/fish/completions/integration-cli.fish")]
+        integration-cli completions fish \\\n    \
+        > ~/.config/fish/completions/integration-cli.fish")]
 pub struct Args {
     /// bash, zsh, fish, powershell or elvish
     pub shell: clap_complete::Shell,

@@ -28,10 +28,13 @@ use crate::ui::{Console, Quiet, Terminal};
         value given as the argument works too, but sits in the process list, which other \
         users of this machine can read: pipe it instead.",
     after_help = "Examples:\n  \
-        curl -H \"X-Unito-Credentials: $(integration-cli credentials)\" http://localhost:9200/me\n  \
+        curl -H \"X-Unito-Credentials: $(integration-cli credentials)\" \\\n    \
+        http://localhost:9200/me\n  \
         curl -H \"$(integration-cli credentials --header)\" http://localhost:9200/me\n  \
-        integration-cli credentials --json -t compliance     the object itself\n  \
-        printf '%s' \"$VALUE\" | integration-cli credentials --decode   what a captured value holds\n\n\
+        # the object itself\n  \
+        integration-cli credentials --json -t compliance\n  \
+        # what a captured value holds\n  \
+        printf '%s' \"$VALUE\" | integration-cli credentials --decode\n\n\
         Exit codes: 0 ok, 1 error (or a value the SDK would refuse, with --decode), 2 usage, \
         5 a browser login is needed (run integration-cli oauth2)."
 )]

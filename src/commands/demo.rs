@@ -21,11 +21,16 @@ use crate::sandbox::PERSONAS;
         With --persona the sandbox behaves as that provider does (see `integration-cli \
         sandbox --help`), and the demo uses that provider's preset.",
     after_help = "Examples:\n  \
-        integration-cli demo                    run it (in the browser when there is a display)\n  \
-        integration-cli demo --headless         approve by itself\n  \
-        integration-cli demo --dir ./demo       keep the demo's .unito.json in ./demo\n  \
-        integration-cli demo --keep             keep its temporary folder, for a look\n  \
-        integration-cli demo --persona slack    the same run against a Slack stand-in"
+        # run it (in the browser when there is a display)\n  \
+        integration-cli demo\n  \
+        # approve by itself\n  \
+        integration-cli demo --headless\n  \
+        # keep the demo's .unito.json in ./demo\n  \
+        integration-cli demo --dir ./demo\n  \
+        # keep its temporary folder, for a look\n  \
+        integration-cli demo --keep\n  \
+        # the same run against a Slack stand-in\n  \
+        integration-cli demo --persona slack"
 )]
 pub struct Args {
     /// Folder for the demo's .unito.json, kept afterwards (default: a new temporary folder,

@@ -28,7 +28,8 @@ use crate::ui::{Console, Quiet};
     after_help = "Examples:\n  \
         integration-cli exec -- npm test\n  \
         integration-cli exec -t compliance -- npm run test:integration\n  \
-        integration-cli exec -- sh -c 'curl -H \"X-Unito-Credentials: $UNITO_CREDENTIALS\" http://localhost:9200/me'\n\n\
+        integration-cli exec -- sh -c \\\n    \
+        'curl -H \"X-Unito-Credentials: $UNITO_CREDENTIALS\" localhost:9200/me'\n\n\
         Exit codes: the command's own (128 + N when signal N ended it); before it starts: 1 \
         error, 2 usage, 5 a browser login is needed (run integration-cli oauth2), 129, 130, \
         143 a stop signal."

@@ -88,12 +88,17 @@ fn after_help() -> String {
     format!(
         "Presets: {}, custom.\n\n\
          Examples:\n  \
-         integration-cli init                                         answer the questions\n  \
-         integration-cli init --preset github --client-id Iv1.abc     GitHub, secret from $GITHUB_CLIENT_SECRET\n  \
-         integration-cli init --preset zendesk --client-id my-app --var subdomain=acme\n    \
-         a customer's Zendesk at acme.zendesk.com (its URLs are templates)\n  \
+         # answer the questions\n  \
+         integration-cli init\n  \
+         # GitHub, secret from $GITHUB_CLIENT_SECRET\n  \
+         integration-cli init --preset github --client-id Iv1.abc\n  \
+         # a customer's Zendesk at acme.zendesk.com (its URLs are templates)\n  \
+         integration-cli init --preset zendesk --client-id my-app \\\n    \
+         --var subdomain=acme\n  \
+         # a provider without a preset\n  \
          integration-cli init --preset custom --client-id my-id \\\n    \
-         --authorization-url https://p.example/oauth/authorize --token-url https://p.example/oauth/token",
+         --authorization-url https://p.example/oauth/authorize \\\n    \
+         --token-url https://p.example/oauth/token",
         presets.join(", ")
     )
 }

@@ -27,14 +27,30 @@ use crate::error::Result;
     version,
     about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh",
     long_about = "Get real OAuth 2.0 tokens for a connector's test accounts, and keep them fresh.\n\n\
-        Reads the authorizations in your project's .unito.json, logs in through the provider's \
-        consent page (authorization code + PKCE, callback on the loopback address) and writes the tokens into \
-        a test account, touching nothing else in the file.",
+        Reads the authorizations in your project's .unito.json and gets tokens by the grant \
+        each names: a login on the provider's consent page (authorization code with PKCE, the \
+        callback on the loopback address), client credentials, the password grant, or a \
+        signed assertion (jwt-bearer). It writes them into a test account, touching nothing \
+        else in the file, and refreshes them when they expire.",
     after_help = "Examples:\n  \
-        integration-cli oauth2                 log in, or refresh if a refresh token is stored\n  \
-        integration-cli oauth2 --reauth        log in again\n  \
-        integration-cli token                  print the access token, refreshed if needed\n  \
-        integration-cli help oauth2            every flag of the oauth2 command\n\n\
+        # a whole login, refresh and token run against a built-in sandbox\n  \
+        integration-cli demo\n  \
+        # start a .unito.json for a provider\n  \
+        integration-cli init --preset github --client-id Iv1.abc\n  \
+        # log in, or refresh if a refresh token is stored\n  \
+        integration-cli oauth2\n  \
+        # print the access token, refreshed if needed\n  \
+        integration-cli token\n  \
+        # run the connector's tests with fresh credentials in the environment\n  \
+        integration-cli exec -- npm test\n  \
+        # put credentials on every request to the connector running locally\n  \
+        integration-cli proxy --to http://localhost:9200\n  \
+        # keep every test account fresh for tools that read the file\n  \
+        integration-cli watch\n  \
+        # what each test account holds, and what the next run would do\n  \
+        integration-cli status\n  \
+        # every flag of a command\n  \
+        integration-cli help oauth2\n\n\
         Exit codes: 0 ok, 1 error, 2 usage, 3 the provider refused (e.g. access_denied), \
         4 timed out waiting for the browser, 5 a browser login is needed, 129 SIGHUP, \
         130 cancelled (Ctrl-C), 143 SIGTERM.",
@@ -46,11 +62,17 @@ pub struct Cli {
 
     /// Log each step (HTTP requests, callbacks, file writes) to stderr; values that could be
     /// secrets are never logged
-    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    #[arg(
+        long,
+        short = 'v',
+        global = true,
+        conflicts_with = "quiet",
+        help_heading = "Global options"
+    )]
     pub verbose: bool,
 
     /// Print nothing but errors (and what a command exists to print, such as the token)
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Also trust the CA certificates in this PEM file (a company network's TLS inspection)
@@ -61,7 +83,13 @@ pub struct Cli {
     /// before anything is sent. The proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
     /// NO_PROXY) are checked at the same moment: one that names no usable proxy is an
     /// error, never a direct connection.
-    #[arg(long, value_name = "FILE", global = true, env = "UNITO_CA_FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        env = "UNITO_CA_FILE",
+        help_heading = "Global options"
+    )]
     pub ca_file: Option<std::path::PathBuf>,
 }
 
@@ -116,6 +144,64 @@ impl Cli {
             Command::Init(args) => args.exec(global),
             Command::Status(args) => args.exec(global),
             Command::Completions(args) => args.exec(global),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Each command's examples, line by line: `Examples:` to the next blank line.
+    fn examples(cmd: &clap::Command) -> Vec<String> {
+        let after = cmd
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        after
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// An example is copied into a shell: on an 80-column terminal none may wrap, so a
+    /// long one is broken with `\` and what it does is a `#` line above it.
+    #[test]
+    fn every_example_fits_on_an_80_column_line() {
+        let cli = super::Cli::command();
+        let commands = std::iter::once(&cli).chain(cli.get_subcommands());
+        for cmd in commands {
+            let lines = examples(cmd);
+            assert!(!lines.is_empty(), "{} has no examples", cmd.get_name());
+            for line in lines {
+                assert!(line.len() <= 78, "{}: {line:?}", cmd.get_name());
+            }
+        }
+    }
+
+    #[test]
+    fn the_top_level_help_names_every_grant_and_the_main_commands() {
+        let cli = super::Cli::command();
+        let about = cli.get_long_about().unwrap().to_string();
+        for grant in [
+            "authorization code",
+            "client credentials",
+            "password",
+            "jwt-bearer",
+        ] {
+            assert!(about.contains(grant), "{grant}: {about}");
+        }
+        let shown = examples(&cli).join("\n");
+        for command in [
+            "demo", "init", "oauth2", "token", "exec", "proxy", "watch", "status",
+        ] {
+            assert!(
+                shown.contains(&format!("integration-cli {command}")),
+                "{command}: {shown}"
+            );
         }
     }
 }

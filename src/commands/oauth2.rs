@@ -24,15 +24,24 @@ use crate::ui::{Console, Quiet};
         endpoint; with grantType password, the username (--username or UNITO_USERNAME) and \
         password (UNITO_PASSWORD, or a hidden prompt) are sent instead of a browser login.",
     after_help = "Examples:\n  \
-        integration-cli oauth2                        log in, or refresh if a refresh token is stored\n  \
-        integration-cli oauth2 --reauth               log in again, ignoring stored tokens\n  \
-        integration-cli oauth2 -t compliance          fill the compliance test account\n  \
-        integration-cli oauth2 -a github-dev          use the authorization named github-dev\n  \
-        OAUTH2_PORT=8080 integration-cli oauth2       receive the callback on port 8080\n  \
-        integration-cli oauth2 --tunnel               receive it through a public ngrok tunnel\n  \
-        integration-cli oauth2 --no-browser           print the login URL instead of opening it\n  \
-        integration-cli oauth2 --recover              save tokens a failed save set aside\n  \
-        integration-cli oauth2 --var subdomain=acme   fill a per-tenant authorization's variable\n\n\
+        # log in, or refresh if a refresh token is stored\n  \
+        integration-cli oauth2\n  \
+        # log in again, ignoring stored tokens\n  \
+        integration-cli oauth2 --reauth\n  \
+        # fill the compliance test account\n  \
+        integration-cli oauth2 -t compliance\n  \
+        # use the authorization named github-dev\n  \
+        integration-cli oauth2 -a github-dev\n  \
+        # receive the callback on port 8080\n  \
+        OAUTH2_PORT=8080 integration-cli oauth2\n  \
+        # receive it through a public ngrok tunnel\n  \
+        integration-cli oauth2 --tunnel\n  \
+        # print the login URL instead of opening it\n  \
+        integration-cli oauth2 --no-browser\n  \
+        # save tokens a failed save set aside\n  \
+        integration-cli oauth2 --recover\n  \
+        # fill a per-tenant authorization's variable\n  \
+        integration-cli oauth2 --var subdomain=acme\n\n\
         Environment:\n  \
         OAUTH2_PORT           callback port when --port is not given (default 9002)\n  \
         UNITO_CLIENT_SECRET   client secret to use instead of the file's clientSecret\n  \

@@ -42,8 +42,10 @@ use crate::ui::{Console, Quiet, Terminal};
         idle connections at once and lets the requests in flight finish.",
     after_help = "Examples:\n  \
         integration-cli proxy --to http://localhost:9200\n  \
-        curl http://127.0.0.1:9201/me                      the connector, with credentials\n  \
-        integration-cli proxy --to http://localhost:9200 -t compliance --listen 127.0.0.1:9300\n  \
+        # the connector, with credentials\n  \
+        curl http://127.0.0.1:9201/me\n  \
+        integration-cli proxy --to http://localhost:9200 -t compliance \\\n    \
+        --listen 127.0.0.1:9300\n  \
         integration-cli proxy --to http://localhost:9200 --json | jq .\n\n\
         Point Postman, a browser or the platform's debugger at http://127.0.0.1:9201 instead \
         of the connector.\n\n\

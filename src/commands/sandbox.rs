@@ -23,14 +23,20 @@ use crate::signals::Signals;
         and of its refusals. `init --preset NAME` with the URLs it prints makes a matching \
         authorization. The README's personas table says what each one reproduces.",
     after_help = "Examples:\n  \
-        integration-cli sandbox                              serve on http://127.0.0.1:9010\n  \
-        integration-cli sandbox --port 0                     serve on a free port\n  \
-        integration-cli sandbox --persona google             answer as Google does\n  \
-        integration-cli sandbox --token-lifetime 5           tokens that expire in 5 s\n  \
-        integration-cli sandbox --stale-created-at 7200      tokens that come back already expired\n  \
-        integration-cli sandbox --jwt-public-key key.pub.pem accept assertions signed with its key\n  \
-        integration-cli sandbox --persona github --persona-option expiring\n                                                       \
-        a GitHub App with expiring user tokens\n\n\
+        # serve on http://127.0.0.1:9010\n  \
+        integration-cli sandbox\n  \
+        # serve on a free port\n  \
+        integration-cli sandbox --port 0\n  \
+        # answer as Google does\n  \
+        integration-cli sandbox --persona google\n  \
+        # tokens that expire in 5 s\n  \
+        integration-cli sandbox --token-lifetime 5\n  \
+        # tokens that come back already expired\n  \
+        integration-cli sandbox --stale-created-at 7200\n  \
+        # accept assertions signed with its key\n  \
+        integration-cli sandbox --jwt-public-key key.pub.pem\n  \
+        # a GitHub App with expiring user tokens\n  \
+        integration-cli sandbox --persona github --persona-option expiring\n\n\
         Persona options: github: expiring; slack: rotation; notion: legacy"
 )]
 pub struct Args {

@@ -22,9 +22,11 @@ use crate::ui::{Console, Quiet};
         This never opens a browser: when only a login would help, nothing is printed on \
         stdout, the reason goes to stderr and the exit code is 5.",
     after_help = "Examples:\n  \
-        curl -H \"Authorization: Bearer $(integration-cli token)\" https://api.example.com/me\n  \
+        curl -H \"Authorization: Bearer $(integration-cli token)\" \\\n    \
+        https://api.example.com/me\n  \
         integration-cli token -t compliance -a github-dev\n  \
-        integration-cli token || integration-cli oauth2     log in when no token can be had\n\n\
+        # log in when no token can be had\n  \
+        integration-cli token || integration-cli oauth2\n\n\
         Exit codes: 0 ok (the token is on stdout), 1 error, 2 usage, 5 a browser login is \
         needed (run integration-cli oauth2), 130 cancelled."
 )]

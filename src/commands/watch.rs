@@ -26,8 +26,10 @@ use crate::ui::{Console, Quiet};
         changes (an oauth2 --reauth in another terminal); an account with no refresh token \
         is said once. Runs until Ctrl-C or SIGTERM (a refresh in flight is let finish).",
     after_help = "Examples:\n  \
-        integration-cli watch                    every test account, with the only authorization\n  \
-        integration-cli watch -a hubspot-dev     with this authorization's token endpoint\n\n\
+        # every test account, with the only authorization\n  \
+        integration-cli watch\n  \
+        # with this authorization's token endpoint\n  \
+        integration-cli watch -a hubspot-dev\n\n\
         Test accounts do not record which authorization filled them: with several \
         authorizations, name the one whose tokens they hold (-a).\n\n\
         Exit codes: 0 once stopped; 1 error (a file that cannot be read), 2 usage."
