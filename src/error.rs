@@ -479,6 +479,10 @@ pub enum ProviderError {
         /// The command that logs this test account in, as the user would type it.
         retry: String,
     },
+
+    /// `init --issuer`: the provider's published metadata cannot be used.
+    #[error("the metadata of issuer {issuer} cannot be used: {why}; nothing was written")]
+    Metadata { issuer: String, why: String },
 }
 
 fn describe(description: &Option<String>, uri: &Option<String>) -> String {
@@ -529,6 +533,10 @@ impl ProviderError {
             }
             RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
             NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
+            Metadata { .. } => "check the issuer URL the provider documents (Auth0's end in /, \
+                Okta's do not), or give the endpoints yourself: --preset custom \
+                --authorization-url URL --token-url URL"
+                .into(),
         })
     }
 
@@ -1298,6 +1306,11 @@ mod tests {
             ProviderError::IssuerMismatch {
                 expected: s("https://a.example.test"),
                 got: s("https://b.example.test"),
+            }
+            .into(),
+            ProviderError::Metadata {
+                issuer: s("https://a.example.test"),
+                why: s("it names the issuer https://b.example.test, not https://a.example.test"),
             }
             .into(),
             EnvError::EncryptedCredential {

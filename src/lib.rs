@@ -19,6 +19,7 @@ pub mod html;
 pub mod http;
 pub mod init;
 pub mod loopback;
+pub mod metadata;
 pub mod project;
 pub mod providers;
 pub mod proxy;

@@ -301,6 +301,7 @@ fn at_a_terminal_it_asks_with_the_presets_answers_as_defaults() {
             ..InitOptions::default()
         },
         &terminal,
+        &no_metadata,
     )
     .unwrap();
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
@@ -551,6 +552,7 @@ fn at_a_terminal_init_asks_for_the_tenant_and_checks_it() {
             ..InitOptions::default()
         },
         &terminal,
+        &no_metadata,
     )
     .unwrap();
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
@@ -626,4 +628,165 @@ fn what_init_says_next_is_what_each_provider_needs_once() {
         &stderr,
         "or start from a provider's preset, which knows its URLs: --preset github",
     );
+}
+
+/// For runs that name no issuer: reading metadata would be a mistake.
+fn no_metadata(
+    issuer: &str,
+) -> integration_cli::error::Result<integration_cli::metadata::Metadata> {
+    panic!("no metadata should be read, yet {issuer} was asked for")
+}
+
+#[test]
+fn issuer_reads_the_providers_metadata_and_the_first_login_works_with_it() {
+    let sandbox = support::connector::sandbox(std::time::Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    // A trailing slash the issuer does not have is tried without.
+    let issuer = format!("{}/", sandbox.url);
+    let (code, stdout, stderr) = init(
+        dir.path(),
+        &[
+            "--issuer",
+            &issuer,
+            "--client-id",
+            "sandbox-client",
+            "--connector",
+            "fake-crm",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let file = written(dir.path());
+    let oauth2 = &file["authorizations"][0]["oauth2"];
+    assert_eq!(
+        oauth2["authorizationUrl"],
+        format!("{}/authorize", sandbox.url)
+    );
+    assert_eq!(oauth2["tokenUrl"], format!("{}/token", sandbox.url));
+    assert_eq!(oauth2["issuer"], sandbox.url.as_str());
+    // Basic is listed: the default, so nothing is written.
+    assert!(oauth2.get("tokenEndpointAuthMethod").is_none(), "{oauth2}");
+    assert_has(&stdout, "Register http://127.0.0.1:9002/callback");
+
+    let mut cmd = Command::new(BIN);
+    cmd.args(["oauth2", "--no-browser", "--port", "0"])
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join(".config-home"))
+        .env(
+            "FAKE_CRM_CLIENT_SECRET",
+            integration_cli::sandbox::CLIENT_SECRET,
+        )
+        .env_remove("UNITO_CONFIG")
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let login = std::io::BufRead::lines(std::io::BufReader::new(stderr))
+        .map(Result::unwrap)
+        .find(|l| l.contains("/authorize?"))
+        .expect("the login URL");
+    approve_at_sandbox(&sandbox.url, login.trim());
+    assert!(child.wait().unwrap().success());
+    assert!(written(dir.path())["testAccounts"]["development"]["accessToken"].is_string());
+}
+
+#[test]
+fn metadata_for_another_issuer_is_refused_and_nothing_is_written() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = json!({"issuer": "http://127.0.0.1:1", "token_endpoint": "http://127.0.0.1:1/t"})
+        .to_string();
+    let served = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        // Both well-known places, for both spellings of the issuer; stopped after 10 s
+        // whatever comes.
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut served = 0;
+        while served < 4 && std::time::Instant::now() < deadline {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            };
+            served += 1;
+            s.set_nonblocking(false).unwrap();
+            let _ = s.read(&mut [0u8; 4096]);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(dir.path(), &["--issuer", &url, "--client-id", "x"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_has(
+        &stderr,
+        &format!("the metadata of issuer {url} cannot be used: "),
+    );
+    assert_has(&stderr, "it names the issuer http://127.0.0.1:1, not");
+    assert_has(&stderr, "nothing was written");
+    assert!(!dir.path().join(".unito.json").exists());
+    served.join().unwrap();
+}
+
+#[test]
+fn at_a_terminal_the_issuer_is_a_choice_and_its_metadata_sets_what_it_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(".unito.json");
+    let terminal = FakeTerminal {
+        interactive: true,
+        // After the presets: "from its issuer URL".
+        choice: integration_cli::init::PRESETS.len(),
+        ..FakeTerminal::default()
+    };
+    // The issuer, then Enter for every default (connector, name, client id typed).
+    terminal.answers.lock().unwrap().extend(
+        [
+            "https://login.example.test",
+            "fake-crm",
+            "",
+            "fake-id",
+            "",
+            "",
+            "",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let discover = |issuer: &str| {
+        assert_eq!(issuer, "https://login.example.test");
+        Ok(integration_cli::metadata::Metadata {
+            issuer: issuer.into(),
+            authorization_endpoint: Some(format!("{issuer}/authorize")),
+            token_endpoint: format!("{issuer}/token"),
+            revocation_endpoint: Some(format!("{issuer}/revoke")),
+            scopes_supported: Some(vec!["openid".into(), "offline_access".into(), "x".into()]),
+            token_endpoint_auth_methods_supported: Some(vec!["client_secret_post".into()]),
+            code_challenge_methods_supported: Some(vec!["plain".into()]),
+        })
+    };
+    let (written, _) = run(
+        &InitOptions {
+            config: config.clone(),
+            // The fake terminal gives one choice to every list: the grant's is not asked.
+            grant_type: Some("authorization_code".into()),
+            ..InitOptions::default()
+        },
+        &terminal,
+        &discover,
+    )
+    .unwrap();
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let oauth2 = &file["authorizations"][0]["oauth2"];
+    assert_eq!(oauth2["tokenUrl"], "https://login.example.test/token");
+    assert_eq!(oauth2["issuer"], "https://login.example.test");
+    assert_eq!(oauth2["tokenEndpointAuthMethod"], "client_secret_post");
+    assert_eq!(oauth2["revocationUrl"], "https://login.example.test/revoke");
+    assert_eq!(
+        oauth2["scopes"],
+        json!([{"name": "openid"}, {"name": "offline_access"}])
+    );
+    assert_has(&written.notes.join("\n"), "does not list S256");
 }

@@ -12,8 +12,8 @@ use crate::ui::{Console, Quiet, Terminal};
 #[derive(Debug, clap::Args)]
 #[command(
     long_about = "Write a first .unito.json: one authorization, from a preset with the \
-        provider's real endpoints or from URLs you give, and empty development and \
-        compliance test accounts.\n\n\
+        provider's real endpoints, from the provider's published metadata (--issuer), or \
+        from URLs you give, and empty development and compliance test accounts.\n\n\
         What flags do not say is asked when there is a terminal; without one, the client id \
         (and the URLs, without a preset) must be given. The client secret is never written: \
         the file reads it from an environment variable at run time. An existing file is left \
@@ -65,9 +65,20 @@ pub struct Args {
     #[arg(long, value_name = "GRANT")]
     pub grant_type: Option<String>,
 
-    /// Space-separated scopes (default: the preset's)
+    /// Space-separated scopes (default: the preset's; from --issuer, openid and
+    /// offline_access where the provider lists them)
     #[arg(long, value_name = "SCOPES")]
     pub scopes: Option<String>,
+
+    /// Read the endpoints from the provider's published metadata (RFC 8414 or OpenID
+    /// Connect Discovery) at this issuer URL
+    ///
+    /// Its issuer must be this very URL (a trailing slash aside); the file gets its
+    /// authorization and token endpoints, the issuer (checked at each login, RFC 9207), the
+    /// client authentication it lists and its revocation endpoint (revocationUrl, read only
+    /// by integration-cli). Flags given beside it win.
+    #[arg(long, value_name = "URL", conflicts_with = "preset")]
+    pub issuer: Option<String>,
 
     /// A value for one of the preset's variables (repeatable), written into the development
     /// test account: `--var subdomain=acme` for zendesk
@@ -95,6 +106,8 @@ fn after_help() -> String {
          # a customer's Zendesk at acme.zendesk.com (its URLs are templates)\n  \
          integration-cli init --preset zendesk --client-id my-app \\\n    \
          --var subdomain=acme\n  \
+         # a provider that publishes its metadata\n  \
+         integration-cli init --issuer https://login.example.com --client-id my-id\n  \
          # a provider without a preset\n  \
          integration-cli init --preset custom --client-id my-id \\\n    \
          --authorization-url https://p.example/oauth/authorize \\\n    \
@@ -122,6 +135,7 @@ impl Args {
             token_url: self.token_url,
             grant_type: self.grant_type,
             scopes: self.scopes,
+            issuer: self.issuer,
             vars: self.vars,
             force: self.force,
             approvals: crate::approvals::Store::for_user(&|k| std::env::var(k).ok()),
@@ -131,9 +145,15 @@ impl Args {
         } else {
             Box::new(Console::new())
         };
-        let (written, next) = init::run(&opts, &*term)?;
+        // The metadata is the only thing init fetches: a runtime only for that.
+        let discover =
+            |issuer: &str| super::run::runtime()?.block_on(crate::metadata::discover(issuer));
+        let (written, next) = init::run(&opts, &*term, &discover)?;
         for line in report::init::written(&written) {
             term.result(&line);
+        }
+        for note in &written.notes {
+            term.warn(note);
         }
         written.gitignore?;
         // The approval's words come after what was written, as the user reads it.

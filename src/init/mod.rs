@@ -16,8 +16,10 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::config::{GrantType, Holds};
-use crate::error::{Error, Result, UserError};
+use crate::error::{Error, ProviderError, Result, UserError};
+use crate::metadata::Metadata;
 use crate::providers::Login;
+use crate::redact::printable;
 use crate::ui::Terminal;
 use ask::{Asker, url_check};
 
@@ -61,6 +63,8 @@ pub struct InitOptions {
     pub token_url: Option<String>,
     pub grant_type: Option<String>,
     pub scopes: Option<String>,
+    /// `--issuer URL`: the endpoints from the provider's published metadata.
+    pub issuer: Option<String>,
     /// `--var NAME=VALUE`: the development test account's values for the templates.
     pub vars: Vec<(String, String)>,
     pub force: bool,
@@ -79,6 +83,8 @@ pub struct Written {
     /// The redirect URI to register with a provider no preset describes (a preset's note
     /// says its own), when the grant has a browser login.
     pub register: Option<String>,
+    /// What the user should know of the provider's metadata (a PKCE method it does not list).
+    pub notes: Vec<String>,
     /// An error here came after the file was written: what was done is still told, then the
     /// error, and nothing after it ran.
     pub gitignore: Result<Ignored>,
@@ -104,21 +110,35 @@ struct Answers {
     scopes: String,
 }
 
-pub fn run(opts: &InitOptions, term: &dyn Terminal) -> Result<(Written, Next)> {
+/// Reads an issuer's metadata (`metadata::discover`, or a stand-in in tests).
+pub type Discover<'a> = &'a dyn Fn(&str) -> Result<Metadata>;
+
+pub fn run(opts: &InitOptions, term: &dyn Terminal, discover: Discover) -> Result<(Written, Next)> {
     if opts.config.exists() && !opts.force {
         return Err(UserError::InitWouldOverwrite {
             path: opts.config.clone(),
         }
         .into());
     }
-    let preset = choose(opts, term)?;
-    let answers = ask(opts, term, preset)?;
+    let (preset, issuer) = choose(opts, term)?;
+    let metadata = issuer.map(|i| discovered(&i, discover)).transpose()?;
+    let answers = ask(opts, term, preset, metadata.as_ref())?;
     let mut authorization = authorization(&answers, preset);
+    if let Some(m) = &metadata {
+        from_metadata(&mut authorization, m);
+    }
     declare_what_templates_use(&mut authorization)?;
     let checked = typed(&authorization)?;
     let development = values(opts, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
-    let written = write(opts, &answers, preset, &text)?;
+    let mut written = write(opts, &answers, preset, &text)?;
+    if let Some(m) = metadata.filter(|m| !m.takes_s256()) {
+        written.notes.push(format!(
+            "{} does not list S256 in code_challenge_methods_supported, yet every login sends \
+             a PKCE S256 challenge: if the login fails, check that the provider accepts it",
+            m.issuer
+        ));
+    }
     let next = Next {
         answers,
         checked,
@@ -243,14 +263,18 @@ fn first_login_asks(
         .collect()
 }
 
-/// The preset named, or chosen at a terminal; `None` for custom URLs.
-fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Option<&'static Preset>> {
+/// The preset named, or chosen at a terminal (`None` for custom URLs), and the issuer
+/// whose metadata gives the endpoints, when one is named or chosen.
+fn choose(
+    opts: &InitOptions,
+    term: &dyn Terminal,
+) -> Result<(Option<&'static Preset>, Option<String>)> {
     match &opts.preset {
-        Some(key) if key == "custom" => Ok(None),
+        Some(key) if key == "custom" => Ok((None, opts.issuer.clone())),
         Some(key) => PRESETS
             .iter()
             .find(|p| p.key == key.as_str())
-            .map(Some)
+            .map(|p| (Some(p), None))
             .ok_or_else(|| {
                 UserError::InitUnknownPreset {
                     preset: key.clone(),
@@ -258,19 +282,63 @@ fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Option<&'static Pre
                 }
                 .into()
             }),
+        None if opts.issuer.is_some() => Ok((None, opts.issuer.clone())),
         None if term.interactive() => {
             let mut items: Vec<String> = PRESETS.iter().map(|p| p.title.to_string()).collect();
+            items.push("Another provider, from its issuer URL (its published metadata)".into());
             items.push("Another provider (enter its URLs)".into());
             let i = term.choose("Which provider?", &items)?;
-            Ok(PRESETS.get(i))
+            if i == PRESETS.len() {
+                let mut ask = Asker {
+                    term,
+                    missing: Vec::new(),
+                };
+                let issuer = ask.checked(&None, "--issuer", "Issuer URL", None, url_check)?;
+                return Ok((None, Some(issuer)));
+            }
+            Ok((PRESETS.get(i), None))
         }
-        None => Ok(None),
+        None => Ok((None, None)),
+    }
+}
+
+/// The issuer's metadata, with a client authentication integration-cli can use.
+fn discovered(issuer: &str, discover: Discover) -> Result<Metadata> {
+    let metadata = discover(issuer)?;
+    metadata
+        .client_auth()
+        .map_err(|why| ProviderError::Metadata {
+            issuer: printable(issuer),
+            why,
+        })?;
+    Ok(metadata)
+}
+
+/// What the metadata says beyond the endpoints: the issuer (so RFC 9207's check applies
+/// from the first login), a client authentication other than the default, and where
+/// tokens are revoked (an extension key: only integration-cli reads it).
+fn from_metadata(authorization: &mut Value, m: &Metadata) {
+    let oauth2 = authorization["oauth2"].as_object_mut().expect("an object");
+    oauth2.insert("issuer".into(), json!(m.issuer));
+    if m.client_auth() == Ok(crate::metadata::ClientAuth::Post) {
+        oauth2.insert(
+            "tokenEndpointAuthMethod".into(),
+            json!("client_secret_post"),
+        );
+    }
+    if let Some(url) = &m.revocation_endpoint {
+        oauth2.insert("revocationUrl".into(), json!(url));
     }
 }
 
 /// Every value, from its flag, a prompt, or the preset's default; missing ones are named
 /// together at the end when nobody can be asked.
-fn ask(opts: &InitOptions, term: &dyn Terminal, preset: Option<&Preset>) -> Result<Answers> {
+fn ask(
+    opts: &InitOptions,
+    term: &dyn Terminal,
+    preset: Option<&Preset>,
+    metadata: Option<&Metadata>,
+) -> Result<Answers> {
     let mut ask = Asker {
         term,
         missing: Vec::new(),
@@ -309,7 +377,8 @@ fn ask(opts: &InitOptions, term: &dyn Terminal, preset: Option<&Preset>) -> Resu
         })),
         check_secret_env,
     )?;
-    let (authorization_url, token_url, scopes) = endpoints(&mut ask, opts, preset, grant)?;
+    let defaults = Defaults::of(preset, metadata);
+    let (authorization_url, token_url, scopes) = endpoints(&mut ask, opts, &defaults, grant)?;
     if !ask.missing.is_empty() {
         return Err(UserError::InitMissing {
             flags: ask.missing.join(", "),
@@ -357,7 +426,7 @@ fn grant(opts: &InitOptions, term: &dyn Terminal) -> Result<GrantType> {
 fn endpoints(
     ask: &mut Asker,
     opts: &InitOptions,
-    preset: Option<&Preset>,
+    defaults: &Defaults,
     grant: GrantType,
 ) -> Result<(Option<String>, String, String)> {
     let authorization_url = match grant {
@@ -366,7 +435,7 @@ fn endpoints(
             &opts.authorization_url,
             "--authorization-url",
             "Authorization URL",
-            preset.map(|p| p.authorization_url),
+            defaults.authorization_url.as_deref(),
             url_check,
         )?),
     };
@@ -374,17 +443,45 @@ fn endpoints(
         &opts.token_url,
         "--token-url",
         "Token URL",
-        preset.map(|p| p.token_url),
+        defaults.token_url.as_deref(),
         url_check,
     )?;
-    let default_scopes = preset.map(|p| p.scopes.join(" ")).unwrap_or_default();
     let scopes = ask.value(
         &opts.scopes,
         "--scopes",
         "Scopes (space-separated)",
-        Some(&default_scopes),
+        Some(&defaults.scopes),
     )?;
     Ok((authorization_url, token_url, scopes))
+}
+
+/// What a prompt offers, and a flag left out means: the preset's, or the metadata's.
+struct Defaults {
+    authorization_url: Option<String>,
+    token_url: Option<String>,
+    scopes: String,
+}
+
+impl Defaults {
+    fn of(preset: Option<&Preset>, metadata: Option<&Metadata>) -> Defaults {
+        match (preset, metadata) {
+            (Some(p), _) => Defaults {
+                authorization_url: Some(p.authorization_url.into()),
+                token_url: Some(p.token_url.into()),
+                scopes: p.scopes.join(" "),
+            },
+            (None, Some(m)) => Defaults {
+                authorization_url: m.authorization_endpoint.clone(),
+                token_url: Some(m.token_endpoint.clone()),
+                scopes: m.suggested_scopes(),
+            },
+            (None, None) => Defaults {
+                authorization_url: None,
+                token_url: None,
+                scopes: String::new(),
+            },
+        }
+    }
 }
 
 /// The folder the file goes in: what a connector is usually named after.
@@ -595,6 +692,7 @@ fn write(
         preset,
         secret,
         register,
+        notes: Vec::new(),
         gitignore: gitignore::ignore_in_git(&opts.config, also),
     })
 }

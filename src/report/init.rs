@@ -105,6 +105,7 @@ mod tests {
             preset: None,
             secret: Secret::Variable("OAUTH2_CLIENT_SECRET".into()),
             register: None,
+            notes: Vec::new(),
             gitignore,
         }
     }

@@ -77,6 +77,7 @@ const TESTS: &[(&str, fn())] = tests![
     client_credentials_with_client_secret_post,
     token_command_refreshes_and_prints_a_working_token,
     issuer_checked_against_the_servers_iss,
+    init_from_the_servers_metadata_then_log_in,
     login_through_tenant_templates_under_a_path_prefix,
     private_key_jwt_client_credentials,
     private_key_jwt_login_then_refresh,
@@ -608,6 +609,46 @@ fn issuer_checked_against_the_servers_iss() {
     );
     assert_eq!(again.page.result, "fail");
     assert_eq!(case.project.text(), before);
+}
+
+/// `init --issuer`: the file written from the server's own discovery document (its
+/// endpoints, and its issuer, checked at the login that follows), then a real login.
+fn init_from_the_servers_metadata_then_log_in() {
+    let mut case = Case::new(Client::Basic);
+    let issuer = case.server.issuer.clone();
+    let dir = case.project.dir.path().to_path_buf();
+    let out = std::process::Command::new(support::BIN)
+        .args([
+            "init",
+            "--force",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            Client::Basic.id(),
+        ])
+        .args(["--connector", "e2e-connector", "--scopes", "openid read"])
+        .current_dir(&dir)
+        .env("XDG_CONFIG_HOME", dir.join(".config-home"))
+        .env_remove("UNITO_CONFIG")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = case.project.json();
+    let oauth2 = &cfg["authorizations"][0]["oauth2"];
+    assert_eq!(oauth2["authorizationUrl"], format!("{issuer}/auth"));
+    assert_eq!(oauth2["tokenUrl"], format!("{issuer}/token"));
+    assert_eq!(oauth2["issuer"], issuer.as_str());
+    case.original = cfg.clone();
+    let secret = [("E2E_CONNECTOR_CLIENT_SECRET", Client::Basic.secret())];
+    let login = case.login(&[], &secret, Choice::Approve);
+    case.assert_ok(&login.finished);
+    assert!(query_param(&login.page.callback_url, "iss").is_some_and(|i| i == issuer));
+    case.assert_tokens_saved("development");
 }
 
 /// A per-tenant provider, as Zendesk or Okta are: the server holds one node-oidc-provider per
