@@ -19,6 +19,18 @@ pub(super) fn url_check(v: &str) -> std::result::Result<(), String> {
 }
 
 impl Asker<'_> {
+    /// The flags nobody could be asked for, named together; `no_preset` suggests one.
+    pub fn none_missing(&self, no_preset: bool) -> Result<()> {
+        match self.missing.is_empty() {
+            true => Ok(()),
+            false => Err(UserError::InitMissing {
+                flags: self.missing.join(", "),
+                no_preset,
+            }
+            .into()),
+        }
+    }
+
     /// `value`, checked as it is typed: a person is asked again (keeping every earlier
     /// answer); a flag that fails the check is a usage error.
     pub fn checked(

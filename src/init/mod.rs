@@ -370,22 +370,13 @@ fn ask(
         "Environment variable that will hold the client secret",
         // After the provider when a preset names it; else after the connector, since a
         // generic OAUTH2_CLIENT_SECRET is one letter from OAUTH2_PORT.
-        Some(&default_secret_env(if preset.is_some() {
-            &name
-        } else {
-            &connector
-        })),
+        Some(&default_secret_env(preset.map_or(&connector, |_| &name))),
         check_secret_env,
     )?;
     let defaults = Defaults::of(preset, metadata);
     let (authorization_url, token_url, scopes) = endpoints(&mut ask, opts, &defaults, grant)?;
-    if !ask.missing.is_empty() {
-        return Err(UserError::InitMissing {
-            flags: ask.missing.join(", "),
-            no_preset: opts.preset.is_none(),
-        }
-        .into());
-    }
+    // Every missing flag is named at once.
+    ask.none_missing(opts.preset.is_none())?;
     Ok(Answers {
         connector,
         name,
