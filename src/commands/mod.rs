@@ -9,8 +9,10 @@ mod credentials;
 mod demo;
 mod exec;
 mod init;
+mod man;
 mod oauth2;
 mod proxy;
+mod reference;
 mod run;
 mod sandbox;
 mod status;
@@ -20,6 +22,8 @@ mod watch;
 use clap::{Parser, Subcommand};
 
 use crate::error::Result;
+
+pub use reference::{REGENERATE, reference_markdown};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -106,6 +110,7 @@ pub enum Command {
     Init(init::Args),
     Status(status::Args),
     Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// What every command may be told besides its own arguments.
@@ -144,6 +149,7 @@ impl Cli {
             Command::Init(args) => args.exec(global),
             Command::Status(args) => args.exec(global),
             Command::Completions(args) => args.exec(global),
+            Command::Man(args) => args.exec(global),
         }
     }
 }
