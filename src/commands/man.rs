@@ -15,14 +15,19 @@ use crate::ui::to_stderr;
 #[command(
     long_about = "Print the manual page for the whole CLI (every command and flag, as in \
         --help) in roff, for man(1). Installed from npm or with cargo binstall, the binary \
-        has no man page of its own: write it where man looks, as below. With --out, one page \
+        has no man page of its own: write it where man looks, as below (from npm, \
+        npx integration-cli-rs man). With --out, one page \
         per command (integration-cli.1, integration-cli-oauth2.1, ...) is written into the \
         folder instead.",
     after_help = "Examples:\n  \
-        integration-cli man | man -l -                                     read it now\n  \
-        integration-cli man > ~/.local/share/man/man1/integration-cli.1    install it for man integration-cli\n  \
-        integration-cli man --out ~/.local/share/man/man1                  one page per command\n  \
-        integration-cli man --markdown > docs/reference.md                 the Markdown reference"
+        # read it now\n  \
+        integration-cli man | man -l -\n  \
+        # install it, for man integration-cli\n  \
+        integration-cli man > ~/.local/share/man/man1/integration-cli.1\n  \
+        # one page per command\n  \
+        integration-cli man --out ~/.local/share/man/man1\n  \
+        # the Markdown reference (scripts/docs.sh writes docs/reference.md so)\n  \
+        integration-cli man --markdown > docs/reference.md"
 )]
 pub struct Args {
     /// Write one page per command into this folder (made if missing) instead of stdout
