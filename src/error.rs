@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-/// Exit codes, documented in the README; scripts depend on them, so never renumber.
+/// Exit codes, documented in docs/guide.md (and each command's help); scripts depend on them, so never renumber.
 pub mod exit {
     pub const OK: i32 = 0;
     pub const ERROR: i32 = 1;

@@ -42,7 +42,7 @@ pub struct Provider {
     /// What makes the provider issue a refresh token, when a setting of the authorization
     /// does; said after a login that got none.
     pub refresh_hint: Option<&'static str>,
-    /// Where its documentation says so, for the README's personas table.
+    /// Where its documentation says so, for docs/providers.md's personas table.
     pub docs: &'static str,
     /// What its token endpoint's refusals usually mean, said with them.
     pub token_hint: Option<&'static str>,

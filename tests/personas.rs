@@ -1263,9 +1263,9 @@ fn google_without_prompt_consent_gives_no_refresh_token_on_a_new_login_and_the_c
 }
 
 #[test]
-fn the_readme_lists_every_preset() {
+fn the_providers_page_lists_every_preset() {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md")).unwrap();
     for p in integration_cli::providers::PROVIDERS
         .iter()
         .filter(|p| p.key != "sandbox")
@@ -1436,13 +1436,13 @@ fn a_slack_user_token_chosen_by_token_response_path_refreshes_with_rotation() {
 }
 
 #[test]
-fn the_readme_personas_table_is_the_personas_own_words() {
+fn the_providers_page_personas_table_is_the_personas_own_words() {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md")).unwrap();
     let table = integration_cli::sandbox::personas_table();
     assert!(
         readme.contains(&table),
-        "the README's personas table differs from the personas; paste this:\n\n{table}"
+        "docs/providers.md's personas table differs from the personas; paste this:\n\n{table}"
     );
     for entry in integration_cli::sandbox::PERSONA_LIST.iter() {
         for option in entry.options {

@@ -1,4 +1,4 @@
-//! What the README's Safety section promises, each tried as an unlucky user or an attacker
+//! What docs/safety.md promises, each tried as an unlucky user or an attacker
 //! would: a rotated refresh token is never lost (a save that cannot happen is refused before
 //! anything is sent, SIGTERM waits for the answer, a failed save leaves a recovery file), no
 //! secret is echoed in any encoding, bytes from outside never reach the terminal or a header

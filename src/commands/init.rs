@@ -17,8 +17,9 @@ use crate::ui::{Console, Quiet, Terminal};
         What flags do not say is asked when there is a terminal; without one, the client id \
         (and the URLs, without a preset) must be given. The client secret is never written: \
         the file reads it from an environment variable at run time. An existing file is left \
-        alone unless --force. When a .gitignore sits beside the file, .unito.json is added \
-        to it.",
+        alone unless --force. A .gitignore beside the file gets .unito.json, its lock and \
+        recovery files (and a jwt-bearer key file); in a git repository with none there, \
+        one is made.",
     after_help = after_help()
 )]
 pub struct Args {

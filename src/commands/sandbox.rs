@@ -21,7 +21,7 @@ use crate::signals::Signals;
         documentation: its endpoints' paths (behind the sandbox's address), what it requires \
         to issue a refresh token, how the client must authenticate, the shape of its answers \
         and of its refusals. `init --preset NAME` with the URLs it prints makes a matching \
-        authorization. The README's personas table says what each one reproduces.",
+        authorization. docs/providers.md says what each one reproduces.",
     after_help = "Examples:\n  \
         # serve on http://127.0.0.1:9010\n  \
         integration-cli sandbox\n  \

@@ -329,7 +329,7 @@ impl Drop for Sandbox {
     }
 }
 
-/// The README's personas table, from the personas' own words and their providers' links:
+/// docs/providers.md's personas table, from the personas' own words and their providers' links:
 /// one source, checked by a test.
 pub fn personas_table() -> String {
     let mut table =

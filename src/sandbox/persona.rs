@@ -86,7 +86,7 @@ pub trait Persona: Send + Sync {
     /// The name `--persona` takes, which is also its provider's key in `providers`.
     fn name(&self) -> &'static str;
 
-    /// What it reproduces, in a line, for the README's table.
+    /// What it reproduces, in a line, for docs/providers.md's table.
     fn reproduces(&self) -> &'static str;
 
     /// Its provider's endpoints and preset (`None` for the plain sandbox).

@@ -40,7 +40,7 @@ pub struct Entry {
 }
 
 /// Every persona, the plain sandbox first: the one list `--persona`, its options, the help
-/// and the README's table are checked against.
+/// and docs/providers.md's table are checked against.
 pub const ALL: [Entry; 12] = [
     Entry {
         name: "sandbox",
