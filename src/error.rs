@@ -472,6 +472,13 @@ pub enum ProviderError {
         retry: String,
     },
 
+    #[error("the revocation endpoint {url} refused to revoke the token{}: {said}", status_of(*.status))]
+    Revocation {
+        url: String,
+        status: u16,
+        said: String,
+    },
+
     #[error("test account \"{test_account}\" has no usable access token: {reason}")]
     NeedsLogin {
         test_account: String,
@@ -479,6 +486,15 @@ pub enum ProviderError {
         /// The command that logs this test account in, as the user would type it.
         retry: String,
     },
+}
+
+/// `(400)`, or nothing when there was no status to give (an answer too large to read).
+fn status_of(status: u16) -> String {
+    if status == 0 {
+        String::new()
+    } else {
+        format!(" ({status})")
+    }
 }
 
 fn describe(description: &Option<String>, uri: &Option<String>) -> String {
@@ -527,6 +543,10 @@ impl ProviderError {
                  above."
                     .into()
             }
+            Revocation { .. } => "the tokens were kept in the file. Try again later, or remove \
+                them here anyway with: integration-cli logout --force (the grant may then still \
+                stand at the provider)."
+                .into(),
             RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
             NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
         })
@@ -716,6 +736,10 @@ pub enum UserError {
     #[error("{message}")]
     InvalidInput { message: String },
 
+    /// `logout` asked at the terminal, and the answer was no.
+    #[error("nothing was signed out: {what} kept its tokens")]
+    SignOutDeclined { what: String },
+
     #[error("{value:?} from {origin} is not a port number (0-65535)")]
     InvalidPort { value: String, origin: &'static str },
 
@@ -787,6 +811,7 @@ impl UserError {
         use UserError::*;
         Some(match self {
             InvalidInput { .. } => return None,
+            SignOutDeclined { .. } => "give --yes to sign out without being asked.".into(),
             InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
             VariablesMissing {
                 missing, fix, edit, ..
@@ -1288,6 +1313,22 @@ mod tests {
             .into(),
             UserError::InvalidInput {
                 message: s("--var wants NAME=VALUE"),
+            }
+            .into(),
+            UserError::SignOutDeclined {
+                what: s("test account \"compliance\""),
+            }
+            .into(),
+            ProviderError::Revocation {
+                url: s("https://oauth2.googleapis.com/revoke"),
+                status: 400,
+                said: s("invalid_client: The OAuth client was not found."),
+            }
+            .into(),
+            ProviderError::Revocation {
+                url: s("https://slack.com/api/auth.revoke"),
+                status: 0,
+                said: s("an answer too large to read"),
             }
             .into(),
             UserError::PasteRefused {

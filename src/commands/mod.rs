@@ -9,6 +9,7 @@ mod credentials;
 mod demo;
 mod exec;
 mod init;
+mod logout;
 mod oauth2;
 mod proxy;
 mod run;
@@ -105,6 +106,7 @@ pub enum Command {
     Demo(demo::Args),
     Init(init::Args),
     Status(status::Args),
+    Logout(logout::Args),
     Completions(completions::Args),
 }
 
@@ -122,6 +124,7 @@ impl Cli {
             Command::Token(a) => a.json,
             Command::Status(a) => a.json,
             Command::Credentials(a) => a.json,
+            Command::Logout(a) => a.json,
             _ => false,
         }
     }
@@ -143,6 +146,7 @@ impl Cli {
             Command::Demo(args) => args.exec(global),
             Command::Init(args) => args.exec(global),
             Command::Status(args) => args.exec(global),
+            Command::Logout(args) => args.exec(global),
             Command::Completions(args) => args.exec(global),
         }
     }
