@@ -33,7 +33,8 @@ use crate::ui::{Console, Quiet};
         integration-cli logout --force\n\n\
         Exit codes: 0 signed out (or nothing to sign out), 1 error (the provider refused: \
         the tokens were kept), 2 usage, 130 cancelled.",
-    mut_arg("test_account", |a| a.help("The test account to sign out (development, compliance, or one the file has)"))
+    mut_arg("test_account", |a| a.help("The test account to sign out (development, compliance, or one the file has)")),
+    mut_arg("authorization", |a| a.help("Which authorization the tokens are from, by name: needed when the file has several (asked at a terminal)"))
 )]
 pub struct Args {
     #[command(flatten)]
