@@ -897,6 +897,12 @@ pub enum RunError {
     #[error("{failed} test account(s) could not be brought up to date; see the lines above")]
     SomeAccountsFailed { failed: usize },
 
+    /// `logout --all`: the provider refused some; those kept their tokens.
+    #[error(
+        "{failed} test account(s) could not be signed out and kept their tokens; see the lines above"
+    )]
+    SomeSignOutsFailed { failed: usize },
+
     /// SIGTERM or SIGHUP: `timeout`, `docker stop`, a CI cancellation, a closed terminal.
     #[error("stopped by {signal}")]
     Stopped { signal: &'static str, code: i32 },
@@ -916,6 +922,11 @@ impl RunError {
             RunError::CommandNotStarted { .. } => Some(
                 "check the command's name and that it is on PATH; it comes after --, as in: \
                  integration-cli exec -- npm test"
+                    .into(),
+            ),
+            RunError::SomeSignOutsFailed { .. } => Some(
+                "try again later, or remove their tokens here anyway with --force (the grants \
+                 may then still stand at the provider)."
                     .into(),
             ),
             _ => None,
@@ -1336,6 +1347,7 @@ mod tests {
             }
             .into(),
             RunError::SomeAccountsFailed { failed: 2 }.into(),
+            RunError::SomeSignOutsFailed { failed: 1 }.into(),
             ProviderError::IssuerMismatch {
                 expected: s("https://a.example.test"),
                 got: s("https://b.example.test"),

@@ -399,3 +399,29 @@ fn compliance_is_signed_out_at_a_terminal_only_when_confirmed() {
     assert!(asked.prompts.lock().unwrap().is_empty());
     assert_eq!(project.account("compliance"), json!({"mine": true}));
 }
+
+/// `--all` goes on past a refusal: that account keeps its tokens, the others are signed
+/// out, and the run ends in 1; `-v` logs the requests without a secret.
+#[test]
+fn all_goes_on_past_a_refusal_and_ends_in_1() {
+    let (stub, project, _) = logged_in();
+    let mut cfg = project.json();
+    cfg["testAccounts"]["compliance"] = json!({"note": "mine"});
+    std::fs::write(&project.path, cfg.to_string()).unwrap();
+    let nowhere = format!("{}/no-such-endpoint", stub.url);
+    let done = logout(
+        &project,
+        &stub,
+        &["--all", "--revocation-url", &nowhere, "-v"],
+    );
+    assert_eq!(done.code, 1, "{}", done.all());
+    assert_has(
+        &done.stdout,
+        "Kept the tokens of test account \"development\"",
+    );
+    assert_has(&done.stdout, "Test account \"compliance\" holds no tokens");
+    assert_has(&done.stderr, "1 test account(s) could not be signed out");
+    assert_has(&done.stderr, "revocation request");
+    assert!(project.account("development")["accessToken"].is_string());
+    assert_eq!(project.account("compliance"), json!({"note": "mine"}));
+}

@@ -85,7 +85,7 @@ impl Args {
             .result(&report::logout::render(&out, self.json));
         match out.failed() {
             0 => Ok(()),
-            failed => Err(RunError::SomeAccountsFailed { failed }.into()),
+            failed => Err(RunError::SomeSignOutsFailed { failed }.into()),
         }
     }
 }
