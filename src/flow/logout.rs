@@ -240,9 +240,10 @@ async fn at_provider(
         let first = answers.is_empty();
         match answer {
             Ok(Answered::Gone(said)) if first => {
+                // Already gone, but nothing ended the grant yet: not proof it is over.
                 let refused = crate::error::ProviderError::Revocation {
                     url: shown.clone(),
-                    status: 400,
+                    status: 0,
                     said,
                 };
                 return Err(fail(refused.into()));
