@@ -167,6 +167,22 @@ pub struct Sent {
     pub field: String,
 }
 
+/// What `sent` would send to the revocation endpoint's host (`logout`), which gets the
+/// client's credentials as the token endpoint does: none when there is no such endpoint.
+pub fn sent_to_revocation(
+    written: &OAuth2,
+    filled: &ForAccount,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Sent> {
+    let Some(url) = &filled.revocation_url else {
+        return Vec::new();
+    };
+    let mut there = filled.clone();
+    there.token_url = url.clone();
+    there.authorization_url = None;
+    sent(written, &there, env)
+}
+
 /// What `written` (the authorization as the file writes it) sends from the environment,
 /// and where, once `filled` for a test account: its client secret and signing key to the
 /// token URL's host, its client id there and to the login URL's host. Variables that are

@@ -472,6 +472,13 @@ pub enum ProviderError {
         retry: String,
     },
 
+    #[error("the revocation endpoint {url} refused to revoke the token{}: {said}", status_of(*.status))]
+    Revocation {
+        url: String,
+        status: u16,
+        said: String,
+    },
+
     #[error("test account \"{test_account}\" has no usable access token: {reason}")]
     NeedsLogin {
         test_account: String,
@@ -483,6 +490,15 @@ pub enum ProviderError {
     /// `init --issuer`: the provider's published metadata cannot be used.
     #[error("the metadata of issuer {issuer} cannot be used: {why}; nothing was written")]
     Metadata { issuer: String, why: String },
+}
+
+/// `(400)`, or nothing when there was no status to give (an answer too large to read).
+fn status_of(status: u16) -> String {
+    if status == 0 {
+        String::new()
+    } else {
+        format!(" ({status})")
+    }
 }
 
 fn describe(description: &Option<String>, uri: &Option<String>) -> String {
@@ -531,6 +547,10 @@ impl ProviderError {
                  above."
                     .into()
             }
+            Revocation { .. } => "the tokens were kept in the file. Try again later, or remove \
+                them here anyway with: integration-cli logout --force (the grant may then still \
+                stand at the provider)."
+                .into(),
             RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
             NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
             Metadata { .. } => "check the issuer URL the provider documents (Auth0's end in /, \
@@ -724,6 +744,10 @@ pub enum UserError {
     #[error("{message}")]
     InvalidInput { message: String },
 
+    /// `logout` asked at the terminal, and the answer was no.
+    #[error("nothing was signed out: {what} kept its tokens")]
+    SignOutDeclined { what: String },
+
     #[error("{value:?} from {origin} is not a port number (0-65535)")]
     InvalidPort { value: String, origin: &'static str },
 
@@ -795,6 +819,7 @@ impl UserError {
         use UserError::*;
         Some(match self {
             InvalidInput { .. } => return None,
+            SignOutDeclined { .. } => "give --yes to sign out without being asked.".into(),
             InvalidPort { .. } => "set OAUTH2_PORT or --port to a number such as 9002.".into(),
             VariablesMissing {
                 missing, fix, edit, ..
@@ -880,6 +905,12 @@ pub enum RunError {
     #[error("{failed} test account(s) could not be brought up to date; see the lines above")]
     SomeAccountsFailed { failed: usize },
 
+    /// `logout --all`: the provider refused some; those kept their tokens.
+    #[error(
+        "{failed} test account(s) could not be signed out and kept their tokens; see the lines above"
+    )]
+    SomeSignOutsFailed { failed: usize },
+
     /// SIGTERM or SIGHUP: `timeout`, `docker stop`, a CI cancellation, a closed terminal.
     #[error("stopped by {signal}")]
     Stopped { signal: &'static str, code: i32 },
@@ -899,6 +930,11 @@ impl RunError {
             RunError::CommandNotStarted { .. } => Some(
                 "check the command's name and that it is on PATH; it comes after --, as in: \
                  integration-cli exec -- npm test"
+                    .into(),
+            ),
+            RunError::SomeSignOutsFailed { .. } => Some(
+                "try again later, or remove their tokens here anyway with --force (the grants \
+                 may then still stand at the provider)."
                     .into(),
             ),
             _ => None,
@@ -1298,11 +1334,28 @@ mod tests {
                 message: s("--var wants NAME=VALUE"),
             }
             .into(),
+            UserError::SignOutDeclined {
+                what: s("test account \"compliance\""),
+            }
+            .into(),
+            ProviderError::Revocation {
+                url: s("https://oauth2.googleapis.com/revoke"),
+                status: 400,
+                said: s("invalid_client: The OAuth client was not found."),
+            }
+            .into(),
+            ProviderError::Revocation {
+                url: s("https://slack.com/api/auth.revoke"),
+                status: 0,
+                said: s("an answer too large to read"),
+            }
+            .into(),
             UserError::PasteRefused {
                 why: s("not the redirect URL"),
             }
             .into(),
             RunError::SomeAccountsFailed { failed: 2 }.into(),
+            RunError::SomeSignOutsFailed { failed: 1 }.into(),
             ProviderError::IssuerMismatch {
                 expected: s("https://a.example.test"),
                 got: s("https://b.example.test"),

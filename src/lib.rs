@@ -26,6 +26,7 @@ pub mod proxy;
 pub mod recovery;
 pub mod redact;
 pub mod report;
+pub mod revoke;
 pub mod sandbox;
 pub mod secret;
 pub mod server;

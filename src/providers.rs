@@ -600,6 +600,95 @@ impl Provider {
     }
 }
 
+/// How a grant ends at a provider: its revocation endpoint (filled in like `tokenUrl`), or
+/// where its user removes the app's access by hand when it has none.
+pub struct SignOut {
+    pub key: &'static str,
+    /// `revocationUrl` for `logout` (see `revoke::Style` for how each is spoken to).
+    pub revocation_url: Option<&'static str>,
+    /// Where the user sees and removes the apps they granted access.
+    pub manage: &'static str,
+}
+
+/// Each provider's, from its documentation: GitHub's grant DELETE, Slack's `auth.revoke`,
+/// Dropbox's token revoke, HubSpot's refresh-token DELETE, Google's RFC 7009 endpoint.
+pub const SIGN_OUT: &[SignOut] = &[
+    SignOut {
+        key: "github",
+        revocation_url: Some("https://api.github.com/applications/{+clientId}/grant"),
+        manage: "https://github.com/settings/applications",
+    },
+    SignOut {
+        key: "google",
+        revocation_url: Some("https://oauth2.googleapis.com/revoke"),
+        manage: "https://myaccount.google.com/connections",
+    },
+    SignOut {
+        key: "slack",
+        revocation_url: Some("https://slack.com/api/auth.revoke"),
+        manage: "https://slack.com/apps/manage",
+    },
+    SignOut {
+        key: "dropbox",
+        revocation_url: Some("https://api.dropboxapi.com/2/auth/token/revoke"),
+        manage: "https://www.dropbox.com/account/connected_apps",
+    },
+    SignOut {
+        key: "hubspot",
+        revocation_url: Some("https://api.hubapi.com/oauth/v1/refresh-tokens"),
+        manage: "https://app.hubspot.com/ (Settings > Integrations > Connected apps)",
+    },
+    SignOut {
+        key: "microsoft",
+        revocation_url: None,
+        manage: "https://myapps.microsoft.com/ (or https://account.live.com/consent/Manage)",
+    },
+    SignOut {
+        key: "atlassian",
+        revocation_url: None,
+        manage: "https://id.atlassian.com/manage-profile/apps",
+    },
+    SignOut {
+        key: "notion",
+        revocation_url: None,
+        manage: "Notion's Settings > Connections",
+    },
+    SignOut {
+        key: "x",
+        revocation_url: Some("https://api.x.com/2/oauth2/revoke"),
+        manage: "https://x.com/settings/connected_apps",
+    },
+    SignOut {
+        key: "salesforce",
+        revocation_url: Some("https://login.salesforce.com/services/oauth2/revoke"),
+        manage: "Salesforce's Settings > Connected Apps OAuth Usage",
+    },
+];
+
+/// How a grant of the provider behind `token_url` ends, when we know. A sandbox stand-in's
+/// (`http://127.0.0.1:9010/oauth2.googleapis.com/token`) is the stand-in's revocation URL.
+pub fn sign_out_for(token_url: &str) -> Option<(&'static Provider, &'static SignOut)> {
+    let provider = for_url(token_url)?;
+    let sign_out = SIGN_OUT.iter().find(|s| s.key == provider.key)?;
+    Some((provider, sign_out))
+}
+
+/// `real` served where `token_url` is: itself for the provider, its stand-in beside a
+/// sandbox stand-in token URL.
+pub fn beside(token_url: &str, real: &str) -> String {
+    let Ok(url) = Url::parse(token_url) else {
+        return real.to_string();
+    };
+    let loopback = url
+        .host_str()
+        .is_some_and(|h| crate::loopback::LoopbackHost::from_name(h).is_some());
+    if !loopback {
+        return real.to_string();
+    }
+    let path = real.split_once("://").map_or(real, |(_, rest)| rest);
+    format!("{}/{path}", url.origin().ascii_serialization())
+}
+
 pub fn find(key: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.key == key)
 }

@@ -301,15 +301,39 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// `Basic base64(id:secret)`, as reqwest's `basic_auth` writes it.
     fn basic_header(&self) -> Option<HeaderValue> {
-        use base64::Engine;
-        let (id, secret) = self.basic.as_ref()?;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-        let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
-        value.set_sensitive(true);
-        Some(value)
+        basic_header(self.basic.as_ref()?)
     }
+}
+
+/// `Basic base64(id:secret)`, as reqwest's `basic_auth` writes it, marked sensitive.
+fn basic_header((id, secret): &(String, String)) -> Option<HeaderValue> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// A request body's fields, in order.
+pub(crate) type BodyFields = Vec<(&'static str, String)>;
+
+/// The client's authentication exactly as a token request makes it, for the provider's
+/// other endpoints (revocation, RFC 7009 §2.1): the body fields (`client_id`, a secret or
+/// an assertion) and the `Authorization` header, every credential added to `redactor`.
+pub(crate) fn client_authentication(
+    endpoint: &Endpoint,
+    redactor: &mut Redactor,
+) -> Result<(BodyFields, Option<HeaderValue>)> {
+    let mut body = Vec::new();
+    let basic = match &endpoint.auth {
+        ClientAuth::PrivateKeyJwt(signer) => {
+            add_assertion(signer, endpoint, &mut body, redactor)?;
+            None
+        }
+        _ => add_client_secret(endpoint, &mut body, redactor),
+    };
+    Ok((body, basic.as_ref().and_then(basic_header)))
 }
 
 /// Extra parameters may be credentials too (an assertion, an API key): never echo them.

@@ -513,6 +513,37 @@ fn walk(row: &Row) {
     assert_eq!(token.code, 0, "{}", token.all());
     assert_eq!(token.stdout.trim(), second["accessToken"].as_str().unwrap());
     assert_no_secrets(&token.stderr, &c.secrets());
+
+    // 4. Signed out: at the provider's own revocation endpoint when it has one.
+    let secrets = c.secrets();
+    let out = c.run(&["logout"], SECRET).wait();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_no_secrets(&out.all(), &secrets);
+    let signed_out = c.account();
+    for key in ["accessToken", "refreshToken", "expiresAt", "tokenType"] {
+        assert!(signed_out.get(key).is_none(), "{key} kept: {signed_out}");
+    }
+    let access = second["accessToken"].as_str().unwrap();
+    let userinfo = quiet_http()
+        .get(format!("{}/userinfo", stand.url))
+        .bearer_auth(access)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16();
+    let revokes = integration_cli::providers::SIGN_OUT
+        .iter()
+        .any(|s| s.key == row.persona && s.revocation_url.is_some());
+    if revokes {
+        assert_has(&out.stdout, "the provider accepted the revocation of the");
+        assert_eq!(
+            userinfo, 401,
+            "{}: the token outlived its grant",
+            row.persona
+        );
+    } else {
+        assert_has(&out.stdout, "The grant still stands at the provider");
+    }
 }
 
 /// A mistake a developer makes with one provider, and what the CLI must say about it.

@@ -428,6 +428,7 @@ fn the_sandbox_command_prints_what_to_paste_and_serves() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(meta["token_endpoint"], format!("{url}/token"));
+    assert_eq!(meta["revocation_endpoint"], format!("{url}/revoke"));
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(
         rest.iter()

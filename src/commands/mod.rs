@@ -9,6 +9,7 @@ mod credentials;
 mod demo;
 mod exec;
 mod init;
+mod logout;
 mod man;
 mod oauth2;
 mod proxy;
@@ -109,6 +110,7 @@ pub enum Command {
     Demo(demo::Args),
     Init(init::Args),
     Status(status::Args),
+    Logout(logout::Args),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -127,6 +129,7 @@ impl Cli {
             Command::Token(a) => a.json,
             Command::Status(a) => a.json,
             Command::Credentials(a) => a.json,
+            Command::Logout(a) => a.json,
             _ => false,
         }
     }
@@ -148,6 +151,7 @@ impl Cli {
             Command::Demo(args) => args.exec(global),
             Command::Init(args) => args.exec(global),
             Command::Status(args) => args.exec(global),
+            Command::Logout(args) => args.exec(global),
             Command::Completions(args) => args.exec(global),
             Command::Man(args) => args.exec(global),
         }

@@ -33,6 +33,53 @@ pub mod field {
     ];
     /// Ours alone, left out of what the connector is sent.
     pub const BOOKKEEPING: [&str; 1] = [LAST_REFRESH_AT];
+    /// What token answers put beside the tokens, kept as they came (see `flow::store`):
+    /// the identity, lifetime and grant fields of the providers we know. `logout` removes
+    /// them with `ALL`; a declared variable of the same name is the user's and stays.
+    pub const FROM_PROVIDERS: &[&str] = &[
+        // OpenID Connect and lifetimes.
+        "id_token",
+        "expires",
+        "refresh_token_expires_in",
+        "refresh_expires_in",
+        "ext_expires_in",
+        "x_refresh_token_expires_in",
+        "created_at",
+        "issued_at",
+        "not-before-policy",
+        "session_state",
+        // Salesforce.
+        "instance_url",
+        "id",
+        "signature",
+        // Slack.
+        "ok",
+        "app_id",
+        "authed_user",
+        "bot_user_id",
+        "team",
+        "enterprise",
+        "is_enterprise_install",
+        "incoming_webhook",
+        "response_metadata",
+        "warning",
+        // Dropbox, GitHub, Notion, HubSpot and others' identity fields.
+        "uid",
+        "account_id",
+        "user_id",
+        "team_id",
+        "bot_id",
+        "workspace_id",
+        "workspace_name",
+        "workspace_icon",
+        "owner",
+        "duplicated_template_id",
+        "hub_id",
+        "hub_domain",
+        "user",
+        "resource",
+        "refresh_token_expires_at",
+    ];
 }
 
 /// A token this close to expiry is treated as expired: it could lapse between now and its

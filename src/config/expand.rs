@@ -84,7 +84,12 @@ impl OAuth2 {
         let authorization_url = (self.authorization_url.as_ref())
             .map(|u| filler.url("authorizationUrl", u))
             .transpose()?;
-        let mut out = self.clone().with_urls(token_url, authorization_url);
+        let revocation_url = (self.revocation_url.as_ref())
+            .map(|u| filler.url("revocationUrl", u))
+            .transpose()?;
+        let mut out = self
+            .clone()
+            .with_urls(token_url, authorization_url, revocation_url);
         out.issuer = filler.optional_text_url("issuer", &self.issuer)?;
         out.redirect_url = filler.optional_text_url("redirectUrl", &self.redirect_url)?;
         out.authorization_parameters = filler.params(
@@ -189,8 +194,10 @@ impl OAuth2 {
         let mut fields: Vec<(String, &str, Place)> =
             vec![("tokenUrl".into(), self.token_url.as_written(), Place::Url)];
         let authorization_url = self.authorization_url.as_ref().map(|u| u.as_written());
+        let revocation_url = self.revocation_url.as_ref().map(|u| u.as_written());
         for (key, value) in [
             ("authorizationUrl", authorization_url),
+            ("revocationUrl", revocation_url),
             ("issuer", self.issuer.as_deref()),
             ("redirectUrl", self.redirect_url.as_deref()),
         ] {
@@ -320,7 +327,8 @@ pub(super) fn check_url(field: &str, raw: &str) -> Result<(), String> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("{field} {shown} has no host"));
     }
-    if field == "tokenUrl" && (!url.username().is_empty() || url.password().is_some()) {
+    let sends_credentials = matches!(field, "tokenUrl" | "revocationUrl");
+    if sends_credentials && (!url.username().is_empty() || url.password().is_some()) {
         return Err(format!(
             "{field} holds credentials (user:password@ before the host): put the client's in \
              clientId and clientSecret instead, since the URL's would be sent in their place"
@@ -789,6 +797,31 @@ mod tests {
             )]
         );
         assert_eq!(zendesk().template_names(), ["subdomain"]);
+    }
+
+    #[test]
+    fn the_revocation_url_is_filled_and_checked_like_the_token_url() {
+        let c = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/token",
+                   "revocationUrl": "https://{+domain}/revoke"}),
+            json!({}),
+        )
+        .unwrap();
+        let e = expand(&c, json!({"domain": "acme.example"})).unwrap();
+        assert_eq!(e.revocation_url.unwrap(), "https://acme.example/revoke");
+        let bad = expand(&c, json!({"domain": "evil.com/"})).unwrap_err();
+        assert_eq!(bad.field, "revocationUrl");
+        assert!(bad.message.contains("would change the host"), "{bad}");
+        let with_user = config(
+            json!({"clientId": "i", "tokenUrl": "https://x.example/t",
+                   "revocationUrl": "https://u:p@x.example/r"}),
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            with_user.contains("revocationUrl holds credentials"),
+            "{with_user}"
+        );
     }
 
     #[test]

@@ -266,6 +266,9 @@ pub struct OAuth2<Url = UrlTemplate> {
     /// account (`expanded`), which is all a request is sent to. An empty one is none.
     pub authorization_url: Option<Url>,
     pub token_url: Url,
+    /// integration-cli extension (`revocationUrl`, or `logout --revocation-url`): where
+    /// `logout` revokes the tokens (RFC 7009, or the provider's own endpoint at that path).
+    pub revocation_url: Option<Url>,
     pub scopes: Vec<String>,
     pub grant: Grant,
     pub redirect_url: Option<String>,
@@ -306,13 +309,19 @@ impl<Url> OAuth2<Url> {
     }
 
     /// The same authorization with its URLs in another form (filled in for an account).
-    pub(crate) fn with_urls<To>(self, token_url: To, authorization_url: Option<To>) -> OAuth2<To> {
+    pub(crate) fn with_urls<To>(
+        self,
+        token_url: To,
+        authorization_url: Option<To>,
+        revocation_url: Option<To>,
+    ) -> OAuth2<To> {
         let OAuth2 {
             at,
             client_id,
             client_secret,
             authorization_url: _,
             token_url: _,
+            revocation_url: _,
             scopes,
             grant,
             redirect_url,
@@ -336,6 +345,7 @@ impl<Url> OAuth2<Url> {
             client_secret,
             authorization_url,
             token_url,
+            revocation_url,
             scopes,
             grant,
             redirect_url,
@@ -365,6 +375,17 @@ impl<Url> OAuth2<Url> {
     }
 }
 
+impl OAuth2 {
+    /// `logout --revocation-url` (or `UNITO_REVOCATION_URL`) in place of the file's
+    /// `revocationUrl`, under the same rules: a user who publishes with the platform's tools
+    /// keeps the key out of the file.
+    pub fn with_revocation_url(mut self, raw: &str) -> std::result::Result<OAuth2, String> {
+        self.revocation_url = Some(UrlTemplate::parse("revocationUrl", raw.to_string())?);
+        self.check_templates()?;
+        Ok(self)
+    }
+}
+
 /// Parameter values may be credentials a provider wants beside the client secret (an API key,
 /// a client assertion), so `Debug` names them without their values.
 impl<Url: fmt::Debug> fmt::Debug for OAuth2<Url> {
@@ -378,6 +399,7 @@ impl<Url: fmt::Debug> fmt::Debug for OAuth2<Url> {
             .field("client_secret", &self.client_secret)
             .field("authorization_url", &self.authorization_url)
             .field("token_url", &self.token_url)
+            .field("revocation_url", &self.revocation_url)
             .field("scopes", &self.scopes)
             .field("grant", &self.grant)
             .field("redirect_url", &self.redirect_url)
@@ -679,6 +701,10 @@ impl Fields<'_> {
             Some(url) if !url.is_empty() => Some(self.url("authorizationUrl", url)?),
             _ => None,
         };
+        let revocation_url = match self.setting("revocationUrl")? {
+            Some(url) => Some(self.url("revocationUrl", url)?),
+            None => None,
+        };
         let grant = match self.string("grantType")? {
             None => GrantType::AuthorizationCode,
             Some(g) => {
@@ -700,6 +726,7 @@ impl Fields<'_> {
                 .map(ClientSecret::new),
             authorization_url,
             token_url,
+            revocation_url,
             scopes: self.scopes()?,
             grant,
             redirect_url: self.string("redirectUrl")?,

@@ -44,6 +44,17 @@ impl Target<'_> {
     pub fn changed(&self) -> &[String] {
         &self.filled.changed
     }
+
+    /// The authorization filled in for the test account.
+    pub fn config(&self) -> &ForAccount {
+        &self.config
+    }
+
+    /// The token endpoint and the client's authentication there, which the revocation
+    /// endpoint wants too (RFC 7009 §2.1).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
 }
 
 impl Chosen {
@@ -69,6 +80,33 @@ impl Chosen {
             name,
             config,
         })
+    }
+
+    /// The authorization as the file writes it.
+    pub fn config(&self) -> &OAuth2 {
+        &self.config
+    }
+
+    /// The client's credentials go to the revocation endpoint too: its host is approved
+    /// like the token URL's before anything is sent there.
+    pub fn approve_revocation(
+        &self,
+        target: &Target<'_>,
+        project: &Project,
+        opts: &Options,
+        deps: &Deps<'_>,
+    ) -> Result<()> {
+        crate::approvals::Approver {
+            file: project.path(),
+            allowed: &opts.allow_env,
+            env: &*deps.env,
+            terminal: &*deps.terminal,
+        }
+        .check(&crate::approvals::sent_to_revocation(
+            &self.config,
+            &target.config,
+            &*deps.env,
+        ))
     }
 
     pub fn grant(&self) -> config::GrantType {

@@ -4,5 +4,6 @@
 //! made printable here, on its way out.
 
 pub mod init;
+pub mod logout;
 pub mod outcome;
 pub mod status;

@@ -14,6 +14,7 @@ mod assertion;
 mod consent;
 mod persona;
 mod personas;
+mod revoke;
 mod store;
 mod token;
 
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -365,10 +366,17 @@ fn routes(shared: &Arc<Shared>, url: &str) -> Router {
     for path in persona.token_paths() {
         app = app.route(&route_of(&path), post(token::token));
     }
+    for path in revocation_paths(persona.provider().map(|p| p.key)) {
+        let route = route_of(&path);
+        app = app.route(&route, post(revoke::revoke).delete(revoke::revoke));
+        if path.ends_with("/oauth/v1/refresh-tokens") {
+            app = app.route(&format!("{route}/{{token}}"), delete(revoke::revoke));
+        }
+    }
     // The providers publish no RFC 8414 metadata at these endpoints' hosts (some publish
     // OpenID's elsewhere): only the plain sandbox serves it.
     if persona.provider().is_none() {
-        let metadata = metadata(url, &authorize, "/token");
+        let metadata = metadata(url, &authorize, "/token", REVOKE);
         app = app.route(
             "/.well-known/oauth-authorization-server",
             get(move || async move { json_response(200, metadata) }),
@@ -443,11 +451,30 @@ async fn only_our_host(
     response
 }
 
-fn metadata(url: &str, authorize: &str, token: &str) -> Value {
+/// The plain sandbox's RFC 7009 endpoint.
+const REVOKE: &str = "/revoke";
+
+/// Where the persona's provider revokes (see `providers::SIGN_OUT`), or the plain
+/// sandbox's RFC 7009 endpoint.
+fn revocation_paths(provider: Option<&str>) -> Vec<String> {
+    let Some(key) = provider else {
+        return vec![REVOKE.to_string()];
+    };
+    crate::providers::SIGN_OUT
+        .iter()
+        .filter(|s| s.key == key)
+        .filter_map(|s| s.revocation_url)
+        .map(|u| stand_in("", u))
+        .collect()
+}
+
+fn metadata(url: &str, authorize: &str, token: &str, revoke: &str) -> Value {
     json!({
         "issuer": url,
         "authorization_endpoint": format!("{url}{authorize}"),
         "token_endpoint": format!("{url}{token}"),
+        "revocation_endpoint": format!("{url}{revoke}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "userinfo_endpoint": format!("{url}/userinfo"),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],

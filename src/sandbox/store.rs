@@ -98,6 +98,10 @@ pub struct Stats {
     pub refreshes: u64,
     /// Spent refresh tokens presented again (each revoked its grant).
     pub reused_refresh_tokens: u64,
+    /// Requests that reached the revocation endpoint.
+    pub revocations: u64,
+    /// Tokens (or grants) the revocation endpoint ended.
+    pub revoked: u64,
 }
 
 impl Store {

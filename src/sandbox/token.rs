@@ -117,7 +117,7 @@ fn skewed(
 type Refused = (u16, &'static str, String);
 
 /// The body as fields (JSON or a form, by its content type), and the client's credentials.
-fn read(path: &str, headers: &HeaderMap, body: &str) -> TokenRequest {
+pub(super) fn read(path: &str, headers: &HeaderMap, body: &str) -> TokenRequest {
     let header_text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let json =
         header_text(header::CONTENT_TYPE).is_some_and(|ct| ct.starts_with("application/json"));
@@ -161,7 +161,7 @@ fn read(path: &str, headers: &HeaderMap, body: &str) -> TokenRequest {
 /// The client, as the persona's provider wants it to authenticate: never by two methods at
 /// once (RFC 6749 §2.3); a signed client assertion (RFC 7523 §2.2) when the sandbox has a
 /// key to check it with.
-fn client_ok(
+pub(super) fn client_ok(
     shared: &Shared,
     rule: ClientAuthRule,
     req: &TokenRequest,

@@ -83,6 +83,8 @@ const TESTS: &[(&str, fn())] = tests![
     private_key_jwt_login_then_refresh,
     password_grant_against_authlib,
     jwt_bearer_grant_against_authlib,
+    logout_revokes_at_the_servers_endpoint_basic,
+    logout_revokes_at_the_servers_endpoint_post,
 ];
 
 static PREREQS: OnceLock<Result<Prereqs, String>> = OnceLock::new();
@@ -260,6 +262,51 @@ fn revoked_refresh_token_without_browser_says_reauth() {
 
 fn expired_refresh_token_without_browser_says_reauth() {
     dead_refresh_token_without_browser_says_reauth(Dead::Expired);
+}
+
+fn logout_revokes_at_the_servers_endpoint_basic() {
+    logout_revokes_at_the_servers_endpoint(Client::Basic);
+}
+
+fn logout_revokes_at_the_servers_endpoint_post() {
+    logout_revokes_at_the_servers_endpoint(Client::Post);
+}
+
+/// `logout` at oidc-provider's RFC 7009 endpoint, the client authenticated as it is
+/// registered (the server refuses any other way): the server then calls both tokens
+/// inactive, and the file holds none of them.
+fn logout_revokes_at_the_servers_endpoint(client: Client) {
+    let mut case = Case::new(client);
+    case.log_in();
+    let account = case.project.account("development");
+    let refresh = account["refreshToken"].as_str().unwrap().to_string();
+    let access = account["accessToken"].as_str().unwrap().to_string();
+    let url = format!("{}/token/revocation", case.server.issuer);
+    let out = case.run(&["logout", "--revocation-url", &url, "--json"], &[]);
+    case.assert_ok(&out);
+    let said: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(said["testAccounts"][0]["result"], "accepted", "{said}");
+    assert_eq!(
+        said["testAccounts"][0]["refreshToken"], "accepted",
+        "{said}"
+    );
+    let left = case.project.account("development");
+    for key in [
+        "accessToken",
+        "refreshToken",
+        "expiresAt",
+        "tokenType",
+        "scope",
+    ] {
+        assert!(left.get(key).is_none(), "{key} kept: {left}");
+    }
+    for token in [&refresh, &access] {
+        assert_eq!(
+            case.introspect(token)["active"],
+            false,
+            "a revoked token is active"
+        );
+    }
 }
 
 /// How a stored refresh token stopped working.
