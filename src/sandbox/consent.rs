@@ -161,7 +161,7 @@ pub async fn decision(State(shared): State<Arc<Shared>>, body: String) -> Respon
     let again = std::mem::replace(&mut store.consented_before, true);
     let offline = shared.persona.offline(&consent.asked, again);
     let code = random();
-    let grant = store.new_grant(consent.asked.clone());
+    let grant = store.new_grant(granted(&consent.asked, form.get("scope")));
     store.users.insert(grant, consent.user.clone());
     store.codes.insert(
         code.clone(),
@@ -174,4 +174,21 @@ pub async fn decision(State(shared): State<Arc<Shared>>, body: String) -> Respon
         },
     );
     redirect_with(&consent.redirect_uri, &[("code", &code), ("state", state)])
+}
+
+/// What the login asked for, less the scopes the user did not tick (`ticked`, sent as a
+/// consent page with checkboxes sends it; all of them when it sends none): a grant narrower
+/// than the request, as Google's granular consent gives.
+fn granted(asked: &Asked, ticked: Option<&String>) -> Asked {
+    let Some(ticked) = ticked else {
+        return asked.clone();
+    };
+    let kept: Vec<&str> = asked
+        .scope()
+        .split_whitespace()
+        .filter(|s| ticked.split_whitespace().any(|t| t == *s))
+        .collect();
+    let mut granted = asked.clone();
+    granted.params.insert("scope".into(), kept.join(" "));
+    granted
 }
