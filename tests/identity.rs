@@ -138,7 +138,7 @@ fn github_says_who_logged_in_at_its_user_endpoint() {
         &status.stdout,
         "  development  sandbox-user@example.test  (GitHub)",
     );
-    assert_has(&status.stdout, "  compliance   not known");
+    assert_has(&status.stdout, "  compliance   not logged in");
 }
 
 /// The connector grew a scope after the login: `token` and `status` say so, and `oauth2`

@@ -50,6 +50,7 @@ fn identities_text(status: &Status) -> String {
     for (a, name) in status.accounts.iter().zip(&names) {
         let who = match &a.identity {
             Some(i) => format!("{}  ({})", i.shown(), issuer_shown(&i.issuer)),
+            None if a.access_token.is_none() => "not logged in".into(),
             None => "not known (the provider did not say at its login)".into(),
         };
         out.push_str(&format!("  {name:width$}  {who}\n"));
@@ -248,7 +249,7 @@ fn scopes_text(n: &NextRun) -> String {
     if !d.new.is_empty() {
         out.push_str(&format!(
             "    not granted: {} (added to the file since the login; a refresh cannot add \
-             scopes): oauth2 logs in again\n",
+             scopes): the next oauth2 logs in again instead\n",
             crate::flow::scopes_listed(&d.new)
         ));
     }

@@ -163,7 +163,7 @@ fn login_records_who_the_id_token_names() {
     assert_eq!(status.code, 0, "{}", status.all());
     assert_has(&status.stdout, "Who each test account is:");
     assert_has(&status.stdout, &format!("  development  {sub}  ("));
-    assert_has(&status.stdout, "  compliance   not known");
+    assert_has(&status.stdout, "  compliance   not logged in");
     assert_no_secrets(&status.all(), &case.secrets);
 }
 
