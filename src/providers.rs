@@ -693,6 +693,51 @@ pub fn find(key: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.key == key)
 }
 
+/// The scope rules of the provider whose endpoints these are (the first that names one),
+/// or the standard's.
+pub fn scope_rules_for<'a>(urls: impl IntoIterator<Item = &'a str>) -> crate::scopes::Rules {
+    urls.into_iter()
+        .find_map(for_url)
+        .map_or(crate::scopes::STANDARD, Provider::scope_rules)
+}
+
+/// How each provider writes the scopes it granted, and where it says who the user is:
+/// kept here, beside the endpoints, and checked against the sandbox's personas (each
+/// persona's answers read by its provider's rules find nothing missing).
+impl Provider {
+    /// How its answer's `scope` is to be read (`scopes::STANDARD` for most).
+    pub fn scope_rules(&self) -> crate::scopes::Rules {
+        use crate::scopes::{Rules, Spelling};
+        let spelling = match self.key {
+            "google" => Spelling::Google,
+            "microsoft" => Spelling::Microsoft,
+            "github" => Spelling::GitHub,
+            _ => Spelling::AsAsked,
+        };
+        // Salesforce's answer lists what the connected app's policy gives (`full` covers
+        // every other scope), not what was asked: it proves nothing missing.
+        let reliable = self.key != "salesforce" && self.key != "salesforce-mydomain";
+        Rules { spelling, reliable }
+    }
+
+    /// Its "who am I" endpoint and the shape of its answer, for a login whose answer
+    /// carries no `id_token`.
+    pub fn who_am_i(&self) -> Option<(&'static str, crate::identity::Shape)> {
+        use crate::identity::Shape;
+        Some(match self.key {
+            "github" => ("https://api.github.com/user", Shape::GitHubUser),
+            "google" => (
+                "https://openidconnect.googleapis.com/v1/userinfo",
+                Shape::Userinfo,
+            ),
+            "microsoft" => ("https://graph.microsoft.com/v1.0/me", Shape::GraphMe),
+            "slack" => ("https://slack.com/api/auth.test", Shape::SlackAuthTest),
+            "atlassian" => ("https://api.atlassian.com/me", Shape::AtlassianMe),
+            _ => return None,
+        })
+    }
+}
+
 /// The provider an endpoint belongs to: by its host, under one of the provider's domains
 /// (`test.salesforce.com`, `api.hubapi.com`, `twitter.com`), or, for a loopback URL whose
 /// path starts with a provider's host name, by that: the sandbox's personas serve their

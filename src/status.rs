@@ -10,8 +10,10 @@ use std::time::SystemTime;
 use crate::clock::Clock;
 use crate::config::{Freshness, GrantType, OAuth2, Refusal, TestAccount, Values};
 use crate::error::{ConfigError, Error, Result};
+use crate::identity::Identity;
 use crate::project::Project;
 use crate::recovery::Recovery;
+use crate::scopes::Drift;
 use crate::secret::AccessToken;
 
 /// What `status` found, as of `now`.
@@ -19,6 +21,8 @@ pub struct Status {
     pub file: PathBuf,
     pub now: SystemTime,
     pub accounts: Vec<AccountStatus>,
+    /// `development` and `compliance` are this one user.
+    pub same_user: Option<Identity>,
 }
 
 /// One test account as the file holds it, and what the next runs would do with it.
@@ -35,6 +39,8 @@ pub struct AccountStatus {
     pub next: Vec<NextRun>,
     /// Tokens a failed save set aside for this account.
     pub set_aside: Option<SetAside>,
+    /// Who the provider said the user was at the login.
+    pub identity: Option<Identity>,
 }
 
 pub struct SetAside {
@@ -48,6 +54,8 @@ pub struct SetAside {
 pub struct NextRun {
     pub authorization: String,
     pub next: Next,
+    /// The authorization's scopes the grant lacks (a person's grants only).
+    pub scopes: Option<Drift>,
 }
 
 pub enum Next {
@@ -117,10 +125,16 @@ pub fn run(
             status
         })
         .collect();
+    let identity = |name: &str| Identity::of(project.test_account(name)?);
+    let same_user = match (identity("development"), identity("compliance")) {
+        (Some(a), Some(b)) if a.same_as(&b) => Some(a),
+        _ => None,
+    };
     Ok(Status {
         file: config.to_path_buf(),
         now,
         accounts,
+        same_user,
     })
 }
 
@@ -168,6 +182,17 @@ fn set_aside_for(
     })
 }
 
+/// The scopes of `o` the account's grant lacks, when a person's login is what gets them
+/// (a grant with no person asks for the file's scopes at its next request).
+fn drift(o: &OAuth2, account: &TestAccount) -> Option<Drift> {
+    if o.grant.kind().needs_no_person() {
+        return None;
+    }
+    let urls = [o.authorization_url.as_ref(), Some(&o.token_url)];
+    let urls = urls.into_iter().flatten().map(|u| u.as_written());
+    crate::flow::scope_drift(&o.scopes, urls, account.fields())
+}
+
 /// An authorization's settings, or why they cannot be read.
 type Typed<'a> = std::result::Result<&'a OAuth2, Rc<Error>>;
 
@@ -189,6 +214,7 @@ impl Seen<'_> {
                     Ok(o) => self.next(o, &account, now),
                     Err(why) => Next::Unreadable(why.clone()),
                 },
+                scopes: typed.as_ref().ok().and_then(|o| drift(o, &account)),
             })
             .collect();
         AccountStatus {
@@ -200,6 +226,7 @@ impl Seen<'_> {
             variables: self.variables(authorizations),
             next,
             set_aside: None,
+            identity: account.fields().and_then(Identity::of),
         }
     }
 

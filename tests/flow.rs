@@ -475,3 +475,112 @@ fn a_test_account_the_file_lacks_is_made_only_once_confirmed_at_a_terminal() {
         stub.seen(|s| s.access_tokens[0].clone())
     );
 }
+
+/// A file whose one authorization is a password grant at `authorize`'s provider, with no
+/// socket behind it.
+fn password_project(authorize: &str) -> Project {
+    Project::new(&json!({
+        "name": "fake-connector",
+        "authorizations": [{
+            "name": "oauth2",
+            "method": "oauth2",
+            "oauth2": {
+                "clientId": CLIENT_ID,
+                "clientSecret": CLIENT_SECRET,
+                "authorizationUrl": authorize,
+                "tokenUrl": format!("{IDP}/token"),
+                "grantType": "password",
+                "scopes": ["openid", "read"],
+            }
+        }],
+        "testAccounts": {"development": {}, "compliance": {}}
+    }))
+}
+
+/// `oauth2 -t account` with the password grant, its requests answered by `endpoint`.
+fn password_login(project: &Project, account: &str, endpoint: &FakeTransport) -> FakeTerminal {
+    let terminal = FakeTerminal::default();
+    let mut opts = options(project);
+    opts.test_account = account.into();
+    opts.username = Some("fake-user".into());
+    let browser = FakeBrowser { works: false };
+    let deps = deps(&terminal, &browser, &NoTunnel, SystemTime::now())
+        .with_env(|k| (k == "UNITO_PASSWORD").then(|| "fake-password".to_string()))
+        .with_transports(endpoint);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow::oauth2(&opts, &deps))
+        .unwrap();
+    drop(deps);
+    terminal
+}
+
+/// A token answer with an id_token whose claims name `sub` (unsigned: only read).
+fn with_id_token(sub: &str) -> Answer {
+    use base64::Engine;
+    let claims = json!({"iss": IDP, "sub": sub, "email": format!("{sub}@example.com")});
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let id_token = format!("{}.{}.", b64(&json!({"alg": "none"})), b64(&claims));
+    let body = json!({"access_token": format!("fake-access-{sub}"), "expires_in": 3600,
+        "scope": "openid read", "id_token": id_token});
+    answer(200, "application/json", &body.to_string())
+}
+
+#[test]
+fn the_id_tokens_claims_are_the_accounts_identity_and_one_user_twice_is_warned() {
+    let project = password_project(&format!("{IDP}/authorize"));
+    let endpoint = FakeTransport::answering(vec![Ok(with_id_token("ada"))]);
+    let first = password_login(&project, "development", &endpoint);
+    let dev = project.account("development");
+    assert_eq!(dev["identityIssuer"], IDP);
+    assert_eq!(dev["identitySubject"], "ada");
+    assert_eq!(dev["identityEmail"], "ada@example.com");
+    assert_eq!(dev["requestedScope"], "openid read");
+    // No "who am I" was asked: the id_token said it.
+    assert_eq!(endpoint.sent.lock().unwrap().len(), 1);
+    assert!(!first.said.lock().unwrap().join("\n").contains("same user"));
+
+    let endpoint = FakeTransport::answering(vec![Ok(with_id_token("ada"))]);
+    let second = password_login(&project, "compliance", &endpoint);
+    let said = second.said.lock().unwrap().join("\n");
+    assert_has(
+        &said,
+        "warning: test accounts \"development\" and \"compliance\" are the same user \
+         (ada@example.com)",
+    );
+}
+
+/// GitHub's answer carries no id_token: its `/user` is asked, with the new access token,
+/// and what it says is saved; the token never shows in the request's Debug.
+#[test]
+fn without_an_id_token_the_providers_who_am_i_endpoint_is_asked() {
+    let project = password_project("https://github.com/login/oauth/authorize");
+    let token = answer(
+        200,
+        "application/json",
+        r#"{"access_token":"fake-gho-access","token_type":"bearer","scope":"openid,read"}"#,
+    );
+    let user = answer(
+        200,
+        "application/json",
+        r#"{"login":"octocat","id":583231,"email":null}"#,
+    );
+    let endpoint = FakeTransport::answering(vec![Ok(token), Ok(user)]);
+    password_login(&project, "development", &endpoint);
+    let sent = endpoint.sent.lock().unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].method, reqwest::Method::GET);
+    assert_eq!(sent[1].url, "https://api.github.com/user");
+    let bearer = &sent[1].headers["authorization"];
+    assert_eq!(bearer, "Bearer fake-gho-access");
+    assert!(bearer.is_sensitive());
+    assert!(!format!("{:?}", sent[1]).contains("fake-gho-access"));
+    let account = project.account("development");
+    assert_eq!(account["identityName"], "octocat");
+    assert_eq!(account["identitySubject"], "583231");
+    assert_eq!(account["identityIssuer"], "https://api.github.com/user");
+}

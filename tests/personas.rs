@@ -478,6 +478,12 @@ fn walk(row: &Row) {
     for field in row.fields {
         assert!(first.get(*field).is_some(), "{field} missing: {first}");
     }
+    // Who logged in, from the id_token or the provider's who-am-I endpoint.
+    let vouches = ["google", "github", "microsoft", "slack", "atlassian"];
+    if vouches.contains(&row.persona) {
+        assert!(first["identityIssuer"].is_string(), "no identity: {first}");
+        assert!(first["identitySubject"].is_string(), "no subject: {first}");
+    }
     // Only the test account changed, and what it held before (a tenant's value) it holds.
     let mut after = c.project.json();
     for (key, value) in before["testAccounts"]["development"].as_object().unwrap() {

@@ -45,6 +45,9 @@ impl Args {
         // stdout is the token: progress would be in the way of `$(…)`.
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
         let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;
+        if let Some(warning) = &fresh.scope_warning {
+            deps.terminal.warn(warning);
+        }
         // The one place a token is printed: the user asked for exactly this value.
         if self.json {
             write_stdout(&flow::token_json(&opts, &fresh))

@@ -6,6 +6,8 @@
 mod all;
 mod chosen;
 mod critical;
+mod drift;
+mod identity;
 mod login;
 mod logout;
 mod outcome;
@@ -18,6 +20,10 @@ mod watch;
 
 pub use all::refresh_all;
 pub use critical::{Critical, CriticalSection};
+pub use drift::{
+    listed as scopes_listed, of_account as scope_drift, token_warning as scope_warning,
+};
+pub use identity::{same_user_warning, same_user_words};
 pub use login::{DEFAULT_PORT, relay_state};
 pub use logout::{AccountOut, AtProvider, Logout, SignedOut, cleared, logout};
 pub use outcome::{Action, AllOutcome, Each, Happened, Outcome, RefreshFate, Saved, Tokens};
@@ -301,6 +307,8 @@ pub struct Fresh {
     /// When the floor after the last refresh ends (see `TestAccount::floor_ends`): the
     /// bookkeeping it is read from is not in `fields`.
     pub floor_ends: Option<std::time::SystemTime>,
+    /// Scopes the file added since the account's login, which only a login gets, said.
+    pub scope_warning: Option<String>,
 }
 
 /// The test account, with new tokens first when `when` holds: `token`, `credentials` and
@@ -419,12 +427,16 @@ fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh
     for key in field::BOOKKEEPING {
         fields.shift_remove(key);
     }
+    // Nor who we recorded the user to be, or what the last login asked for.
+    crate::identity::clear(&mut fields);
+    fields.shift_remove(crate::scopes::REQUESTED);
     Ok(Fresh {
         token,
         fields,
         secrets: project.secrets().cloned().unwrap_or_default(),
         refreshed,
         floor_ends: account.floor_ends(),
+        scope_warning: drift::token_warning(project, opts),
     })
 }
 

@@ -20,19 +20,21 @@ impl Ctx<'_> {
     /// (unless `--reauth`), else a login; a refused refresh token falls back to a login when
     /// a person can do it.
     pub(super) async fn refresh_or_login(&self, project: &Project) -> Result<Outcome> {
+        let account = project.account(&self.opts.test_account);
+        // Scopes the file added since the login: only a new login gets them.
+        let reauth = self.opts.reauth || self.needs_new_scopes(account);
         let opts = self.opts;
-        let account = project.account(&opts.test_account);
         // Nothing to refresh with, and nothing to refresh: a provider that issues no refresh
         // token (GitHub's OAuth apps) gave a token that is still good. A login would only
         // replace it with another like it.
         if account.refresh_token().is_none()
-            && !opts.reauth
+            && !reauth
             && let Freshness::Fresh(_) =
                 account.freshness(self.config.grant.kind(), self.deps.clock.now())
         {
             return Ok(self.kept(project));
         }
-        if account.refresh_token().is_some() && !opts.reauth {
+        if account.refresh_token().is_some() && !reauth {
             match self.refresh(When::Always).await {
                 Ok(Done::Refreshed(outcome)) => return Ok(*outcome),
                 Ok(Done::Unneeded) => return self.kept_as_held(),
@@ -45,10 +47,12 @@ impl Ctx<'_> {
                 },
             }
         }
-        match self.config.grant.kind() {
-            crate::config::GrantType::Password => self.password().await,
-            _ => self.login().await,
-        }
+        let outcome = match self.config.grant.kind() {
+            crate::config::GrantType::Password => self.password().await?,
+            _ => self.login().await?,
+        };
+        self.after_login().await;
+        Ok(outcome)
     }
 
     /// The password grant (RFC 6749 §4.3): the username and password, asked for at a

@@ -74,7 +74,20 @@ pub fn merged(
             account.insert(key.clone(), value.clone());
         }
     }
+    if source == Source::NewGrant {
+        vouched_identity(&mut account, t);
+    }
     account
+}
+
+/// A new grant may be another user's: the identity its `id_token` vouches for, or none
+/// (a "who am I" endpoint may say it after the save, see `flow::identity`).
+fn vouched_identity(account: &mut Map<String, Value>, t: &TokenResponse) {
+    crate::identity::clear(account);
+    let id_token = t.extra.get("id_token").and_then(Value::as_str);
+    if let Some(identity) = id_token.and_then(crate::identity::Identity::from_id_token) {
+        identity.write(account);
+    }
 }
 
 /// When the token was issued, on this machine's clock: the provider's `created_at` read
@@ -166,7 +179,10 @@ pub fn save_account(
 ) -> Result<(Outcome, Map<String, Value>)> {
     let old = project.test_account(name);
     let old_refresh = project.account(name).refresh_token().map(str::to_string);
-    let account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
+    let mut account = ctx.with_answers(name, old, merged(old, t, &*ctx.deps.clock, source));
+    if source == Source::NewGrant {
+        note_requested_scope(ctx, &mut account);
+    }
     match project.save_test_account(name, &account) {
         Ok(saved) => *ctx.held.borrow_mut() = Some(saved),
         Err(cause) => return Err(set_aside(ctx, project, name, &account, cause)),
@@ -184,6 +200,15 @@ pub fn save_account(
     };
     let outcome = outcome(ctx, project, name, &account, Happened::Saved(saved));
     Ok((outcome, account))
+}
+
+/// What a new grant asked for, so a scope it was refused is not taken for one the file
+/// added since (see `scopes::drift`).
+fn note_requested_scope(ctx: &Ctx<'_>, account: &mut Map<String, Value>) {
+    match ctx.config.scope() {
+        Some(scope) => account.insert(crate::scopes::REQUESTED.into(), scope.into()),
+        None => account.shift_remove(crate::scopes::REQUESTED),
+    };
 }
 
 /// What was done to test account `name`, whose fields are now `fields`.

@@ -18,19 +18,65 @@ pub fn json(status: &Status) -> String {
     serde_json::to_string_pretty(&json!({
         "file": status.file.display().to_string(),
         "testAccounts": accounts,
+        "sameUser": status.same_user.as_ref().map(|i| json!({
+            "testAccounts": ["development", "compliance"],
+            "identity": i.shown(),
+        })),
     }))
     .expect("JSON")
 }
 
 /// `status`, for a person.
 pub fn text(status: &Status) -> String {
-    status
+    let accounts = status
         .accounts
         .iter()
         .map(|a| account_text(a, status))
-        .collect::<String>()
+        .collect::<String>();
+    format!("{}{accounts}", identities_text(status))
         .trim_end()
         .to_string()
+}
+
+/// Who each test account is (`development  ada@example.com  (Google)`), when the file
+/// knows who any is, and the warning when `development` and `compliance` are one user.
+fn identities_text(status: &Status) -> String {
+    if status.accounts.iter().all(|a| a.identity.is_none()) {
+        return String::new();
+    }
+    let names: Vec<String> = status.accounts.iter().map(|a| printable(&a.name)).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let mut out = String::from("Who each test account is:\n");
+    for (a, name) in status.accounts.iter().zip(&names) {
+        let who = match &a.identity {
+            Some(i) => format!("{}  ({})", i.shown(), issuer_shown(&i.issuer)),
+            None if a.access_token.is_none() => "not logged in".into(),
+            None => "not known (the provider did not say at its login)".into(),
+        };
+        out.push_str(&format!("  {name:width$}  {who}\n"));
+    }
+    if let Some(same) = &status.same_user {
+        let words = crate::flow::same_user_words(
+            same,
+            "compliance",
+            "integration-cli oauth2 -t compliance --reauth",
+        );
+        out.push_str(&format!("  warning: {words}\n"));
+    }
+    out.push('\n');
+    out
+}
+
+/// The provider behind an identity's issuer, by its name (`Google`), or the issuer's host.
+fn issuer_shown(issuer: &str) -> String {
+    if let Some(p) = crate::providers::for_url(issuer) {
+        return p.title.split(" (").next().unwrap_or(p.title).to_string();
+    }
+    let host = url::Url::parse(issuer).ok().and_then(|u| {
+        let host = u.host_str()?.to_string();
+        Some(u.port().map_or(host.clone(), |p| format!("{host}:{p}")))
+    });
+    printable(&host.unwrap_or_else(|| issuer.to_string()))
 }
 
 fn account_json(a: &AccountStatus, status: &Status) -> Value {
@@ -53,6 +99,9 @@ fn account_json(a: &AccountStatus, status: &Status) -> Value {
         "variables": variables,
         "next": a.next.iter().map(next_json).collect::<Vec<_>>(),
         "setAside": a.set_aside.as_ref().map(set_aside_json),
+        "identity": a.identity.as_ref().map(|i| json!({
+            "issuer": i.issuer, "subject": i.subject, "name": i.name, "email": i.email,
+        })),
     })
 }
 
@@ -76,11 +125,16 @@ fn next_json(n: &NextRun) -> Value {
         Next::Lacking { lacking, .. } => lacking.iter().map(|l| l.name.as_str()).collect(),
         _ => Vec::new(),
     };
+    let (new, refused) = n.scopes.as_ref().map_or((Vec::new(), Vec::new()), |d| {
+        (d.new.clone(), d.refused.clone())
+    });
     json!({
         "authorization": n.authorization,
         "grantType": grant.name(),
         "action": action(&n.next),
         "missingVariables": missing,
+        "missingScopes": new,
+        "refusedScopes": refused,
     })
 }
 
@@ -180,6 +234,29 @@ fn account_text(a: &AccountStatus, status: &Status) -> String {
             printable(&n.authorization),
             grant(&n.next).map_or("?", GrantType::name),
             printable(&action(&n.next))
+        ));
+        out.push_str(&scopes_text(n));
+    }
+    out
+}
+
+/// The authorization's scopes the grant lacks, and what gets them.
+fn scopes_text(n: &NextRun) -> String {
+    let Some(d) = &n.scopes else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if !d.new.is_empty() {
+        out.push_str(&format!(
+            "    not granted: {} (added to the file since the login; a refresh cannot add \
+             scopes): the next oauth2 logs in again instead\n",
+            crate::flow::scopes_listed(&d.new)
+        ));
+    }
+    if !d.refused.is_empty() {
+        out.push_str(&format!(
+            "    asked for at the login but not granted: {} (oauth2 --reauth asks again)\n",
+            crate::flow::scopes_listed(&d.refused)
         ));
     }
     out

@@ -62,16 +62,19 @@ pub async fn authorize(
     store
         .consents
         .retain(|_, c| c.created.elapsed() < Duration::from_secs(600));
+    let user = store.next_user(&asked);
     store.consents.insert(
         id.clone(),
         PendingConsent {
+            user: user.clone(),
             redirect_uri: redirect_uri.clone(),
             state: asked.get("state").to_string(),
             asked: asked.clone(),
             created: Instant::now(),
         },
     );
-    page(&shared, &asked, &id)
+    drop(store);
+    page(&shared, &asked, &id, &user.login)
 }
 
 /// The request's own checks, then the persona's: `Err((error, description))` goes back to
@@ -103,7 +106,7 @@ fn check(shared: &Shared, asked: &Asked) -> Result<(), (&'static str, String)> {
         .map_err(|r| (r.error, r.description))
 }
 
-fn page(shared: &Shared, asked: &Asked, id: &str) -> Response {
+fn page(shared: &Shared, asked: &Asked, id: &str, user: &str) -> Response {
     let scopes: String = asked
         .scope()
         .split_whitespace()
@@ -122,7 +125,7 @@ fn page(shared: &Shared, asked: &Asked, id: &str) -> Response {
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}
 button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}}</style></head>
 <body><h1>{title}</h1>
-<p><strong>{client}</strong> asks to access your sandbox account (<code>sandbox-user</code>).</p>
+<p><strong>{client}</strong> asks to access your sandbox account (<code>{user}</code>).</p>
 <ul>{scopes}</ul>
 <form method="post" action="/authorize/decision">
 <input type="hidden" name="consent" value="{id}">
@@ -131,6 +134,7 @@ button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}}</style></head>
 </form></body></html>"#,
         title = escape(&title),
         client = escape(CLIENT_ID),
+        user = escape(user),
     ))
     .into_response()
 }
@@ -157,7 +161,8 @@ pub async fn decision(State(shared): State<Arc<Shared>>, body: String) -> Respon
     let again = std::mem::replace(&mut store.consented_before, true);
     let offline = shared.persona.offline(&consent.asked, again);
     let code = random();
-    let grant = store.new_grant(consent.asked.clone());
+    let grant = store.new_grant(granted(&consent.asked, form.get("scope")));
+    store.users.insert(grant, consent.user.clone());
     store.codes.insert(
         code.clone(),
         Code {
@@ -169,4 +174,21 @@ pub async fn decision(State(shared): State<Arc<Shared>>, body: String) -> Respon
         },
     );
     redirect_with(&consent.redirect_uri, &[("code", &code), ("state", state)])
+}
+
+/// What the login asked for, less the scopes the user did not tick (`ticked`, sent as a
+/// consent page with checkboxes sends it; all of them when it sends none): a grant narrower
+/// than the request, as Google's granular consent gives.
+fn granted(asked: &Asked, ticked: Option<&String>) -> Asked {
+    let Some(ticked) = ticked else {
+        return asked.clone();
+    };
+    let kept: Vec<&str> = asked
+        .scope()
+        .split_whitespace()
+        .filter(|s| ticked.split_whitespace().any(|t| t == *s))
+        .collect();
+    let mut granted = asked.clone();
+    granted.params.insert("scope".into(), kept.join(" "));
+    granted
 }

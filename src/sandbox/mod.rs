@@ -12,6 +12,7 @@
 
 mod assertion;
 mod consent;
+mod identity;
 mod persona;
 mod personas;
 mod revoke;
@@ -23,7 +24,7 @@ pub use persona::{
     json_response, standard,
 };
 pub use personas::{ALL as PERSONA_LIST, Entry as PersonaEntry, NAMES as PERSONAS};
-pub use store::{Asked, Lifetimes, Stats, Store};
+pub use store::{Asked, Lifetimes, Stats, Store, User};
 
 use std::sync::{Arc, Mutex};
 
@@ -56,7 +57,14 @@ pub const PASSWORD: &str = "sandbox-password-not-real";
 /// The default port of `integration-cli sandbox`.
 pub const DEFAULT_PORT: u16 = 9010;
 /// The scopes the plain sandbox knows (a persona takes its provider's).
-const SCOPES: [&str; 4] = ["read", "write", "profile", "offline_access"];
+const SCOPES: [&str; 6] = [
+    "read",
+    "write",
+    "profile",
+    "offline_access",
+    "openid",
+    "email",
+];
 
 /// How to start one.
 pub struct Options {
@@ -97,6 +105,8 @@ impl Default for Options {
 
 /// What the handlers share.
 pub(crate) struct Shared {
+    /// Where it serves (its `id_token`s' issuer, for the plain sandbox).
+    url: String,
     store: Mutex<Store>,
     persona: Box<dyn Persona>,
     verifier: Option<assertion::Verifier>,
@@ -163,6 +173,7 @@ impl Sandbox {
         })?;
         let url = format!("http://{addr}");
         let shared = Arc::new(Shared {
+            url: url.clone(),
             store: Mutex::new(Store {
                 lifetimes: options.lifetimes,
                 ..Store::default()
@@ -372,6 +383,12 @@ fn routes(shared: &Arc<Shared>, url: &str) -> Router {
         if path.ends_with("/oauth/v1/refresh-tokens") {
             app = app.route(&format!("{route}/{{token}}"), delete(revoke::revoke));
         }
+    }
+    if let Some((real, shape)) = persona.provider().and_then(|p| p.who_am_i()) {
+        let who = Router::new()
+            .route(&route_of(&stand_in("", real)), get(identity::who_am_i))
+            .with_state((shared.clone(), shape));
+        app = app.merge(who);
     }
     // The providers publish no RFC 8414 metadata at these endpoints' hosts (some publish
     // OpenID's elsewhere): only the plain sandbox serves it.

@@ -162,6 +162,13 @@ pub trait Persona: Send + Sync {
         true
     }
 
+    /// The `iss` of the `id_token` it issues to a login that asked for `openid`, when it
+    /// issues one: by default the plain sandbox's and a caller's own persona's, at the
+    /// sandbox's address (`sandbox`); a provider's stand-in, as its provider does.
+    fn id_token_issuer(&self, sandbox: &str) -> Option<String> {
+        self.provider().is_none().then(|| sandbox.to_string())
+    }
+
     fn client_auth(&self) -> ClientAuthRule {
         ClientAuthRule::Either
     }

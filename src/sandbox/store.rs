@@ -48,6 +48,8 @@ impl Asked {
 
 pub struct PendingConsent {
     pub asked: Asked,
+    /// Who is logging in.
+    pub user: User,
     pub redirect_uri: String,
     pub state: String,
     pub created: Instant,
@@ -87,6 +89,66 @@ pub struct Store {
     pub stats: Stats,
     /// The `jti` of every assertion accepted: a second use is a replay.
     pub seen_jti: HashSet<String>,
+    /// Who logged in for each grant (any other grant is `User::first`'s).
+    pub users: HashMap<u64, User>,
+    /// Logins begun so far: each is another user, unless its `login_hint` names one.
+    pub logins: u64,
+}
+
+/// A sandbox user, as the providers' "who am I" endpoints and `id_token`s describe one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub login: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// The users after the first (`sandbox-user`, the password grant's), in login order;
+/// then `user-N`.
+const NAMED: [(&str, &str); 3] = [
+    ("ada", "Ada Lovelace"),
+    ("grace", "Grace Hopper"),
+    ("alan", "Alan Turing"),
+];
+
+impl User {
+    /// The sandbox's own user: the first login's and the password grant's.
+    pub fn first() -> User {
+        User {
+            login: super::USERNAME.into(),
+            name: "Sandbox User".into(),
+            email: format!("{}@example.test", super::USERNAME),
+        }
+    }
+
+    fn named(login: &str, name: &str) -> User {
+        User {
+            login: login.into(),
+            name: name.into(),
+            email: format!("{login}@example.com"),
+        }
+    }
+
+    /// The user a `login_hint` names: one of ours by login or e-mail, or one made from it.
+    fn hinted(hint: &str) -> User {
+        let first = User::first();
+        if hint == first.login || hint == first.email {
+            return first;
+        }
+        let login = hint.split('@').next().unwrap_or(hint);
+        match NAMED.iter().find(|(l, _)| *l == login) {
+            Some((l, name)) => User::named(l, name),
+            None => User {
+                login: login.into(),
+                name: login.into(),
+                email: if hint.contains('@') {
+                    hint.into()
+                } else {
+                    format!("{hint}@example.com")
+                },
+            },
+        }
+    }
 }
 
 /// What the sandbox counts, for tests that must prove what a client did.
@@ -123,6 +185,28 @@ impl Store {
         let expiry = lifetime.and_then(|l| Instant::now().checked_add(l));
         self.access.insert(access.clone(), (grant, expiry));
         access
+    }
+
+    /// Who a new login is: the user its `login_hint` names (the same person twice, as one
+    /// browser session makes it), else the next one, so that each login is another user.
+    pub fn next_user(&mut self, asked: &Asked) -> User {
+        self.logins += 1;
+        let hint = asked.get("login_hint").trim();
+        if !hint.is_empty() {
+            return User::hinted(hint);
+        }
+        match self.logins {
+            1 => User::first(),
+            n => match NAMED.get((n - 2) as usize) {
+                Some((login, name)) => User::named(login, name),
+                None => User::named(&format!("user-{n}"), &format!("User {n}")),
+            },
+        }
+    }
+
+    /// Who logged in for `grant`.
+    pub fn user(&self, grant: u64) -> User {
+        self.users.get(&grant).cloned().unwrap_or_else(User::first)
     }
 
     pub fn mint_refresh(&mut self, grant: u64, prefix: &str) -> String {

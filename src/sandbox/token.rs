@@ -46,6 +46,15 @@ pub async fn token(
     match grant(&shared, &mut store, &req, tenant) {
         Ok((issued, asked)) => {
             let mut fields = persona.answer(&issued, &asked, &mut store);
+            if let Some(issuer) = persona.id_token_issuer(&shared.url)
+                && asked.has_scope("openid")
+                && issued.grant != 0
+                && !fields.contains_key("id_token")
+            {
+                let user = store.user(issued.grant);
+                let id_token = super::identity::id_token(&issuer, &user, &asked);
+                fields.insert("id_token".into(), json!(id_token));
+            }
             let skewed = skewed(&shared, &mut fields);
             let mut answer = persona.respond(fields, &req);
             if let Some(date) = skewed {
@@ -415,20 +424,10 @@ pub async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> 
     let store = shared.store();
     match store.access.get(token) {
         Some((grant, expiry)) if expiry.is_none_or(|at| at > Instant::now()) => {
-            let scope = store
-                .grants
-                .get(grant)
-                .map_or("", |a| a.scope())
-                .to_string();
-            super::persona::json_response(
-                200,
-                json!({
-                    "sub": "sandbox-user",
-                    "name": "Sandbox User",
-                    "email": "sandbox-user@example.test",
-                    "scope": scope,
-                }),
-            )
+            let scope = store.grants.get(grant).map_or("", |a| a.scope());
+            let user = store.user(*grant);
+            let who = super::identity::described(crate::identity::Shape::Userinfo, &user, scope);
+            super::persona::json_response(200, who)
         }
         _ => (
             StatusCode::UNAUTHORIZED,

@@ -62,6 +62,7 @@ macro_rules! tests {
 const TESTS: &[(&str, fn())] = tests![
     login_with_client_secret_basic,
     login_with_client_secret_post,
+    login_records_who_the_id_token_names,
     server_refuses_the_wrong_client_auth_method,
     browser_shows_the_success_page,
     rerun_refreshes_without_a_browser_basic,
@@ -147,6 +148,26 @@ fn login_saves_working_tokens(client: Client) {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// node-oidc-provider answers `openid` with an `id_token`: its claims (read, not verified)
+/// become the test account's identity, and `status` shows who it is.
+fn login_records_who_the_id_token_names() {
+    let mut case = Case::new(Client::Basic);
+    case.log_in();
+    let account = case.project.account("development");
+    assert!(account["id_token"].is_string(), "{account}");
+    assert_eq!(account["identityIssuer"], json!(case.server.issuer));
+    let sub = account["identitySubject"]
+        .as_str()
+        .expect("the id_token's sub")
+        .to_string();
+    let status = case.project.oauth2_env(&["status"], &[]).wait();
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert_has(&status.stdout, "Who each test account is:");
+    assert_has(&status.stdout, &format!("  development  {sub}  ("));
+    assert_has(&status.stdout, "  compliance   not logged in");
+    assert_no_secrets(&status.all(), &case.secrets);
 }
 
 /// The server is strict about client authentication, so the two tests above prove that each

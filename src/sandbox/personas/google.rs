@@ -53,13 +53,12 @@ impl Persona for Google {
         if issued.refreshed {
             fields.remove("refresh_token");
         }
-        if asked.has_scope("openid") {
-            fields.insert(
-                "id_token".into(),
-                json!(format!("eyJhbGciOiJSUzI1NiJ9.sandbox-{}.sig", issued.grant)),
-            );
-        }
         fields
+    }
+
+    /// Its `id_token`s, for a login that asked for `openid`.
+    fn id_token_issuer(&self, _: &str) -> Option<String> {
+        Some("https://accounts.google.com".into())
     }
 
     fn error(&self, status: u16, error: &str, description: &str, req: &TokenRequest) -> Response {

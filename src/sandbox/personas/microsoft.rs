@@ -40,6 +40,11 @@ impl Persona for Microsoft {
         Rotation::Lenient
     }
 
+    /// Its `id_token`s, from the sandbox's own tenant, for a login that asked for `openid`.
+    fn id_token_issuer(&self, _: &str) -> Option<String> {
+        Some("https://login.microsoftonline.com/00000000-0000-0000-0000-00000000000a/v2.0".into())
+    }
+
     fn prefixes(&self, _: &Asked, _: bool) -> (&'static str, &'static str) {
         ("eyJ0eXAiOiJKV1Qi.", "0.AXoA")
     }

@@ -151,3 +151,44 @@ pub fn named(name: &str, options: &[String]) -> Result<Box<dyn Persona>, String>
     }
     Ok((entry.make)(&|o| options.iter().any(|x| x == o)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::persona::Issued;
+    use super::super::store::{Asked, Store};
+    use super::*;
+
+    /// The scope rules kept with each provider read its persona's answer to a login with
+    /// the provider's preset scopes as granting them all (or make no claim): a wrong
+    /// "missing scope" would start a login on every run.
+    #[test]
+    fn each_personas_answer_grants_its_presets_scopes_by_its_providers_rules() {
+        for entry in ALL.iter() {
+            let persona = named(entry.name, &[]).unwrap();
+            let Some(provider) = persona.provider() else {
+                continue;
+            };
+            let scopes: Vec<String> = provider.scopes.iter().map(|s| s.to_string()).collect();
+            let asked = Asked {
+                params: [("scope".to_string(), scopes.join(" "))].into(),
+                tenant: None,
+            };
+            let issued = Issued {
+                grant: 1,
+                access: "fake-access".into(),
+                refresh: None,
+                expires_in: Some(60),
+                refreshed: false,
+                user: false,
+            };
+            let answer = persona.answer(&issued, &asked, &mut Store::default());
+            let granted = answer.get("scope").and_then(|s| s.as_str());
+            let missing = crate::scopes::missing(&scopes, granted, provider.scope_rules());
+            assert!(
+                missing.as_ref().is_none_or(Vec::is_empty),
+                "{}: {missing:?} from {granted:?}",
+                entry.name
+            );
+        }
+    }
+}
