@@ -3,7 +3,6 @@
 
 use super::Global;
 use super::args::Target;
-use super::run::runtime;
 use std::sync::Arc;
 
 use crate::clock::SystemClock;
@@ -104,10 +103,10 @@ impl Args {
         } else {
             Box::new(Console::new())
         };
-        // The serving threads run their own (see `proxy::workers`); this one holds the
-        // listener, the timer and the credentials, whose flow is not `Send`.
+        // The process's one runtime: its workers serve the connections; this thread holds
+        // the listener, the timer and the credentials, whose flow is not `Send`.
         let local = tokio::task::LocalSet::new();
         let served = proxy::serve(opts, &*term, Arc::new(SystemClock));
-        runtime()?.block_on(local.run_until(served))
+        proxy::runtime()?.block_on(local.run_until(served))
     }
 }

@@ -2,10 +2,9 @@
 //! 1 MiB, so a request the connector refused can be sent again with new credentials), the
 //! answer streamed back as it comes.
 
-use std::cell::Cell;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -224,13 +223,14 @@ impl Forwarder {
                 _ => Err(e.into_error()),
             },
         };
-        link.0.set(Some(sender));
+        *link.lock() = Some(sender);
         answered.map_err(|e| describe(&e))
     }
 
     /// The link's connection when it is still open (and whether it was), or a new one.
     async fn connection(&self, link: &Link) -> Result<(SendRequest<Body>, bool), String> {
-        if let Some(mut sender) = link.0.take()
+        let kept = link.lock().take();
+        if let Some(mut sender) = kept
             && sender.ready().await.is_ok()
         {
             return Ok((sender, true));
@@ -244,7 +244,7 @@ impl Forwarder {
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| describe(&e))?;
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             let _ = connection.await;
         });
         Ok(sender)
@@ -308,9 +308,16 @@ enum Failure {
 
 /// The connector connection of one client connection. A client's requests on a kept-alive
 /// connection come one after the other, so each gets its own connection to the connector,
-/// opened at its first request and kept while both stay open: no pool to share.
+/// opened at its first request and kept while both stay open: no pool to share. (The lock
+/// is never waited on: only the connection's one request at a time takes it.)
 #[derive(Default)]
-pub struct Link(Cell<Option<SendRequest<Body>>>);
+pub struct Link(Mutex<Option<SendRequest<Body>>>);
+
+impl Link {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SendRequest<Body>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// The platform's headers (see `credentials`), as the `http` crate names them.
 const CREDENTIALS: HeaderName = HeaderName::from_static("x-unito-credentials");

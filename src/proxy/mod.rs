@@ -25,7 +25,8 @@ use forward::Forwarder;
 pub use keeper::SharedClock;
 use keeper::{Keeper, Need};
 pub use upstream::{To, Upstream, to};
-use workers::Worker;
+use workers::Connections;
+pub use workers::runtime;
 
 /// Where the proxy listens unless told: beside a connector on 9200, and neither the
 /// callback's 9002 nor the sandbox's 9010.
@@ -84,7 +85,9 @@ pub fn seconds(raw: &str) -> std::result::Result<Duration, String> {
 
 /// Serves until a stop signal, then lets the requests in flight finish (a second signal
 /// stops at once). Stopping so is the normal end: `Ok`. `clock` says when tokens are stale
-/// and when the timer wakes: the system's, but for tests.
+/// and when the timer wakes: the system's, but for tests. The keeper and the timer are
+/// local to the caller's thread (call this inside a `tokio::task::LocalSet`); the
+/// connections are tasks on the runtime's workers (see `workers`).
 pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Result<()> {
     let mut signals = Signals::new()?;
     // Once, for the run: every connection goes to these addresses (see `upstream`).
@@ -106,24 +109,23 @@ pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Re
     announce(&opts, addr, &keeper, term);
     let log = log::Log::start(opts.json);
     let said = log.clone();
-    tokio::spawn(keep_fresh(keeper.clone(), move |what, detail| {
+    // Beside the keeper, on this thread: the workers are the connections'.
+    tokio::task::spawn_local(keep_fresh(keeper.clone(), move |what, detail| {
         said.event(what, detail)
     }));
     let (stop_all, stop) = tokio::sync::watch::channel(false);
     let limits = workers::limits(opts.header_timeout);
-    let forwarding = Forwarding {
+    let forwarder = Forwarder::new(
         upstream,
-        within: opts.upstream_timeout,
-        keeper: keeper.clone(),
-        log: log.clone(),
-        hosts: own_names(addr),
-    };
-    let workers = forwarding.start_workers(limits, &stop)?;
+        opts.upstream_timeout,
+        keeper.clone(),
+        log.clone(),
+        own_names(addr),
+    );
+    let mut connections = Connections::new(forwarder, limits, stop);
     let mut open = Open::new(limits.most);
-    let mut next = 0;
     let stop = server::accept(&listener, &mut open, signals.next(), |stream, ticket| {
-        workers[next % workers.len()].take(stream, ticket);
-        next += 1;
+        connections.take(stream, ticket);
     })
     .await;
     drop(listener);
@@ -134,50 +136,16 @@ pub async fn serve(opts: Options, term: &dyn Terminal, clock: SharedClock) -> Re
         DRAIN.as_secs()
     ));
     tokio::select! {
-        _quiet = settled(workers, keeper, log) => Ok(()),
+        _quiet = settled(connections, keeper, log) => Ok(()),
         again = signals.next() => Err(again.error()),
     }
 }
 
-/// What every worker's forwarder is made of.
-#[derive(Clone)]
-struct Forwarding {
-    upstream: Arc<Upstream>,
-    within: Duration,
-    keeper: Keeper,
-    log: log::Log,
-    hosts: Arc<[String]>,
-}
-
-impl Forwarding {
-    /// One worker per core, each building its own forwarder on its own thread.
-    fn start_workers(
-        &self,
-        limits: server::Limits,
-        stop: &tokio::sync::watch::Receiver<bool>,
-    ) -> Result<Vec<Worker>> {
-        let mut workers = Vec::new();
-        for n in 0..workers::count() {
-            let Forwarding {
-                upstream,
-                within,
-                keeper,
-                log,
-                hosts,
-            } = self.clone();
-            let make = move || Forwarder::new(upstream, within, keeper, log, hosts);
-            workers.push(Worker::start(n, make, limits, stop.clone())?);
-        }
-        Ok(workers)
-    }
-}
-
-/// Waits for the workers to finish their requests (at most `DRAIN`), then for the refresh in
-/// flight, then writes the log's last lines.
-async fn settled(workers: Vec<Worker>, keeper: Keeper, log: log::Log) {
-    let drained = futures_util::future::join_all(workers.into_iter().map(|w| w.drained));
+/// Waits for the connections to finish their requests (at most `DRAIN`), then for the
+/// refresh in flight, then writes the log's last lines.
+async fn settled(mut connections: Connections, keeper: Keeper, log: log::Log) {
     tokio::select! {
-        _ = drained => {}
+        _ = connections.drained() => {}
         _ = tokio::time::sleep(DRAIN) => {}
     }
     // A refresh in flight (the timer's, which no request waits for) is saved first.

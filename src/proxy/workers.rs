@@ -1,16 +1,15 @@
-//! The threads that serve connections. Each runs its own single-threaded runtime and its
-//! own connections to the connector, so a request, its call to the connector and the answer all
-//! happen on one thread: no hand-over between threads per request, which on a small machine
-//! costs more than the proxying itself. One acceptor hands each new connection to the next
-//! worker in turn (a connection is kept alive for many requests, so this is rare work), and
-//! keeps the count of open ones bounded (see `Open`).
+//! The proxy's one runtime and the connections it serves. Its worker threads, one per core,
+//! serve the client connections, each a task with its own connection to the connector (no
+//! pool to share between threads). The thread that started the runtime accepts the
+//! connections and keeps the count of open ones bounded (see `Open`): a connection is kept
+//! alive for many requests, so accepting is rare work.
 
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Request;
 use hyper::body::Incoming;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::forward::{Body, Forwarder, Link};
@@ -22,56 +21,23 @@ use crate::server::{self, Limits, Ticket};
 /// within macOS's default limit of 256.
 const MOST_CONNECTIONS: usize = 100;
 
-/// Descriptors kept for all but the connections: stdio, the listener, the runtimes, the
+/// Descriptors kept for all but the connections: stdio, the listener, the runtime, the
 /// project file and its lock, the token endpoint's connections.
 const RESERVED_DESCRIPTORS: u64 = 48;
 
-/// A worker, as the acceptor sees it.
-pub struct Worker {
-    connections: mpsc::UnboundedSender<(std::net::TcpStream, Ticket)>,
-    /// Says when the worker's connections have all finished after the stop.
-    pub drained: oneshot::Receiver<()>,
+/// The proxy process's one runtime: `count()` worker threads for the connections. The
+/// thread that calls `block_on` runs the listener, the timer and the credentials' keeper
+/// (in a `LocalSet`: the flow is not `Send`).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(count())
+        .thread_name("proxy")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
 }
 
-impl Worker {
-    /// Starts a worker's thread; `make` builds its forwarder on that thread.
-    pub fn start(
-        n: usize,
-        make: impl FnOnce() -> Forwarder + Send + 'static,
-        limits: Limits,
-        stop: watch::Receiver<bool>,
-    ) -> Result<Worker> {
-        let (connections, inbox) = mpsc::unbounded_channel();
-        let (done, drained) = oneshot::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start a proxy worker: {e}")))?;
-        std::thread::Builder::new()
-            .name(format!("proxy {n}"))
-            .spawn(move || {
-                let local = tokio::task::LocalSet::new();
-                let served = serve(Rc::new(make()), inbox, limits, stop);
-                runtime.block_on(local.run_until(served));
-                let _ = done.send(());
-            })
-            .map_err(|e| Error::Internal(format!("cannot start a proxy worker: {e}")))?;
-        Ok(Worker {
-            connections,
-            drained,
-        })
-    }
-
-    /// Gives the worker a connection; false when the worker is gone.
-    pub fn take(&self, stream: tokio::net::TcpStream, ticket: Ticket) -> bool {
-        match stream.into_std() {
-            Ok(stream) => self.connections.send((stream, ticket)).is_ok(),
-            Err(_) => true,
-        }
-    }
-}
-
-/// How many workers: one per core, at most four (the proxy serves one developer).
+/// How many worker threads: one per core, at most four (the proxy serves one developer).
 pub fn count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
@@ -91,54 +57,65 @@ pub fn most_connections() -> usize {
     usize::try_from(room).map_or(MOST_CONNECTIONS, |room| room.clamp(4, MOST_CONNECTIONS))
 }
 
-/// Serves the connections handed over until the stop, then lets them finish.
-async fn serve(
-    forwarder: Rc<Forwarder>,
-    mut inbox: mpsc::UnboundedReceiver<(std::net::TcpStream, Ticket)>,
+/// The client connections being served, each a task on the runtime's workers.
+pub struct Connections {
+    forwarder: Arc<Forwarder>,
     limits: Limits,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            // Connections already handed over are served, not dropped, at the stop.
-            biased;
-            handed = inbox.recv() => {
-                let Some((stream, ticket)) = handed else { break };
-                let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { continue };
-                let served = server::connection(
-                    stream,
-                    service(forwarder.clone()),
-                    ticket,
-                    limits,
-                    stop.clone(),
-                );
-                connections.spawn_local(served);
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            _ = stop.changed() => break,
+    stop: watch::Receiver<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Connections {
+    pub fn new(forwarder: Forwarder, limits: Limits, stop: watch::Receiver<bool>) -> Connections {
+        Connections {
+            forwarder: Arc::new(forwarder),
+            limits,
+            stop,
+            tasks: JoinSet::new(),
         }
     }
-    while connections.join_next().await.is_some() {}
+
+    /// Serves a connection admitted with `ticket` until it closes, is evicted, or the stop
+    /// (see `server::connection`).
+    pub fn take(&mut self, stream: tokio::net::TcpStream, ticket: Ticket) {
+        // Those that ended are let go, so the set holds only the open ones.
+        while self.tasks.try_join_next().is_some() {}
+        let served = server::connection(
+            stream,
+            service(self.forwarder.clone()),
+            ticket,
+            self.limits,
+            self.stop.clone(),
+        );
+        self.tasks.spawn(served);
+    }
+
+    /// Once the stop is sent: when every connection has finished (a request in flight is
+    /// answered first, an idle connection closes at once).
+    pub async fn drained(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
 }
 
 /// The connector behind the proxy, as a service: each connection has its own link to it.
 fn service(
-    forwarder: Rc<Forwarder>,
+    forwarder: Arc<Forwarder>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = hyper::Response<Body>,
     Error = std::convert::Infallible,
-> {
-    let link = Rc::new(Link::default());
+    Future: Send,
+> + Send
++ 'static {
+    let link = Arc::new(Link::default());
     hyper::service::service_fn(move |request: Request<Incoming>| {
         let (forwarder, link) = (forwarder.clone(), link.clone());
         async move { forwarder.handle(&link, request).await }
     })
 }
 
-/// The workers' connections: kept alive (a developer's tools reuse them), each client
-/// given `header_timeout` to send a request's head, at most `most_connections` across them.
+/// The connections: kept alive (a developer's tools reuse them), each client given
+/// `header_timeout` to send a request's head, at most `most_connections` open at once.
 pub fn limits(header_timeout: Duration) -> Limits {
     Limits {
         most: most_connections(),
