@@ -18,6 +18,7 @@ pub mod host;
 pub mod html;
 pub mod http;
 pub mod init;
+pub mod lifetime;
 pub mod loopback;
 pub mod project;
 pub mod providers;

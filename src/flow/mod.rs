@@ -417,6 +417,9 @@ fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh
     for key in field::BOOKKEEPING {
         fields.shift_remove(key);
     }
+    for key in crate::lifetime::field::ALL {
+        fields.shift_remove(key);
+    }
     Ok(Fresh {
         token,
         fields,
