@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use crate::clock;
+use crate::config::{ForAccount, OAuth2, RefreshTokenLifetime};
 use rules::Figure;
 
 /// The test-account fields this module keeps (integration-cli extensions, flat scalars),
@@ -116,19 +117,21 @@ pub struct Rule {
 
 impl Rule {
     /// The user's override (the environment first, then the authorization's keys), else
-    /// the documented rule of the provider `provider_key` names.
+    /// the documented rule of the provider `provider_url` belongs to.
     pub fn find(
-        file_seconds: Option<u64>,
-        file_sliding: bool,
-        provider_key: Option<&str>,
+        file: Option<RefreshTokenLifetime>,
+        provider_url: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Option<Rule> {
-        let from_env = env(LIFETIME_ENV).and_then(|v| v.trim().parse::<u64>().ok());
+        let seconds = match env(LIFETIME_ENV) {
+            Some(v) => v.trim().parse::<u64>().ok(),
+            None => file.map(|f| f.seconds),
+        };
         let sliding = match env(SLIDING_ENV) {
             Some(v) => matches!(v.trim(), "1" | "true" | "yes"),
-            None => file_sliding,
+            None => file.is_some_and(|f| f.sliding),
         };
-        if let Some(secs) = from_env.or(file_seconds).filter(|s| *s > 0) {
+        if let Some(secs) = seconds.filter(|s| *s > 0) {
             let life = Some(Duration::from_secs(secs));
             let (absolute, idle) = if sliding { (None, life) } else { (life, None) };
             return Some(Rule {
@@ -136,12 +139,24 @@ impl Rule {
                 source: "your refreshTokenLifetime".into(),
             });
         }
-        let row = rules::find(provider_key?)?;
-        let title = crate::providers::find(row.key).map_or(row.key, |p| p.title);
+        let provider = crate::providers::for_url(provider_url?)?;
+        let row = rules::find(provider.key)?;
         Some(Rule {
             figure: row.figure,
-            source: format!("provider rule: {title}, {}", row.says),
+            source: format!("provider rule: {}, {}", provider.title, row.says),
         })
+    }
+
+    /// The rule for an authorization as the file writes it.
+    pub fn of(o: &OAuth2, env: &dyn Fn(&str) -> Option<String>) -> Option<Rule> {
+        let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
+        Rule::find(o.refresh_token_lifetime, Some(url.as_written()), env)
+    }
+
+    /// The rule for an authorization filled in for a test account.
+    pub fn for_account(o: &ForAccount, env: &dyn Fn(&str) -> Option<String>) -> Option<Rule> {
+        let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
+        Rule::find(o.refresh_token_lifetime, Some(url.as_str()), env)
     }
 }
 
@@ -377,13 +392,20 @@ mod tests {
     #[test]
     fn the_override_beats_the_provider_rule_and_the_environment_beats_the_file() {
         let none = |_: &str| None;
-        let google = Rule::find(None, false, Some("google"), &none).unwrap();
+        let google_url = Some("https://accounts.google.com/o/oauth2/v2/auth");
+        let google = Rule::find(None, google_url, &none).unwrap();
         assert!(
-            google.source.starts_with("provider rule: Google"),
+            google.source.starts_with("provider rule: Google, 7 days"),
             "{}",
             google.source
         );
-        let file = Rule::find(Some(60), true, Some("google"), &none).unwrap();
+        let stand_in = Some("http://127.0.0.1:9010/accounts.google.com/o/oauth2/v2/auth");
+        assert_eq!(Rule::find(None, stand_in, &none), Some(google));
+        let mine = RefreshTokenLifetime {
+            seconds: 60,
+            sliding: true,
+        };
+        let file = Rule::find(Some(mine), google_url, &none).unwrap();
         assert_eq!(
             file,
             Rule {
@@ -396,8 +418,11 @@ mod tests {
             SLIDING_ENV => Some("false".to_string()),
             _ => None,
         };
-        let both = Rule::find(Some(60), true, None, &env).unwrap();
+        let both = Rule::find(Some(mine), None, &env).unwrap();
         assert_eq!(both.figure, rule(Some(120), None).figure);
-        assert_eq!(Rule::find(None, false, None, &none), None);
+        assert_eq!(
+            Rule::find(None, Some("https://example.com/auth"), &none),
+            None
+        );
     }
 }
