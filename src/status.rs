@@ -35,6 +35,9 @@ pub struct AccountStatus {
     pub next: Vec<NextRun>,
     /// Tokens a failed save set aside for this account.
     pub set_aside: Option<SetAside>,
+    /// How long its refresh token has left (`None`: it has none), and its last use.
+    pub refresh_life: Option<crate::lifetime::Left>,
+    pub last_refresh_at: Option<SystemTime>,
 }
 
 pub struct SetAside {
@@ -114,6 +117,7 @@ pub fn run(
             };
             let mut status = seen.describe(&authorizations, now);
             status.set_aside = set_aside_for(&project, name, &set_aside);
+            status.refresh_life = refresh_life(&project, name, &authorizations, env);
             status
         })
         .collect();
@@ -168,6 +172,21 @@ fn set_aside_for(
     })
 }
 
+/// What is known of the account's refresh token, by the first described authorization
+/// that has a rule for it (an override, or its provider's), else by what the provider said.
+fn refresh_life(
+    project: &Project,
+    account: &str,
+    authorizations: &[(String, Typed)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<crate::lifetime::Left> {
+    let rule = authorizations
+        .iter()
+        .filter_map(|(_, typed)| typed.as_ref().ok())
+        .find_map(|o| crate::lifetime::Rule::of(o, env));
+    crate::lifetime::left(project.test_account(account), rule.as_ref())
+}
+
 /// An authorization's settings, or why they cannot be read.
 type Typed<'a> = std::result::Result<&'a OAuth2, Rc<Error>>;
 
@@ -200,6 +219,8 @@ impl Seen<'_> {
             variables: self.variables(authorizations),
             next,
             set_aside: None,
+            refresh_life: None,
+            last_refresh_at: account.last_refresh_at(),
         }
     }
 

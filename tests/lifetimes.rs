@@ -1,0 +1,86 @@
+//! Refresh-token lifetimes: what `status` says of each test account's refresh token (what
+//! the provider stated, or a rule), and the warnings `oauth2` and `token` give before it dies.
+
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use integration_cli::clock::rfc3339;
+use serde_json::{Value, json};
+use support::*;
+
+const DAY: u64 = 24 * 3600;
+
+fn from_now(secs: i64) -> String {
+    let now = SystemTime::now();
+    let d = Duration::from_secs(secs.unsigned_abs());
+    rfc3339(if secs >= 0 { now + d } else { now - d })
+}
+
+/// `development` with a refresh token the provider said lives 90 days, a day from its end;
+/// `compliance` refreshed 10 days ago, under a 90-day sliding lifetime the user sets.
+fn project(stub: &Stub) -> Project {
+    let mut cfg = config(stub);
+    cfg["testAccounts"]["development"] = json!({
+        "accessToken": "fake-life-access", "refreshToken": "fake-life-refresh",
+        "expiresAt": "2999-01-01T00:00:00Z",
+        "refreshTokenExpiresIn": 90 * DAY, "refreshTokenExpiresAt": from_now(DAY as i64),
+        "firstLoginAt": from_now(-89 * DAY as i64), "lastRefreshAt": from_now(-3600),
+    });
+    cfg["testAccounts"]["compliance"] = json!({
+        "accessToken": "fake-life-access-2", "refreshToken": "fake-life-refresh-2",
+        "expiresAt": "2999-01-01T00:00:00Z", "lastRefreshAt": from_now(-10 * DAY as i64),
+    });
+    Project::new(&cfg)
+}
+
+const SLIDING_90_DAYS: [(&str, &str); 2] = [
+    ("UNITO_REFRESH_TOKEN_LIFETIME", "7776000"),
+    ("UNITO_REFRESH_TOKEN_SLIDING", "1"),
+];
+
+#[test]
+fn status_says_how_long_each_refresh_token_has_left_and_when_it_was_last_used() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project(&stub);
+    let text = project
+        .oauth2_env(&["status"], &SLIDING_90_DAYS)
+        .finish(&stub);
+    assert_eq!(text.code, 0, "{}", text.all());
+    assert_has(&text.stdout, "  refresh token: expires ");
+    assert_has(&text.stdout, "; stated by the provider), last used ");
+    assert_has(
+        &text.stdout,
+        "  warning: the refresh token of test account \"development\" expires in ",
+    );
+    assert_has(
+        &text.stdout,
+        "log in again: integration-cli oauth2 -t development --reauth",
+    );
+    assert_has(&text.stdout, "; your refreshTokenLifetime), last used 20");
+    assert!(
+        !text.stdout.contains("test account \"compliance\" expires"),
+        "{}",
+        text.stdout
+    );
+
+    let json = project
+        .oauth2_env(&["status", "--json"], &SLIDING_90_DAYS)
+        .wait();
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let dev = &v["testAccounts"][0]["refreshTokenLife"];
+    assert!(dev["secondsLeft"].as_u64().unwrap() <= DAY, "{dev}");
+    assert_eq!(dev["lifetimeSeconds"], 90 * DAY);
+    assert_eq!(dev["source"], "stated by the provider");
+    assert!(dev["warning"].as_str().unwrap().contains("--reauth"));
+    let compliance = &v["testAccounts"][1]["refreshTokenLife"];
+    assert_eq!(compliance["sliding"], true);
+    assert_eq!(compliance["warning"], Value::Null);
+    // Without the override nothing is known of compliance's, and status says so.
+    let plain = project.oauth2(&["status", "--json"]).wait();
+    let v: Value = serde_json::from_str(&plain.stdout).unwrap();
+    assert_eq!(
+        v["testAccounts"][1]["refreshTokenLife"]["expiresAt"],
+        Value::Null
+    );
+}
