@@ -84,3 +84,74 @@ fn status_says_how_long_each_refresh_token_has_left_and_when_it_was_last_used() 
         Value::Null
     );
 }
+
+#[test]
+fn token_and_oauth2_warn_on_stderr_before_the_refresh_token_dies_and_not_under_quiet() {
+    let stub = Stub::start(Behaviour::default());
+    let project = project(&stub);
+    let warning = "warning: the refresh token of test account \"development\" expires in ";
+    let token = project.oauth2(&["token"]).finish(&stub);
+    assert_eq!(token.code, 0, "{}", token.all());
+    assert_eq!(token.stdout.trim(), "fake-life-access");
+    assert_has(&token.stderr, warning);
+    assert_has(&token.stderr, "log in again: integration-cli oauth2 --");
+    assert_eq!(
+        token.stderr.matches("refresh token of").count(),
+        1,
+        "{}",
+        token.stderr
+    );
+
+    let quiet = project.oauth2(&["token", "-q"]).finish(&stub);
+    assert_eq!(quiet.code, 0, "{}", quiet.all());
+    assert!(
+        !quiet.stderr.contains("refresh token of"),
+        "{}",
+        quiet.stderr
+    );
+
+    let json = project.oauth2(&["token", "--json", "-q"]).finish(&stub);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        v["refreshTokenWarning"]
+            .as_str()
+            .unwrap()
+            .contains("--reauth"),
+        "{v}"
+    );
+    // The other account, far from its end: nothing said, no field.
+    let other = project
+        .oauth2(&["token", "--json", "-t", "compliance"])
+        .finish(&stub);
+    assert!(
+        !other.stderr.contains("refresh token of"),
+        "{}",
+        other.stderr
+    );
+    let v: Value = serde_json::from_str(&other.stdout).unwrap();
+    assert!(v.get("refreshTokenWarning").is_none(), "{v}");
+}
+
+#[test]
+fn oauth2_saves_the_lifetime_a_refresh_states_keeps_the_first_login_and_warns() {
+    let stub = Stub::start(Behaviour {
+        extra_fields: json!({"refresh_token_expires_in": DAY}),
+        ..Behaviour::default()
+    });
+    let project = Project::new(&config(&stub));
+    let first = login(&project, &stub, &[]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    let warning = "warning: the refresh token of test account \"development\" expires in ";
+    assert_has(&first.stderr, warning);
+    let first_login = project.account("development")["firstLoginAt"].clone();
+    assert!(first_login.is_string(), "{first_login}");
+    let oauth2 = project.oauth2(&["oauth2", "--json"]).finish(&stub);
+    assert_eq!(oauth2.code, 0, "{}", oauth2.all());
+    let account = project.account("development");
+    assert_eq!(account["refreshTokenExpiresIn"], DAY);
+    assert!(account["refreshTokenExpiresAt"].is_string());
+    assert_eq!(account["firstLoginAt"], first_login);
+    assert_has(&oauth2.stderr, warning);
+    let v: Value = serde_json::from_str(&oauth2.stdout).unwrap();
+    assert!(v["refreshTokenWarning"].is_string(), "{v}");
+}

@@ -59,6 +59,7 @@ impl Args {
             open_browser: false,
             allow_key_outside: self.trust.allow_key_outside,
             allow_env: self.trust.allow_env,
+            quiet: global.quiet,
             ..Options::default()
         };
         // The flow's summaries would say each refresh at length: one line each instead.
