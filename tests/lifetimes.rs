@@ -155,3 +155,117 @@ fn oauth2_saves_the_lifetime_a_refresh_states_keeps_the_first_login_and_warns() 
     let v: Value = serde_json::from_str(&oauth2.stdout).unwrap();
     assert!(v["refreshTokenWarning"].is_string(), "{v}");
 }
+
+/// `watch` on a virtual clock, in this process: a sliding 10-day refresh token kept alive by
+/// `--keep-alive`, and warned of once a day without it.
+mod on_virtual_time {
+    use super::*;
+    use integration_cli::clock::VirtualClock;
+    use integration_cli::flow;
+    use support::connector;
+
+    const SECRET_VAR: &str = "SANDBOX_CLIENT_SECRET";
+    const SECRET: &str = "sandbox-secret-not-a-real-secret";
+
+    /// Logged in through the binary to a sandbox whose access tokens live a year, under
+    /// an authorization that says its refresh tokens die after 10 days unused.
+    fn logged_in() -> (
+        connector::Served<integration_cli::sandbox::Sandbox>,
+        Project,
+    ) {
+        let sandbox = connector::sandbox(Duration::from_secs(365 * DAY));
+        let mut authorization = sandbox.authorization("sandbox");
+        authorization["oauth2"]["clientSecret"] = json!(format!("${{{SECRET_VAR}}}"));
+        authorization["oauth2"]["refreshTokenLifetime"] = json!(10 * DAY);
+        authorization["oauth2"]["refreshTokenSliding"] = json!(true);
+        let project = Project::new(&json!({
+            "name": "fake-connector",
+            "authorizations": [authorization],
+            "testAccounts": {"development": {}}
+        }));
+        let args = ["oauth2", "--no-browser", "--port", "0"];
+        let login = project.oauth2_env(&args, &[(SECRET_VAR, SECRET)]);
+        approve_at_sandbox(&sandbox.url, &login.login_url_at(&sandbox.url));
+        let finished = login.wait();
+        assert_eq!(finished.code, 0, "{}", finished.all());
+        (sandbox, project)
+    }
+
+    /// Twelve days of `watch` from now; what it said and what it warned of.
+    fn watch(project: &Project, keep_alive: bool) -> (Vec<String>, Vec<String>) {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let start = integration_cli::clock::from_epoch(now.as_secs());
+        let clock = VirtualClock::new(start, start + Duration::from_secs(12 * DAY));
+        let opts = flow::Options {
+            config: project.path.clone(),
+            open_browser: false,
+            keep_alive,
+            ..flow::Options::default()
+        };
+        let terminal = fakes::FakeTerminal::default();
+        let deps = flow::Deps::system()
+            .with_terminal(&terminal)
+            .with_clock(&clock)
+            .with_env(|name: &str| (name == SECRET_VAR).then(|| SECRET.to_string()));
+        let said = std::sync::Mutex::new(Vec::new());
+        let say = |line: &str| said.lock().unwrap().push(line.to_string());
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                tokio::select! {
+                    stopped = flow::watch(&opts, &deps, &say) => panic!("stopped: {stopped:?}"),
+                    _ = clock.ended() => {}
+                }
+            });
+        let warned = terminal.said.lock().unwrap().clone();
+        (said.into_inner().unwrap(), warned)
+    }
+
+    fn refreshes(said: &[String]) -> usize {
+        said.iter()
+            .filter(|l| l.contains("development: refreshed"))
+            .count()
+    }
+
+    fn warnings(warned: &[String]) -> Vec<&String> {
+        warned
+            .iter()
+            .filter(|l| l.contains("refresh token of test account"))
+            .collect()
+    }
+
+    #[test]
+    fn keep_alive_refreshes_a_sliding_refresh_token_halfway_through_its_window() {
+        let (_sandbox, project) = logged_in();
+        let (said, warned) = watch(&project, true);
+        // Day 5 and day 10 of twelve: never within two days of its end.
+        assert_eq!(refreshes(&said), 2, "{said:#?}");
+        assert_eq!(warnings(&warned), Vec::<&String>::new());
+    }
+
+    #[test]
+    fn without_keep_alive_the_watch_warns_once_a_day_from_two_days_before_the_end() {
+        let (_sandbox, project) = logged_in();
+        let (said, warned) = watch(&project, false);
+        assert_eq!(refreshes(&said), 0, "{said:#?}");
+        let warned = warnings(&warned);
+        // Days 8, 9 (expires in…), 10 and 11 (expired…, log in again).
+        assert_eq!(warned.len(), 4, "{warned:#?}");
+        assert!(warned[0].contains("expires in 1day 23h"), "{}", warned[0]);
+        assert!(
+            warned[0].contains("a refresh renews it: integration-cli oauth2"),
+            "{}",
+            warned[0]
+        );
+        assert!(warned[3].contains("expired 1day ago"), "{}", warned[3]);
+        assert!(
+            warned[3].contains("log in again: integration-cli oauth2"),
+            "{}",
+            warned[3]
+        );
+    }
+}

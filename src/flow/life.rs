@@ -35,6 +35,18 @@ pub(super) fn warn(project: &Project, opts: &Options, deps: &Deps<'_>) -> Option
     Some(warning)
 }
 
+/// The inactivity window of a refresh token the rule says a refresh renews.
+pub(super) fn sliding_window(
+    project: &Project,
+    opts: &Options,
+    deps: &Deps<'_>,
+) -> Option<Duration> {
+    match rule_in(project, opts.authorization.as_deref(), &*deps.env)?.figure {
+        lifetime::rules::Figure::Lasts { idle, .. } => idle,
+        _ => None,
+    }
+}
+
 /// The rule of the authorization named, or of the first one that has a rule.
 fn rule_in(
     project: &Project,

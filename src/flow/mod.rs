@@ -63,6 +63,8 @@ pub struct Options {
     pub json: bool,
     /// `-q`: warnings of what is coming (a refresh token near its end) are not shown.
     pub quiet: bool,
+    /// `watch --keep-alive`: refresh a sliding refresh token halfway through its window.
+    pub keep_alive: bool,
     /// `--paste`: no callback server; the redirect's address (or the code) is pasted.
     pub paste: bool,
     /// `--recover`: put tokens an earlier run set aside into the file.
@@ -96,6 +98,7 @@ impl Default for Options {
             tunnel_domain: None,
             json: false,
             quiet: false,
+            keep_alive: false,
             paste: false,
             recover: false,
             username: None,
