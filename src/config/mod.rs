@@ -303,7 +303,8 @@ pub struct OAuth2<Url = UrlTemplate> {
 pub type ForAccount = OAuth2<ProviderUrl>;
 
 /// The user's word on how long refresh tokens live: `seconds` from the first login, or
-/// from the last refresh when `sliding`.
+/// from the last refresh when `sliding`; 0 for one that does not expire (a Google app
+/// published, past the Testing status's 7 days).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshTokenLifetime {
     pub seconds: u64,
@@ -549,16 +550,17 @@ impl Fields<'_> {
         }
     }
 
-    /// `refreshTokenLifetime` (whole seconds, above 0) with `refreshTokenSliding`.
+    /// `refreshTokenLifetime` (whole seconds; 0: it does not expire) with
+    /// `refreshTokenSliding`.
     fn refresh_token_lifetime(&self) -> std::result::Result<Option<RefreshTokenLifetime>, Why> {
         let sliding = self.flag("refreshTokenSliding")?;
         match self.object.get("refreshTokenLifetime") {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => match v.as_u64().filter(|s| *s > 0) {
+            Some(v) => match v.as_u64() {
                 Some(seconds) => Ok(Some(RefreshTokenLifetime { seconds, sliding })),
                 None => Err(self.invalid(
                     "refreshTokenLifetime",
-                    "must be a number of seconds above 0",
+                    "must be a whole number of seconds (0: it does not expire)",
                 )),
             },
         }
@@ -905,11 +907,11 @@ mod tests {
             })
         );
         assert_eq!(with(json!({})).unwrap().refresh_token_lifetime, None);
-        for bad in [json!(0), json!("600"), json!(-1), json!(1.5)] {
+        for bad in [json!("600"), json!(-1), json!(1.5)] {
             let e = with(json!({"refreshTokenLifetime": bad})).unwrap_err();
             assert!(
                 e.to_string()
-                    .contains("oauth2.refreshTokenLifetime must be a number of seconds above 0"),
+                    .contains("oauth2.refreshTokenLifetime must be a whole number of seconds"),
                 "{e}"
             );
         }

@@ -131,12 +131,19 @@ impl Rule {
             Some(v) => matches!(v.trim(), "1" | "true" | "yes"),
             None => file.is_some_and(|f| f.sliding),
         };
-        if let Some(secs) = seconds.filter(|s| *s > 0) {
+        let source = "your refreshTokenLifetime";
+        if seconds == Some(0) {
+            return Some(Rule {
+                figure: Figure::NoExpiry,
+                source: source.into(),
+            });
+        }
+        if let Some(secs) = seconds {
             let life = Some(Duration::from_secs(secs));
             let (absolute, idle) = if sliding { (None, life) } else { (life, None) };
             return Some(Rule {
                 figure: Figure::Lasts { absolute, idle },
-                source: "your refreshTokenLifetime".into(),
+                source: source.into(),
             });
         }
         let provider = crate::providers::for_url(provider_url?)?;
@@ -424,5 +431,9 @@ mod tests {
             Rule::find(None, Some("https://example.com/auth"), &none),
             None
         );
+        // 0: the user says it does not expire (a published Google app).
+        let forever = |k: &str| (k == LIFETIME_ENV).then(|| "0".to_string());
+        let published = Rule::find(None, google_url, &forever).unwrap();
+        assert_eq!(published.figure, Figure::NoExpiry);
     }
 }
