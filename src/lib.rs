@@ -19,6 +19,7 @@ pub mod html;
 pub mod http;
 pub mod identity;
 pub mod init;
+pub mod lifetime;
 pub mod loopback;
 pub mod metadata;
 pub mod project;

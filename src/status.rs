@@ -39,6 +39,9 @@ pub struct AccountStatus {
     pub next: Vec<NextRun>,
     /// Tokens a failed save set aside for this account.
     pub set_aside: Option<SetAside>,
+    /// How long its refresh token has left (`None`: it has none), and its last use.
+    pub refresh_life: Option<crate::lifetime::Left>,
+    pub last_refresh_at: Option<SystemTime>,
     /// Who the provider said the user was at the login.
     pub identity: Option<Identity>,
 }
@@ -122,6 +125,7 @@ pub fn run(
             };
             let mut status = seen.describe(&authorizations, now);
             status.set_aside = set_aside_for(&project, name, &set_aside);
+            status.refresh_life = refresh_life(&project, name, &authorizations, env);
             status
         })
         .collect();
@@ -182,6 +186,21 @@ fn set_aside_for(
     })
 }
 
+/// What is known of the account's refresh token, by the first described authorization
+/// that has a rule for it (an override, or its provider's), else by what the provider said.
+fn refresh_life(
+    project: &Project,
+    account: &str,
+    authorizations: &[(String, Typed)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<crate::lifetime::Left> {
+    let rule = authorizations
+        .iter()
+        .filter_map(|(_, typed)| typed.as_ref().ok())
+        .find_map(|o| crate::lifetime::Rule::of(o, env));
+    crate::lifetime::left(project.test_account(account), rule.as_ref())
+}
+
 /// The scopes of `o` the account's grant lacks, when a person's login is what gets them
 /// (a grant with no person asks for the file's scopes at its next request).
 fn drift(o: &OAuth2, account: &TestAccount) -> Option<Drift> {
@@ -226,6 +245,8 @@ impl Seen<'_> {
             variables: self.variables(authorizations),
             next,
             set_aside: None,
+            refresh_life: None,
+            last_refresh_at: account.last_refresh_at(),
             identity: account.fields().and_then(Identity::of),
         }
     }

@@ -74,6 +74,9 @@ fn sent(mut account: Value) -> Value {
     let fields = account.as_object_mut().unwrap();
     for key in [
         "lastRefreshAt",
+        "firstLoginAt",
+        "refreshTokenExpiresIn",
+        "refreshTokenExpiresAt",
         "requestedScope",
         "identityIssuer",
         "identitySubject",

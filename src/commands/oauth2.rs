@@ -158,7 +158,10 @@ impl Args {
             server_addr: env("NGROK_SERVER_ADDR").filter(|a| !a.trim().is_empty()),
             connect_timeout: Duration::from_secs(self.tunnel_timeout),
         };
-        let opts = self.options(&env)?;
+        let opts = Options {
+            quiet,
+            ..self.options(&env)?
+        };
         let deps = Deps::system().with_tunnel(tunnel);
         let deps = match (quiet, opts.json) {
             (false, _) => deps,

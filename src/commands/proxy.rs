@@ -91,7 +91,10 @@ pub struct Args {
 impl Args {
     pub fn exec(self, global: Global) -> Result<()> {
         let opts = proxy::Options {
-            flow: self.target.options()?,
+            flow: crate::flow::Options {
+                quiet: global.quiet,
+                ..self.target.options()?
+            },
             listen: self.listen,
             to: self.to,
             json: self.json,

@@ -40,8 +40,11 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn exec(self, _: Global) -> Result<()> {
-        let opts = self.target.options()?;
+    pub fn exec(self, global: Global) -> Result<()> {
+        let opts = flow::Options {
+            quiet: global.quiet,
+            ..self.target.options()?
+        };
         // stdout is the token: progress would be in the way of `$(…)`.
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
         let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;

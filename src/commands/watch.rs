@@ -48,6 +48,12 @@ pub struct Args {
 
     #[command(flatten)]
     pub trust: TrustArg,
+
+    /// Refresh each test account whose refresh token dies when unused (Microsoft's 90 days,
+    /// Atlassian's, a sliding refreshTokenLifetime) once half its window has passed, so it
+    /// never lapses while the watch runs
+    #[arg(long)]
+    pub keep_alive: bool,
 }
 
 impl Args {
@@ -59,6 +65,8 @@ impl Args {
             open_browser: false,
             allow_key_outside: self.trust.allow_key_outside,
             allow_env: self.trust.allow_env,
+            quiet: global.quiet,
+            keep_alive: self.keep_alive,
             ..Options::default()
         };
         // The flow's summaries would say each refresh at length: one line each instead.

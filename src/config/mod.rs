@@ -295,12 +295,24 @@ pub struct OAuth2<Url = UrlTemplate> {
     /// integration-cli extension: where in the token answer the tokens are
     /// (`"authed_user"` for a Slack user token).
     pub token_response_path: Option<String>,
+    /// integration-cli extension: how long the provider's refresh tokens live, where its
+    /// answers do not say (`refreshTokenLifetime`, `refreshTokenSliding`).
+    pub refresh_token_lifetime: Option<RefreshTokenLifetime>,
     /// The authorization's `variables`: what each test account must hold for it.
     pub variables: Variables,
 }
 
 /// The authorization filled in for one test account: what the requests are made from.
 pub type ForAccount = OAuth2<ProviderUrl>;
+
+/// The user's word on how long refresh tokens live: `seconds` from the first login, or
+/// from the last refresh when `sliding`; 0 for one that does not expire (a Google app
+/// published, past the Testing status's 7 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshTokenLifetime {
+    pub seconds: u64,
+    pub sliding: bool,
+}
 
 impl<Url> OAuth2<Url> {
     /// The scopes as sent: space-joined, or none.
@@ -337,6 +349,7 @@ impl<Url> OAuth2<Url> {
             redirect_host,
             redirect_path,
             token_response_path,
+            refresh_token_lifetime,
             variables,
         } = self;
         OAuth2 {
@@ -361,6 +374,7 @@ impl<Url> OAuth2<Url> {
             redirect_host,
             redirect_path,
             token_response_path,
+            refresh_token_lifetime,
             variables,
         }
     }
@@ -558,6 +572,22 @@ impl Fields<'_> {
         }
     }
 
+    /// `refreshTokenLifetime` (whole seconds; 0: it does not expire) with
+    /// `refreshTokenSliding`.
+    fn refresh_token_lifetime(&self) -> std::result::Result<Option<RefreshTokenLifetime>, Why> {
+        let sliding = self.flag("refreshTokenSliding")?;
+        match self.object.get("refreshTokenLifetime") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(seconds) => Ok(Some(RefreshTokenLifetime { seconds, sliding })),
+                None => Err(self.invalid(
+                    "refreshTokenLifetime",
+                    "must be a whole number of seconds (0: it does not expire)",
+                )),
+            },
+        }
+    }
+
     /// A string that means something only when it is not blank.
     fn setting(&self, key: &str) -> std::result::Result<Option<String>, Why> {
         Ok(self.string(key)?.filter(|s| !s.trim().is_empty()))
@@ -742,6 +772,7 @@ impl Fields<'_> {
             redirect_host: self.redirect_host()?,
             redirect_path: self.redirect_path()?,
             token_response_path: self.setting("tokenResponsePath")?,
+            refresh_token_lifetime: self.refresh_token_lifetime()?,
             at: self.at.clone(),
         };
         oauth2
@@ -883,6 +914,34 @@ mod tests {
             "jwt": {"privateKeyFile": "k.pem"}}))
         .unwrap();
         assert!(unused.jwt().is_none(), "nothing signs with it: {unused:?}");
+    }
+
+    #[test]
+    fn a_refresh_token_lifetime_is_whole_seconds_with_an_optional_sliding_flag() {
+        let with = |extra: Value| {
+            let mut o = json!({"clientId": "id", "tokenUrl": "http://t"});
+            o.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            one(o)
+        };
+        let o = with(json!({"refreshTokenLifetime": 600, "refreshTokenSliding": true})).unwrap();
+        assert_eq!(
+            o.refresh_token_lifetime,
+            Some(RefreshTokenLifetime {
+                seconds: 600,
+                sliding: true
+            })
+        );
+        assert_eq!(with(json!({})).unwrap().refresh_token_lifetime, None);
+        for bad in [json!("600"), json!(-1), json!(1.5)] {
+            let e = with(json!({"refreshTokenLifetime": bad})).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("oauth2.refreshTokenLifetime must be a whole number of seconds"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -277,8 +277,11 @@ async fn remove(chosen: &Chosen, opts: &Options, deps: &Deps<'_>) -> Result<Vec<
 pub fn cleared(fields: &Map<String, Value>, config: &OAuth2) -> (Map<String, Value>, Vec<String>) {
     let users = |k: &str| config.variables.get(k).is_some() || config.uses(k);
     // The identity and the scopes asked for are what a login recorded: gone with it.
-    let recorded =
-        |k: &str| crate::identity::field::ALL.contains(&k) || k == crate::scopes::REQUESTED;
+    let recorded = |k: &str| {
+        crate::identity::field::ALL.contains(&k)
+            || k == crate::scopes::REQUESTED
+            || crate::lifetime::field::ALL.contains(&k)
+    };
     let ours =
         |k: &str| field::ALL.contains(&k) || field::FROM_PROVIDERS.contains(&k) || recorded(k);
     let mut kept = Map::new();

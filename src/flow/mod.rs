@@ -8,6 +8,7 @@ mod chosen;
 mod critical;
 mod drift;
 mod identity;
+mod life;
 mod login;
 mod logout;
 mod outcome;
@@ -68,6 +69,10 @@ pub struct Options {
     pub tunnel_domain: Option<String>,
     /// `--json`: the result on stdout as one JSON object instead of text.
     pub json: bool,
+    /// `-q`: warnings of what is coming (a refresh token near its end) are not shown.
+    pub quiet: bool,
+    /// `watch --keep-alive`: refresh a sliding refresh token halfway through its window.
+    pub keep_alive: bool,
     /// `--paste`: no callback server; the redirect's address (or the code) is pasted.
     pub paste: bool,
     /// `--recover`: put tokens an earlier run set aside into the file.
@@ -100,6 +105,8 @@ impl Default for Options {
             tunnel: false,
             tunnel_domain: None,
             json: false,
+            quiet: false,
+            keep_alive: false,
             paste: false,
             recover: false,
             username: None,
@@ -267,6 +274,10 @@ pub async fn oauth2(opts: &Options, deps: &Deps<'_>) -> Result<Outcome> {
         ctx.refresh_or_login(&project).await?
     };
     ctx.save_answers().await?;
+    let mut outcome = outcome;
+    if let Ok(project) = Project::load(&opts.config) {
+        outcome.tokens.refresh_warning = life::warn(&project, opts, deps);
+    }
     Ok(outcome)
 }
 
@@ -307,6 +318,8 @@ pub struct Fresh {
     /// When the floor after the last refresh ends (see `TestAccount::floor_ends`): the
     /// bookkeeping it is read from is not in `fields`.
     pub floor_ends: Option<std::time::SystemTime>,
+    /// The refresh token is near its end (see `lifetime::warning`).
+    pub refresh_warning: Option<String>,
     /// Scopes the file added since the account's login, which only a login gets, said.
     pub scope_warning: Option<String>,
 }
@@ -323,7 +336,7 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
     // and a script with several authorizations gets it without `-a`.
     if !when.holds(project.account(&opts.test_account), deps.clock.now()) {
         stale_inside_floor(&project, opts, deps);
-        return as_stored(&project, opts, false);
+        return as_stored(&project, opts, deps, false);
     }
     let selected = Chosen::select(&project, opts, deps)?;
     let by_a_person = !selected.1.grant.kind().needs_no_person();
@@ -359,13 +372,13 @@ pub async fn account(opts: &Options, deps: &Deps<'_>, when: When<'_>) -> Result<
             .is_ok()
     {
         // Due for an early refresh, with nothing to refresh with: the token still serves.
-        return as_stored(&project, opts, false);
+        return as_stored(&project, opts, deps, false);
     }
     if matches!(done, Done::NothingToRefreshWith) {
         return Err(nothing_to_refresh_with(&project, opts, deps));
     }
     // Whatever was just saved, even a token the provider gives less than the margin to live.
-    as_stored(&project, opts, matches!(done, Done::Refreshed(_)))
+    as_stored(&project, opts, deps, matches!(done, Done::Refreshed(_)))
 }
 
 /// Only a login can help: the token cannot be used, and there is no refresh token.
@@ -417,7 +430,7 @@ fn stale_inside_floor(project: &Project, opts: &Options, deps: &Deps<'_>) {
     ));
 }
 
-fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh> {
+fn as_stored(project: &Project, opts: &Options, deps: &Deps<'_>, refreshed: bool) -> Result<Fresh> {
     let account = project.account(&opts.test_account);
     let token = account
         .usable_token(None)
@@ -425,6 +438,9 @@ fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh
     let mut fields = account.fields().cloned().unwrap_or_default();
     // Our bookkeeping is not the connector's business.
     for key in field::BOOKKEEPING {
+        fields.shift_remove(key);
+    }
+    for key in crate::lifetime::field::ALL {
         fields.shift_remove(key);
     }
     // Nor who we recorded the user to be, or what the last login asked for.
@@ -436,6 +452,7 @@ fn as_stored(project: &Project, opts: &Options, refreshed: bool) -> Result<Fresh
         secrets: project.secrets().cloned().unwrap_or_default(),
         refreshed,
         floor_ends: account.floor_ends(),
+        refresh_warning: life::warn(project, opts, deps),
         scope_warning: drift::token_warning(project, opts),
     })
 }
@@ -453,11 +470,14 @@ fn needs_login(opts: &Options, reason: String) -> Error {
 /// from the test account as it was read for the token (the file is not read again).
 pub fn token_json(opts: &Options, fresh: &Fresh) -> String {
     let value = |k: &str| fresh.fields.get(k).cloned();
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "accessToken": fresh.token.expose(),
         "tokenType": value(field::TOKEN_TYPE).unwrap_or_else(|| "Bearer".into()),
         "expiresAt": value(field::EXPIRES_AT),
         "testAccount": opts.test_account,
-    })
-    .to_string()
+    });
+    if let Some(warning) = &fresh.refresh_warning {
+        json["refreshTokenWarning"] = warning.as_str().into();
+    }
+    json.to_string()
 }

@@ -104,6 +104,8 @@ pub struct Tokens {
     pub token_type: Option<String>,
     pub expires_at: Option<String>,
     pub scope: Option<String>,
+    /// The refresh token is near its end: the warning given (see `lifetime::warning`).
+    pub refresh_warning: Option<String>,
 }
 
 impl Tokens {
@@ -114,6 +116,7 @@ impl Tokens {
             token_type: text(field::TOKEN_TYPE),
             expires_at: text(field::EXPIRES_AT),
             scope: text(field::SCOPE),
+            refresh_warning: None,
         }
     }
 }

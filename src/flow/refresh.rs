@@ -275,6 +275,9 @@ pub enum When<'a> {
     /// When the stored token is still this one, which its user refused (a connector's 401).
     /// A different one was written by another run, and is used instead.
     Replacing(&'a AccessToken),
+    /// As `Due`, or once this long has passed since the last refresh (`watch
+    /// --keep-alive`: half a sliding refresh token's window).
+    KeepAlive(std::time::Duration),
 }
 
 impl When<'_> {
@@ -283,13 +286,20 @@ impl When<'_> {
         // Inside the floor after the last refresh a token that came back stale is used as
         // it is (see `REFRESH_FLOOR`); only `oauth2`, asked by a person, asks again, and
         // the proxy's replacement of a refused token, which has a guard of its own.
-        if matches!(self, When::Stale | When::Due) && account.within_floor(now) {
+        if matches!(self, When::Stale | When::Due | When::KeepAlive(_)) && account.within_floor(now)
+        {
             return false;
         }
         match self {
             When::Always => true,
             When::Stale | When::Asked => !fresh,
             When::Due => !fresh || account.refresh_due().is_some_and(|due| due <= now),
+            When::KeepAlive(half) => {
+                When::Due.holds(account, now)
+                    || account
+                        .last_refresh_at()
+                        .is_none_or(|last| last + half <= now)
+            }
             When::Replacing(refused) => {
                 !fresh
                     || account

@@ -74,6 +74,17 @@ pub fn merged(
             account.insert(key.clone(), value.clone());
         }
     }
+    let new_refresh_token = t.refresh_token.as_ref().is_some_and(|rt| {
+        !old.and_then(|o| o.get(field::REFRESH_TOKEN)?.as_str())
+            .is_some_and(|o| rt.is(o))
+    });
+    crate::lifetime::fold(
+        &mut account,
+        &t.extra,
+        source == Source::NewGrant,
+        new_refresh_token,
+        now,
+    );
     if source == Source::NewGrant {
         vouched_identity(&mut account, t);
     }

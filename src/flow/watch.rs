@@ -111,6 +111,12 @@ impl Visit<'_> {
             return None;
         }
         state.said_needs_login = false;
+        let for_this = Options {
+            test_account: name.to_string(),
+            ..self.opts.clone()
+        };
+        // Said at most once a day (see `life`), whether or not a refresh is due.
+        super::life::warn(project, &for_this, self.deps);
         let seen = account
             .fields()
             .map(|f| serde_json::Value::Object(f.clone()).to_string());
@@ -122,19 +128,30 @@ impl Visit<'_> {
         let due = match (account.access_token(), account.expires_at()) {
             // No token yet (client credentials, or a refresh token alone), or an expiry that
             // cannot be read (`token` would count it expired): now.
-            (None, _) | (Some(_), Some(Err(_))) => now,
-            (Some(_), _) => account.refresh_due()?,
+            (None, _) | (Some(_), Some(Err(_))) => Some(now),
+            (Some(_), _) => account.refresh_due(),
         };
+        let half = self.keep_alive_half(project);
+        let alive = half.map(|half| account.last_refresh_at().map_or(now, |last| last + half));
+        let due = due.into_iter().chain(alive).min()?;
         let not_before = state.not_before.map_or(due, |at| at.max(due));
         if not_before > now {
             return Some(not_before);
         }
-        let for_this = Options {
-            test_account: name.to_string(),
-            ..self.opts.clone()
+        let when = match half {
+            Some(half) => When::KeepAlive(half),
+            None => When::Due,
         };
-        let refreshed = account_fresh(&for_this, self.deps).await;
+        let refreshed = account_fresh(&for_this, self.deps, when).await;
         self.after(name, refreshed, state, seen)
+    }
+
+    /// Half the sliding window of the account's refresh token, under `--keep-alive`.
+    fn keep_alive_half(&self, project: &Project) -> Option<Duration> {
+        if !self.opts.keep_alive {
+            return None;
+        }
+        super::life::sliding_window(project, self.opts, self.deps).map(|w| w / 2)
     }
 
     /// What a refresh's outcome means for the next look; after a refresh the file is read
@@ -245,8 +262,12 @@ fn planned(
 
 /// The test account refreshed if due: its new expiry in words, and whether the new token
 /// was already stale as it came; `None` if nothing was done.
-async fn account_fresh(opts: &Options, deps: &Deps<'_>) -> Result<Option<(String, bool)>> {
-    let fresh = account(opts, deps, When::Due).await?;
+async fn account_fresh(
+    opts: &Options,
+    deps: &Deps<'_>,
+    when: When<'_>,
+) -> Result<Option<(String, bool)>> {
+    let fresh = account(opts, deps, when).await?;
     if !fresh.refreshed {
         return Ok(None);
     }

@@ -198,6 +198,8 @@ async fn keep_fresh(keeper: Keeper, event: impl Fn(&str, &str)) {
     loop {
         let due = keeper.current().due_at;
         let wake = due.unwrap_or_else(|| clock.now() + Duration::from_secs(60));
+        // At least daily, so a refresh token near its end is warned of once a day.
+        let wake = wake.min(clock.now() + Duration::from_secs(24 * 3600));
         clock.sleep_until(wake).await;
         match keeper.ask(Need::Due).await {
             Ok(answer) => {

@@ -32,6 +32,9 @@ pub fn json(o: &Outcome) -> String {
         "scope": t.scope,
         "refreshToken": null,
     });
+    if let Some(warning) = &t.refresh_warning {
+        summary["refreshTokenWarning"] = warning.as_str().into();
+    }
     if let Happened::Saved(saved) = &o.happened {
         summary["refreshToken"] = refresh_word(saved.refresh).into();
         // Said only when there is something to say: scripts compare the rest.

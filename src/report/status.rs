@@ -99,10 +99,90 @@ fn account_json(a: &AccountStatus, status: &Status) -> Value {
         "variables": variables,
         "next": a.next.iter().map(next_json).collect::<Vec<_>>(),
         "setAside": a.set_aside.as_ref().map(set_aside_json),
+        "refreshTokenLife": refresh_life_json(a, status),
         "identity": a.identity.as_ref().map(|i| json!({
             "issuer": i.issuer, "subject": i.subject, "name": i.name, "email": i.email,
         })),
     })
+}
+
+/// The refresh token's lifetime for a CI job: seconds left, the whole, where the figure
+/// comes from, its last use and the warning the commands would give.
+fn refresh_life_json(a: &AccountStatus, status: &Status) -> Value {
+    use crate::lifetime::Left;
+    let last = a.last_refresh_at.map(clock::rfc3339);
+    match &a.refresh_life {
+        None => Value::Null,
+        Some(
+            left @ Left::Ends {
+                ends,
+                whole,
+                sliding,
+                source,
+            },
+        ) => json!({
+            "expiresAt": clock::rfc3339(*ends),
+            "expiresIn": clock::relative(*ends, status.now),
+            "secondsLeft": ends.duration_since(status.now).map_or(0, |d| d.as_secs()),
+            "lifetimeSeconds": whole.as_secs(),
+            "sliding": sliding,
+            "source": source,
+            "lastRefreshAt": last,
+            "warning": life_warning(&a.name, left, status),
+        }),
+        Some(Left::NoExpiry(source)) => json!({
+            "expiresAt": null, "source": source, "noExpiry": true, "lastRefreshAt": last,
+        }),
+        Some(Left::Unknown(source)) => json!({
+            "expiresAt": null, "source": source, "lastRefreshAt": last,
+        }),
+    }
+}
+
+/// The warning `oauth2` and `token` would give, with the commands as `status` words them.
+fn life_warning(name: &str, left: &crate::lifetime::Left, status: &Status) -> Option<String> {
+    let name_arg = printable(name);
+    crate::lifetime::warning(
+        &name_arg,
+        left,
+        status.now,
+        &format!("integration-cli oauth2 -t {name_arg}"),
+        &format!("integration-cli oauth2 -t {name_arg} --reauth"),
+    )
+}
+
+/// The refresh token's line: when it dies and why we think so, and when it was last used.
+fn refresh_life_text(a: &AccountStatus, status: &Status) -> Option<String> {
+    use crate::lifetime::Left;
+    let life = a.refresh_life.as_ref()?;
+    let said = match life {
+        Left::Ends { ends, source, .. } => format!(
+            "{} {} ({}; {})",
+            if *ends <= status.now {
+                "expired"
+            } else {
+                "expires"
+            },
+            clock::rfc3339(*ends),
+            clock::relative(*ends, status.now),
+            printable(source)
+        ),
+        Left::NoExpiry(source) => format!("does not expire ({})", printable(source)),
+        Left::Unknown(Some(source)) => format!("lifetime unknown ({})", printable(source)),
+        Left::Unknown(None) => "lifetime not stated".into(),
+    };
+    let used = a.last_refresh_at.map_or(String::new(), |at| {
+        format!(
+            ", last used {} ({})",
+            clock::rfc3339(at),
+            clock::relative(at, status.now)
+        )
+    });
+    let mut line = format!("  refresh token: {said}{used}\n");
+    if let Some(warning) = life_warning(&a.name, life, status) {
+        line.push_str(&format!("  warning: {warning}\n"));
+    }
+    Some(line)
 }
 
 fn set_aside_json(s: &SetAside) -> Value {
@@ -205,6 +285,7 @@ fn account_text(a: &AccountStatus, status: &Status) -> String {
             ""
         }
     );
+    out.extend(refresh_life_text(a, status));
     if !a.variables.is_empty() {
         let shown: Vec<String> = a
             .variables

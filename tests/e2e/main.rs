@@ -84,6 +84,7 @@ const TESTS: &[(&str, fn())] = tests![
     private_key_jwt_login_then_refresh,
     password_grant_against_authlib,
     jwt_bearer_grant_against_authlib,
+    short_refresh_token_lifetime_is_warned_of_and_shown_by_status,
     logout_revokes_at_the_servers_endpoint_basic,
     logout_revokes_at_the_servers_endpoint_post,
 ];
@@ -247,6 +248,41 @@ fn rerun_refreshes_without_a_browser(client: Client) {
     let third = case.assert_tokens_saved("development");
     assert_ne!(third["refreshToken"], second["refreshToken"]);
     case.assert_token_works(third["accessToken"].as_str().unwrap());
+}
+
+/// A server whose refresh tokens live an hour (it does not say so in its answers): with
+/// the figure given as `refreshTokenLifetime`, the login warns that the refresh token is
+/// near its end, and `status --json` carries the figures.
+fn short_refresh_token_lifetime_is_warned_of_and_shown_by_status() {
+    let mut case = Case::with(Client::Basic, &[("REFRESH_TOKEN_TTL", "3600")], |oauth2| {
+        oauth2.insert("refreshTokenLifetime".into(), json!(3600));
+    });
+    let login = case.login(&[], &[], Choice::Approve);
+    case.assert_ok(&login.finished);
+    assert_has(
+        &login.finished.stderr,
+        "the refresh token of test account \"development\" expires in ",
+    );
+    assert_has(&login.finished.stderr, "your refreshTokenLifetime");
+    assert!(
+        !login
+            .finished
+            .stdout
+            .contains("refresh token of test account")
+    );
+    let account = case.project.account("development");
+    assert!(account["firstLoginAt"].is_string(), "{account}");
+
+    let status = case.run(&["status", "--json"], &[]);
+    case.assert_ok(&status);
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    let life = &v["testAccounts"][0]["refreshTokenLife"];
+    assert_eq!(life["lifetimeSeconds"], 3600, "{life}");
+    assert!(life["secondsLeft"].as_u64().unwrap() <= 3600, "{life}");
+    assert!(
+        life["warning"].as_str().unwrap().contains("--reauth"),
+        "{life}"
+    );
 }
 
 /// `--reauth` goes to the browser even though the stored refresh token is good.
