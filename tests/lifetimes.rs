@@ -110,6 +110,17 @@ fn token_and_oauth2_warn_on_stderr_before_the_refresh_token_dies_and_not_under_q
         quiet.stderr
     );
 
+    // credentials and exec share the path, and -q too.
+    for quiet_run in [vec!["credentials", "-q"], vec!["exec", "-q", "--", "true"]] {
+        let done = project.oauth2(&quiet_run).finish(&stub);
+        assert_eq!(done.code, 0, "{}", done.all());
+        assert!(
+            !done.stderr.contains("refresh token of"),
+            "{quiet_run:?}: {}",
+            done.stderr
+        );
+    }
+
     let json = project.oauth2(&["token", "--json", "-q"]).finish(&stub);
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
     assert!(

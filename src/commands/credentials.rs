@@ -8,7 +8,7 @@ use super::args::Target;
 use super::run::{block_on, write_stdout};
 use crate::credentials::{self, HEADER};
 use crate::error::{Result, RunError, UserError};
-use crate::flow::{self, Deps, When};
+use crate::flow::{self, Deps, Options, When};
 use crate::ui::{Console, Quiet, Terminal};
 
 /// Print the X-Unito-Credentials header value for a test account
@@ -61,14 +61,18 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn exec(self, _: Global) -> Result<()> {
+    pub fn exec(self, global: Global) -> Result<()> {
         if let Some(value) = self.decode {
             // Masked as the file declares them, when there is a file to say.
             let file = self.target.file.path().ok();
             let secrets = file.map(|f| password_variables(&f)).unwrap_or_default();
             return decode(&value, &secrets, self.show_all);
         }
-        let opts = self.target.options()?;
+        // `-q` keeps the refresh-token warning off stderr too.
+        let opts = Options {
+            quiet: global.quiet,
+            ..self.target.options()?
+        };
         // stdout is the value: progress would be in the way of `$(…)`.
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
         let fresh = block_on(&deps, flow::account(&opts, &deps, When::Stale))?;

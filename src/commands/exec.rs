@@ -6,7 +6,7 @@ use super::run::{cancellable, runtime};
 use crate::credentials;
 use crate::error::{Result, RunError};
 use crate::exec::{ACCESS_TOKEN_VAR, CREDENTIALS_VAR};
-use crate::flow::{self, Deps, When};
+use crate::flow::{self, Deps, Options, When};
 use crate::signals::Signals;
 use crate::ui::{Console, Quiet};
 
@@ -44,8 +44,12 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn exec(self, _: Global) -> Result<()> {
-        let opts = self.target.options()?;
+    pub fn exec(self, global: Global) -> Result<()> {
+        // `-q` keeps the refresh-token warning off stderr too.
+        let opts = Options {
+            quiet: global.quiet,
+            ..self.target.options()?
+        };
         let deps = Deps::system().with_terminal(Quiet::new(Console::new()));
         let code = runtime()?.block_on(async {
             // One listener from before the refresh to the command's end: a stop signal that
