@@ -37,20 +37,7 @@ pub fn merged(
     if let Some(rt) = &t.refresh_token {
         account.insert(field::REFRESH_TOKEN.into(), rt.expose().into());
     }
-    // Absent, or "bearer" in any case (GitHub sends "bearer"): one spelling for the platform.
-    // Slack's "bot" and "user" say whose token it is, not how to send it: as a Bearer token.
-    let token_type = match t.token_type.as_deref().map(str::trim) {
-        None | Some("") => "Bearer",
-        Some(other)
-            if ["bearer", "bot", "user"]
-                .iter()
-                .any(|t| other.eq_ignore_ascii_case(t)) =>
-        {
-            "Bearer"
-        }
-        Some(other) => other,
-    };
-    account.insert(field::TOKEN_TYPE.into(), token_type.into());
+    account.insert(field::TOKEN_TYPE.into(), token_type(t).into());
     // A token without a stated lifetime: an old expiry would now be a lie.
     account.shift_remove(field::EXPIRES_IN);
     account.shift_remove(field::EXPIRES_AT);
@@ -89,6 +76,22 @@ pub fn merged(
         vouched_identity(&mut account, t);
     }
     account
+}
+
+/// Absent, or "bearer" in any case (GitHub sends "bearer"): one spelling for the platform.
+/// Slack's "bot" and "user" say whose token it is, not how to send it: as a Bearer token.
+fn token_type(t: &TokenResponse) -> &str {
+    match t.token_type.as_deref().map(str::trim) {
+        None | Some("") => "Bearer",
+        Some(other)
+            if ["bearer", "bot", "user"]
+                .iter()
+                .any(|t| other.eq_ignore_ascii_case(t)) =>
+        {
+            "Bearer"
+        }
+        Some(other) => other,
+    }
 }
 
 /// A new grant may be another user's: the identity its `id_token` vouches for, or none
