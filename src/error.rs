@@ -477,6 +477,8 @@ pub enum ProviderError {
         url: String,
         status: u16,
         said: String,
+        /// The `logout --force` command for this file, authorization and test account.
+        retry: String,
     },
 
     #[error("test account \"{test_account}\" has no usable access token: {reason}")]
@@ -547,10 +549,10 @@ impl ProviderError {
                  above."
                     .into()
             }
-            Revocation { .. } => "the tokens were kept in the file. Try again later, or remove \
-                them here anyway with: integration-cli logout --force (the grant may then still \
-                stand at the provider)."
-                .into(),
+            Revocation { retry, .. } => format!(
+                "the tokens were kept in the file. Try again later, or remove them here anyway \
+                 with: {retry} (the grant may then still stand at the provider)."
+            ),
             RefreshRejected { retry, .. } => format!("log in again with: {retry}"),
             NeedsLogin { retry, .. } => format!("log in first with: {retry}"),
             Metadata { .. } => "check the issuer URL the provider documents (Auth0's end in /, \
@@ -1342,12 +1344,14 @@ mod tests {
                 url: s("https://oauth2.googleapis.com/revoke"),
                 status: 400,
                 said: s("invalid_client: The OAuth client was not found."),
+                retry: s("integration-cli logout --force"),
             }
             .into(),
             ProviderError::Revocation {
                 url: s("https://slack.com/api/auth.revoke"),
                 status: 0,
                 said: s("an answer too large to read"),
+                retry: s("integration-cli logout -a slack -t compliance --force"),
             }
             .into(),
             UserError::PasteRefused {

@@ -164,6 +164,8 @@ fn refused(shown: &str, status: u16, said: String) -> Error {
         url: shown.to_string(),
         status,
         said,
+        // The flow puts the run's own command here (`flow::logout`).
+        retry: "integration-cli logout --force".into(),
     }
     .into()
 }

@@ -125,8 +125,21 @@ fn a_refusal_keeps_the_tokens_and_exits_1_and_force_removes_them() {
     let done = logout(&project, &stub, &["--revocation-url", &nowhere]);
     assert_eq!(done.code, 1, "{}", done.all());
     assert_has(&done.stderr, "refused to revoke the token (404)");
-    assert_has(&done.stderr, "--force");
+    assert_has(
+        &done.stderr,
+        "with: integration-cli logout --force (the grant",
+    );
     assert_eq!(project.text(), before, "the tokens are kept");
+    // The hint's command is this run's: its authorization (and file and test account).
+    let again = logout(
+        &project,
+        &stub,
+        &["--revocation-url", &nowhere, "-a", "oauth2"],
+    );
+    assert_has(
+        &again.stderr,
+        "with: integration-cli logout -a oauth2 --force (the grant",
+    );
     let env = [("UNITO_REVOCATION_URL", nowhere.as_str())];
     let forced = project.oauth2_env(&["logout", "--force"], &env).wait();
     assert_eq!(forced.code, 0, "{}", forced.all());

@@ -68,12 +68,26 @@ pub enum AtProvider {
     },
     /// The provider did not revoke them, and they were kept (`--all` goes on to the next).
     Refused(Error),
+    /// The provider's part was done, but the file could not be edited: the tokens are still
+    /// in it (`--all` goes on to the next).
+    NotRemoved(Error),
+}
+
+/// Why one account's sign-out stopped: before anything was revoked, or after.
+enum Failure {
+    Before(Error),
+    After(Error),
 }
 
 impl SignedOut {
     /// How many accounts kept their tokens because the provider refused.
     pub fn failed(&self) -> usize {
-        let refused = |a: &&AccountOut| matches!(a.provider, AtProvider::Refused(_));
+        let refused = |a: &&AccountOut| {
+            matches!(
+                a.provider,
+                AtProvider::Refused(_) | AtProvider::NotRemoved(_)
+            )
+        };
         self.accounts.iter().filter(refused).count()
     }
 }
@@ -100,15 +114,20 @@ pub async fn logout(opts: &Options, how: &Logout, deps: &Deps<'_>) -> Result<Sig
             ..opts.clone()
         };
         let one = one(&chosen, &opts, how, manage.clone(), deps).await;
-        match one {
-            Ok(out) => accounts.push(out),
-            Err(e) if how.all => accounts.push(AccountOut {
-                test_account: opts.test_account,
-                provider: AtProvider::Refused(e),
-                removed: Vec::new(),
-            }),
-            Err(e) => return Err(e),
-        }
+        let provider = match one {
+            Ok(out) => {
+                accounts.push(out);
+                continue;
+            }
+            Err(Failure::Before(e)) if how.all => AtProvider::Refused(e),
+            Err(Failure::After(e)) if how.all => AtProvider::NotRemoved(e),
+            Err(Failure::Before(e) | Failure::After(e)) => return Err(e),
+        };
+        accounts.push(AccountOut {
+            test_account: opts.test_account,
+            provider,
+            removed: Vec::new(),
+        });
     }
     Ok(SignedOut {
         authorization: chosen.name().to_string(),
@@ -177,8 +196,8 @@ async fn one(
     how: &Logout,
     manage: Option<String>,
     deps: &Deps<'_>,
-) -> Result<AccountOut> {
-    let project = Project::load(&opts.config)?;
+) -> std::result::Result<AccountOut, Failure> {
+    let project = Project::load(&opts.config).map_err(Failure::Before)?;
     let name = &opts.test_account;
     let held = project.account(name);
     let refresh = held.refresh_token().map(RefreshToken::new);
@@ -186,7 +205,9 @@ async fn one(
     let provider = if refresh.is_none() && access.is_none() {
         AtProvider::NothingHeld
     } else {
-        let target = chosen.target(&project, opts, deps, false)?;
+        let target = chosen
+            .target(&project, opts, deps, false)
+            .map_err(Failure::Before)?;
         let tokens = [refresh.as_ref().map(Revocable::Refresh)]
             .into_iter()
             .chain([access.as_ref().map(Revocable::Access)])
@@ -200,10 +221,10 @@ async fn one(
                 why: e.to_string(),
                 manage,
             },
-            Err((_, e)) => return Err(e),
+            Err((_, e)) => return Err(Failure::Before(e)),
         }
     };
-    let removed = remove(chosen, opts, deps).await?;
+    let removed = remove(chosen, opts, deps).await.map_err(Failure::After)?;
     Ok(AccountOut {
         test_account: name.clone(),
         provider,
@@ -228,7 +249,7 @@ async fn at_provider(
         return Ok(None);
     };
     let (url, shown) = (url.as_str(), crate::redact::display_url(url.as_str()));
-    let fail = |e: Error| (shown.clone(), e);
+    let fail = |e: Error| (shown.clone(), with_retry(e, opts));
     chosen
         .approve_revocation(target, project, opts, deps)
         .map_err(fail)?;
@@ -245,6 +266,7 @@ async fn at_provider(
                     url: shown.clone(),
                     status: 0,
                     said,
+                    retry: String::new(),
                 };
                 return Err(fail(refused.into()));
             }
@@ -254,6 +276,16 @@ async fn at_provider(
         }
     }
     Ok(Some((shown, answers)))
+}
+
+/// A refusal's hint names the `logout --force` that fits this run: its file, authorization
+/// and test account.
+fn with_retry(mut e: Error, opts: &Options) -> Error {
+    if let Error::Provider(crate::error::ProviderError::Revocation { retry, .. }) = &mut e {
+        let command = opts.command_for(&opts.test_account, "--force");
+        *retry = command.replacen("integration-cli oauth2", "integration-cli logout", 1);
+    }
+    e
 }
 
 /// Takes out of the test account what token answers and our bookkeeping put there, under

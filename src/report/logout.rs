@@ -49,7 +49,7 @@ fn account_json(a: &AccountOut) -> Value {
             v["error"] = why.as_str().into();
             v["manage"] = json!(manage);
         }
-        AtProvider::Refused(e) => v["error"] = e.to_string().into(),
+        AtProvider::Refused(e) | AtProvider::NotRemoved(e) => v["error"] = e.to_string().into(),
         AtProvider::NothingHeld => {}
     }
     v
@@ -62,6 +62,7 @@ fn word(p: &AtProvider) -> &'static str {
         AtProvider::NoEndpoint { .. } => "no_endpoint",
         AtProvider::Forced { .. } => "forced",
         AtProvider::Refused(_) => "failed",
+        AtProvider::NotRemoved(_) => "not_removed",
     }
 }
 
@@ -114,6 +115,11 @@ fn account_text(out: &SignedOut, a: &AccountOut) -> String {
         AtProvider::Refused(e) => {
             format!("Kept the tokens of {who}: {}", printable(&e.to_string()))
         }
+        AtProvider::NotRemoved(e) => format!(
+            "The provider's part of signing out {who} was done, but its tokens could not be \
+             removed from the file: {}",
+            printable(&e.to_string())
+        ),
     }
 }
 
@@ -150,5 +156,40 @@ fn where_to(manage: &Option<String>) -> String {
         None => "remove the app's access in your account's settings at the provider \
                  (connected or authorized apps)"
             .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FileError;
+
+    /// Under `--all`, an account whose revocation went through but whose file edit failed
+    /// is not said to have kept its tokens at the provider's refusal.
+    #[test]
+    fn a_failed_removal_after_the_provider_is_told_apart_from_a_refusal() {
+        let out = SignedOut {
+            authorization: "oauth2".into(),
+            file: ".unito.json".into(),
+            accounts: vec![AccountOut {
+                test_account: "qa".into(),
+                provider: AtProvider::NotRemoved(
+                    FileError::CannotSave {
+                        path: ".unito.json".into(),
+                        why: "read-only".into(),
+                    }
+                    .into(),
+                ),
+                removed: Vec::new(),
+            }],
+        };
+        assert_eq!(out.failed(), 1);
+        let said = text(&out);
+        assert!(
+            said.contains("The provider's part of signing out test account \"qa\""),
+            "{said}"
+        );
+        assert!(!said.contains("Kept the tokens"), "{said}");
+        assert!(json(&out).contains("\"not_removed\""));
     }
 }
