@@ -747,12 +747,26 @@ fn init_from_the_servers_metadata_then_log_in() {
     assert_eq!(oauth2["authorizationUrl"], format!("{issuer}/auth"));
     assert_eq!(oauth2["tokenUrl"], format!("{issuer}/token"));
     assert_eq!(oauth2["issuer"], issuer.as_str());
+    assert_eq!(
+        oauth2["revocationUrl"],
+        format!("{issuer}/token/revocation")
+    );
     case.original = cfg.clone();
     let secret = [("E2E_CONNECTOR_CLIENT_SECRET", Client::Basic.secret())];
     let login = case.login(&[], &secret, Choice::Approve);
     case.assert_ok(&login.finished);
     assert!(query_param(&login.page.callback_url, "iss").is_some_and(|i| i == issuer));
     case.assert_tokens_saved("development");
+    // The revocation endpoint the metadata named, from the file alone.
+    let refresh = case.project.account("development")["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = case.run(&["logout", "--json"], &secret);
+    case.assert_ok(&out);
+    let said: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(said["testAccounts"][0]["result"], "accepted", "{said}");
+    assert_eq!(case.introspect(&refresh)["active"], false);
 }
 
 /// A per-tenant provider, as Zendesk or Okta are: the server holds one node-oidc-provider per
