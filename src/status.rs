@@ -19,6 +19,8 @@ use crate::secret::AccessToken;
 /// What `status` found, as of `now`.
 pub struct Status {
     pub file: PathBuf,
+    /// The authorization `-a` named, if one: the commands `status` suggests name it too.
+    pub authorization: Option<String>,
     pub now: SystemTime,
     pub accounts: Vec<AccountStatus>,
     /// `development` and `compliance` are this one user.
@@ -136,6 +138,7 @@ pub fn run(
     };
     Ok(Status {
         file: config.to_path_buf(),
+        authorization: only.map(str::to_string),
         now,
         accounts,
         same_user,

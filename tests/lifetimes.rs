@@ -53,9 +53,18 @@ fn status_says_how_long_each_refresh_token_has_left_and_when_it_was_last_used() 
         &text.stdout,
         "  warning: the refresh token of test account \"development\" expires in ",
     );
+    // The command as the other commands write it: no -t for development.
     assert_has(
         &text.stdout,
-        "log in again: integration-cli oauth2 -t development --reauth",
+        "log in again: integration-cli oauth2 --reauth",
+    );
+    // With -a given, the suggested command names it too.
+    let named = project
+        .oauth2_env(&["status", "-a", "oauth2"], &SLIDING_90_DAYS)
+        .finish(&stub);
+    assert_has(
+        &named.stdout,
+        "log in again: integration-cli oauth2 -a oauth2 --reauth",
     );
     assert_has(&text.stdout, "; your refreshTokenLifetime), last used 20");
     assert!(

@@ -59,7 +59,7 @@ fn identities_text(status: &Status) -> String {
         let words = crate::flow::same_user_words(
             same,
             "compliance",
-            "integration-cli oauth2 -t compliance --reauth",
+            &login(status, "compliance", "--reauth"),
         );
         out.push_str(&format!("  warning: {words}\n"));
     }
@@ -146,9 +146,20 @@ fn life_warning(name: &str, left: &crate::lifetime::Left, status: &Status) -> Op
         &name_arg,
         left,
         status.now,
-        &format!("integration-cli oauth2 -t {name_arg}"),
-        &format!("integration-cli oauth2 -t {name_arg} --reauth"),
+        &login(status, name, ""),
+        &login(status, name, "--reauth"),
     )
+}
+
+/// The `oauth2` command for test account `name` of the file and authorization `status`
+/// described, as the other commands write it (`--config` and `-a` when they were given).
+fn login(status: &Status, name: &str, flag: &str) -> String {
+    let opts = crate::flow::Options {
+        config: status.file.clone(),
+        authorization: status.authorization.clone(),
+        ..crate::flow::Options::default()
+    };
+    opts.command_for(name, flag)
 }
 
 /// The refresh token's line: when it dies and why we think so, and when it was last used.
