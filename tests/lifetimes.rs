@@ -119,6 +119,22 @@ fn token_and_oauth2_warn_on_stderr_before_the_refresh_token_dies_and_not_under_q
         quiet.stderr
     );
 
+    // --all warns for each account as a run for it would: development only.
+    // (The stub knows none of these fake refresh tokens: the refreshes fail, exit 1.)
+    let all = project.oauth2(&["oauth2", "--all"]).finish(&stub);
+    assert_eq!(all.stderr.matches(warning).count(), 1, "{}", all.stderr);
+    assert!(
+        !all.stderr.contains("\"compliance\" expires"),
+        "{}",
+        all.stderr
+    );
+    let quiet_all = project.oauth2(&["oauth2", "--all", "-q"]).finish(&stub);
+    assert!(
+        !quiet_all.stderr.contains("refresh token of"),
+        "{}",
+        quiet_all.stderr
+    );
+
     // credentials and exec share the path, and -q too.
     for quiet_run in [vec!["credentials", "-q"], vec!["exec", "-q", "--", "true"]] {
         let done = project.oauth2(&quiet_run).finish(&stub);

@@ -50,11 +50,27 @@ pub async fn refresh_all(opts: &Options, deps: &Deps<'_>) -> Result<AllOutcome> 
     let _critical = deps.critical.enter();
     let (mut accounts, jobs) = sort_out(plans);
     accounts.extend(request_all(&chosen, &project, jobs, deps).await);
+    warn_of_lifetimes(&accounts, opts, deps);
     Ok(AllOutcome {
         authorization: chosen.name().to_string(),
         accounts,
         interrupted: deps.critical.stop_requested(),
     })
+}
+
+/// A refresh token near its end is warned of for each account, as a run for one would,
+/// from the file as the requests left it.
+fn warn_of_lifetimes(accounts: &[(String, Each)], opts: &Options, deps: &Deps<'_>) {
+    let Ok(project) = Project::load(&opts.config) else {
+        return;
+    };
+    for (name, _) in accounts {
+        let for_account = Options {
+            test_account: name.clone(),
+            ..opts.clone()
+        };
+        super::life::warn(&project, &for_account, deps);
+    }
 }
 
 /// What comes of the accounts that need no request, and the requests.
