@@ -548,24 +548,7 @@ fn watch_virtually(project: &Project, clock: &VirtualClock) -> Vec<String> {
         token_timeout: Duration::from_secs(10),
         ..flow::Options::default()
     };
-    let terminal = fakes::FakeTerminal::default();
-    let deps = flow::Deps::system()
-        .with_terminal(&terminal)
-        .with_clock(clock)
-        .with_env(|name: &str| (name == SECRET_VAR).then(|| SECRET.to_string()));
-    let said = std::sync::Mutex::new(Vec::new());
-    let say = |line: &str| said.lock().unwrap().push(line.to_string());
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::select! {
-                stopped = flow::watch(&opts, &deps, &say) => panic!("watch stopped: {stopped:?}"),
-                _ = clock.ended() => {}
-            }
-        });
-    said.into_inner().unwrap()
+    connector::watch_virtually(&opts, clock).0
 }
 
 /// A virtual clock from this second to `span` later.

@@ -240,25 +240,7 @@ mod on_virtual_time {
             keep_alive,
             ..flow::Options::default()
         };
-        let terminal = fakes::FakeTerminal::default();
-        let deps = flow::Deps::system()
-            .with_terminal(&terminal)
-            .with_clock(&clock)
-            .with_env(|name: &str| (name == SECRET_VAR).then(|| SECRET.to_string()));
-        let said = std::sync::Mutex::new(Vec::new());
-        let say = |line: &str| said.lock().unwrap().push(line.to_string());
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                tokio::select! {
-                    stopped = flow::watch(&opts, &deps, &say) => panic!("stopped: {stopped:?}"),
-                    _ = clock.ended() => {}
-                }
-            });
-        let warned = terminal.said.lock().unwrap().clone();
-        (said.into_inner().unwrap(), warned)
+        connector::watch_virtually(&opts, &clock)
     }
 
     fn refreshes(said: &[String]) -> usize {

@@ -246,3 +246,34 @@ async fn stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
         .body(Body::from_stream(lines))
         .unwrap()
 }
+
+/// `watch` in this process with `opts`, on `clock` until it reaches its end, the sandbox's
+/// client secret in the environment as `${SANDBOX_CLIENT_SECRET}` asks: what it said (the
+/// command's stdout lines), and what went to the terminal (its warnings).
+pub fn watch_virtually(
+    opts: &integration_cli::flow::Options,
+    clock: &integration_cli::clock::VirtualClock,
+) -> (Vec<String>, Vec<String>) {
+    use integration_cli::flow;
+    let terminal = super::fakes::FakeTerminal::default();
+    let deps = flow::Deps::system()
+        .with_terminal(&terminal)
+        .with_clock(clock)
+        .with_env(|name: &str| {
+            (name == "SANDBOX_CLIENT_SECRET").then(|| sandbox::CLIENT_SECRET.to_string())
+        });
+    let said = Mutex::new(Vec::new());
+    let say = |line: &str| said.lock().unwrap().push(line.to_string());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::select! {
+                stopped = flow::watch(opts, &deps, &say) => panic!("watch stopped: {stopped:?}"),
+                _ = clock.ended() => {}
+            }
+        });
+    let warned = terminal.said.lock().unwrap().clone();
+    (said.into_inner().unwrap(), warned)
+}
