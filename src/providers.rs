@@ -135,8 +135,8 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         key: "microsoft",
         title: "Microsoft identity platform",
-        authorization_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-        token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        authorization_url: "https://login.microsoftonline.com/{+tenant}/oauth2/v2.0/authorize",
+        token_url: "https://login.microsoftonline.com/{+tenant}/oauth2/v2.0/token",
         scopes: &["offline_access", "User.Read"],
         authorization_parameters: &[],
         settings: &[],
@@ -153,7 +153,14 @@ pub const PROVIDERS: &[Provider] = &[
             "the AADSTS code names the cause: AADSTS7000215 is a wrong client secret (use its Value, not its ID), AADSTS50011 a redirect URI the app registration lacks",
         ),
         also: &["microsoft.com"],
-        variables: &[],
+        variables: &[VarSpec {
+            name: "tenant",
+            label: "Microsoft tenant",
+            help: "common for an app that takes any Microsoft account; your directory's tenant id or domain (contoso.onmicrosoft.com) for a single-tenant app, which common refuses with AADSTS50194",
+            placeholder: "common",
+            pattern: "^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
+            default: Some("common"),
+        }],
     },
     Provider {
         key: "atlassian",
@@ -665,6 +672,95 @@ pub const SIGN_OUT: &[SignOut] = &[
     },
 ];
 
+/// A provider whose published metadata `init --issuer` does not use: missing, or known to
+/// mislead, so its preset's endpoints are written instead.
+pub struct KnownIssuer {
+    pub key: &'static str,
+    /// The issuer URL, with the preset's variables where a tenant's own part goes.
+    pub issuer: &'static str,
+    /// Why its metadata is passed over, said when the preset is used in its place.
+    pub why: &'static str,
+}
+
+/// From each provider's documentation and its well-known URLs.
+pub const KNOWN_ISSUERS: &[KnownIssuer] = &[
+    KnownIssuer {
+        key: "github",
+        issuer: "https://github.com",
+        why: "GitHub publishes no OAuth metadata",
+    },
+    KnownIssuer {
+        key: "microsoft",
+        issuer: "https://login.microsoftonline.com/{+tenant}/v2.0",
+        why: "Microsoft's metadata names its issuer with a {tenantid} placeholder",
+    },
+    KnownIssuer {
+        key: "microsoft",
+        issuer: "https://login.microsoftonline.com/{+tenant}",
+        why: "Microsoft's metadata names its issuer with a {tenantid} placeholder",
+    },
+    KnownIssuer {
+        key: "slack",
+        issuer: "https://slack.com",
+        why: "Slack's metadata is for Sign in with Slack, not for installing an app (oauth.v2)",
+    },
+    KnownIssuer {
+        key: "google",
+        issuer: "https://accounts.google.com",
+        why: "Google's metadata does not say that a refresh token needs access_type=offline",
+    },
+];
+
+/// A preset used in place of an issuer's metadata.
+pub struct InPlace {
+    pub preset: &'static Provider,
+    /// Why the metadata is passed over.
+    pub why: &'static str,
+    /// The values of the preset's variables that the issuer URL holds (Microsoft's tenant).
+    pub values: Vec<(String, String)>,
+}
+
+/// The preset to use in place of `issuer`'s metadata, when it is one of `KNOWN_ISSUERS`.
+pub fn for_issuer(issuer: &str) -> Option<InPlace> {
+    let url = Url::parse(issuer.trim()).ok()?;
+    KNOWN_ISSUERS.iter().find_map(|known| {
+        Some(InPlace {
+            values: matched(known.issuer, &url)?,
+            preset: find(known.key)?,
+            why: known.why,
+        })
+    })
+}
+
+/// The values of `template`'s `{+name}` path segments in `url`, when `url` is `template`
+/// filled in: the same origin, and each other segment the same (a trailing slash aside).
+fn matched(template: &str, url: &Url) -> Option<Vec<(String, String)>> {
+    let shape = Url::parse(&template.replace("{+", "%7B").replace('}', "%7D")).ok()?;
+    if shape.origin() != url.origin() || url.query().is_some() || url.fragment().is_some() {
+        return None;
+    }
+    let segments = |u: &Url| -> Vec<String> {
+        u.path()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (want, got) = (segments(&shape), segments(url));
+    if want.len() != got.len() {
+        return None;
+    }
+    let mut values = Vec::new();
+    for (w, g) in want.iter().zip(&got) {
+        match w.strip_prefix("%7B").and_then(|n| n.strip_suffix("%7D")) {
+            Some(name) => values.push((name.to_string(), g.clone())),
+            None if w.eq_ignore_ascii_case(g) => {}
+            None => return None,
+        }
+    }
+    Some(values)
+}
+
 /// How a grant of the provider behind `token_url` ends, when we know. A sandbox stand-in's
 /// (`http://127.0.0.1:9010/oauth2.googleapis.com/token`) is the stand-in's revocation URL.
 pub fn sign_out_for(token_url: &str) -> Option<(&'static Provider, &'static SignOut)> {
@@ -782,6 +878,35 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_issuers_name_their_preset_and_the_tenant_their_url_holds() {
+        let github = for_issuer("https://github.com/").unwrap();
+        assert_eq!((github.preset.key, github.values.len()), ("github", 0));
+        assert!(github.why.contains("no OAuth metadata"));
+        let ms = for_issuer("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0");
+        let ms = ms.unwrap();
+        assert_eq!(ms.preset.key, "microsoft");
+        let tenant = ("tenant".to_string(), "contoso.onmicrosoft.com".to_string());
+        assert_eq!(ms.values, [tenant]);
+        let ms = for_issuer("https://login.microsoftonline.com/common").unwrap();
+        assert_eq!(ms.values, [("tenant".into(), "common".into())]);
+        for other in [
+            "https://github.com/enterprises/acme",
+            "http://github.com",
+            "https://login.microsoftonline.com/common/v2.0/extra",
+            "https://login.example.com",
+            "https://github.com/?x=1",
+        ] {
+            assert!(for_issuer(other).is_none(), "{other}");
+        }
+        for known in KNOWN_ISSUERS {
+            let p = find(known.key).unwrap();
+            for name in Template::parse(known.issuer).names() {
+                assert!(p.variables.iter().any(|v| v.name == name), "{name}");
+            }
+        }
+    }
 
     /// Every preset is a file the CLI reads: its URLs, parameters and variables are checked
     /// as a `.unito.json`'s are.

@@ -45,8 +45,8 @@ fn each_preset_writes_its_providers_real_endpoints_and_a_secret_reference() {
         ),
         (
             "microsoft",
-            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-            "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+            "https://login.microsoftonline.com/{+tenant}/oauth2/v2.0/authorize",
+            "https://login.microsoftonline.com/{+tenant}/oauth2/v2.0/token",
         ),
         (
             "atlassian",
@@ -686,6 +686,73 @@ fn issuer_reads_the_providers_metadata_and_the_first_login_works_with_it() {
     approve_at_sandbox(&sandbox.url, login.trim());
     assert!(child.wait().unwrap().success());
     assert!(written(dir.path())["testAccounts"]["development"]["accessToken"].is_string());
+}
+
+#[test]
+fn an_issuer_that_publishes_no_metadata_is_written_from_its_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = init(
+        dir.path(),
+        &["--issuer", "https://github.com/", "--client-id", "fake-id"],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let oauth2 = &written(dir.path())["authorizations"][0]["oauth2"];
+    assert_eq!(
+        oauth2["authorizationUrl"],
+        "https://github.com/login/oauth/authorize"
+    );
+    assert_eq!(
+        oauth2["tokenUrl"],
+        "https://github.com/login/oauth/access_token"
+    );
+    assert!(oauth2.get("issuer").is_none(), "{oauth2}");
+    assert_has(
+        &format!("{stdout}{stderr}"),
+        "GitHub publishes no OAuth metadata: the github preset's endpoints are written instead",
+    );
+}
+
+#[test]
+fn microsofts_issuer_fills_the_tenant_of_its_per_tenant_preset() {
+    for (issuer, tenant) in [
+        (
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
+            Some("contoso.onmicrosoft.com"),
+        ),
+        ("https://login.microsoftonline.com/common/v2.0", None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join(".unito.json");
+        let (written_, _) = run(
+            &InitOptions {
+                config: config.clone(),
+                issuer: Some(issuer.into()),
+                client_id: Some("fake-id".into()),
+                ..InitOptions::default()
+            },
+            &FakeTerminal::default(),
+            &no_metadata,
+        )
+        .unwrap();
+        assert_eq!(written_.preset.map(|p| p.key), Some("microsoft"));
+        assert_has(&written_.notes.join("\n"), "{tenantid} placeholder");
+        let file = written(dir.path());
+        let authorization = &file["authorizations"][0];
+        assert_eq!(
+            authorization["oauth2"]["tokenUrl"],
+            "https://login.microsoftonline.com/{+tenant}/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            authorization["variables"]["tenant"]["defaultValue"],
+            "common"
+        );
+        let development = &file["testAccounts"]["development"];
+        assert_eq!(
+            development.get("tenant").and_then(Value::as_str),
+            tenant,
+            "{issuer}"
+        );
+    }
 }
 
 #[test]

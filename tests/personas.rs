@@ -80,6 +80,16 @@ impl Stand {
             stand.url.starts_with("http://127.0.0.1:") && !stand.token.is_empty(),
             "the {persona} sandbox did not say where it serves"
         );
+        // A template with a default (Microsoft's tenant) is any value to the stand-in:
+        // requests sent straight to it use the default, as a first login would.
+        let defaults = integration_cli::providers::find(persona).map_or(&[][..], |p| p.variables);
+        for v in defaults {
+            if let Some(value) = v.default {
+                let name = format!("{{+{}}}", v.name);
+                stand.authorize = stand.authorize.replace(&name, value);
+                stand.token = stand.token.replace(&name, value);
+            }
+        }
         stand
     }
 

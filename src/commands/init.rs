@@ -77,7 +77,9 @@ pub struct Args {
     /// Its issuer must be this very URL (a trailing slash aside); the file gets its
     /// authorization and token endpoints, the issuer (checked at each login, RFC 9207), the
     /// client authentication it lists and its revocation endpoint (revocationUrl, read only
-    /// by integration-cli). Flags given beside it win.
+    /// by integration-cli). Flags given beside it win. GitHub's, Slack's, Google's and
+    /// Microsoft's issuers get their preset instead, as their metadata is missing or
+    /// misleads (Microsoft's tenant is taken from the URL).
     #[arg(long, value_name = "URL", conflicts_with = "preset")]
     pub issuer: Option<String>,
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::config::{GrantType, Holds};
 use crate::error::{Error, ProviderError, Result, UserError};
 use crate::metadata::Metadata;
-use crate::providers::Login;
+use crate::providers::{InPlace, Login};
 use crate::redact::printable;
 use crate::ui::Terminal;
 use ask::{Asker, url_check};
@@ -120,7 +120,11 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal, discover: Discover) -> Resul
         }
         .into());
     }
-    let (preset, issuer) = choose(opts, term)?;
+    let Choice {
+        preset,
+        issuer,
+        instead,
+    } = choose(opts, term)?;
     let metadata = issuer.map(|i| discovered(&i, discover)).transpose()?;
     let answers = ask(opts, term, preset, metadata.as_ref())?;
     let mut authorization = authorization(&answers, preset);
@@ -129,9 +133,17 @@ pub fn run(opts: &InitOptions, term: &dyn Terminal, discover: Discover) -> Resul
     }
     declare_what_templates_use(&mut authorization)?;
     let checked = typed(&authorization)?;
-    let development = values(opts, term, &checked, &answers.name)?;
+    let vars = with_issuers_values(&opts.vars, instead.as_ref());
+    let development = values(&vars, term, &checked, &answers.name)?;
     let text = render(&answers, &authorization, &development)?;
     let mut written = write(opts, &answers, preset, &text)?;
+    if let Some(i) = &instead {
+        let key = i.preset.key;
+        written.notes.push(format!(
+            "{}: the {key} preset's endpoints are written instead (as init --preset {key})",
+            i.why
+        ));
+    }
     if let Some(m) = metadata.filter(|m| !m.takes_s256()) {
         written.notes.push(format!(
             "{} does not list S256 in code_challenge_methods_supported, yet every login sends \
@@ -188,14 +200,14 @@ fn typed(authorization: &Value) -> Result<crate::config::OAuth2> {
 /// The development test account's values: `--var`s, checked as the authorization declares
 /// them, and at a terminal the rest asked for as the first login would.
 fn values(
-    opts: &InitOptions,
+    vars: &[(String, String)],
     term: &dyn Terminal,
     o: &crate::config::OAuth2,
     authorization: &str,
 ) -> Result<serde_json::Map<String, Value>> {
     let command = |flags: &str| format!("integration-cli oauth2 {flags}");
     let gathering = crate::flow::Gathering {
-        given: &opts.vars,
+        given: vars,
         ask: true,
         terminal: term,
         test_account: "development",
@@ -263,18 +275,76 @@ fn first_login_asks(
         .collect()
 }
 
-/// The preset named, or chosen at a terminal (`None` for custom URLs), and the issuer
-/// whose metadata gives the endpoints, when one is named or chosen.
-fn choose(
-    opts: &InitOptions,
-    term: &dyn Terminal,
-) -> Result<(Option<&'static Preset>, Option<String>)> {
+/// The `--var` values, then those a known issuer's URL held for its preset (Microsoft's
+/// tenant) where the user gave none and they differ from the variable's default.
+fn with_issuers_values(
+    given: &[(String, String)],
+    instead: Option<&InPlace>,
+) -> Vec<(String, String)> {
+    let mut vars = given.to_vec();
+    let Some(instead) = instead else {
+        return vars;
+    };
+    for (name, value) in &instead.values {
+        let default = instead
+            .preset
+            .variables
+            .iter()
+            .find(|v| v.name == name.as_str());
+        let is_default = default.and_then(|v| v.default) == Some(value.as_str());
+        if !is_default && !given.iter().any(|(n, _)| n == name) {
+            vars.push((name.clone(), value.clone()));
+        }
+    }
+    vars
+}
+
+/// What `init` writes from: a preset (`None` for custom URLs), or the issuer whose
+/// metadata gives the endpoints.
+struct Choice {
+    preset: Option<&'static Preset>,
+    issuer: Option<String>,
+    /// For an issuer whose metadata is missing or misleads: its preset, used in its place.
+    instead: Option<InPlace>,
+}
+
+impl Choice {
+    fn preset(preset: Option<&'static Preset>) -> Choice {
+        Choice {
+            preset,
+            issuer: None,
+            instead: None,
+        }
+    }
+
+    /// The issuer's metadata, unless its preset is known to do better (`KNOWN_ISSUERS`).
+    fn issuer(issuer: String) -> Choice {
+        match crate::providers::for_issuer(&issuer) {
+            Some(instead) => Choice {
+                preset: Some(instead.preset),
+                issuer: None,
+                instead: Some(instead),
+            },
+            None => Choice {
+                issuer: Some(issuer),
+                ..Choice::preset(None)
+            },
+        }
+    }
+}
+
+/// The preset named, or chosen at a terminal, or the issuer named or entered. An issuer
+/// with `--preset custom` is always read for its metadata: the user chose no preset.
+fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Choice> {
     match &opts.preset {
-        Some(key) if key == "custom" => Ok((None, opts.issuer.clone())),
+        Some(key) if key == "custom" => Ok(Choice {
+            issuer: opts.issuer.clone(),
+            ..Choice::preset(None)
+        }),
         Some(key) => PRESETS
             .iter()
             .find(|p| p.key == key.as_str())
-            .map(|p| (Some(p), None))
+            .map(|p| Choice::preset(Some(p)))
             .ok_or_else(|| {
                 UserError::InitUnknownPreset {
                     preset: key.clone(),
@@ -282,7 +352,9 @@ fn choose(
                 }
                 .into()
             }),
-        None if opts.issuer.is_some() => Ok((None, opts.issuer.clone())),
+        None if opts.issuer.is_some() => {
+            Ok(Choice::issuer(opts.issuer.clone().unwrap_or_default()))
+        }
         None if term.interactive() => {
             let mut items: Vec<String> = PRESETS.iter().map(|p| p.title.to_string()).collect();
             items.push("Another provider, from its issuer URL (its published metadata)".into());
@@ -294,11 +366,11 @@ fn choose(
                     missing: Vec::new(),
                 };
                 let issuer = ask.checked(&None, "--issuer", "Issuer URL", None, url_check)?;
-                return Ok((None, Some(issuer)));
+                return Ok(Choice::issuer(issuer));
             }
-            Ok((PRESETS.get(i), None))
+            Ok(Choice::preset(PRESETS.get(i)))
         }
-        None => Ok((None, None)),
+        None => Ok(Choice::preset(None)),
     }
 }
 
