@@ -44,6 +44,9 @@ pub struct AccountStatus {
     /// How long its refresh token has left (`None`: it has none), and its last use.
     pub refresh_life: Option<crate::lifetime::Left>,
     pub last_refresh_at: Option<SystemTime>,
+    /// For an access token that never expires and has no refresh token: when its provider
+    /// can revoke it unused, counted from the login.
+    pub access_life: Option<crate::lifetime::unused::Unused>,
     /// Who the provider said the user was at the login.
     pub identity: Option<Identity>,
 }
@@ -128,6 +131,7 @@ pub fn run(
             let mut status = seen.describe(&authorizations, now);
             status.set_aside = set_aside_for(&project, name, &set_aside);
             status.refresh_life = refresh_life(&project, name, &authorizations, env);
+            status.access_life = access_life(&project, name, &authorizations);
             status
         })
         .collect();
@@ -204,6 +208,18 @@ fn refresh_life(
     crate::lifetime::left(project.test_account(account), rule.as_ref())
 }
 
+/// When the account's only token, long-lived, can be revoked unused, by the first described
+/// authorization's provider rule.
+fn access_life(
+    project: &Project,
+    account: &str,
+    authorizations: &[(String, Typed)],
+) -> Option<crate::lifetime::unused::Unused> {
+    let o = authorizations.iter().find_map(|(_, t)| t.as_ref().ok())?;
+    let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
+    crate::lifetime::unused::unused(project.test_account(account), url.as_written())
+}
+
 /// The scopes of `o` the account's grant lacks, when a person's login is what gets them
 /// (a grant with no person asks for the file's scopes at its next request).
 fn drift(o: &OAuth2, account: &TestAccount) -> Option<Drift> {
@@ -250,6 +266,7 @@ impl Seen<'_> {
             set_aside: None,
             refresh_life: None,
             last_refresh_at: account.last_refresh_at(),
+            access_life: None,
             identity: account.fields().and_then(Identity::of),
         }
     }

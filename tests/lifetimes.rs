@@ -287,3 +287,63 @@ mod on_virtual_time {
         );
     }
 }
+
+#[test]
+fn a_classic_github_token_is_counted_from_its_login_toward_a_year_unused() {
+    let stub = Stub::start(Behaviour::default());
+    let mut cfg = config_with(
+        &stub,
+        "authorizationUrl",
+        json!(format!("{}/github.com/login/oauth/authorize", stub.url)),
+    );
+    // No refresh token and no expiry, as a classic OAuth app's token.
+    cfg["testAccounts"]["development"] = json!({
+        "accessToken": "fake-classic-access", "firstLoginAt": from_now(-300 * DAY as i64),
+    });
+    cfg["testAccounts"]["compliance"] = json!({
+        "accessToken": "fake-classic-access-2", "firstLoginAt": from_now(-10 * DAY as i64),
+    });
+    let project = Project::new(&cfg);
+    let warning = "warning: the access token of test account \"development\" can be revoked from ";
+
+    let status = project.oauth2(&["status"]).wait();
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert_has(
+        &status.stdout,
+        "  access token: revoked after 365 days unused (provider rule: GitHub",
+    );
+    assert_has(&status.stdout, &format!("  {warning}"));
+    assert_eq!(
+        status.stdout.matches(warning).count(),
+        1,
+        "{}",
+        status.stdout
+    );
+
+    let json = project.oauth2(&["status", "--json"]).wait();
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let dev = &v["testAccounts"][0]["accessTokenLife"];
+    assert_eq!(dev["unusedWindowSeconds"], 365 * DAY, "{dev}");
+    assert!(
+        dev["warning"].as_str().unwrap().contains("--reauth"),
+        "{dev}"
+    );
+    assert_eq!(
+        v["testAccounts"][1]["accessTokenLife"]["warning"],
+        Value::Null
+    );
+
+    let token = project.oauth2(&["token", "--json"]).finish(&stub);
+    assert_eq!(token.code, 0, "{}", token.all());
+    assert_has(&token.stderr, warning);
+    let v: Value = serde_json::from_str(&token.stdout).unwrap();
+    assert_eq!(v["accessToken"], "fake-classic-access");
+    assert!(
+        v["accessTokenWarning"]
+            .as_str()
+            .unwrap()
+            .contains("log in again"),
+        "{v}"
+    );
+    assert!(v.get("refreshTokenWarning").is_none(), "{v}");
+}

@@ -1,12 +1,13 @@
-//! The warning before a test account's refresh token dies, for `oauth2`, `token`, `watch`
-//! and the proxy: worded by `lifetime`, shown as a warning (not under `-q`) at most once a
-//! day per test account and file, so a long-running command repeats it daily, not hourly.
+//! The warning before a test account's refresh token dies (or its only, long-lived access
+//! token can be revoked unused), for `oauth2`, `token`, `watch` and the proxy: worded by
+//! `lifetime`, shown as a warning (not under `-q`) at most once a day per test account and
+//! file, so a long-running command repeats it daily, not hourly.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use super::{Deps, Options};
-use crate::lifetime::{self, Rule};
+use crate::lifetime::{self, Rule, Warning};
 use crate::project::Project;
 
 /// The least time between two warnings for one test account in one process.
@@ -17,22 +18,40 @@ static WARNED: Mutex<Vec<(String, SystemTime)>> = Mutex::new(Vec::new());
 
 /// The warning for `opts`'s test account as `project` holds it, if one is due; shown
 /// unless `-q` or it was shown in the last day.
-pub(super) fn warn(project: &Project, opts: &Options, deps: &Deps<'_>) -> Option<String> {
+pub(super) fn warn(project: &Project, opts: &Options, deps: &Deps<'_>) -> Option<Warning> {
     let name = &opts.test_account;
-    let rule = rule_in(project, opts.authorization.as_deref(), &*deps.env);
-    let left = lifetime::left(project.test_account(name), rule.as_ref())?;
+    let fields = project.test_account(name);
+    let only = opts.authorization.as_deref();
     let now = deps.clock.now();
-    let warning = lifetime::warning(
-        name,
-        &left,
-        now,
-        &opts.command_for(name, ""),
-        &opts.command_for(name, "--reauth"),
-    )?;
+    let login = opts.command_for(name, "--reauth");
+    let warning = match lifetime::left(fields, rule_in(project, only, &*deps.env).as_ref()) {
+        Some(left) => Warning::Refresh(lifetime::warning(
+            name,
+            &left,
+            now,
+            &opts.command_for(name, ""),
+            &login,
+        )?),
+        None => {
+            let unused = lifetime::unused::unused(fields, &url_in(project, only)?)?;
+            Warning::Access(lifetime::unused::warning(name, &unused, now, &login)?)
+        }
+    };
     if !opts.quiet && first_today(&format!("{}\0{name}", project.path().display()), now) {
-        deps.terminal.warn(&warning);
+        deps.terminal.warn(warning.text());
     }
     Some(warning)
+}
+
+/// The authorization URL (else the token URL) of the authorization named, or of the first.
+fn url_in(project: &Project, only: Option<&str>) -> Option<String> {
+    let all = project.config().oauth2().ok()?;
+    let (_, o) = all
+        .into_iter()
+        .find(|(a, o)| o.is_ok() && only.is_none_or(|n| a.name == n))?;
+    let o = o.ok()?;
+    let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
+    Some(url.as_written().to_string())
 }
 
 /// The inactivity window of a refresh token the rule says a refresh renews.

@@ -318,8 +318,8 @@ pub struct Fresh {
     /// When the floor after the last refresh ends (see `TestAccount::floor_ends`): the
     /// bookkeeping it is read from is not in `fields`.
     pub floor_ends: Option<std::time::SystemTime>,
-    /// The refresh token is near its end (see `lifetime::warning`).
-    pub refresh_warning: Option<String>,
+    /// The refresh token, or a long-lived access token, is near its end.
+    pub refresh_warning: Option<crate::lifetime::Warning>,
     /// Scopes the file added since the account's login, which only a login gets, said.
     pub scope_warning: Option<String>,
 }
@@ -477,7 +477,7 @@ pub fn token_json(opts: &Options, fresh: &Fresh) -> String {
         "testAccount": opts.test_account,
     });
     if let Some(warning) = &fresh.refresh_warning {
-        json["refreshTokenWarning"] = warning.as_str().into();
+        json[warning.json_key()] = warning.text().into();
     }
     json.to_string()
 }

@@ -104,8 +104,8 @@ pub struct Tokens {
     pub token_type: Option<String>,
     pub expires_at: Option<String>,
     pub scope: Option<String>,
-    /// The refresh token is near its end: the warning given (see `lifetime::warning`).
-    pub refresh_warning: Option<String>,
+    /// The refresh token, or a long-lived access token, is near its end: the warning given.
+    pub refresh_warning: Option<crate::lifetime::Warning>,
 }
 
 impl Tokens {

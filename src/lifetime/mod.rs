@@ -4,6 +4,7 @@
 //! folds test-account fields and words warnings; it prints nothing and writes no file.
 
 pub mod rules;
+pub mod unused;
 
 use std::time::{Duration, SystemTime};
 
@@ -232,6 +233,31 @@ pub fn left(fields: Option<&Map<String, Value>>, rule: Option<&Rule>) -> Option<
         ) => Left::NoExpiry(source.clone()),
         (None, rule) => Left::Unknown(rule.map(|r| r.source.clone())),
     })
+}
+
+/// A warning that a test account's grant is near its end, by which token ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// The refresh token dies (`warning`).
+    Refresh(String),
+    /// The access token, the only one, can be revoked unused (`unused::warning`).
+    Access(String),
+}
+
+impl Warning {
+    pub fn text(&self) -> &str {
+        match self {
+            Warning::Refresh(t) | Warning::Access(t) => t,
+        }
+    }
+
+    /// Its field under `--json`.
+    pub fn json_key(&self) -> &'static str {
+        match self {
+            Warning::Refresh(_) => "refreshTokenWarning",
+            Warning::Access(_) => "accessTokenWarning",
+        }
+    }
 }
 
 /// Warned when this little is left, whatever the whole lifetime.

@@ -67,8 +67,9 @@ pub const ROWS: [Row; 12] = [
         },
         says: "90 days unused, 365 days from the first consent",
     },
-    // https://api.slack.com/authentication/rotation (12-hour access tokens; the refresh
-    // token is replaced on each use; no lifetime is stated for it).
+    // https://docs.slack.dev/authentication/using-token-rotation ("With token rotation, it
+    // expires every 12 hours"; "Refresh tokens are designed to be used once"; no lifetime
+    // is stated for the refresh token).
     Row {
         key: "slack",
         figure: Figure::Unknown,
@@ -76,16 +77,18 @@ pub const ROWS: [Row; 12] = [
     },
     // https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens
     // ("The refresh token is valid for 6 months"; its answers also state
-    // `refresh_token_expires_in`). Classic OAuth app tokens have no refresh token and are
-    // revoked after a year unused (docs.github.com, "Token expiration and revocation"):
-    // their use by the connector cannot be seen from here, so no figure is applied.
+    // `refresh_token_expires_in`), and for OAuth apps with expiring tokens
+    // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#expiring-access-tokens
+    // ("the refresh token expires after six months without use"). Each refresh gives a new
+    // one, so the six months count from the last. Classic tokens, with no refresh token:
+    // `UNUSED` below.
     Row {
         key: "github",
         figure: Figure::Lasts {
-            absolute: days(184),
-            idle: None,
+            absolute: None,
+            idle: days(184),
         },
-        says: "6 months for GitHub Apps with expiring tokens",
+        says: "6 months unused, for GitHub Apps and OAuth apps with expiring tokens",
     },
     // https://help.salesforce.com/s/articleView?id=sf.connected_app_manage_oauth.htm
     // (the connected app's "Refresh Token Policy": until revoked by default, or as set).
@@ -94,32 +97,38 @@ pub const ROWS: [Row; 12] = [
         figure: Figure::Unknown,
         says: "the connected app's refresh token policy",
     },
-    // https://developers.hubspot.com/docs/api/oauth/tokens (refresh tokens do not expire;
-    // they end when the app is uninstalled).
+    // https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/refresh-oauth-token
+    // ("Access tokens are short lived"; 30 minutes since the 2025 change, which "will have
+    // no effect on refresh tokens"). The docs call the refresh token "a long-lived
+    // credential" and state no lifetime for it.
     Row {
         key: "hubspot",
-        figure: Figure::NoExpiry,
-        says: "until the app is uninstalled",
+        figure: Figure::Unknown,
+        says: "a long-lived credential; no lifetime stated",
     },
-    // https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token
-    // (a refresh token with `offline.access`; no lifetime stated).
+    // https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code
+    // (access tokens "only stay valid for two hours"; "If the scope offline.access is
+    // applied an OAuth 2.0 refresh token will be issued"; no lifetime stated for it).
     Row {
         key: "x",
         figure: Figure::Unknown,
-        says: "no lifetime stated",
+        says: "no lifetime stated (access tokens: 2 hours)",
     },
-    // https://developers.dropbox.com/oauth-guide ("long-lived refresh tokens" that do not
-    // expire until revoked).
+    // https://www.dropbox.com/developers/documentation/http/documentation#oauth2-token
+    // ("This refresh token is long-lived and won't expire automatically"; short-lived
+    // access tokens of four hours, `expires_in: 14400`).
     Row {
         key: "dropbox",
         figure: Figure::NoExpiry,
-        says: "long-lived, until revoked",
+        says: "long-lived, does not expire on its own",
     },
-    // https://developers.notion.com/docs/authorization (no refresh-token lifetime stated).
+    // https://developers.notion.com/guides/get-started/authorization ("Refreshing an access
+    // token will generate a new access token and a new refresh token"; no lifetime stated
+    // for either, and no `expires_in` in its answers).
     Row {
         key: "notion",
         figure: Figure::Unknown,
-        says: "no lifetime stated",
+        says: "no lifetime stated; each refresh replaces both tokens",
     },
     // https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/ (the
     // client may ask for `refresh_token_expires_in`, then stated in the answer).
@@ -134,6 +143,19 @@ pub const ROWS: [Row; 12] = [
         figure: Figure::Unknown,
         says: "as its answers state",
     },
+];
+
+/// Access tokens that never expire and come with no refresh token, which their provider
+/// revokes after a time unused: (provider, window, what it is, in words).
+pub const UNUSED: [(&str, Duration, &str); 1] = [
+    // https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/token-expiration-and-revocation#token-expired-due-to-lack-of-use
+    // ("GitHub will automatically revoke an OAuth token or personal access token when the
+    // token hasn't been used in one year"; github.com, not GitHub Enterprise Server).
+    (
+        "github",
+        Duration::from_secs(365 * DAY),
+        "an OAuth app's token that does not expire is revoked after a year unused",
+    ),
 ];
 
 /// The row for provider `key`, if there is one.

@@ -33,7 +33,7 @@ pub fn json(o: &Outcome) -> String {
         "refreshToken": null,
     });
     if let Some(warning) = &t.refresh_warning {
-        summary["refreshTokenWarning"] = warning.as_str().into();
+        summary[warning.json_key()] = warning.text().into();
     }
     if let Happened::Saved(saved) = &o.happened {
         summary["refreshToken"] = refresh_word(saved.refresh).into();

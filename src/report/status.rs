@@ -100,6 +100,7 @@ fn account_json(a: &AccountStatus, status: &Status) -> Value {
         "next": a.next.iter().map(next_json).collect::<Vec<_>>(),
         "setAside": a.set_aside.as_ref().map(set_aside_json),
         "refreshTokenLife": refresh_life_json(a, status),
+        "accessTokenLife": access_life_json(a, status),
         "identity": a.identity.as_ref().map(|i| json!({
             "issuer": i.issuer, "subject": i.subject, "name": i.name, "email": i.email,
         })),
@@ -137,6 +138,44 @@ fn refresh_life_json(a: &AccountStatus, status: &Status) -> Value {
             "expiresAt": null, "source": source, "lastRefreshAt": last,
         }),
     }
+}
+
+/// A long-lived access token's provider rule: the earliest it can be revoked unused.
+fn access_life_json(a: &AccountStatus, status: &Status) -> Value {
+    let Some(u) = &a.access_life else {
+        return Value::Null;
+    };
+    json!({
+        "revocableFrom": clock::rfc3339(u.from),
+        "unusedWindowSeconds": u.window.as_secs(),
+        "source": u.source,
+        "warning": access_warning(&a.name, u, status),
+    })
+}
+
+fn access_warning(
+    name: &str,
+    u: &crate::lifetime::unused::Unused,
+    status: &Status,
+) -> Option<String> {
+    let login = login(status, name, "--reauth");
+    crate::lifetime::unused::warning(&printable(name), u, status.now, &login)
+}
+
+/// The access token's line, for one its provider revokes unused.
+fn access_life_text(a: &AccountStatus, status: &Status) -> Option<String> {
+    let u = a.access_life.as_ref()?;
+    let mut line = format!(
+        "  access token: revoked after {} days unused ({}); from {} at the earliest ({})\n",
+        u.window.as_secs() / 86_400,
+        printable(&u.source),
+        clock::rfc3339(u.from),
+        clock::relative(u.from, status.now),
+    );
+    if let Some(warning) = access_warning(&a.name, u, status) {
+        line.push_str(&format!("  warning: {warning}\n"));
+    }
+    Some(line)
 }
 
 /// The warning `oauth2` and `token` would give, with the commands as `status` words them.
@@ -297,6 +336,7 @@ fn account_text(a: &AccountStatus, status: &Status) -> String {
         }
     );
     out.extend(refresh_life_text(a, status));
+    out.extend(access_life_text(a, status));
     if !a.variables.is_empty() {
         let shown: Vec<String> = a
             .variables
