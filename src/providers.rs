@@ -15,6 +15,11 @@ use crate::template::Template;
 /// URLs may be templates, a proxy's or the sandbox's.
 pub const NESTED_TOKENS: &[&str] = &["authed_user"];
 
+/// The sandbox's client, which everyone shares: its secret is public and opens only the
+/// sandbox. Kept here, beside the preset that writes them, so the table depends on nothing.
+pub const SANDBOX_CLIENT_ID: &str = "sandbox-client";
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret-not-a-real-secret";
+
 /// What a template's names stand for when a preset's URLs are read for their domains.
 const TENANT: &str = "tenant";
 
@@ -541,8 +546,8 @@ pub const PROVIDERS: &[Provider] = &[
         redirect_url: None,
         tunnel: false,
         note: "start it first with `integration-cli sandbox` (its client id is sandbox-client)",
-        client_id: Some("sandbox-client"),
-        public_secret: Some(crate::sandbox::CLIENT_SECRET),
+        client_id: Some(SANDBOX_CLIENT_ID),
+        public_secret: Some(SANDBOX_CLIENT_SECRET),
         refresh_hint: None,
         docs: "",
         token_hint: None,

@@ -49,8 +49,8 @@ const LIMITS: Limits = Limits {
     keep_alive: true,
 };
 
-pub const CLIENT_ID: &str = "sandbox-client";
-pub const CLIENT_SECRET: &str = "sandbox-secret-not-a-real-secret";
+pub const CLIENT_ID: &str = crate::providers::SANDBOX_CLIENT_ID;
+pub const CLIENT_SECRET: &str = crate::providers::SANDBOX_CLIENT_SECRET;
 /// The sandbox user's name and password, for the password grant.
 pub const USERNAME: &str = "sandbox-user";
 pub const PASSWORD: &str = "sandbox-password-not-real";
