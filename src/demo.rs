@@ -24,9 +24,8 @@ pub struct DemoOptions {
     pub headless: bool,
     /// Overwrite a `.unito.json` already in `dir`.
     pub force: bool,
-    /// The sandbox's persona (`sandbox` for the plain one) and its options.
-    pub persona: String,
-    pub persona_options: Vec<String>,
+    /// The sandbox's persona (the plain one, or a provider's stand-in) and its options.
+    pub persona: sandbox::ChosenPersona,
 }
 
 /// Plays the user on the sandbox's consent page with plain HTTP: fetch the page, press
@@ -222,13 +221,12 @@ async fn start_sandbox(opts: &DemoOptions, term: &dyn crate::ui::Terminal) -> Re
     let sandbox = Sandbox::start_as(sandbox::Options {
         port: 0,
         persona: opts.persona.clone(),
-        persona_options: opts.persona_options.clone(),
         ..sandbox::Options::default()
     })
     .await?;
-    let behaving = match sandbox.persona() {
-        "sandbox" => String::new(),
-        name => format!(", behaving as {name}"),
+    let behaving = match sandbox.provider() {
+        None => String::new(),
+        Some(_) => format!(", behaving as {}", sandbox.persona()),
     };
     term.say(&format!(
         "The sandbox OAuth 2.0 server is running at {}{behaving}.",

@@ -115,7 +115,7 @@ fn the_same_user_for_development_and_compliance_is_warned_at_the_login_and_in_st
 #[test]
 fn github_says_who_logged_in_at_its_user_endpoint() {
     let sandbox = connector::sandbox_with(sandbox::Options {
-        persona: "github".into(),
+        persona: connector::persona("github"),
         ..sandbox::Options::default()
     });
     let project = project(&sandbox, "github", |_| {});

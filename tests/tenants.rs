@@ -18,7 +18,7 @@ const SECRET: &str = "sandbox-secret-not-a-real-secret";
 
 fn zendesk() -> Served<Sandbox> {
     connector::sandbox_with(sandbox::Options {
-        persona: "zendesk".into(),
+        persona: connector::persona("zendesk"),
         ..sandbox::Options::default()
     })
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::error::{ConfigError, Result};
+use crate::error::{ConfigError, Result, UserError};
 use crate::flow::Options;
+use crate::sandbox::{ChosenPersona, PERSONAS, PersonaEntry};
 
 /// The project file.
 #[derive(Debug, Args)]
@@ -125,6 +126,21 @@ pub fn parse_var(given: &str) -> Result<(String, String), String> {
             "{given:?} is not NAME=VALUE (such as --var subdomain=acme)"
         )),
     }
+}
+
+/// `--persona NAME`: one of the personas, a name not among them refused as clap refuses any
+/// value it was not offered (naming the ones there are).
+pub fn persona() -> impl clap::builder::TypedValueParser<Value = &'static PersonaEntry> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(PERSONAS)
+        .map(|name| crate::sandbox::persona_entry(&name).expect("a listed persona"))
+}
+
+/// The persona with its `--persona-option`s, each checked against the options it takes.
+pub fn persona_with(entry: &'static PersonaEntry, options: &[String]) -> Result<ChosenPersona> {
+    entry
+        .with(options)
+        .map_err(|message| UserError::InvalidInput { message }.into())
 }
 
 impl Target {

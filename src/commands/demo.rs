@@ -8,7 +8,7 @@ use crate::browser::SystemBrowser;
 use crate::demo::{self, BrowserOrHeadless, DemoOptions, HeadlessApprover};
 use crate::error::Result;
 use crate::flow::Deps;
-use crate::sandbox::PERSONAS;
+use crate::sandbox::PersonaEntry;
 
 /// Watch a whole login, refresh and token run against a built-in sandbox
 #[derive(Debug, clap::Args)]
@@ -55,9 +55,8 @@ pub struct Args {
     pub force: bool,
 
     /// Run against the sandbox behaving as this provider does
-    #[arg(long, value_name = "NAME", default_value = "sandbox",
-          value_parser = clap::builder::PossibleValuesParser::new(PERSONAS))]
-    pub persona: String,
+    #[arg(long, value_name = "NAME", default_value = "sandbox", value_parser = super::args::persona())]
+    pub persona: &'static PersonaEntry,
 
     /// A variant of the persona (repeatable): github expiring, slack rotation, notion legacy
     #[arg(long = "persona-option", value_name = "OPTION")]
@@ -73,14 +72,14 @@ impl Args {
                 .then(|| std::env::var(name).ok())
                 .flatten()
         };
+        let persona = super::args::persona_with(self.persona, &self.persona_options)?;
         let headless = self.headless || (!self.browser && !demo::display_available());
         let opts = DemoOptions {
             dir: self.dir,
             keep: self.keep,
             headless,
             force: self.force,
-            persona: self.persona,
-            persona_options: self.persona_options,
+            persona,
         };
         let deps = Deps::system().with_env(env);
         let deps = if headless {

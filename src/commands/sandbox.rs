@@ -3,7 +3,7 @@
 use super::Global;
 use super::run::{runtime, write_stdout};
 use crate::error::{Result, UserError};
-use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PERSONAS, Sandbox, Skew};
+use crate::sandbox::{DEFAULT_PORT, Lifetimes, Options, PersonaEntry, Sandbox, Skew};
 use crate::signals::Signals;
 
 /// Run a local OAuth 2.0 server to develop against, offline
@@ -45,9 +45,8 @@ pub struct Args {
     pub port: u16,
 
     /// Behave as this provider does
-    #[arg(long, value_name = "NAME", default_value = "sandbox",
-          value_parser = clap::builder::PossibleValuesParser::new(PERSONAS))]
-    pub persona: String,
+    #[arg(long, value_name = "NAME", default_value = "sandbox", value_parser = super::args::persona())]
+    pub persona: &'static PersonaEntry,
 
     /// A variant of the persona (repeatable): github expiring, slack rotation, notion legacy
     #[arg(long = "persona-option", value_name = "OPTION")]
@@ -77,6 +76,7 @@ pub struct Args {
 
 impl Args {
     pub fn exec(self, _: Global) -> Result<()> {
+        let persona = super::args::persona_with(self.persona, &self.persona_options)?;
         let jwt_key = match &self.jwt_public_key {
             Some(path) => {
                 Some(
@@ -95,8 +95,7 @@ impl Args {
                     access_token: std::time::Duration::from_secs(self.token_lifetime),
                     ..Lifetimes::default()
                 },
-                persona: self.persona,
-                persona_options: self.persona_options,
+                persona,
                 jwt_key,
                 skew: match (self.clock_behind, self.stale_created_at) {
                     (Some(secs), _) => Some(Skew {

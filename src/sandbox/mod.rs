@@ -23,7 +23,10 @@ pub use persona::{
     BodyRule, ClientAuthRule, Issued, Persona, Refusal, Rotation, TokenRequest, form_response,
     json_response, standard,
 };
-pub use personas::{ALL as PERSONA_LIST, Entry as PersonaEntry, NAMES as PERSONAS};
+pub use personas::{
+    ALL as PERSONA_LIST, Chosen as ChosenPersona, Entry as PersonaEntry, NAMES as PERSONAS,
+    find as persona_entry,
+};
 pub use store::{Asked, Lifetimes, Stats, Store, User};
 
 use std::sync::{Arc, Mutex};
@@ -36,7 +39,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::error::{Error, NetworkError, Result, UserError};
+use crate::error::{Error, NetworkError, Result};
 use crate::html::escape;
 use crate::server::{self, Limits};
 
@@ -70,9 +73,8 @@ const SCOPES: [&str; 6] = [
 pub struct Options {
     pub port: u16,
     pub lifetimes: Lifetimes,
-    /// `sandbox` (the plain one) or a provider's name.
-    pub persona: String,
-    pub persona_options: Vec<String>,
+    /// The plain sandbox or a provider's stand-in, its options checked.
+    pub persona: ChosenPersona,
     /// What assertions (jwt-bearer, private_key_jwt) are verified with: a PEM public key,
     /// or an HS256 shared secret. Without it, neither is accepted.
     pub jwt_key: Option<String>,
@@ -95,8 +97,7 @@ impl Default for Options {
         Options {
             port: DEFAULT_PORT,
             lifetimes: Lifetimes::default(),
-            persona: "sandbox".into(),
-            persona_options: Vec::new(),
+            persona: ChosenPersona::plain(),
             jwt_key: None,
             skew: None,
         }
@@ -143,8 +144,7 @@ impl Sandbox {
     }
 
     pub async fn start_as(options: Options) -> Result<Sandbox> {
-        let persona = personas::named(&options.persona, &options.persona_options)
-            .map_err(|message| UserError::InvalidInput { message })?;
+        let persona = options.persona.make();
         Sandbox::start_custom(options, persona, |routes| routes).await
     }
 
@@ -216,6 +216,11 @@ impl Sandbox {
 
     pub fn persona(&self) -> &str {
         self.shared.persona.name()
+    }
+
+    /// The provider its persona stands in for; `None` for the plain sandbox.
+    pub fn provider(&self) -> Option<&'static crate::providers::Provider> {
+        self.shared.persona.provider()
     }
 
     /// What it has counted so far (refreshes, spent refresh tokens presented again).
@@ -347,7 +352,7 @@ pub fn personas_table() -> String {
     let mut table =
         String::from("| persona | what it reproduces | documentation |\n| --- | --- | --- |\n");
     for entry in PERSONA_LIST.iter().filter(|e| e.name != "sandbox") {
-        let persona = personas::named(entry.name, &[]).expect("a listed persona");
+        let persona = entry.with(&[]).expect("no options").make();
         let docs = persona
             .provider()
             .map_or(String::new(), |p| format!("[{}]({})", p.title, p.docs));

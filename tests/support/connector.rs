@@ -53,6 +53,12 @@ pub fn sandbox(lifetime: Duration) -> Served<Sandbox> {
     })
 }
 
+/// The built-in persona of this name, without options, as `--persona NAME` gives it.
+pub fn persona(name: &str) -> sandbox::ChosenPersona {
+    let entry = sandbox::persona_entry(name).expect("a persona's name");
+    entry.with(&[]).expect("no options")
+}
+
 /// The sandbox as `options` say, on a free port.
 pub fn sandbox_with(options: sandbox::Options) -> Served<Sandbox> {
     let (tx, rx) = std::sync::mpsc::channel();

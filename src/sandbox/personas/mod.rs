@@ -41,7 +41,7 @@ pub struct Entry {
 
 /// Every persona, the plain sandbox first: the one list `--persona`, its options, the help
 /// and docs/providers.md's table are checked against.
-pub const ALL: [Entry; 12] = [
+pub static ALL: [Entry; 12] = [
     Entry {
         name: "sandbox",
         options: &[],
@@ -127,29 +127,74 @@ pub const NAMES: [&str; 12] = {
     names
 };
 
-/// The persona named, with its options (`--persona-option`); every name and option is
-/// checked, so a typo is an error rather than the plain sandbox.
-pub fn named(name: &str, options: &[String]) -> Result<Box<dyn Persona>, String> {
-    let entry = ALL.iter().find(|e| e.name == name).ok_or_else(|| {
-        format!(
-            "no persona named {name:?} (use one of: {})",
-            NAMES.join(", ")
-        )
-    })?;
-    if let Some(o) = options
-        .iter()
-        .find(|o| !entry.options.contains(&o.as_str()))
-    {
-        return Err(if entry.options.is_empty() {
-            format!("the {name} persona takes no options (got {o:?})")
-        } else {
-            format!(
-                "the {name} persona takes {} (got {o:?})",
-                entry.options.join(", ")
-            )
-        });
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
     }
-    Ok((entry.make)(&|o| options.iter().any(|x| x == o)))
+}
+
+/// The entry of the persona named, as `--persona` takes it (its value parser allows only
+/// these names, so the commands never meet `None`).
+pub fn find(name: &str) -> Option<&'static Entry> {
+    ALL.iter().find(|e| e.name == name)
+}
+
+impl Entry {
+    /// This persona with the options given (`--persona-option`): each is checked, so a
+    /// typo is an error rather than the plain persona.
+    pub fn with(&'static self, options: &[String]) -> Result<Chosen, String> {
+        let mut taken = Vec::new();
+        for given in options {
+            match self.options.iter().find(|o| **o == given.as_str()) {
+                Some(known) => taken.push(*known),
+                None if self.options.is_empty() => {
+                    return Err(format!(
+                        "the {} persona takes no options (got {given:?})",
+                        self.name
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "the {} persona takes {} (got {given:?})",
+                        self.name,
+                        self.options.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(Chosen {
+            entry: self,
+            options: taken,
+        })
+    }
+}
+
+/// A persona and its options, checked: what `--persona` and `--persona-option` become at
+/// the command line, so the sandbox starts one without reading a name again.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    entry: &'static Entry,
+    options: Vec<&'static str>,
+}
+
+impl Chosen {
+    /// The plain sandbox, no options.
+    pub fn plain() -> Chosen {
+        Chosen {
+            entry: &ALL[0],
+            options: Vec::new(),
+        }
+    }
+
+    /// Its name, as `--persona` takes it.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
+    }
+
+    /// The persona itself.
+    pub fn make(&self) -> Box<dyn Persona> {
+        (self.entry.make)(&|o| self.options.contains(&o))
+    }
 }
 
 #[cfg(test)]
@@ -164,7 +209,7 @@ mod tests {
     #[test]
     fn each_personas_answer_grants_its_presets_scopes_by_its_providers_rules() {
         for entry in ALL.iter() {
-            let persona = named(entry.name, &[]).unwrap();
+            let persona = entry.with(&[]).unwrap().make();
             let Some(provider) = persona.provider() else {
                 continue;
             };
