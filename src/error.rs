@@ -787,9 +787,6 @@ pub enum UserError {
     #[error("{} already exists", .path.display())]
     InitWouldOverwrite { path: PathBuf },
 
-    #[error("no preset named \"{preset}\"")]
-    InitUnknownPreset { preset: String, available: String },
-
     #[error("without a terminal to ask, these are needed: {flags}")]
     InitMissing {
         flags: String,
@@ -844,7 +841,6 @@ impl UserError {
             InitWouldOverwrite { .. } => {
                 "pass --force to replace it, or --config PATH to write another file".into()
             }
-            InitUnknownPreset { available, .. } => format!("use one of: {available}, custom"),
             InitMissing {
                 no_preset: false, ..
             } => "pass them as flags; see integration-cli init --help".into(),
@@ -885,7 +881,6 @@ impl UserError {
             | InvalidPort { .. }
             | VariablesMissing { .. }
             | TemplateValue { .. }
-            | InitUnknownPreset { .. }
             | InitMissing { .. }
             | UnknownTestAccount { .. } => exit::USAGE,
             _ => exit::ERROR,
@@ -1315,11 +1310,6 @@ mod tests {
             .into(),
             UserError::InitWouldOverwrite {
                 path: p(".unito.json"),
-            }
-            .into(),
-            UserError::InitUnknownPreset {
-                preset: s("nope"),
-                available: s("github, google"),
             }
             .into(),
             UserError::InitMissing {

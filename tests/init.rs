@@ -5,7 +5,8 @@ mod support;
 
 use std::process::Command;
 
-use integration_cli::init::{InitOptions, run};
+use integration_cli::config::GrantType;
+use integration_cli::init::{InitOptions, PresetChoice, run};
 use serde_json::{Value, json};
 use support::fakes::FakeTerminal;
 use support::*;
@@ -257,6 +258,22 @@ fn without_a_terminal_missing_values_are_named_as_flags() {
     );
     assert_eq!(code, 2);
     assert_has(&stderr, "\"p.example/auth\" is not an http(s) URL");
+}
+
+#[test]
+fn a_grant_type_init_does_not_write_is_refused_naming_the_ones_it_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = init(
+        dir.path(),
+        &["--grant-type", " implicit ", "--client-id", "x"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: grant type \"implicit\" is not one integration-cli handles (authorization_code, \
+         client_credentials, password, urn:ietf:params:oauth:grant-type:jwt-bearer)"
+    );
+    assert!(!dir.path().join(".unito.json").exists());
 }
 
 #[test]
@@ -548,7 +565,7 @@ fn at_a_terminal_init_asks_for_the_tenant_and_checks_it() {
     run(
         &InitOptions {
             config: config.clone(),
-            preset: Some("zendesk".into()),
+            preset: PresetChoice::named("zendesk"),
             ..InitOptions::default()
         },
         &terminal,
@@ -838,7 +855,7 @@ fn at_a_terminal_the_issuer_is_a_choice_and_its_metadata_sets_what_it_lists() {
         &InitOptions {
             config: config.clone(),
             // The fake terminal gives one choice to every list: the grant's is not asked.
-            grant_type: Some("authorization_code".into()),
+            grant_type: Some(GrantType::AuthorizationCode),
             ..InitOptions::default()
         },
         &terminal,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::Global;
 use crate::error::Result;
-use crate::init::{self, InitOptions, PRESETS};
+use crate::init::{self, InitOptions, PRESETS, PresetChoice};
 use crate::report;
 use crate::ui::{Console, Quiet, Terminal};
 
@@ -34,7 +34,7 @@ pub struct Args {
 
     /// Provider preset
     #[arg(long, value_name = "NAME", value_parser = preset_names())]
-    pub preset: Option<String>,
+    pub preset: Option<PresetChoice>,
 
     /// The connector's name: lower-case letters, digits, - and _ (default: the folder's name,
     /// made so)
@@ -119,10 +119,13 @@ fn after_help() -> String {
     )
 }
 
-/// The presets `--preset` takes, from the one list of them, and `custom`.
-fn preset_names() -> clap::builder::PossibleValuesParser {
+/// The presets `--preset` takes, from the one list of them, and `custom`; a name not among
+/// them is refused as clap refuses any value it was not offered.
+fn preset_names() -> impl clap::builder::TypedValueParser<Value = PresetChoice> {
+    use clap::builder::TypedValueParser;
     let names: Vec<&'static str> = PRESETS.iter().map(|p| p.key).chain(["custom"]).collect();
     clap::builder::PossibleValuesParser::new(names)
+        .map(|key| PresetChoice::named(&key).expect("a listed preset"))
 }
 
 impl Args {
@@ -136,7 +139,11 @@ impl Args {
             client_secret_env: self.client_secret_env,
             authorization_url: self.authorization_url,
             token_url: self.token_url,
-            grant_type: self.grant_type,
+            grant_type: self
+                .grant_type
+                .as_deref()
+                .map(init::grant_type)
+                .transpose()?,
             scopes: self.scopes,
             issuer: self.issuer,
             vars: self.vars,

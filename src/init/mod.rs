@@ -54,14 +54,15 @@ const GRANTS: [(GrantType, &str); 4] = [
 #[derive(Debug, Default)]
 pub struct InitOptions {
     pub config: PathBuf,
-    pub preset: Option<String>,
+    pub preset: Option<PresetChoice>,
     pub connector: Option<String>,
     pub name: Option<String>,
     pub client_id: Option<String>,
     pub client_secret_env: Option<String>,
     pub authorization_url: Option<String>,
     pub token_url: Option<String>,
-    pub grant_type: Option<String>,
+    /// `--grant-type`, checked by `grant_type` (asked at a terminal when `None`).
+    pub grant_type: Option<GrantType>,
     pub scopes: Option<String>,
     /// `--issuer URL`: the endpoints from the provider's published metadata.
     pub issuer: Option<String>,
@@ -71,6 +72,33 @@ pub struct InitOptions {
     /// Where the file's sending of its secret variable is approved as it is written (the
     /// user's configuration folder); `None`: nowhere, and the first run asks.
     pub approvals: Option<crate::approvals::Store>,
+}
+
+/// What `--preset` names: a provider's preset, or `custom` (a provider no preset describes,
+/// its URLs given or asked for).
+#[derive(Clone, Copy)]
+pub enum PresetChoice {
+    Of(&'static Preset),
+    Custom,
+}
+
+impl PresetChoice {
+    /// The one the key names, as `--preset` takes it (`custom`, or a preset's key).
+    pub fn named(key: &str) -> Option<PresetChoice> {
+        match key {
+            "custom" => Some(PresetChoice::Custom),
+            key => PRESETS.iter().find(|p| p.key == key).map(PresetChoice::Of),
+        }
+    }
+}
+
+impl std::fmt::Debug for PresetChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PresetChoice::Of(p) => f.write_str(p.key),
+            PresetChoice::Custom => f.write_str("custom"),
+        }
+    }
 }
 
 /// What `init` did, for `report::init` to word: the run asks its questions but prints no
@@ -336,22 +364,12 @@ impl Choice {
 /// The preset named, or chosen at a terminal, or the issuer named or entered. An issuer
 /// with `--preset custom` is always read for its metadata: the user chose no preset.
 fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Choice> {
-    match &opts.preset {
-        Some(key) if key == "custom" => Ok(Choice {
+    match opts.preset {
+        Some(PresetChoice::Custom) => Ok(Choice {
             issuer: opts.issuer.clone(),
             ..Choice::preset(None)
         }),
-        Some(key) => PRESETS
-            .iter()
-            .find(|p| p.key == key.as_str())
-            .map(|p| Choice::preset(Some(p)))
-            .ok_or_else(|| {
-                UserError::InitUnknownPreset {
-                    preset: key.clone(),
-                    available: PRESETS.iter().map(|p| p.key).collect::<Vec<_>>().join(", "),
-                }
-                .into()
-            }),
+        Some(PresetChoice::Of(preset)) => Ok(Choice::preset(Some(preset))),
         None if opts.issuer.is_some() => {
             Ok(Choice::issuer(opts.issuer.clone().unwrap_or_default()))
         }
@@ -463,13 +481,20 @@ fn ask(
 
 /// The grant type from `--grant-type`, chosen at a terminal, or the authorization code.
 fn grant(opts: &InitOptions, term: &dyn Terminal) -> Result<GrantType> {
-    let Some(given) = &opts.grant_type else {
-        if !term.interactive() {
-            return Ok(GrantType::AuthorizationCode);
-        }
-        let items: Vec<String> = GRANTS.iter().map(|(_, label)| label.to_string()).collect();
-        return Ok(GRANTS[term.choose("Grant type", &items)?].0);
-    };
+    if let Some(given) = opts.grant_type {
+        return Ok(given);
+    }
+    if !term.interactive() {
+        return Ok(GrantType::AuthorizationCode);
+    }
+    let items: Vec<String> = GRANTS.iter().map(|(_, label)| label.to_string()).collect();
+    Ok(GRANTS[term.choose("Grant type", &items)?].0)
+}
+
+/// What `--grant-type` names, when it is a grant `init` writes. Read before the run, so the
+/// run meets a grant and never its name; refused in the run's words (not clap's), as a
+/// value the file's own reader would take but `init` does not offer is.
+pub fn grant_type(given: &str) -> Result<GrantType> {
     GrantType::parse(given)
         .ok()
         .filter(|g| GRANTS.iter().any(|(known, _)| known == g))
