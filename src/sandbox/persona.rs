@@ -55,6 +55,9 @@ pub enum ClientAuthRule {
     BasicOnly,
     /// `client_id` and `client_secret` in the body only (HubSpot).
     BodyOnly,
+    /// HTTP Basic, and the same `client_id` in the body beside it, never the secret: what
+    /// a client sending both (`ClientAuth::Both`) is for.
+    BasicWithId,
 }
 
 /// Which bodies the token endpoint reads.

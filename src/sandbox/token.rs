@@ -213,10 +213,12 @@ pub(super) fn client_ok(
 }
 
 fn client_secret_ok(rule: ClientAuthRule, req: &TokenRequest) -> bool {
+    use ClientAuthRule::{BasicOnly, BasicWithId, BodyOnly};
     let in_body = req.fields.contains_key("client_secret");
     let (id, secret) = match (&req.basic, rule) {
         (Some(_), _) if in_body => return false,
-        (Some(_), ClientAuthRule::BodyOnly) | (None, ClientAuthRule::BasicOnly) => return false,
+        (Some(_), BodyOnly) | (None, BasicOnly | BasicWithId) => return false,
+        (Some((id, _)), BasicWithId) if req.fields.get("client_id") != Some(id) => return false,
         (Some((id, secret)), _) => (id.as_str(), secret.as_str()),
         (None, _) => (req.get("client_id"), req.get("client_secret")),
     };
@@ -435,5 +437,97 @@ pub async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> 
             "",
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A provider that wants HTTP Basic and the client's id in the body beside it.
+    struct IdBesideBasic;
+
+    impl Persona for IdBesideBasic {
+        fn name(&self) -> &'static str {
+            "id-beside-basic"
+        }
+
+        fn reproduces(&self) -> &'static str {
+            "Basic, and client_id in the body"
+        }
+
+        fn client_credentials(&self) -> bool {
+            true
+        }
+
+        fn client_auth(&self) -> ClientAuthRule {
+            ClientAuthRule::BasicWithId
+        }
+    }
+
+    /// A client credentials request with `body` (a form) and, when given, Basic for
+    /// `CLIENT_ID` and `secret`: the status and the `error` answered.
+    async fn ask(body: &str, secret: Option<&str>) -> (StatusCode, Option<String>) {
+        let shared = Arc::new(Shared {
+            url: "http://127.0.0.1:1".into(),
+            store: Mutex::new(Store::default()),
+            persona: Box::new(IdBesideBasic),
+            verifier: None,
+            skew: None,
+        });
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        if let Some(secret) = secret {
+            let pair = STANDARD.encode(format!("{CLIENT_ID}:{secret}"));
+            headers.insert(
+                header::AUTHORIZATION,
+                format!("Basic {pair}").parse().unwrap(),
+            );
+        }
+        let uri: Uri = "/token".parse().unwrap();
+        let answer = token(State(shared), uri, headers, body.to_string()).await;
+        let status = answer.status();
+        let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let error = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+        (status, error)
+    }
+
+    #[tokio::test]
+    async fn basic_with_id_wants_the_clients_id_beside_basic_and_never_the_secret() {
+        let grant = "grant_type=client_credentials&scope=read";
+        let with_id = format!("{grant}&client_id={CLIENT_ID}");
+        let (status, error) = ask(&with_id, Some(CLIENT_SECRET)).await;
+        assert_eq!((status, error), (StatusCode::OK, None));
+        let refused = Some("invalid_client".to_string());
+        for (body, secret) in [
+            (grant.to_string(), Some(CLIENT_SECRET)),
+            (
+                format!("{grant}&client_id=someone-else"),
+                Some(CLIENT_SECRET),
+            ),
+            (format!("{grant}&client_id="), Some(CLIENT_SECRET)),
+            (
+                format!("{with_id}&client_secret={CLIENT_SECRET}"),
+                Some(CLIENT_SECRET),
+            ),
+            (format!("{with_id}&client_secret={CLIENT_SECRET}"), None),
+            (with_id.clone(), Some("not-the-secret")),
+        ] {
+            let answer = ask(&body, secret).await;
+            assert_eq!(
+                answer,
+                (StatusCode::UNAUTHORIZED, refused.clone()),
+                "{body}"
+            );
+        }
     }
 }

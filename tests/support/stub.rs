@@ -329,11 +329,11 @@ impl Persona for Rules {
         self.behaviour().refresh_token_on_login
     }
 
-    /// `Both` is Basic as far as the secret goes (the hook asks for the `client_id` beside it).
     fn client_auth(&self) -> ClientAuthRule {
         match self.behaviour().auth {
-            Auth::Basic | Auth::Both => ClientAuthRule::BasicOnly,
+            Auth::Basic => ClientAuthRule::BasicOnly,
             Auth::Post => ClientAuthRule::BodyOnly,
+            Auth::Both => ClientAuthRule::BasicWithId,
         }
     }
 
@@ -551,12 +551,6 @@ impl Hook {
         }
         if let Some((status, ct, body)) = inner.behaviour.token_failure.take() {
             return ControlFlow::Break(scripted(status, ct, body));
-        }
-        // The sandbox checks Basic; this provider wants the client's id in the body too.
-        let id = form.get("client_id").map(String::as_str);
-        if inner.behaviour.auth == Auth::Both && id != Some(CLIENT_ID) {
-            let why = json!({"error": "invalid_client", "error_description": "client authentication failed"});
-            return ControlFlow::Break(sandbox::json_response(401, why));
         }
         let mut delay = inner.behaviour.token_delay;
         if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
