@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use integration_cli::clock;
 use integration_cli::error::{Error, NetworkError};
-use integration_cli::flow::{self, Options};
+use integration_cli::flow::{self, Options, UsernameSource};
 use integration_cli::transport::{Answer, Failure};
 use serde_json::json;
 use support::fakes::*;
@@ -502,7 +502,7 @@ fn password_login(project: &Project, account: &str, endpoint: &FakeTransport) ->
     let terminal = FakeTerminal::default();
     let mut opts = options(project);
     opts.test_account = account.into();
-    opts.username = Some("fake-user".into());
+    opts.username = UsernameSource::Given("fake-user".into());
     let browser = FakeBrowser { works: false };
     let deps = deps(&terminal, &browser, &NoTunnel, SystemTime::now())
         .with_env(|k| (k == "UNITO_PASSWORD").then(|| "fake-password".to_string()))
@@ -515,6 +515,43 @@ fn password_login(project: &Project, account: &str, endpoint: &FakeTransport) ->
         .unwrap();
     drop(deps);
     terminal
+}
+
+#[test]
+fn the_password_grant_asks_at_a_terminal_for_a_username_not_given_and_sends_it() {
+    let project = password_project(&format!("{IDP}/authorize"));
+    let body = json!({"access_token": "fake-access-typed", "expires_in": 3600});
+    let endpoint =
+        FakeTransport::answering(vec![Ok(answer(200, "application/json", &body.to_string()))]);
+    let terminal = FakeTerminal {
+        interactive: true,
+        ..FakeTerminal::default()
+    };
+    terminal
+        .answers
+        .lock()
+        .unwrap()
+        .push_back("fake-typed-user".into());
+    let mut opts = options(&project);
+    opts.username = UsernameSource::Asked;
+    let browser = FakeBrowser { works: false };
+    let deps = deps(&terminal, &browser, &NoTunnel, SystemTime::now())
+        .with_env(|k| (k == "UNITO_PASSWORD").then(|| "fake-password".to_string()))
+        .with_transports(&endpoint);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(flow::oauth2(&opts, &deps))
+        .unwrap();
+    drop(deps);
+    let prompts = terminal.prompts.lock().unwrap().clone();
+    assert_eq!(prompts, vec![("Username".to_string(), Vec::new())]);
+    let form = endpoint.form(0);
+    assert!(
+        form.contains(&("username".into(), "fake-typed-user".into())),
+        "{form:?}"
+    );
 }
 
 /// A token answer with an id_token whose claims name `sub` (unsigned: only read).

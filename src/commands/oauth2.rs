@@ -211,7 +211,7 @@ impl Args {
             json: self.json,
             paste: self.paste,
             recover: self.recover,
-            username: self.username.filter(|u| !u.trim().is_empty()),
+            username: crate::flow::UsernameSource::given(self.username),
             vars: self.vars,
             ..target
         })

@@ -101,12 +101,16 @@ impl fmt::Display for GrantType {
 
 /// How tokens are obtained, with what the grant cannot do without: jwt-bearer its signing
 /// settings as the file gives them (`Key` is a `Signer` once the key is read), so no step
-/// after the load meets a jwt-bearer grant that has none.
+/// after the load meets a jwt-bearer grant that has none; the password grant, in a run,
+/// where its username comes from (`Who`, the flow's `UsernameSource`). The file names no
+/// username: it is the person's, given for each run (`--username`, `UNITO_USERNAME` or a
+/// prompt), so the file's grant carries `()` there and the run's grant gets the source once,
+/// when it is made (`with_username`); no step after that asks the options for it.
 #[derive(Debug, Clone)]
-pub enum Grant<Key = Box<jwt::JwtSettings>> {
+pub enum Grant<Key = Box<jwt::JwtSettings>, Who = ()> {
     AuthorizationCode,
     ClientCredentials,
-    Password,
+    Password(Who),
     JwtBearer(Key),
 }
 
@@ -119,19 +123,19 @@ impl GrantType {
         Ok(match self {
             GrantType::AuthorizationCode => Grant::AuthorizationCode,
             GrantType::ClientCredentials => Grant::ClientCredentials,
-            GrantType::Password => Grant::Password,
+            GrantType::Password => Grant::Password(()),
             GrantType::JwtBearer => Grant::JwtBearer(key()?),
         })
     }
 }
 
-impl<Key> Grant<Key> {
+impl<Key, Who: Clone> Grant<Key, Who> {
     /// Which grant, for the many steps that ask only that.
     pub fn kind(&self) -> GrantType {
         match self {
             Grant::AuthorizationCode => GrantType::AuthorizationCode,
             Grant::ClientCredentials => GrantType::ClientCredentials,
-            Grant::Password => GrantType::Password,
+            Grant::Password(_) => GrantType::Password,
             Grant::JwtBearer(_) => GrantType::JwtBearer,
         }
     }
@@ -148,13 +152,26 @@ impl<Key> Grant<Key> {
     pub fn try_map<T, E>(
         &self,
         f: impl FnOnce(&Key) -> std::result::Result<T, E>,
-    ) -> std::result::Result<Grant<T>, E> {
+    ) -> std::result::Result<Grant<T, Who>, E> {
         Ok(match self {
             Grant::AuthorizationCode => Grant::AuthorizationCode,
             Grant::ClientCredentials => Grant::ClientCredentials,
-            Grant::Password => Grant::Password,
+            Grant::Password(who) => Grant::Password(who.clone()),
             Grant::JwtBearer(key) => Grant::JwtBearer(f(key)?),
         })
+    }
+}
+
+impl<Key> Grant<Key> {
+    /// The file's grant made a run's: the password grant told where its username comes
+    /// from (`who`, asked only of that grant).
+    pub fn with_username<Who>(self, who: impl FnOnce() -> Who) -> Grant<Key, Who> {
+        match self {
+            Grant::AuthorizationCode => Grant::AuthorizationCode,
+            Grant::ClientCredentials => Grant::ClientCredentials,
+            Grant::Password(()) => Grant::Password(who()),
+            Grant::JwtBearer(key) => Grant::JwtBearer(key),
+        }
     }
 }
 

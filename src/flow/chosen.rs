@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::variables::{Filled, Gathering};
-use super::{Deps, Options, select};
+use super::{Deps, Options, UsernameSource, select};
 use crate::assertion::Signer;
 use crate::config::jwt::JwtSettings;
 use crate::config::{self, ForAccount, OAuth2, Refusal, Values};
@@ -17,6 +17,10 @@ use crate::error::{ConfigError, Error, Result, UserError};
 use crate::project::{self, Project};
 use crate::secret::ClientSecret;
 use crate::token::{Endpoint, TokenClient};
+
+/// The grant a run sends: the signer read when it signs, the password grant's username
+/// source from the run's options.
+pub(super) type RunGrant = config::Grant<Arc<Signer>, UsernameSource>;
 
 /// The chosen authorization, as the file writes it, with the client's credentials resolved.
 pub(super) struct Chosen {
@@ -30,7 +34,7 @@ pub(super) struct Chosen {
 /// template filled, the token endpoint ready.
 pub(super) struct Target<'d> {
     config: ForAccount,
-    grant: config::Grant<Arc<Signer>>,
+    grant: RunGrant,
     endpoint: Endpoint,
     tokens: TokenClient<'d>,
     filled: Filled,
@@ -194,7 +198,7 @@ impl Chosen {
         project: &Project,
         opts: &Options,
         deps: &Deps<'_>,
-    ) -> Result<(config::Grant<Arc<Signer>>, Endpoint)> {
+    ) -> Result<(RunGrant, Endpoint)> {
         // The key is read for the assertion's claims as filled in for this account.
         let load = |jwt: &JwtSettings| {
             Signer::load(
@@ -206,7 +210,10 @@ impl Chosen {
             )
             .map(Arc::new)
         };
-        let grant = config.grant.try_map(|jwt| load(jwt))?;
+        let grant = config
+            .grant
+            .try_map(|jwt| load(jwt))?
+            .with_username(|| opts.username.clone());
         let auth = match (&config.client_auth, grant.key()) {
             // One `jwt` object signs both assertions: its key is read once.
             (config::ClientAuth::PrivateKeyJwt(_), Some(signer)) => {
@@ -267,8 +274,9 @@ pub(super) struct Ctx<'a> {
     pub authorization: &'a str,
     /// The authorization for this run's test account: its templates filled.
     pub config: &'a ForAccount,
-    /// The grant with its signer, the key read, when it signs (jwt-bearer).
-    pub grant: &'a config::Grant<Arc<Signer>>,
+    /// The grant with its signer, the key read, when it signs (jwt-bearer), and where the
+    /// password grant's username comes from.
+    pub grant: &'a RunGrant,
     pub endpoint: &'a Endpoint,
     pub tokens: &'a TokenClient<'a>,
     /// What was gathered for the test account (answers, `--var`s, defaults): saved with

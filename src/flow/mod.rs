@@ -77,8 +77,8 @@ pub struct Options {
     pub paste: bool,
     /// `--recover`: put tokens an earlier run set aside into the file.
     pub recover: bool,
-    /// `--username` or `UNITO_USERNAME`, for the password grant.
-    pub username: Option<String>,
+    /// `--username` or `UNITO_USERNAME`, for the password grant (whose run carries it).
+    pub username: UsernameSource,
     /// `--var NAME=VALUE`: values for the authorization's variables and templates.
     pub vars: Vec<(String, String)>,
     /// `--allow-key-outside` or `UNITO_ALLOW_KEY_OUTSIDE`: `jwt.privateKeyFile` may lie
@@ -88,6 +88,27 @@ pub struct Options {
     pub allow_env: Vec<String>,
     /// Whether a login may make `test_account` when the file lacks it (`--new`).
     pub new_account: NewAccount,
+}
+
+/// Where the password grant's username comes from, settled once where the run starts
+/// (`--username` or `UNITO_USERNAME`); the run's password grant carries it
+/// (`config::Grant::Password`), so the step that sends it matches on this, not on options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsernameSource {
+    /// Given for the run: sent as it is.
+    Given(String),
+    /// Not given: asked at a terminal, and without one the run is refused.
+    Asked,
+}
+
+impl UsernameSource {
+    /// The username given, if any; a blank one (a variable set to nothing) is none.
+    pub fn given(name: Option<String>) -> UsernameSource {
+        match name.filter(|u| !u.trim().is_empty()) {
+            Some(name) => UsernameSource::Given(name),
+            None => UsernameSource::Asked,
+        }
+    }
 }
 
 /// What a user who types nothing but the command gets.
@@ -109,7 +130,7 @@ impl Default for Options {
             keep_alive: false,
             paste: false,
             recover: false,
-            username: None,
+            username: UsernameSource::Asked,
             vars: Vec::new(),
             allow_key_outside: false,
             allow_env: Vec::new(),

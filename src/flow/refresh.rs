@@ -3,9 +3,9 @@
 //! so two runs never present the same rotating refresh token, and each request, once sent,
 //! is let finish and its answer saved whatever signal comes.
 
-use super::Ctx;
 use super::outcome::{Happened, Outcome};
 use super::store::{self, Source};
+use super::{Ctx, UsernameSource};
 use crate::config::{Freshness, TestAccount};
 use crate::error::{Error, ProviderError, Result, UserError};
 use crate::project::Project;
@@ -47,8 +47,8 @@ impl Ctx<'_> {
                 },
             }
         }
-        let outcome = match self.config.grant.kind() {
-            crate::config::GrantType::Password => self.password().await?,
+        let outcome = match self.grant {
+            crate::config::Grant::Password(who) => self.password(who).await?,
             _ => self.login().await?,
         };
         self.after_login().await;
@@ -57,13 +57,15 @@ impl Ctx<'_> {
 
     /// The password grant (RFC 6749 §4.3): the username and password, asked for at a
     /// terminal when the environment does not hold them, sent once and never kept.
-    async fn password(&self) -> Result<Outcome> {
+    async fn password(&self, who: &UsernameSource) -> Result<Outcome> {
         let (env, terminal) = (&*self.deps.env, &*self.deps.terminal);
         let missing = |what: &str| UserError::PasswordMissing { what: what.into() };
-        let username = match self.opts.username.clone() {
-            Some(name) => name,
-            None if terminal.interactive() => terminal.input("Username", None)?,
-            None => return Err(missing("a username (--username or UNITO_USERNAME)").into()),
+        let username = match who {
+            UsernameSource::Given(name) => name.clone(),
+            UsernameSource::Asked if terminal.interactive() => terminal.input("Username", None)?,
+            UsernameSource::Asked => {
+                return Err(missing("a username (--username or UNITO_USERNAME)").into());
+            }
         };
         let password = match env(PASSWORD_ENV).filter(|p| !p.is_empty()) {
             Some(p) => Password::new(p),
@@ -92,10 +94,10 @@ impl Ctx<'_> {
 
     /// Whether the password grant can have its username and password without a question
     /// nobody is there to answer.
-    fn password_at_hand(&self) -> bool {
+    fn password_at_hand(&self, who: &UsernameSource) -> bool {
         let asked = self.deps.terminal.interactive();
         let password = (self.deps.env)(PASSWORD_ENV).is_some_and(|p| !p.is_empty());
-        asked || (self.opts.username.is_some() && password)
+        asked || (matches!(who, UsernameSource::Given(_)) && password)
     }
 
     /// Sends a grant that replaces whatever the account held, under the lock the caller
@@ -116,8 +118,8 @@ impl Ctx<'_> {
             self.deps.terminal.warn(&refused.to_string());
             return Err(Error::Interrupted);
         }
-        let can_log_in = match self.config.grant.kind() {
-            crate::config::GrantType::Password => self.password_at_hand(),
+        let can_log_in = match self.grant {
+            crate::config::Grant::Password(who) => self.password_at_hand(who),
             _ => self.opts.open_browser || self.deps.terminal.interactive(),
         };
         if !can_log_in {
