@@ -191,9 +191,17 @@ impl Chosen {
         self.entry.name
     }
 
-    /// The persona itself.
+    /// The persona itself. Its `make` may ask only for options its entry declares (the
+    /// ones `with` checks against): one it misspells would never be on.
     pub fn make(&self) -> Box<dyn Persona> {
-        (self.entry.make)(&|o| self.options.contains(&o))
+        (self.entry.make)(&|o| {
+            debug_assert!(
+                self.entry.options.contains(&o),
+                "the {} persona declares no option {o:?}",
+                self.entry.name
+            );
+            self.options.contains(&o)
+        })
     }
 }
 
@@ -202,6 +210,21 @@ mod tests {
     use super::super::persona::Issued;
     use super::super::store::{Asked, Store};
     use super::*;
+
+    /// Each persona is made with each option it declares (and asks for no other: `make`
+    /// checks), and refuses one it does not declare in words that name what it takes.
+    #[test]
+    fn each_persona_takes_the_options_it_declares_and_refuses_others() {
+        for entry in ALL.iter() {
+            for option in entry.options {
+                let chosen = entry.with(&[option.to_string()]).unwrap();
+                assert_eq!(chosen.make().name(), entry.name);
+            }
+            let refused = entry.with(&["fake-option".to_string()]).unwrap_err();
+            assert!(refused.contains(entry.name), "{refused}");
+            assert!(refused.contains("(got \"fake-option\")"), "{refused}");
+        }
+    }
 
     /// The scope rules kept with each provider read its persona's answer to a login with
     /// the provider's preset scopes as granting them all (or make no claim): a wrong
