@@ -119,11 +119,29 @@ impl Clock for VirtualClock {
     }
 }
 
-/// `2026-11-22T18:00:00Z`: what `expiresAt` holds in `.unito.json`.
+/// `2026-11-22T18:00:00Z`, to the second: a time as people are shown it, in messages and
+/// logs.
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A time as a test account's fields hold it (`expiresAt`, `lastRefreshAt`, …) and the JSON
+/// that reports them: to the millisecond (`2026-11-22T18:00:00.250Z`), so the refresh window
+/// of a token of a second or two is where it should be, not up to a second early. A whole
+/// second is written as it always was (`2026-11-22T18:00:00Z`). What lies below the
+/// millisecond is dropped: an expiry is written early, never late.
+pub fn stamp(t: SystemTime) -> String {
+    let millis = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    if millis == 0 {
+        return rfc3339(t);
+    }
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Reads what `stamp` and `rfc3339` write, any number of fractional digits (RFC 3339 allows
+/// them; files of older versions have none), and the forms without `T` or `Z`.
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(s).ok()
 }
@@ -281,6 +299,48 @@ mod tests {
         let t = from_epoch(1_795_000_000);
         assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
         assert_eq!(rfc3339(from_epoch(0)), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn stamps_keep_the_millisecond_and_whole_seconds_as_they_were() {
+        let whole = from_epoch(1_060);
+        assert_eq!(stamp(whole), "1970-01-01T00:17:40Z");
+        assert_eq!(stamp(whole), rfc3339(whole));
+        let quarter = whole + Duration::from_millis(250);
+        assert_eq!(stamp(quarter), "1970-01-01T00:17:40.250Z");
+        assert_eq!(parse_rfc3339(&stamp(quarter)), Some(quarter));
+        assert_eq!(
+            rfc3339(quarter),
+            "1970-01-01T00:17:40Z",
+            "shown to the second"
+        );
+        // Below the millisecond: dropped, so written a little early, never late.
+        let fine = quarter + Duration::from_nanos(999_999);
+        assert_eq!(stamp(fine), "1970-01-01T00:17:40.250Z");
+        assert_eq!(
+            stamp(whole + Duration::from_nanos(999_999)),
+            "1970-01-01T00:17:40Z"
+        );
+        assert_eq!(stamp(from_epoch(u64::MAX)), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn times_are_read_with_or_without_fractional_seconds() {
+        let at = |s: &str| parse_rfc3339(s).and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+        assert_eq!(at("1970-01-01T00:17:40Z"), Some(Duration::from_secs(1_060)));
+        assert_eq!(
+            at("1970-01-01T00:17:40.5Z"),
+            Some(Duration::from_millis(1_060_500))
+        );
+        assert_eq!(
+            at("1970-01-01T00:17:40.123456789Z"),
+            Some(Duration::new(1_060, 123_456_789))
+        );
+        assert_eq!(
+            at("1970-01-01T00:17:40.25+00:00"),
+            Some(Duration::from_millis(1_060_250))
+        );
+        assert_eq!(at("1970-01-01T00:17:40.x5Z"), None);
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn a_client_credentials_token_is_requested_once_and_reused_until_it_nears_expiry
     );
     assert_eq!(
         account["expiresAt"],
-        clock::rfc3339(later + Duration::from_secs(3600))
+        clock::stamp(later + Duration::from_secs(3600))
     );
 }
 

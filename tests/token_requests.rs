@@ -32,15 +32,16 @@ fn expiry(account: &Value) -> SystemTime {
     clock::parse_rfc3339(account["expiresAt"].as_str().expect("an expiresAt")).unwrap()
 }
 
-/// `at` is `secs` from some moment between `before` and now (one-second resolution).
+/// `at` is `secs` from some moment between `before` and now, as written down: to the
+/// millisecond below.
 #[track_caller]
 fn assert_expires_in(at: SystemTime, before: SystemTime, secs: u64) {
-    let low = before + Duration::from_secs(secs) - Duration::from_secs(1);
-    let high = SystemTime::now() + Duration::from_secs(secs) + Duration::from_secs(1);
+    let low = before + Duration::from_secs(secs) - Duration::from_millis(1);
+    let high = SystemTime::now() + Duration::from_secs(secs);
     assert!(
         low <= at && at <= high,
         "{} not {secs} s from now",
-        clock::rfc3339(at)
+        clock::stamp(at)
     );
 }
 

@@ -42,12 +42,12 @@ pub fn merged(
     account.shift_remove(field::EXPIRES_IN);
     account.shift_remove(field::EXPIRES_AT);
     let now = clock.now();
-    account.insert(field::LAST_REFRESH_AT.into(), clock::rfc3339(now).into());
+    account.insert(field::LAST_REFRESH_AT.into(), clock::stamp(now).into());
     if let Some(secs) = t.expires_in {
         account.insert(field::EXPIRES_IN.into(), secs.into());
         let issued = issued_at(t, now);
         if let Some(at) = clock::after(issued, secs) {
-            account.insert(field::EXPIRES_AT.into(), clock::rfc3339(at).into());
+            account.insert(field::EXPIRES_AT.into(), clock::stamp(at).into());
         }
     } else if let Some(sent) = &t.expires_in_as_sent {
         // Unusable as a lifetime, kept as the provider wrote it.
@@ -118,11 +118,22 @@ fn issued_at(t: &TokenResponse, now: std::time::SystemTime) -> std::time::System
     let Some(date) = t.date else {
         return created;
     };
-    // created + (now - date), in either direction.
+    // created + (now - date), in either direction, rounded down to the second: a `Date` is
+    // to the second, so a fraction in the difference is its rounding, not the clocks'; an
+    // expiry from a `created_at` stays to the second, as it is written.
     match now.duration_since(date) {
-        Ok(ahead) => created.checked_add(ahead).unwrap_or(now),
-        Err(behind) => created.checked_sub(behind.duration()).unwrap_or(now),
+        Ok(ahead) => created.checked_add(whole_secs(ahead, 0)).unwrap_or(now),
+        Err(behind) => {
+            let behind = behind.duration();
+            let up = u64::from(behind.subsec_nanos() > 0);
+            created.checked_sub(whole_secs(behind, up)).unwrap_or(now)
+        }
     }
+}
+
+/// `d` in whole seconds, plus `more`.
+fn whole_secs(d: std::time::Duration, more: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs().saturating_add(more))
 }
 
 /// Why a token that was just saved is already stale, for the warning: the provider's
@@ -403,6 +414,14 @@ mod tests {
         }
     }
 
+    /// A clock at any instant, fractions of a second included.
+    struct Exactly(SystemTime);
+    impl Clock for Exactly {
+        fn now(&self) -> SystemTime {
+            self.0
+        }
+    }
+
     fn response(refresh: Option<&str>, expires_in: Option<u64>) -> TokenResponse {
         TokenResponse {
             access_token: AccessToken::new("new-access"),
@@ -530,6 +549,48 @@ mod tests {
             "{why}"
         );
         assert!(clock_skew(&r, clock::from_epoch(10_000)).is_none());
+    }
+
+    /// A token of two seconds saved at a quarter past a second: its expiry and the last
+    /// refresh keep the quarter, so it is due for `watch` one second on and stale half a
+    /// second later, not up to a second early as times to the second would make them.
+    #[test]
+    fn a_short_lived_tokens_times_are_saved_to_the_millisecond() {
+        let now = clock::from_epoch(1_060) + std::time::Duration::from_millis(250);
+        let m = merged(
+            None,
+            &response(None, Some(2)),
+            &Exactly(now),
+            Source::NewGrant,
+        );
+        assert_eq!(m["expiresAt"], "1970-01-01T00:17:42.250Z");
+        assert_eq!(m["lastRefreshAt"], "1970-01-01T00:17:40.250Z");
+        assert_eq!(m["firstLoginAt"], "1970-01-01T00:17:40.250Z");
+        let account = TestAccount::new(Some(&m));
+        let second = std::time::Duration::from_secs(1);
+        assert_eq!(account.refresh_due(), Some(now + second));
+        assert_eq!(account.stale_at(), Some(now + second + second / 2));
+    }
+
+    /// The fraction of a second between this machine's clock and a `Date` to the second is
+    /// that header's rounding: the expiry from `created_at` stays to the second, rounded
+    /// down (an hour and three quarters of a second ahead counts as an hour).
+    #[test]
+    fn created_at_against_a_date_gives_an_expiry_to_the_second() {
+        let quarter = std::time::Duration::from_millis(250);
+        let mut r = response(None, Some(600));
+        r.created_at = Some(10_000 - 3600);
+        r.date = Some(clock::from_epoch(10_000 - 3600));
+        let ahead = clock::from_epoch(10_000) + 3 * quarter;
+        let m = merged(None, &r, &Exactly(ahead), Source::NewGrant);
+        assert_eq!(m["expiresAt"], clock::rfc3339(clock::from_epoch(10_600)));
+        r.date = Some(clock::from_epoch(10_000 + 3600));
+        let behind = clock::from_epoch(10_000) - quarter;
+        let m = merged(None, &r, &Exactly(behind), Source::NewGrant);
+        assert_eq!(
+            m["expiresAt"],
+            clock::rfc3339(clock::from_epoch(10_000 - 2 * 3600 - 1 + 600))
+        );
     }
 
     #[test]

@@ -56,12 +56,12 @@ pub fn fold(
         for key in field::ALL {
             account.shift_remove(key);
         }
-        account.insert(field::FIRST_LOGIN_AT.into(), clock::rfc3339(now).into());
+        account.insert(field::FIRST_LOGIN_AT.into(), clock::stamp(now).into());
     }
     match stated(extra, now) {
         Some((secs, at)) => {
             account.insert(field::EXPIRES_IN.into(), secs.into());
-            account.insert(field::EXPIRES_AT.into(), clock::rfc3339(at).into());
+            account.insert(field::EXPIRES_AT.into(), clock::stamp(at).into());
         }
         None if new_refresh_token => {
             account.shift_remove(field::EXPIRES_IN);

@@ -269,8 +269,8 @@ mod tests {
                 "accessToken": tokens["access_token"],
                 "refreshToken": tokens["refresh_token"],
                 "expiresIn": lifetime,
-                "expiresAt": clock::rfc3339(start + Duration::from_secs(lifetime)),
-                "lastRefreshAt": clock::rfc3339(start)
+                "expiresAt": clock::stamp(start + Duration::from_secs(lifetime)),
+                "lastRefreshAt": clock::stamp(start)
             }}
         });
         std::fs::write(path, file.to_string()).unwrap();

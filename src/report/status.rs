@@ -91,7 +91,7 @@ fn account_json(a: &AccountStatus, status: &Status) -> Value {
     json!({
         "testAccount": a.name,
         "accessToken": a.access_token.as_ref().map(|t| t.masked()),
-        "expiresAt": a.expires_at.map(clock::rfc3339),
+        "expiresAt": a.expires_at.map(clock::stamp),
         "expiresIn": a.expires_at.map(|at| clock::relative(at, status.now)),
         "expired": a.expires_at.is_some_and(|at| at <= status.now),
         "scope": a.scope,
@@ -111,7 +111,7 @@ fn account_json(a: &AccountStatus, status: &Status) -> Value {
 /// comes from, its last use and the warning the commands would give.
 fn refresh_life_json(a: &AccountStatus, status: &Status) -> Value {
     use crate::lifetime::Left;
-    let last = a.last_refresh_at.map(clock::rfc3339);
+    let last = a.last_refresh_at.map(clock::stamp);
     match &a.refresh_life {
         None => Value::Null,
         Some(
@@ -122,7 +122,7 @@ fn refresh_life_json(a: &AccountStatus, status: &Status) -> Value {
                 source,
             },
         ) => json!({
-            "expiresAt": clock::rfc3339(*ends),
+            "expiresAt": clock::stamp(*ends),
             "expiresIn": clock::relative(*ends, status.now),
             "secondsLeft": ends.duration_since(status.now).map_or(0, |d| d.as_secs()),
             "lifetimeSeconds": whole.as_secs(),
