@@ -500,6 +500,48 @@ mod tests {
         assert!(html.contains("&lt;script&gt;"));
     }
 
+    /// A local process that holds a request's head half-sent is dropped after the header
+    /// timeout, and the real callback still comes through. On tokio's paused clock: the
+    /// timeout passes at once, where the binary would take its 5 s.
+    #[tokio::test(start_paused = true)]
+    async fn a_half_sent_request_is_dropped_after_the_header_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::net::TcpStream;
+        let listeners = bind(LoopbackHost::V4, 0, false).await.unwrap();
+        let port = listeners[0].local_addr().unwrap().port();
+        let state = "fake-state-0123456789abcdef";
+        let mut server = serve(listeners, "/callback".into(), LoginState::new(state), None);
+
+        let started = tokio::time::Instant::now();
+        let mut half = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let head = format!("GET /callback?state={state} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+        half.write_all(head.as_bytes()).await.unwrap();
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(15), half.read_to_end(&mut rest));
+        closed.await.expect("dropped within 15 s").unwrap();
+        let waited = started.elapsed();
+        let timeout = LIMITS.header_timeout;
+        assert!(
+            waited >= timeout && waited < timeout + Duration::from_secs(1),
+            "{waited:?}"
+        );
+
+        let mut real = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!(
+            "GET /callback?code=fake-code&state={state} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+        );
+        real.write_all(request.as_bytes()).await.unwrap();
+        let arrival = server.next().await.expect("the callback");
+        assert!(matches!(arrival.callback, Callback::Code { .. }));
+        let page = Page::Success {
+            message: "fake".into(),
+        };
+        arrival.reply.send(page).unwrap();
+        let mut answer = String::new();
+        real.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
     #[test]
     fn repeated_parameters_are_refused() {
         assert!(Params::parse("code=a&code=b&state=s").is_err());
