@@ -233,7 +233,10 @@ async fn me(
     }
 }
 
-/// Five lines, 300 ms apart: a client must get the first long before the last.
+/// The wait between two of `/stream`'s lines.
+pub const STREAM_GAP: Duration = Duration::from_millis(150);
+
+/// Five lines, `STREAM_GAP` apart: a client must get the first long before the last.
 async fn stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Err(refused) = check(&shared, &headers).await {
         return refused;
@@ -243,7 +246,7 @@ async fn stream(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
             return None;
         }
         if i > 0 {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(STREAM_GAP).await;
         }
         Some((Ok::<_, Infallible>(format!("data: {i}\n\n")), i + 1))
     });
