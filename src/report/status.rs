@@ -146,7 +146,7 @@ fn access_life_json(a: &AccountStatus, status: &Status) -> Value {
         return Value::Null;
     };
     json!({
-        "revocableFrom": clock::rfc3339(u.from),
+        "revocableFrom": clock::stamp(u.from),
         "unusedWindowSeconds": u.window.as_secs(),
         "source": u.source,
         "warning": access_warning(&a.name, u, status),
