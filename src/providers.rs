@@ -687,6 +687,9 @@ pub struct KnownIssuer {
     pub why: &'static str,
 }
 
+const MICROSOFT_ISSUER: &str =
+    "Microsoft's metadata names its issuer with a {tenantid} placeholder";
+
 /// From each provider's documentation and its well-known URLs.
 pub const KNOWN_ISSUERS: &[KnownIssuer] = &[
     KnownIssuer {
@@ -697,12 +700,12 @@ pub const KNOWN_ISSUERS: &[KnownIssuer] = &[
     KnownIssuer {
         key: "microsoft",
         issuer: "https://login.microsoftonline.com/{+tenant}/v2.0",
-        why: "Microsoft's metadata names its issuer with a {tenantid} placeholder",
+        why: MICROSOFT_ISSUER,
     },
     KnownIssuer {
         key: "microsoft",
         issuer: "https://login.microsoftonline.com/{+tenant}",
-        why: "Microsoft's metadata names its issuer with a {tenantid} placeholder",
+        why: MICROSOFT_ISSUER,
     },
     KnownIssuer {
         key: "slack",

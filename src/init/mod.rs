@@ -364,16 +364,14 @@ impl Choice {
 /// The preset named, or chosen at a terminal, or the issuer named or entered. An issuer
 /// with `--preset custom` is always read for its metadata: the user chose no preset.
 fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Choice> {
-    match opts.preset {
-        Some(PresetChoice::Custom) => Ok(Choice {
-            issuer: opts.issuer.clone(),
+    match (opts.preset, &opts.issuer) {
+        (Some(PresetChoice::Custom), issuer) => Ok(Choice {
+            issuer: issuer.clone(),
             ..Choice::preset(None)
         }),
-        Some(PresetChoice::Of(preset)) => Ok(Choice::preset(Some(preset))),
-        None if opts.issuer.is_some() => {
-            Ok(Choice::issuer(opts.issuer.clone().unwrap_or_default()))
-        }
-        None if term.interactive() => {
+        (Some(PresetChoice::Of(preset)), _) => Ok(Choice::preset(Some(preset))),
+        (None, Some(issuer)) => Ok(Choice::issuer(issuer.clone())),
+        (None, None) if term.interactive() => {
             let mut items: Vec<String> = PRESETS.iter().map(|p| p.title.to_string()).collect();
             items.push("Another provider, from its issuer URL (its published metadata)".into());
             items.push("Another provider (enter its URLs)".into());
@@ -388,7 +386,7 @@ fn choose(opts: &InitOptions, term: &dyn Terminal) -> Result<Choice> {
             }
             Ok(Choice::preset(PRESETS.get(i)))
         }
-        None => Ok(Choice::preset(None)),
+        (None, None) => Ok(Choice::preset(None)),
     }
 }
 
