@@ -119,21 +119,23 @@ pub async fn discover(issuer: &str) -> Result<Metadata> {
         return Err(failed("an issuer is https (http only on this machine)".into()).into());
     }
     let http = crate::http::client(url.as_str(), TIMEOUT)?;
+    // Both spellings share their well-known places (`places` ignores a trailing slash):
+    // each place is fetched once, and its document taken for either spelling.
+    let spellings = spellings(issuer.trim());
     let search = async {
         let mut why = Vec::new();
-        for spelling in spellings(issuer.trim()) {
-            let Ok(candidate) = Url::parse(&spelling) else {
-                continue;
-            };
-            for place in places(&candidate) {
-                match fetch(&http, &place)
-                    .await
-                    .and_then(|v| parse(&spelling, &v))
-                {
-                    Ok(found) => return Ok(found),
-                    Err(e) => why.push(format!("{place}: {e}")),
+        for place in places(&url) {
+            let refusal = match fetch(&http, &place).await {
+                Ok(doc) => {
+                    let other = spellings.get(1).map(|s| parse(s, &doc));
+                    match (parse(&spellings[0], &doc), other) {
+                        (Ok(found), _) | (_, Some(Ok(found))) => return Ok(found),
+                        (Err(as_given), _) => as_given,
+                    }
                 }
-            }
+                Err(e) => e,
+            };
+            why.push(format!("{place}: {refusal}"));
         }
         Err(why.join("; "))
     };
