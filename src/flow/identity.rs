@@ -17,9 +17,6 @@ const WHO_AM_I_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of its answer that is read: a user's profile is a few KiB.
 const WHO_AM_I_LIMIT: usize = 64 * 1024;
 
-/// The two accounts the platform wants to be different users.
-const PAIR: [&str; 2] = ["development", "compliance"];
-
 impl Ctx<'_> {
     /// What a login's tokens leave to say: scopes left out, who the user is, and whether
     /// they are the other account's user too.
@@ -122,7 +119,8 @@ pub fn same_user_warning(
     name: &str,
     login: impl Fn(&str) -> String,
 ) -> Option<String> {
-    let other = PAIR.iter().find(|n| **n != name && PAIR.contains(&name))?;
+    let pair = super::select::PLATFORM_ACCOUNTS;
+    let other = pair.iter().find(|n| **n != name && pair.contains(&name))?;
     let identity = |n: &str| Identity::of(project.test_account(n)?);
     let (mine, theirs) = (identity(name)?, identity(other)?);
     mine.same_as(&theirs)

@@ -26,7 +26,7 @@ pub use drift::{
 };
 pub use identity::{same_user_warning, same_user_words};
 pub use login::{DEFAULT_PORT, relay_state};
-pub use logout::{AccountOut, AtProvider, Logout, SignedOut, cleared, logout};
+pub use logout::{AccountOut, AtProvider, Logout, SignedOut, logout};
 pub use outcome::{Action, AllOutcome, Each, Happened, Outcome, RefreshFate, Saved, Tokens};
 pub use refresh::When;
 pub use select::NewAccount;

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use crate::clock;
-use crate::config::{ForAccount, OAuth2, RefreshTokenLifetime};
+use crate::config::{OAuth2, RefreshTokenLifetime};
 use rules::Figure;
 
 /// The test-account fields this module keeps (integration-cli extensions, flat scalars),
@@ -160,12 +160,6 @@ impl Rule {
         let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
         Rule::find(o.refresh_token_lifetime, Some(url.as_written()), env)
     }
-
-    /// The rule for an authorization filled in for a test account.
-    pub fn for_account(o: &ForAccount, env: &dyn Fn(&str) -> Option<String>) -> Option<Rule> {
-        let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
-        Rule::find(o.refresh_token_lifetime, Some(url.as_str()), env)
-    }
 }
 
 /// How long a test account's refresh token has left.
@@ -261,7 +255,13 @@ impl Warning {
 }
 
 /// Warned when this little is left, whatever the whole lifetime.
-pub const WARN_BELOW: Duration = Duration::from_secs(2 * 24 * 3600);
+const WARN_BELOW: Duration = Duration::from_secs(2 * 24 * 3600);
+
+/// Whether `remaining` of a `whole` lifetime is near enough its end to warn: under a fifth
+/// of it, or under `WARN_BELOW`.
+pub fn near_end(remaining: Duration, whole: Duration) -> bool {
+    remaining < WARN_BELOW || remaining < whole / 5
+}
 
 /// The warning for test account `name`, when less than a fifth of its lifetime or under two
 /// days is left. `refresh`: the command that renews a sliding lifetime; `login`: the one
@@ -283,7 +283,7 @@ pub fn warning(
         return None;
     };
     let remaining = ends.duration_since(now).unwrap_or_default();
-    if remaining >= WARN_BELOW && remaining >= *whole / 5 {
+    if !near_end(remaining, *whole) {
         return None;
     }
     let verb = if *ends > now { "expires" } else { "expired" };

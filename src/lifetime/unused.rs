@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use super::{WARN_BELOW, rules};
+use super::rules;
 use crate::clock;
 use crate::config::field;
 
@@ -44,7 +44,7 @@ pub fn unused(fields: Option<&Map<String, Value>>, provider_url: &str) -> Option
 /// `login`: the command that gets a new token.
 pub fn warning(name: &str, u: &Unused, now: SystemTime, login: &str) -> Option<String> {
     let remaining = u.from.duration_since(now).unwrap_or_default();
-    if remaining >= WARN_BELOW && remaining >= u.window / 5 {
+    if !super::near_end(remaining, u.window) {
         return None;
     }
     Some(format!(
