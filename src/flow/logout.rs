@@ -308,14 +308,8 @@ async fn remove(chosen: &Chosen, opts: &Options, deps: &Deps<'_>) -> Result<Vec<
 /// declared variable, or a name a template uses, is the user's whatever it is called.
 pub fn cleared(fields: &Map<String, Value>, config: &OAuth2) -> (Map<String, Value>, Vec<String>) {
     let users = |k: &str| config.variables.get(k).is_some() || config.uses(k);
-    // The identity and the scopes asked for are what a login recorded: gone with it.
-    let recorded = |k: &str| {
-        crate::identity::field::ALL.contains(&k)
-            || k == crate::scopes::REQUESTED
-            || crate::lifetime::field::ALL.contains(&k)
-    };
-    let ours =
-        |k: &str| field::ALL.contains(&k) || field::FROM_PROVIDERS.contains(&k) || recorded(k);
+    // What a login recorded goes with it.
+    let ours = |k: &str| field::FROM_PROVIDERS.contains(&k) || super::recorded(k);
     let mut kept = Map::new();
     let mut removed = Vec::new();
     for (key, value) in fields {

@@ -457,16 +457,8 @@ fn as_stored(project: &Project, opts: &Options, deps: &Deps<'_>, refreshed: bool
         .usable_token(None)
         .map_err(|why| needs_login(opts, why))?;
     let mut fields = account.fields().cloned().unwrap_or_default();
-    // Our bookkeeping is not the connector's business.
-    for key in field::BOOKKEEPING {
-        fields.shift_remove(key);
-    }
-    for key in crate::lifetime::field::ALL {
-        fields.shift_remove(key);
-    }
-    // Nor who we recorded the user to be, or what the last login asked for.
-    crate::identity::clear(&mut fields);
-    fields.shift_remove(crate::scopes::REQUESTED);
+    // What we recorded is not the connector's business.
+    fields.retain(|key, _| !recorded(key));
     Ok(Fresh {
         token,
         fields,
@@ -476,6 +468,16 @@ fn as_stored(project: &Project, opts: &Options, deps: &Deps<'_>, refreshed: bool
         refresh_warning: life::warn(project, opts, deps),
         scope_warning: drift::token_warning(project, opts),
     })
+}
+
+/// What integration-cli records in a test account beside the tokens: the last refresh's
+/// time, the refresh token's lifetime, who the user is, the scopes the login asked for.
+/// One list, so what the connector is never sent and what a logout removes stay the same.
+pub(crate) fn recorded(key: &str) -> bool {
+    field::BOOKKEEPING.contains(&key)
+        || crate::lifetime::field::ALL.contains(&key)
+        || crate::identity::field::ALL.contains(&key)
+        || key == crate::scopes::REQUESTED
 }
 
 fn needs_login(opts: &Options, reason: String) -> Error {
