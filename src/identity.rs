@@ -223,5 +223,23 @@ mod tests {
             "userPrincipalName": "ada@contoso.example"});
         let id = Identity::from_answer(Shape::GraphMe, graph.as_object().unwrap(), "m");
         assert_eq!(id.unwrap().shown(), "ada@contoso.example");
+        let userinfo = json!({"sub": "u-1", "name": "Ada", "email": "ada@example.test"});
+        let id = Identity::from_answer(Shape::Userinfo, userinfo.as_object().unwrap(), "o");
+        let id = id.unwrap();
+        assert_eq!(
+            (id.subject.as_deref(), id.name.as_deref()),
+            (Some("u-1"), Some("Ada"))
+        );
+        assert_eq!(id.shown(), "ada@example.test");
+        let atlassian = json!({"account_id": "557058:fake", "name": "Ada", "email": null});
+        let id = Identity::from_answer(Shape::AtlassianMe, atlassian.as_object().unwrap(), "a");
+        let id = id.unwrap();
+        assert_eq!(
+            (id.subject.as_deref(), id.shown()),
+            (Some("557058:fake"), "Ada".into())
+        );
+        let nobody = json!({"name": "Ada"});
+        let none = Identity::from_answer(Shape::Userinfo, nobody.as_object().unwrap(), "o");
+        assert_eq!(none, None, "a name alone says who no one is");
     }
 }
