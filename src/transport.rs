@@ -24,12 +24,17 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
-/// Without the body and the header values: they carry credentials.
+/// Without the body and the header values, which carry credentials, and with the URL's
+/// origin alone: a path may carry one too (HubSpot's revocation URL ends in the token).
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = match reqwest::Url::parse(&self.url) {
+            Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
+            Err(_) => "(not a URL)".to_string(),
+        };
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("url", &display_url(&self.url))
+            .field("url", &url)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body_bytes", &self.body.len())
             .finish()
@@ -271,5 +276,32 @@ fn describe_reqwest(e: &reqwest::Error, timeout: Duration) -> String {
         "request failed".into()
     } else {
         detail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_requests_debug_shows_no_credential_from_its_path_headers_or_body() {
+        let mut headers = HeaderMap::new();
+        let bearer = reqwest::header::HeaderValue::from_static("Bearer fake-at-in-header");
+        headers.insert(reqwest::header::AUTHORIZATION, bearer);
+        let request = Request {
+            method: reqwest::Method::DELETE,
+            url: "https://api.hubapi.com/oauth/v1/refresh-tokens/fake-rt-in-path?k=v".into(),
+            headers,
+            body: b"client_secret=fake-secret-in-body".to_vec(),
+        };
+        let shown = format!("{request:?}");
+        for secret in [
+            "fake-rt-in-path",
+            "fake-at-in-header",
+            "fake-secret-in-body",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("https://api.hubapi.com/…"), "{shown}");
     }
 }
