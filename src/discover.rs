@@ -33,6 +33,9 @@ pub struct Place<'a> {
 pub fn find(place: &Place<'_>) -> Found {
     let mut tried = Vec::new();
     let mut relative = PathBuf::new();
+    // Asked once: a boundary above the working folder is above every folder the search
+    // visits until it reaches that boundary and stops.
+    let mut bounded = None;
     for (depth, dir) in place.cwd.ancestors().enumerate() {
         let path = relative.join(FILE_NAME);
         let candidate = dir.join(FILE_NAME);
@@ -46,7 +49,7 @@ pub fn find(place: &Place<'_>) -> Found {
             };
         }
         let boundary = dir.join(".git").exists() || Some(dir) == place.home;
-        if boundary || !within_a_boundary(dir, place.home) {
+        if boundary || !*bounded.get_or_insert_with(|| within_a_boundary(dir, place.home)) {
             break;
         }
         relative.push("..");
