@@ -216,8 +216,7 @@ fn access_life(
     authorizations: &[(String, Typed)],
 ) -> Option<crate::lifetime::unused::Unused> {
     let o = authorizations.iter().find_map(|(_, t)| t.as_ref().ok())?;
-    let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
-    crate::lifetime::unused::unused(project.test_account(account), url.as_written())
+    crate::lifetime::unused::unused(project.test_account(account), o.provider_url().as_written())
 }
 
 /// The scopes of `o` the account's grant lacks, when a person's login is what gets them

@@ -332,6 +332,12 @@ pub struct RefreshTokenLifetime {
 }
 
 impl<Url> OAuth2<Url> {
+    /// The URL that names the provider (the authorization URL, else the token URL): what
+    /// its documented rules are looked up by.
+    pub fn provider_url(&self) -> &Url {
+        self.authorization_url.as_ref().unwrap_or(&self.token_url)
+    }
+
     /// The scopes as sent: space-joined, or none.
     pub fn scope(&self) -> Option<String> {
         (!self.scopes.is_empty()).then(|| self.scopes.join(" "))

@@ -50,8 +50,7 @@ fn url_in(project: &Project, only: Option<&str>) -> Option<String> {
         .into_iter()
         .find(|(a, o)| o.is_ok() && only.is_none_or(|n| a.name == n))?;
     let o = o.ok()?;
-    let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
-    Some(url.as_written().to_string())
+    Some(o.provider_url().as_written().to_string())
 }
 
 /// The inactivity window of a refresh token the rule says a refresh renews.

@@ -157,8 +157,11 @@ impl Rule {
 
     /// The rule for an authorization as the file writes it.
     pub fn of(o: &OAuth2, env: &dyn Fn(&str) -> Option<String>) -> Option<Rule> {
-        let url = o.authorization_url.as_ref().unwrap_or(&o.token_url);
-        Rule::find(o.refresh_token_lifetime, Some(url.as_written()), env)
+        Rule::find(
+            o.refresh_token_lifetime,
+            Some(o.provider_url().as_written()),
+            env,
+        )
     }
 }
 
