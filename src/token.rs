@@ -227,8 +227,9 @@ fn add_client_secret(
 /// A token request's fields, how the client authenticates, and what must never be echoed.
 struct Prepared<'a> {
     body: Vec<(&'a str, String)>,
-    /// HTTP Basic credentials, form-encoded as RFC 6749 §2.3.1 says.
-    basic: Option<(String, String)>,
+    /// The client's HTTP Basic credentials, form-encoded as RFC 6749 §2.3.1 says, as a
+    /// header marked sensitive.
+    basic: Option<HeaderValue>,
     redactor: Redactor,
 }
 
@@ -240,13 +241,8 @@ impl<'a> Prepared<'a> {
     ) -> Result<Prepared<'a>> {
         let mut redactor = Redactor::default();
         let mut body = grant.fields(&mut redactor);
-        let basic = match &endpoint.auth {
-            ClientAuth::PrivateKeyJwt(signer) => {
-                add_assertion(signer, endpoint, &mut body, &mut redactor)?;
-                None
-            }
-            _ => add_client_secret(endpoint, &mut body, &mut redactor),
-        };
+        let (auth, basic) = client_authentication(endpoint, &mut redactor)?;
+        body.extend(auth);
         add_extra(&mut body, &mut redactor, extra);
         Ok(Prepared {
             body,
@@ -273,8 +269,8 @@ impl<'a> Prepared<'a> {
     fn http_request(&self, endpoint: &Endpoint) -> Request {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(basic) = self.basic_header() {
-            headers.insert(AUTHORIZATION, basic);
+        if let Some(basic) = &self.basic {
+            headers.insert(AUTHORIZATION, basic.clone());
         }
         let (content_type, body) = match endpoint.format {
             BodyFormat::Form => (
@@ -299,10 +295,6 @@ impl<'a> Prepared<'a> {
             headers,
             body: body.into_bytes(),
         }
-    }
-
-    fn basic_header(&self) -> Option<HeaderValue> {
-        basic_header(self.basic.as_ref()?)
     }
 }
 
