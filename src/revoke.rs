@@ -193,7 +193,11 @@ fn request(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/x-www-form-urlencoded"),
             );
-            (Method::POST, url.to_string(), form_body(&fields))
+            (
+                Method::POST,
+                url.to_string(),
+                crate::transport::form_body(&fields),
+            )
         }
         Style::GitHub => {
             // GitHub wants the client's Basic credentials whatever the token request does.
@@ -227,17 +231,9 @@ fn request(
 }
 
 fn bearer(token: &str) -> Result<HeaderValue> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+    crate::transport::bearer(token).ok_or_else(|| {
         Error::Internal("the token cannot be sent in a header (it holds control characters)".into())
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-fn form_body(fields: &[(&str, String)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields.iter().map(|(k, v)| (*k, v.as_str())))
-        .finish()
+    })
 }
 
 /// What the answer means, in each style's terms.

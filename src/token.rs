@@ -275,9 +275,7 @@ impl<'a> Prepared<'a> {
         let (content_type, body) = match endpoint.format {
             BodyFormat::Form => (
                 "application/x-www-form-urlencoded",
-                url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(self.body.iter().map(|(k, v)| (*k, v.as_str())))
-                    .finish(),
+                crate::transport::form_body(&self.body),
             ),
             BodyFormat::Json => {
                 let map: Map<String, Value> = self

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::error::{Error, NetworkError, Result};
 use crate::http::Proxied;
@@ -39,6 +39,21 @@ impl std::fmt::Debug for Request {
             .field("body_bytes", &self.body.len())
             .finish()
     }
+}
+
+/// `Bearer TOKEN`, marked sensitive; `None` for a token no header can hold (control
+/// characters).
+pub fn bearer(token: &str) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// Fields as an `application/x-www-form-urlencoded` body.
+pub fn form_body<'a>(fields: impl IntoIterator<Item = &'a (&'a str, String)>) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.into_iter().map(|(k, v)| (*k, v.as_str())))
+        .finish()
 }
 
 /// What the endpoint answered. A redirect's body is not read (redirects are never

@@ -55,9 +55,7 @@ impl Ctx<'_> {
         let url = at_stand_in(authorize, real);
         let token = fields.get(crate::config::field::ACCESS_TOKEN)?.as_str()?;
         let mut headers = HeaderMap::new();
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
-        bearer.set_sensitive(true);
-        headers.insert(AUTHORIZATION, bearer);
+        headers.insert(AUTHORIZATION, crate::transport::bearer(token)?);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let request = Request {
             method: reqwest::Method::GET,
